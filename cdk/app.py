@@ -1,0 +1,38 @@
+"""`cdk synth` / `cdk deploy` entry point (see cdk.json), and synthesis for the local runtime."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import aws_cdk as cdk  # noqa: E402
+
+from cdk.stack import EventflowStack  # noqa: E402
+from workflow.constants import STACK_NAME  # noqa: E402
+
+
+def build(outdir: str | None = None, context: dict[str, Any] | None = None) -> cdk.App:
+    app = cdk.App(outdir=outdir, context=context or {})
+    EventflowStack(
+        app,
+        STACK_NAME,
+        env=cdk.Environment(
+            account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")
+        ),
+    )
+    return app
+
+
+def synth_template(outdir: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Synthesize into `outdir` and return the stack's CloudFormation template."""
+    build(outdir, context).synth()
+    return json.loads((Path(outdir) / f"{STACK_NAME}.template.json").read_text())
+
+
+if __name__ == "__main__":
+    build().synth()

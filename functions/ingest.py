@@ -1,0 +1,52 @@
+"""SQS → Step Functions: one workflow execution per event, partial batch responses."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.observability import correlate, logger, metrics, tracer
+from workflow import bootstrap
+from workflow.ingest import IngestResult, Outcome, ingest_message
+
+
+@cache
+def _dependencies() -> tuple[Any, Any]:
+    settings = bootstrap.Settings.from_env()
+    return bootstrap.execution_starter(settings), bootstrap.event_store(settings)
+
+
+def lane_of(record: SQSRecord) -> str:
+    """The queue's name: the web lane or the batch lane."""
+    return record.event_source_arn.rsplit(":", 1)[-1]
+
+
+def record_handler(record: SQSRecord) -> IngestResult:
+    starter, store = _dependencies()
+    lane = lane_of(record)
+    result = ingest_message(record.body, lane=lane, starter=starter, rejections=store)
+    correlate(result.event_id, execution=result.name, lane=lane, message_id=record.message_id)
+    if result.outcome is Outcome.REJECTED:
+        logger.warning("message rejected before the workflow", extra={"reason": result.reason})
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+    elif result.outcome is Outcome.ALREADY_STARTED:
+        logger.info("execution already exists: redelivery absorbed")
+        metrics.add_metric(name="DuplicatesAbsorbed", unit=MetricUnit.Count, value=1)
+    else:
+        logger.info("execution started")
+        metrics.add_metric(name="EventsStarted", unit=MetricUnit.Count, value=1)
+    return result
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # A processor per invocation: the local runtime may run invocations side by side.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return dict(process_partial_response(event, record_handler, processor, context))

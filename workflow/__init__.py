@@ -1,0 +1,1 @@
+"""eventflow: user events from the app's servers, validated, stored and followed up."""

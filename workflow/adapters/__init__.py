@@ -1,0 +1,1 @@
+"""boto3 implementations of the ports in :mod:`workflow.ports`; each takes an injected client."""

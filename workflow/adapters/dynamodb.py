@@ -1,0 +1,267 @@
+"""DynamoDB adapters for the event store and the projection."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from workflow.constants import (
+    GSI_BY_KIND,
+    GSI_BY_KIND_PK,
+    GSI_BY_KIND_SK,
+    GSI_BY_USER,
+    GSI_BY_USER_PK,
+    GSI_BY_USER_SK,
+    PK,
+    TTL_ATTRIBUTE,
+)
+from workflow.events import format_timestamp
+from workflow.ports import EventStore, Page, ProjectionStore
+from workflow.projection import Projection, ProjectionChange
+from workflow.records import (
+    COUNT_PREFIX,
+    KIND_APPLIED,
+    KIND_PROJECTION,
+    Rejection,
+    applied_marker_key,
+    day_range,
+    event_key,
+    expiry,
+    projection_key,
+    rejected_day_partition,
+    rejection_item,
+    type_day_partition,
+    user_partition,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
+
+
+def to_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _SERIALIZER.serialize(value) for key, value in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_plain(v) for v in value]
+    return value
+
+
+def from_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _plain(_DESERIALIZER.deserialize(value)) for key, value in item.items()}
+
+
+def _encode_cursor(state: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
+
+
+def _decode_cursor(cursor: str | None) -> dict[str, Any]:
+    if not cursor:
+        return {}
+    try:
+        state = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError:
+        raise ValueError("cursor: not a cursor returned by a previous page") from None
+    if not isinstance(state, dict):
+        raise ValueError("cursor: not a cursor returned by a previous page")
+    return state
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+class DynamoDBEventStore(EventStore):
+    def __init__(self, table_name: str, client: DynamoDBClient, *, retention_days: int) -> None:
+        self._table = table_name
+        self._client = client
+        self._retention_days = retention_days
+
+    def put_if_absent(self, item: dict[str, Any]) -> bool:
+        """Conditional put on the item's key: False if an item with that key exists."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_dynamodb(item),
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": PK},
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def record_rejection(self, rejection: Rejection) -> bool:
+        now = datetime.now(UTC)
+        return self.put_if_absent(rejection_item(rejection, rejected_at=now, retention_days=self._retention_days))
+
+    def get_event(self, event_id: str) -> dict[str, Any] | None:
+        response = self._client.get_item(TableName=self._table, Key=to_dynamodb(event_key(event_id)))
+        item = response.get("Item")
+        return from_dynamodb(item) if item else None
+
+    def user_events(
+        self, user_id: str, since: datetime, until: datetime, *, limit: int = 50, cursor: str | None = None
+    ) -> Page:
+        return self._query_partitions(
+            GSI_BY_USER, GSI_BY_USER_PK, GSI_BY_USER_SK, [user_partition(user_id)], since, until, limit, cursor
+        )
+
+    def events_by_type(
+        self, event_type: str, since: datetime, until: datetime, *, limit: int = 50, cursor: str | None = None
+    ) -> Page:
+        partitions = [type_day_partition(event_type, day) for day in day_range(since, until)]
+        return self._query_partitions(
+            GSI_BY_KIND, GSI_BY_KIND_PK, GSI_BY_KIND_SK, partitions, since, until, limit, cursor
+        )
+
+    def rejected(self, since: datetime, until: datetime, *, limit: int = 50, cursor: str | None = None) -> Page:
+        partitions = [rejected_day_partition(day) for day in day_range(since, until)]
+        return self._query_partitions(
+            GSI_BY_KIND, GSI_BY_KIND_PK, GSI_BY_KIND_SK, partitions, since, until, limit, cursor
+        )
+
+    def _query_partitions(
+        self,
+        index: str,
+        pk_name: str,
+        sk_name: str,
+        partitions: list[str],
+        since: datetime,
+        until: datetime,
+        limit: int,
+        cursor: str | None,
+    ) -> Page:
+        """Newest first across partitions that are themselves ordered newest first."""
+        if limit < 1:
+            raise ValueError("limit: must be at least 1")
+        state = _decode_cursor(cursor)
+        position = int(state.get("p", 0))
+        start_key = state.get("k")
+        low = format_timestamp(since)
+        # "~" sorts after the "#<event_id>" suffix, so events at exactly `until` are included.
+        high = format_timestamp(until) + "~"
+        items: list[dict[str, Any]] = []
+        while position < len(partitions) and len(items) < limit:
+            params: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": index,
+                "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
+                "ExpressionAttributeNames": {"#pk": pk_name, "#sk": sk_name},
+                "ExpressionAttributeValues": to_dynamodb(
+                    {":pk": partitions[position], ":low": low, ":high": high}
+                ),
+                "ScanIndexForward": False,
+                "Limit": limit - len(items),
+            }
+            if start_key:
+                params["ExclusiveStartKey"] = start_key
+            response = self._client.query(**params)
+            items.extend(from_dynamodb(item) for item in response.get("Items", []))
+            start_key = response.get("LastEvaluatedKey")
+            if not start_key:
+                position += 1
+        more = position < len(partitions) and (start_key or position < len(partitions))
+        next_cursor = _encode_cursor({"p": position, "k": start_key}) if more else None
+        return Page(items=items, cursor=next_cursor)
+
+    def projection(self, user_id: str) -> Projection | None:
+        response = self._client.get_item(TableName=self._table, Key=to_dynamodb(projection_key(user_id)))
+        item = response.get("Item")
+        if not item:
+            return None
+        plain = from_dynamodb(item)
+        return Projection(
+            user_id=user_id,
+            counts={k[len(COUNT_PREFIX) :]: int(v) for k, v in plain.items() if k.startswith(COUNT_PREFIX)},
+            last_activity_at=plain.get("last_activity_at"),
+            last_event_id=plain.get("last_event_id"),
+        )
+
+
+class DynamoDBProjectionStore(ProjectionStore):
+    """Applies events with one transaction: the applied-marker and the counter change succeed
+    or fail together, so an event is counted exactly once, however often it is applied."""
+
+    def __init__(self, table_name: str, client: DynamoDBClient, *, retention_days: int) -> None:
+        self._table = table_name
+        self._client = client
+        self._retention_days = retention_days
+
+    def apply(self, change: ProjectionChange) -> bool:
+        marker = {
+            **applied_marker_key(change.user_id, change.event_id),
+            "kind": KIND_APPLIED,
+            TTL_ATTRIBUTE: expiry(datetime.now(UTC), self._retention_days),
+        }
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": to_dynamodb(marker),
+                            "ConditionExpression": "attribute_not_exists(#pk)",
+                            "ExpressionAttributeNames": {"#pk": PK},
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": to_dynamodb(projection_key(change.user_id)),
+                            "UpdateExpression": "ADD #count :one SET #kind = :kind, #user = :user",
+                            "ExpressionAttributeNames": {
+                                "#count": COUNT_PREFIX + change.event_type,
+                                "#kind": "kind",
+                                "#user": "user_id",
+                            },
+                            "ExpressionAttributeValues": to_dynamodb(
+                                {":one": 1, ":kind": KIND_PROJECTION, ":user": change.user_id}
+                            ),
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if _marker_existed(error):
+                return False
+            raise
+        # The last activity only moves forward, so this write is safe to repeat and to reorder.
+        self._advance_last_activity(change)
+        return True
+
+    def _advance_last_activity(self, change: ProjectionChange) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=to_dynamodb(projection_key(change.user_id)),
+                UpdateExpression="SET #last = :at, #last_id = :id",
+                ConditionExpression="attribute_not_exists(#last) OR #last < :at",
+                ExpressionAttributeNames={"#last": "last_activity_at", "#last_id": "last_event_id"},
+                ExpressionAttributeValues=to_dynamodb({":at": change.occurred_at, ":id": change.event_id}),
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+
+
+def _marker_existed(error: ClientError) -> bool:
+    if error.response["Error"]["Code"] != "TransactionCanceledException":
+        return False
+    reasons = error.response.get("CancellationReasons") or []
+    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"

@@ -1,0 +1,86 @@
+"""The small interfaces the domain talks to; boto3 adapters and test fakes implement them."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from workflow.projection import Projection, ProjectionChange
+from workflow.records import Rejection
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    cursor: str | None = None
+
+
+class RejectionRecorder(abc.ABC):
+    @abc.abstractmethod
+    def record_rejection(self, rejection: Rejection) -> bool:
+        """Store a rejection; False if this rejection id was already recorded."""
+
+
+class EventStore(RejectionRecorder):
+    """Stored events, rejections and projections, and the queries over them."""
+
+    @abc.abstractmethod
+    def get_event(self, event_id: str) -> dict[str, Any] | None: ...
+
+    @abc.abstractmethod
+    def user_events(
+        self, user_id: str, since: datetime, until: datetime, *, limit: int = 50, cursor: str | None = None
+    ) -> Page:
+        """A user's events with since <= occurred_at <= until, newest first."""
+
+    @abc.abstractmethod
+    def events_by_type(
+        self, event_type: str, since: datetime, until: datetime, *, limit: int = 50, cursor: str | None = None
+    ) -> Page: ...
+
+    @abc.abstractmethod
+    def rejected(self, since: datetime, until: datetime, *, limit: int = 50, cursor: str | None = None) -> Page: ...
+
+    @abc.abstractmethod
+    def projection(self, user_id: str) -> Projection | None: ...
+
+
+class ProjectionStore(abc.ABC):
+    @abc.abstractmethod
+    def apply(self, change: ProjectionChange) -> bool:
+        """Apply one event to its user's projection; False if it had been applied before."""
+
+
+class ExecutionStarter(abc.ABC):
+    @abc.abstractmethod
+    def start(self, name: str, payload: str) -> bool:
+        """Start a workflow execution; False if one with this name already exists."""
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    entry_id: str
+    body: str
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FailedEntry:
+    entry_id: str
+    code: str
+    message: str
+    sender_fault: bool
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    message_ids: dict[str, str]
+    failed: list[FailedEntry]
+
+
+class MessageTransport(abc.ABC):
+    @abc.abstractmethod
+    def publish_batch(self, messages: list[OutboundMessage]) -> BatchResult:
+        """Send up to ten messages; report per entry what was accepted and what failed."""

@@ -1,0 +1,159 @@
+"""How events, rejections and projections are laid out in the single DynamoDB table.
+
+One table, three kinds of item (see the README's table design):
+
+* an event: ``PK=EVENT#<event_id>``, so a conditional put stores an event id at most once;
+  ``by-user`` index (``USER#<user_id>``, ``<occurred_at>#<event_id>``) for a user's timeline;
+  ``by-kind-day`` index (``TYPE#<type>#<day>``, ``<occurred_at>#<event_id>``) for one type in a
+  time range, one partition per type and day so no partition grows without bound;
+* a rejection: ``PK=REJECTED#<id>``, in ``by-kind-day`` under ``REJECTED#<day>``;
+* a user's projection ``PK=USER#<user_id>, SK=PROJECTION`` and, beside it, one marker per event
+  applied to it (``SK=APPLIED#<event_id>``) that makes applying an event idempotent.
+
+Items here are plain attribute dicts; adapters turn them into DynamoDB's typed form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from workflow.constants import (
+    GSI_BY_KIND_PK,
+    GSI_BY_KIND_SK,
+    GSI_BY_USER_PK,
+    GSI_BY_USER_SK,
+    MAX_REJECTED_BODY_CHARS,
+    PK,
+    SK,
+    TTL_ATTRIBUTE,
+)
+from workflow.events import UserEvent, format_timestamp, to_json
+
+KIND_EVENT = "event"
+KIND_REJECTED = "rejected"
+KIND_PROJECTION = "projection"
+KIND_APPLIED = "applied"
+COUNT_PREFIX = "count#"
+
+
+def event_key(event_id: str) -> dict[str, str]:
+    return {PK: f"EVENT#{event_id}", SK: "EVENT"}
+
+
+def rejection_key(rejection_id: str) -> dict[str, str]:
+    return {PK: f"REJECTED#{rejection_id}", SK: "REJECTED"}
+
+
+def projection_key(user_id: str) -> dict[str, str]:
+    return {PK: f"USER#{user_id}", SK: "PROJECTION"}
+
+
+def applied_marker_key(user_id: str, event_id: str) -> dict[str, str]:
+    return {PK: f"USER#{user_id}", SK: f"APPLIED#{event_id}"}
+
+
+def user_partition(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def type_day_partition(event_type: str, day: str) -> str:
+    return f"TYPE#{event_type}#{day}"
+
+
+def rejected_day_partition(day: str) -> str:
+    return f"REJECTED#{day}"
+
+
+def expiry(now: datetime, retention_days: int) -> int:
+    return int((now + timedelta(days=retention_days)).timestamp())
+
+
+def event_item(event: UserEvent, *, stored_at: datetime, retention_days: int) -> dict[str, Any]:
+    occurred = format_timestamp(event.occurred_at)
+    sort = f"{occurred}#{event.event_id}"
+    return {
+        **event_key(event.event_id),
+        GSI_BY_USER_PK: user_partition(event.user_id),
+        GSI_BY_USER_SK: sort,
+        GSI_BY_KIND_PK: type_day_partition(event.event_type, occurred[:10]),
+        GSI_BY_KIND_SK: sort,
+        "kind": KIND_EVENT,
+        "event_id": event.event_id,
+        "event_type": str(event.event_type),
+        "user_id": event.user_id,
+        "source": str(event.source),
+        "occurred_at": occurred,
+        "schema_version": event.schema_version,
+        "stored_at": format_timestamp(stored_at),
+        "body": to_json(event),
+        TTL_ATTRIBUTE: expiry(stored_at, retention_days),
+    }
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An event that will never be accepted, kept with the reason so it can be found and fixed."""
+
+    rejection_id: str
+    reason: str
+    body: str
+    event_id: str | None = None
+    lane: str | None = None
+
+
+def rejection_item(rejection: Rejection, *, rejected_at: datetime, retention_days: int) -> dict[str, Any]:
+    at = format_timestamp(rejected_at)
+    item: dict[str, Any] = {
+        **rejection_key(rejection.rejection_id),
+        GSI_BY_KIND_PK: rejected_day_partition(at[:10]),
+        GSI_BY_KIND_SK: f"{at}#{rejection.rejection_id}",
+        "kind": KIND_REJECTED,
+        "rejection_id": rejection.rejection_id,
+        "reason": rejection.reason,
+        "rejected_at": at,
+        "body": rejection.body[:MAX_REJECTED_BODY_CHARS],
+        "body_truncated": len(rejection.body) > MAX_REJECTED_BODY_CHARS,
+        TTL_ATTRIBUTE: expiry(rejected_at, retention_days),
+    }
+    if rejection.event_id:
+        item["event_id"] = rejection.event_id
+    if rejection.lane:
+        item["lane"] = rejection.lane
+    return item
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def content_digest(body: str | bytes) -> str:
+    data = body.encode() if isinstance(body, str) else body
+    return hashlib.sha256(data).hexdigest()
+
+
+def execution_name(event_id: str | None, body: str | bytes) -> str:
+    """The workflow execution name for one message: stable across redeliveries.
+
+    It starts with the event_id, so a redelivered message maps to the running or finished
+    execution (``ExecutionAlreadyExists``); the content digest after it means a different body
+    under the same id still runs, and ends at the conditional store as a recorded duplicate
+    instead of vanishing at StartExecution.
+    """
+    digest = content_digest(body)[:16]
+    if not event_id:
+        return f"noid-{digest}"
+    return f"{_UNSAFE.sub('_', event_id)[:63]}-{digest}"
+
+
+def day_range(since: datetime, until: datetime) -> list[str]:
+    """The days covered by [since, until], newest first: the by-kind-day partitions to read."""
+    first = since.astimezone(UTC).date()
+    day = until.astimezone(UTC).date()
+    days = []
+    while day >= first:
+        days.append(day.isoformat())
+        day -= timedelta(days=1)
+    return days

@@ -1,0 +1,51 @@
+"""The workflow's Validate step: upcast and validate an event, and say what to store.
+
+Either way the step returns an item to write: the event, or a rejection carrying the reason,
+so that an invalid event is recorded and can be queried, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from workflow.events import InvalidEvent, parse_event, to_json
+from workflow.projection import ProjectionChange
+from workflow.records import Rejection, event_item, rejection_item
+
+
+@dataclass(frozen=True)
+class Verdict:
+    valid: bool
+    item: dict[str, Any]
+    reason: str | None = None
+    summary: dict[str, str] | None = None
+    body: str | None = None
+    event_id: str | None = None
+
+
+def validate(raw: Any, *, rejection_id: str, now: datetime, retention_days: int) -> Verdict:
+    try:
+        event = parse_event(raw)
+    except InvalidEvent as error:
+        body = raw if isinstance(raw, str) else _dump(raw)
+        rejection = Rejection(rejection_id=rejection_id, reason=error.reason, body=body, event_id=error.event_id)
+        return Verdict(
+            valid=False,
+            item=rejection_item(rejection, rejected_at=now, retention_days=retention_days),
+            reason=error.reason,
+            event_id=error.event_id,
+        )
+    return Verdict(
+        valid=True,
+        item=event_item(event, stored_at=now, retention_days=retention_days),
+        summary=ProjectionChange.of(event).summary(),
+        body=to_json(event),
+        event_id=event.event_id,
+    )
+
+
+def _dump(raw: Any) -> str:
+    return json.dumps(raw, sort_keys=True, default=str, ensure_ascii=False)
