@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.observability import correlate, logger, metrics, tracer
 from workflow import bootstrap
+from workflow.constants import ATTR_SOURCE
 from workflow.ingest import IngestResult, Outcome, ingest_message
 
 
@@ -22,7 +23,10 @@ def _dependencies() -> tuple[Any, Any]:
 
 
 def lane_of(record: SQSRecord) -> str:
-    """The queue's name: the web lane or the batch lane."""
+    """The lane is the `source` attribute the topic's filter policy routed on, else the queue."""
+    source = record.message_attributes.get(ATTR_SOURCE)
+    if source is not None and source.string_value:
+        return source.string_value
     return record.event_source_arn.rsplit(":", 1)[-1]
 
 

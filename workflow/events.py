@@ -239,6 +239,9 @@ def parse_event(raw: Any) -> UserEvent:
     if not isinstance(raw, dict):
         raise InvalidEvent("event: must be a JSON object")
     event_id = known_event_id(raw)
+    size = len(json.dumps(raw, ensure_ascii=False, default=str).encode())
+    if size > MAX_EVENT_BYTES:
+        raise InvalidEvent(f"event: {size} bytes exceeds the limit of {MAX_EVENT_BYTES}", event_id)
     if _depth(raw, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise InvalidEvent(f"event: nested deeper than {MAX_JSON_DEPTH} levels", event_id)
     if "event_type" in raw and raw["event_type"] not in _TAGS:
@@ -248,9 +251,6 @@ def parse_event(raw: Any) -> UserEvent:
         event = _EVENT_ADAPTER.validate_python(upcast_raw)
     except ValidationError as error:
         raise InvalidEvent(describe_errors(error), event_id) from None
-    size = len(to_json(event).encode())
-    if size > MAX_EVENT_BYTES:
-        raise InvalidEvent(f"event: {size} bytes exceeds the limit of {MAX_EVENT_BYTES}", event_id)
     return event
 
 

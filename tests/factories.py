@@ -1,0 +1,47 @@
+"""Realistic events for tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from workflow.events import UserEvent, new_event
+
+BASE_TIME = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+
+
+def card_imported(
+    user_id: str = "user-1", card_id: str = "card-1", *, minutes: int = 0, source: str = "web", **payload: Any
+) -> UserEvent:
+    fields = {
+        "card_id": card_id,
+        "person_name": "Hanako Sato",
+        "company": "Sansan Trading",
+        "title": "Head of Sales",
+        "email": "hanako.sato@example.co.jp",
+        "phone": "+81 3 1234 5678",
+        **payload,
+    }
+    return new_event(
+        "card.imported", user_id=user_id, source=source, payload=fields, occurred_at=BASE_TIME + timedelta(minutes=minutes)
+    )
+
+
+def card_updated(user_id: str = "user-1", card_id: str = "card-1", *, minutes: int = 1, source: str = "web") -> UserEvent:
+    return new_event(
+        "card.updated",
+        user_id=user_id,
+        source=source,
+        payload={"card_id": card_id, "title": "Director of Sales"},
+        occurred_at=BASE_TIME + timedelta(minutes=minutes),
+    )
+
+
+def card_deleted(user_id: str = "user-1", card_id: str = "card-1", *, minutes: int = 2, source: str = "batch") -> UserEvent:
+    return new_event(
+        "card.deleted",
+        user_id=user_id,
+        source=source,
+        payload={"card_id": card_id, "reason": "user"},
+        occurred_at=BASE_TIME + timedelta(minutes=minutes),
+    )

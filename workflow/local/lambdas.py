@@ -1,0 +1,112 @@
+"""Lambda functions served in-process: the template's handler, environment and timeout.
+
+An invocation behaves as on AWS: the payload in, the handler's return value out; an exception
+becomes ``FunctionError: Unhandled`` with ``errorType``/``errorMessage``; a run past the
+function's timeout becomes ``Sandbox.Timedout``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Handler = Callable[[Any, Any], Any]
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's Python context object that handlers and Powertools use."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    timeout_seconds: float
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    identity: Any = None
+    client_context: Any = None
+    _deadline: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_seconds
+        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class InvocationResult:
+    payload: Any
+    error: bool = False
+
+    @property
+    def body(self) -> bytes:
+        return json.dumps(self.payload).encode()
+
+
+@dataclass
+class LocalFunction:
+    name: str
+    arn: str
+    handler: str
+    timeout_seconds: float
+    memory_mb: int
+    environment: dict[str, str]
+    _callable: Handler | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    invocations: int = 0
+    errors: int = 0
+
+    def resolve(self) -> Handler:
+        """Import the handler the way Lambda's Python runtime does: ``module.function``."""
+        with self._lock:
+            if self._callable is None:
+                module_name, _, attribute = self.handler.rpartition(".")
+                module = importlib.import_module(module_name)
+                self._callable = getattr(module, attribute)
+            return self._callable
+
+    def invoke(self, payload: Any) -> InvocationResult:
+        context = LambdaContext(
+            function_name=self.name,
+            memory_limit_in_mb=self.memory_mb,
+            invoked_function_arn=self.arn,
+            timeout_seconds=self.timeout_seconds,
+        )
+        started = time.monotonic()
+        self.invocations += 1
+        try:
+            result = self.resolve()(payload, context)
+        except Exception as error:  # noqa: BLE001 - every handler error is reported, as Lambda does
+            self.errors += 1
+            return InvocationResult(
+                {
+                    "errorType": type(error).__name__,
+                    "errorMessage": str(error),
+                    "requestId": context.aws_request_id,
+                    "stackTrace": traceback.format_exception(error)[-5:],
+                },
+                error=True,
+            )
+        elapsed = time.monotonic() - started
+        if elapsed > self.timeout_seconds:
+            self.errors += 1
+            return InvocationResult(
+                {
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": f"Task timed out after {self.timeout_seconds:.2f} seconds",
+                    "requestId": context.aws_request_id,
+                },
+                error=True,
+            )
+        return InvocationResult(result)

@@ -1,0 +1,174 @@
+"""SQS event source mappings with Lambda's semantics, for the in-process functions.
+
+Per mapping: up to ``MaximumConcurrency`` pollers; each gathers up to ``BatchSize`` messages
+within ``MaximumBatchingWindowInSeconds``, invokes the function, and deletes what succeeded.
+With ``ReportBatchItemFailures`` only the reported items stay in the queue (an unknown
+identifier fails the whole batch, as on AWS); a function error leaves the whole batch. Whatever
+stays becomes visible again after the queue's visibility timeout, and SQS moves it to the DLQ
+after ``maxReceiveCount`` receives. Stopping lets in-flight batches finish first.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from workflow.local.lambdas import LocalFunction
+from workflow.local.stack import EventSourceMapping
+
+_MAX_RECEIVE = 10
+
+
+@dataclass
+class PollerStats:
+    batches: int = 0
+    received: int = 0
+    deleted: int = 0
+    returned: int = 0
+    function_errors: int = 0
+    in_flight: int = 0
+
+
+class QueuePoller:
+    def __init__(
+        self,
+        mapping: EventSourceMapping,
+        function: LocalFunction,
+        sqs: Any,
+        *,
+        region: str,
+        idle_wait_seconds: int = 1,
+        max_pollers: int | None = None,
+    ) -> None:
+        self.mapping = mapping
+        self.function = function
+        self._sqs = sqs
+        self._region = region
+        self._idle_wait = idle_wait_seconds
+        self._pollers = min(mapping.max_concurrency, max_pollers or mapping.max_concurrency)
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self.stats = PollerStats()
+
+    def start(self) -> QueuePoller:
+        if not self.mapping.enabled:
+            return self
+        queue = self.mapping.queue_arn.rsplit(":", 1)[-1]
+        for index in range(self._pollers):
+            thread = threading.Thread(target=self._run, name=f"poller-{queue}-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Stop receiving; wait for the batches in flight to be invoked and acknowledged."""
+        self._stopping.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads.clear()
+
+    @property
+    def idle(self) -> bool:
+        return self.stats.in_flight == 0
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self.poll_once()
+
+    def poll_once(self) -> int:
+        """One receive → invoke → acknowledge cycle; returns the number of messages handled."""
+        messages = self._gather()
+        if messages:
+            self._count(in_flight=1)
+            try:
+                self._process(messages)
+            finally:
+                self._count(in_flight=-1)
+        return len(messages)
+
+    def _gather(self) -> list[dict[str, Any]]:
+        wanted = self.mapping.batch_size
+        window_ends = time.monotonic() + self.mapping.batching_window_seconds
+        messages: list[dict[str, Any]] = []
+        while len(messages) < wanted:
+            remaining_window = window_ends - time.monotonic()
+            wait = self._idle_wait if not messages else max(0, min(1, int(remaining_window + 0.999)))
+            response = self._sqs.receive_message(
+                QueueUrl=self.mapping.queue_url,
+                MaxNumberOfMessages=min(_MAX_RECEIVE, wanted - len(messages)),
+                WaitTimeSeconds=wait,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            batch = response.get("Messages", [])
+            messages.extend(batch)
+            if not batch and (not messages or remaining_window <= 0):
+                break
+            if remaining_window <= 0 or self._stopping.is_set():
+                break
+        return messages
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": {
+                name: {
+                    "stringValue": value.get("StringValue"),
+                    "binaryValue": value.get("BinaryValue"),
+                    "stringListValues": [],
+                    "binaryListValues": [],
+                    "dataType": value["DataType"],
+                }
+                for name, value in message.get("MessageAttributes", {}).items()
+            },
+            "md5OfBody": message.get("MD5OfBody"),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.mapping.queue_arn,
+            "awsRegion": self._region,
+        }
+
+    def _process(self, messages: list[dict[str, Any]]) -> None:
+        result = self.function.invoke({"Records": [self._record(m) for m in messages]})
+        with self._lock:
+            self.stats.batches += 1
+            self.stats.received += len(messages)
+        if result.error:
+            self._count(returned=len(messages), function_errors=1)
+            return
+        keep = self._failed_items(messages, result.payload)
+        if keep is None:  # the response named something that is not in the batch: all stay
+            self._count(returned=len(messages), function_errors=1)
+            return
+        done = [m for m in messages if m["MessageId"] not in keep]
+        for start in range(0, len(done), _MAX_RECEIVE):
+            chunk = done[start : start + _MAX_RECEIVE]
+            self._sqs.delete_message_batch(
+                QueueUrl=self.mapping.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )
+        self._count(deleted=len(done), returned=len(messages) - len(done))
+
+    def _failed_items(self, messages: list[dict[str, Any]], payload: Any) -> set[str] | None:
+        if not self.mapping.report_batch_item_failures or not isinstance(payload, dict):
+            return set()
+        failures = payload.get("batchItemFailures") or []
+        ids = {m["MessageId"] for m in messages}
+        reported = set()
+        for failure in failures:
+            identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+            if not identifier or identifier not in ids:
+                return None
+            reported.add(identifier)
+        return reported
+
+    def _count(self, **increments: int) -> None:
+        with self._lock:
+            for name, value in increments.items():
+                setattr(self.stats, name, getattr(self.stats, name) + value)

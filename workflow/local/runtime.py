@@ -1,0 +1,193 @@
+"""The whole stack on one machine: embedded AWS, the synthesized stack, our functions, pollers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from workflow.bootstrap import Settings
+from workflow.constants import ENV_ENDPOINT_URL, POWERTOOLS_SERVICE_NAME
+from workflow.local.lambdas import LocalFunction
+from workflow.local.poller import QueuePoller
+from workflow.local.server import DEFAULT_PORT, EmbeddedAws
+from workflow.local.stack import REGION, Deployment, LocalDeployer, synthesize
+
+# What every in-process function sees besides its own variables from the template.
+_RUNTIME_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_REGION": REGION,
+    "AWS_DEFAULT_REGION": REGION,
+    "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+    "POWERTOOLS_METRICS_DISABLED": "true",  # no CloudWatch agent reading EMF from stdout
+}
+
+
+class ConflictingEnvironment(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Backlog:
+    visible: int
+    in_flight: int
+    running_executions: int
+    pollers_busy: int
+
+    @property
+    def drained(self) -> bool:
+        return not (self.visible or self.in_flight or self.running_executions or self.pollers_busy)
+
+
+class LocalRuntime:
+    def __init__(
+        self,
+        *,
+        port: int = DEFAULT_PORT,
+        context: dict[str, Any] | None = None,
+        log_file: Path | None = None,
+        assembly: Path | None = None,
+    ) -> None:
+        self.aws = EmbeddedAws(port=port)
+        self._context = context
+        self._log_file = log_file
+        self._assembly = assembly
+        self._log_stream: TextIO | None = None
+        self.deployment: Deployment | None = None
+        self.pollers: list[QueuePoller] = []
+        self._deployer: LocalDeployer | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.aws.endpoint_url
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        assert self.deployment is not None, "the runtime is not started"
+        return {"EndpointUrl": self.endpoint_url, **self.deployment.outputs}
+
+    def settings(self) -> Settings:
+        return Settings(region=REGION, endpoint_url=self.endpoint_url).with_outputs(self.outputs)
+
+    def client(self, service: str) -> Any:
+        assert self._deployer is not None, "the runtime is not started"
+        return self._deployer.client(service)
+
+    def start(self, *, with_pollers: bool = True) -> LocalRuntime:
+        assembly = self._assembly or synthesize(self._context)
+        self.aws.start()
+        try:
+            self._deployer = LocalDeployer(self.endpoint_url)
+            self.deployment = self._deployer.deploy(assembly)
+            self._prepare_functions(self.deployment.functions)
+            assert self.aws.router is not None
+            self.aws.router.register(self.deployment.functions)
+            if with_pollers:
+                self.start_pollers()
+        except BaseException:
+            self.aws.stop()
+            raise
+        return self
+
+    def start_pollers(self) -> None:
+        assert self.deployment is not None
+        functions = {f.name: f for f in self.deployment.functions}
+        for mapping in self.deployment.mappings:
+            poller = QueuePoller(mapping, functions[mapping.function_name], self.client("sqs"), region=REGION)
+            self.pollers.append(poller.start())
+
+    def stop(self) -> None:
+        """Pollers first (in-flight batches finish and are acknowledged), then the server."""
+        for poller in self.pollers:
+            poller.stop()
+        self.pollers.clear()
+        self.aws.stop()
+        if self._log_stream is not None:
+            self._log_stream.close()
+            self._log_stream = None
+
+    def __enter__(self) -> LocalRuntime:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def function(self, logical_prefix: str) -> LocalFunction:
+        assert self.deployment is not None
+        for function in self.deployment.functions:
+            if logical_prefix in function.name:
+                return function
+        raise KeyError(logical_prefix)
+
+    def _prepare_functions(self, functions: list[LocalFunction]) -> None:
+        """One process serves every function, so their environments are merged; two functions
+        giving one variable different values would make that wrong, and is refused."""
+        merged: dict[str, str] = {}
+        for function in functions:
+            for name, value in function.environment.items():
+                if merged.setdefault(name, value) != value:
+                    raise ConflictingEnvironment(
+                        f"{name} differs between functions; the local runtime serves them in one process"
+                    )
+        os.environ.update({**_RUNTIME_ENVIRONMENT, **merged, ENV_ENDPOINT_URL: self.endpoint_url})
+        for function in functions:
+            function.resolve()  # cold starts happen now, not inside the first batch
+        self._route_function_logs()
+
+    def _route_function_logs(self) -> None:
+        if self._log_file is None:
+            return
+        self._log_file.parent.mkdir(parents=True, exist_ok=True)
+        self._log_stream = self._log_file.open("a", encoding="utf-8")
+        for handler in logging.getLogger(POWERTOOLS_SERVICE_NAME).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(self._log_stream)
+
+    # --- waiting
+
+    def backlog(self) -> Backlog:
+        assert self.deployment is not None
+        visible = in_flight = 0
+        for mapping in self.deployment.mappings:
+            attributes = self.client("sqs").get_queue_attributes(
+                QueueUrl=mapping.queue_url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            visible += int(attributes["ApproximateNumberOfMessages"])
+            in_flight += int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        running = 0
+        for arn in self.deployment.state_machines.values():
+            running += len(
+                self.client("stepfunctions").list_executions(stateMachineArn=arn, statusFilter="RUNNING", maxResults=100)[
+                    "executions"
+                ]
+            )
+        busy = sum(poller.stats.in_flight for poller in self.pollers)
+        return Backlog(visible=visible, in_flight=in_flight, running_executions=running, pollers_busy=busy)
+
+    def wait_until_drained(
+        self,
+        *,
+        timeout: float = 120.0,
+        interval: float = 0.2,
+        on_progress: Callable[[Backlog], None] | None = None,
+        settle: int = 3,
+    ) -> Backlog:
+        """Poll until queues, pollers and executions are all quiet `settle` times in a row."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        backlog = self.backlog()
+        while time.monotonic() < deadline:
+            backlog = self.backlog()
+            if on_progress:
+                on_progress(backlog)
+            quiet = quiet + 1 if backlog.drained else 0
+            if quiet >= settle:
+                return backlog
+            time.sleep(interval)
+        raise TimeoutError(f"the pipeline did not drain within {timeout:.0f}s: {backlog}")

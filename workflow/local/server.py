@@ -1,0 +1,105 @@
+"""moto's server, in-process, with Lambda invocations answered by our own handlers."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import unquote
+
+from workflow.local.lambdas import LocalFunction
+
+DEFAULT_PORT = 4566
+ACCOUNT_ID = "123456789012"
+_INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+
+
+def function_name_of(path_name: str) -> str:
+    """``my-fn``, ``arn:aws:lambda:…:function:my-fn`` and ``…:my-fn:alias`` all name ``my-fn``."""
+    return unquote(path_name).split(":function:")[-1].split(":")[0]
+
+
+class LambdaRouter:
+    """WSGI middleware: ``POST /2015-03-31/functions/{name}/invocations`` runs our handler;
+    everything else goes to moto."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self.functions: dict[str, LocalFunction] = {}
+
+    def register(self, functions: Iterable[LocalFunction]) -> None:
+        for function in functions:
+            self.functions[function.name] = function
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        match = _INVOKE_PATH.match(environ.get("PATH_INFO", ""))
+        if environ.get("REQUEST_METHOD") == "POST" and match:
+            function = self.functions.get(function_name_of(match.group("name")))
+            if function is not None:
+                return self._invoke(function, environ, start_response)
+        return self._app(environ, start_response)
+
+    def _invoke(self, function: LocalFunction, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        payload = json.loads(raw) if raw else {}
+        result = function.invoke(payload)
+        headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST")]
+        if result.error:
+            headers.append(("X-Amz-Function-Error", "Unhandled"))
+        body = result.body
+        headers.append(("Content-Length", str(len(body))))
+        start_response("200 OK", headers)
+        return [body]
+
+
+class EmbeddedAws:
+    """moto's server on 127.0.0.1:<port>, state machine execution on."""
+
+    def __init__(self, port: int = DEFAULT_PORT, host: str = "127.0.0.1") -> None:
+        self.port = port
+        self.host = host
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self.router: LambdaRouter | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> EmbeddedAws:
+        # The ASL engine's service integrations call http://localhost:$MOTO_PORT: it must be
+        # this server's port, or every Task fails to connect.
+        os.environ["MOTO_PORT"] = str(self.port)
+        os.environ.setdefault("MOTO_ACCOUNT_ID", ACCOUNT_ID)
+        from moto.core.config import default_user_config
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
+
+        class _QuietHandler(MotoRequestHandler):  # type: ignore[misc]
+            def log_request(self, *args: Any, **kwargs: Any) -> None:
+                """One line per request would drown everything else."""
+
+        self.router = LambdaRouter(DomainDispatcherApplication(create_backend_app))
+        try:
+            self._server = make_server(self.host, self.port, self.router, threaded=True, request_handler=_QuietHandler)
+        except OSError as error:
+            raise RuntimeError(f"cannot listen on {self.endpoint_url}: {error.strerror}; choose another --port") from None
+        self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

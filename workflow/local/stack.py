@@ -1,0 +1,312 @@
+"""Deploy the CDK-synthesized template onto the embedded AWS.
+
+moto's CloudFormation creates most of the stack. What it skips is created here from the same
+template: SNS subscriptions (filter policies, raw delivery), topic and queue policies, alarms,
+and the state machine's definition (the ASL file asset with its substitutions applied). Event
+source mappings are kept out of moto, which would try to run Docker, and are served by the
+local pollers with Lambda's semantics instead. Nothing here names a resource of our stack:
+change the stack and the local run follows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workflow.constants import STACK_NAME
+from workflow.local.lambdas import LocalFunction
+from workflow.local.server import ACCOUNT_ID
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = ("cdk", "workflow", "functions", "statemachine.asl.json", "cdk.json")
+REGION = "us-east-1"
+
+# Created by moto's CloudFormation but not what we need, or not needed locally at all.
+_NOT_MATERIALIZED = {"AWS::CDK::Metadata"}
+
+
+@dataclass(frozen=True)
+class EventSourceMapping:
+    function_name: str
+    queue_arn: str
+    queue_url: str
+    batch_size: int
+    batching_window_seconds: float
+    report_batch_item_failures: bool
+    max_concurrency: int
+    enabled: bool = True
+
+
+@dataclass
+class Deployment:
+    stack_name: str
+    outputs: dict[str, str]
+    functions: list[LocalFunction]
+    mappings: list[EventSourceMapping]
+    state_machines: dict[str, str]
+    materialized: dict[str, list[str]] = field(default_factory=dict)
+
+
+def read_context() -> dict[str, Any]:
+    cdk_json = json.loads((ROOT / "cdk.json").read_text())
+    return dict(cdk_json.get("context", {}))
+
+
+def _fingerprint(context: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(context, sort_keys=True).encode())
+    for name in SOURCES:
+        path = ROOT / name
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if "__pycache__" in file.parts:
+                continue
+            digest.update(str(file.relative_to(ROOT)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def synthesize(context: dict[str, Any] | None = None, *, cache_dir: Path | None = None) -> Path:
+    """Run the CDK app as the CLI would (CDK_OUTDIR, CDK_CONTEXT_JSON); reuse an unchanged result."""
+    merged = {**read_context(), **(context or {})}
+    cache_dir = cache_dir or ROOT / ".eventflow" / "cdk.out"
+    outdir = cache_dir / _fingerprint(merged)
+    template = outdir / f"{STACK_NAME}.template.json"
+    if template.exists():
+        return outdir
+    env = {
+        **os.environ,
+        "CDK_OUTDIR": str(outdir),
+        "CDK_CONTEXT_JSON": json.dumps(merged),
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "cdk" / "app.py")], env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0 or not template.exists():
+        raise RuntimeError(f"cdk synth failed:\n{result.stderr[-4000:]}")
+    return outdir
+
+
+class LocalDeployer:
+    def __init__(self, endpoint_url: str, *, region: str = REGION) -> None:
+        import boto3
+
+        self.region = region
+        self.endpoint_url = endpoint_url
+        session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=region)
+        self._clients: dict[str, Any] = {}
+        self._session = session
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._session.client(service, endpoint_url=self.endpoint_url)
+        return self._clients[service]
+
+    def deploy(self, assembly: Path, stack_name: str = STACK_NAME) -> Deployment:
+        template = json.loads((assembly / f"{stack_name}.template.json").read_text())
+        self._bootstrap(template)
+        self._publish_assets(assembly, stack_name)
+        resources = template["Resources"]
+        deferred = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::EventSourceMapping"}
+        for_moto = {k: v for k, v in template.items() if k != "Rules"}
+        for_moto["Resources"] = {k: v for k, v in resources.items() if k not in deferred}
+        cloudformation = self.client("cloudformation")
+        cloudformation.create_stack(
+            StackName=stack_name,
+            TemplateBody=json.dumps(for_moto),
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        )
+        status = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+        if status["StackStatus"] != "CREATE_COMPLETE":
+            raise RuntimeError(f"local stack {stack_name}: {status['StackStatus']} {status.get('StackStatusReason', '')}")
+        resource_map = self._resource_map(stack_name)
+
+        def resolve(value: Any) -> Any:
+            from moto.cloudformation.parsing import clean_json
+
+            return clean_json(value, resource_map)
+
+        deployment = Deployment(
+            stack_name=stack_name,
+            outputs={o["OutputKey"]: o["OutputValue"] for o in status.get("Outputs", [])},
+            functions=[],
+            mappings=[],
+            state_machines={},
+        )
+        for logical, resource in resources.items():
+            kind = resource["Type"]
+            props = resolve(resource.get("Properties", {}))
+            created = self._materialize(logical, kind, props, resolve, assembly, deployment)
+            if created:
+                deployment.materialized.setdefault(kind, []).append(logical)
+        deployment.outputs = self._outputs(template, resolve)
+        return deployment
+
+    # --- before the stack
+
+    def _bootstrap(self, template: dict[str, Any]) -> None:
+        """The SSM parameters a CDK template's parameters read (the bootstrap version)."""
+        for parameter in template.get("Parameters", {}).values():
+            if parameter.get("Type", "").startswith("AWS::SSM::Parameter::Value"):
+                self.client("ssm").put_parameter(Name=parameter["Default"], Value="30", Type="String", Overwrite=True)
+
+    def _publish_assets(self, assembly: Path, stack_name: str) -> None:
+        """File assets (the ASL definition) go where `cdk deploy` would put them."""
+        manifest_path = assembly / f"{stack_name}.assets.json"
+        if not manifest_path.exists():
+            return
+        manifest = json.loads(manifest_path.read_text())
+        s3 = self.client("s3")
+        for asset in manifest.get("files", {}).values():
+            for destination in asset["destinations"].values():
+                bucket = self._substitute(destination["bucketName"])
+                self._ensure_bucket(bucket)
+                source = assembly / asset["source"]["path"]
+                if asset["source"].get("packaging", "file") == "file" and source.is_file():
+                    s3.put_object(Bucket=bucket, Key=destination["objectKey"], Body=source.read_bytes())
+
+    def _substitute(self, text: str) -> str:
+        return (
+            text.replace("${AWS::AccountId}", ACCOUNT_ID)
+            .replace("${AWS::Region}", self.region)
+            .replace("${AWS::Partition}", "aws")
+        )
+
+    def _ensure_bucket(self, bucket: str) -> None:
+        s3 = self.client("s3")
+        try:
+            s3.head_bucket(Bucket=bucket)
+        except Exception:  # noqa: BLE001 - any miss means: create it
+            s3.create_bucket(Bucket=bucket)
+
+    # --- after the stack
+
+    def _resource_map(self, stack_name: str) -> Any:
+        from moto.cloudformation.models import cloudformation_backends
+
+        stacks = cloudformation_backends[ACCOUNT_ID][self.region].stacks.values()
+        stack = next(s for s in stacks if s.name == stack_name and s.status == "CREATE_COMPLETE")
+        return stack.resource_map
+
+    def _outputs(self, template: dict[str, Any], resolve: Any) -> dict[str, str]:
+        return {name: str(resolve(output["Value"])) for name, output in template.get("Outputs", {}).items()}
+
+    def _materialize(
+        self, logical: str, kind: str, props: dict[str, Any], resolve: Any, assembly: Path, deployment: Deployment
+    ) -> bool:
+        if kind == "AWS::SNS::Subscription":
+            attributes: dict[str, str] = {}
+            if "FilterPolicy" in props:
+                attributes["FilterPolicy"] = json.dumps(props["FilterPolicy"])
+            if "FilterPolicyScope" in props:
+                attributes["FilterPolicyScope"] = props["FilterPolicyScope"]
+            if "RawMessageDelivery" in props:
+                attributes["RawMessageDelivery"] = str(props["RawMessageDelivery"]).lower()
+            if "RedrivePolicy" in props:
+                attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+            self.client("sns").subscribe(
+                TopicArn=props["TopicArn"],
+                Protocol=props["Protocol"],
+                Endpoint=props["Endpoint"],
+                Attributes=attributes,
+                ReturnSubscriptionArn=True,
+            )
+            return True
+        if kind == "AWS::SQS::QueuePolicy":
+            for url in props["Queues"]:
+                self.client("sqs").set_queue_attributes(
+                    QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])}
+                )
+            return True
+        if kind == "AWS::SNS::TopicPolicy":
+            for arn in props["Topics"]:
+                self.client("sns").set_topic_attributes(
+                    TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(props["PolicyDocument"])
+                )
+            return True
+        if kind == "AWS::CloudWatch::Alarm":
+            self._alarm(logical, props, deployment)
+            return True
+        if kind == "AWS::StepFunctions::StateMachine":
+            deployment.state_machines[logical] = self._state_machine(logical, props, resolve)
+            return True
+        if kind == "AWS::Lambda::Function":
+            deployment.functions.append(self._function(logical, props, resolve))
+            return False
+        if kind == "AWS::Lambda::EventSourceMapping":
+            deployment.mappings.append(self._mapping(props, resolve))
+            return True
+        return False
+
+    def _alarm(self, logical: str, props: dict[str, Any], deployment: Deployment) -> None:
+        allowed = {
+            "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "InsufficientDataActions",
+            "MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Dimensions", "Period", "Unit",
+            "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData",
+            "EvaluateLowSampleCountPercentile", "Metrics", "ThresholdMetricId",
+        }  # fmt: skip
+        params = {k: v for k, v in props.items() if k in allowed}
+        params["AlarmName"] = props.get("AlarmName") or f"{deployment.stack_name}-{logical}"
+        self.client("cloudwatch").put_metric_alarm(**params)
+
+    def _state_machine(self, logical: str, props: dict[str, Any], resolve: Any) -> str:
+        """Register the definition with the executing engine, under the name CloudFormation gave
+        it, so that every Ref to it (the ingest function's environment) stays true."""
+        from moto.stepfunctions.models import stepfunctions_backends
+
+        if "DefinitionS3Location" in props:
+            location = props["DefinitionS3Location"]
+            obj = self.client("s3").get_object(Bucket=location["Bucket"], Key=location["Key"])
+            definition = obj["Body"].read().decode()
+        elif "DefinitionString" in props:
+            definition = props["DefinitionString"]
+        else:
+            definition = json.dumps(props["Definition"])
+        for name, value in (props.get("DefinitionSubstitutions") or {}).items():
+            definition = definition.replace("${" + name + "}", str(value))
+        arn = str(resolve({"Ref": logical}))
+        name = arn.rsplit(":", 1)[-1]
+        # CloudFormation put an empty stub into moto's non-executing backend; replace it.
+        stepfunctions_backends[ACCOUNT_ID][self.region].delete_state_machine(arn)
+        kwargs: dict[str, Any] = {
+            "name": name,
+            "definition": definition,
+            "roleArn": props["RoleArn"],
+            "type": props.get("StateMachineType", "STANDARD"),
+        }
+        created = self.client("stepfunctions").create_state_machine(**kwargs)["stateMachineArn"]
+        if created != arn:
+            raise RuntimeError(f"state machine {logical}: registered as {created}, the stack refers to {arn}")
+        return arn
+
+    def _function(self, logical: str, props: dict[str, Any], resolve: Any) -> LocalFunction:
+        name = str(resolve({"Ref": logical}))
+        return LocalFunction(
+            name=name,
+            arn=str(resolve({"Fn::GetAtt": [logical, "Arn"]})),
+            handler=props["Handler"],
+            timeout_seconds=float(props.get("Timeout", 3)),
+            memory_mb=int(props.get("MemorySize", 128)),
+            environment={k: str(v) for k, v in (props.get("Environment", {}).get("Variables") or {}).items()},
+        )
+
+    def _mapping(self, props: dict[str, Any], resolve: Any) -> EventSourceMapping:
+        queue_arn = str(props["EventSourceArn"])
+        queue_url = self.client("sqs").get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
+        function = str(props["FunctionName"])
+        return EventSourceMapping(
+            function_name=function.split(":function:")[-1],
+            queue_arn=queue_arn,
+            queue_url=queue_url,
+            batch_size=int(props.get("BatchSize", 10)),
+            batching_window_seconds=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+            report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+            max_concurrency=int((props.get("ScalingConfig") or {}).get("MaximumConcurrency", 1000)),
+            enabled=bool(props.get("Enabled", True)),
+        )
