@@ -24,16 +24,22 @@ def _dependencies() -> tuple[Any, Any]:
 
 def lane_of(record: SQSRecord) -> str:
     """The lane is the `source` attribute the topic's filter policy routed on, else the queue."""
-    source = record.message_attributes.get(ATTR_SOURCE)
-    if source is not None and source.string_value:
-        return source.string_value
+    attributes = record.message_attributes
+    if ATTR_SOURCE in attributes and attributes[ATTR_SOURCE].string_value:
+        return str(attributes[ATTR_SOURCE].string_value)
     return record.event_source_arn.rsplit(":", 1)[-1]
 
 
 def record_handler(record: SQSRecord) -> IngestResult:
     starter, store = _dependencies()
     lane = lane_of(record)
-    result = ingest_message(record.body, lane=lane, starter=starter, rejections=store)
+    try:
+        result = ingest_message(record.body, lane=lane, starter=starter, rejections=store)
+    except Exception:
+        # Reported to SQS as this record's failure; it comes back after the visibility timeout.
+        logger.exception("record failed; left in the queue for a retry", extra={"message_id": record.message_id})
+        metrics.add_metric(name="IngestFailures", unit=MetricUnit.Count, value=1)
+        raise
     correlate(result.event_id, execution=result.name, lane=lane, message_id=record.message_id)
     if result.outcome is Outcome.REJECTED:
         logger.warning("message rejected before the workflow", extra={"reason": result.reason})

@@ -12,3 +12,51 @@ os.environ["AWS_REGION"] = "us-east-1"
 os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
 os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
 os.environ["JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION"] = "1"
+
+import socket  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def assembly() -> Path:
+    """The CDK app synthesized once per session (and cached across runs while unchanged)."""
+    from workflow.local.stack import synthesize
+
+    return synthesize()
+
+
+@pytest.fixture(scope="session")
+def embedded_aws() -> Iterator[object]:
+    """One embedded moto server per test session: moto's state is process-wide."""
+    from workflow.local.server import EmbeddedAws
+
+    aws = EmbeddedAws(port=free_port()).start()
+    yield aws
+    aws.stop()
+
+
+@pytest.fixture(scope="session")
+def runtime(embedded_aws: object, assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The deployed stack with its pollers, shared by the end-to-end tests."""
+    from workflow.local.runtime import LocalRuntime
+
+    log_file = tmp_path_factory.mktemp("logs") / "functions.log"
+    local = LocalRuntime(aws=embedded_aws, assembly=assembly, log_file=log_file)  # type: ignore[arg-type]
+    local.start()
+    yield local
+    local.stop()
+
+
+def boto(service: str, endpoint_url: str):  # type: ignore[no-untyped-def]
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint_url, region_name="us-east-1")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import threading
 import time
 import traceback
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Handler = Callable[[Any, Any], Any]
+log = logging.getLogger("eventflow.local")
 
 
 @dataclass
@@ -89,6 +91,7 @@ class LocalFunction:
             result = self.resolve()(payload, context)
         except Exception as error:  # noqa: BLE001 - every handler error is reported, as Lambda does
             self.errors += 1
+            log.error("%s %s: unhandled %s", self.name, context.aws_request_id, type(error).__name__, exc_info=error)
             return InvocationResult(
                 {
                     "errorType": type(error).__name__,
@@ -101,6 +104,7 @@ class LocalFunction:
         elapsed = time.monotonic() - started
         if elapsed > self.timeout_seconds:
             self.errors += 1
+            log.error("%s %s: timed out after %.2f s", self.name, context.aws_request_id, elapsed)
             return InvocationResult(
                 {
                     "errorType": "Sandbox.Timedout",

@@ -39,14 +39,14 @@ class QueuePoller:
         sqs: Any,
         *,
         region: str,
-        idle_wait_seconds: int = 1,
+        idle_sleep_seconds: float = 0.5,
         max_pollers: int | None = None,
     ) -> None:
         self.mapping = mapping
         self.function = function
         self._sqs = sqs
         self._region = region
-        self._idle_wait = idle_wait_seconds
+        self._idle_sleep = idle_sleep_seconds
         self._pollers = min(mapping.max_concurrency, max_pollers or mapping.max_concurrency)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -76,8 +76,15 @@ class QueuePoller:
         return self.stats.in_flight == 0
 
     def _run(self) -> None:
+        idle = 0.02
         while not self._stopping.is_set():
-            self.poll_once()
+            if self.poll_once():
+                idle = 0.02
+            else:
+                # Short polls, with the waiting done here: the embedded server handles one
+                # request at a time, so a long poll there would stall everything else.
+                self._stopping.wait(idle)
+                idle = min(self._idle_sleep, idle * 2)
 
     def poll_once(self) -> int:
         """One receive → invoke → acknowledge cycle; returns the number of messages handled."""
@@ -94,22 +101,21 @@ class QueuePoller:
         wanted = self.mapping.batch_size
         window_ends = time.monotonic() + self.mapping.batching_window_seconds
         messages: list[dict[str, Any]] = []
-        while len(messages) < wanted:
-            remaining_window = window_ends - time.monotonic()
-            wait = self._idle_wait if not messages else max(0, min(1, int(remaining_window + 0.999)))
+        while len(messages) < wanted and not self._stopping.is_set():
             response = self._sqs.receive_message(
                 QueueUrl=self.mapping.queue_url,
                 MaxNumberOfMessages=min(_MAX_RECEIVE, wanted - len(messages)),
-                WaitTimeSeconds=wait,
+                WaitTimeSeconds=0,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
             )
             batch = response.get("Messages", [])
             messages.extend(batch)
-            if not batch and (not messages or remaining_window <= 0):
+            if not messages or time.monotonic() >= window_ends:
                 break
-            if remaining_window <= 0 or self._stopping.is_set():
-                break
+            if not batch:
+                # Within the batching window: wait a little for more, as Lambda does.
+                self._stopping.wait(min(0.05, max(0.0, window_ends - time.monotonic())))
         return messages
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:

@@ -52,8 +52,10 @@ class LocalRuntime:
         context: dict[str, Any] | None = None,
         log_file: Path | None = None,
         assembly: Path | None = None,
+        aws: EmbeddedAws | None = None,
     ) -> None:
-        self.aws = EmbeddedAws(port=port)
+        self._owns_aws = aws is None
+        self.aws = aws or EmbeddedAws(port=port)
         self._context = context
         self._log_file = log_file
         self._assembly = assembly
@@ -80,7 +82,8 @@ class LocalRuntime:
 
     def start(self, *, with_pollers: bool = True) -> LocalRuntime:
         assembly = self._assembly or synthesize(self._context)
-        self.aws.start()
+        if self._owns_aws:
+            self.aws.start()
         try:
             self._deployer = LocalDeployer(self.endpoint_url)
             self.deployment = self._deployer.deploy(assembly)
@@ -90,7 +93,7 @@ class LocalRuntime:
             if with_pollers:
                 self.start_pollers()
         except BaseException:
-            self.aws.stop()
+            self.stop()
             raise
         return self
 
@@ -106,7 +109,8 @@ class LocalRuntime:
         for poller in self.pollers:
             poller.stop()
         self.pollers.clear()
-        self.aws.stop()
+        if self._owns_aws:
+            self.aws.stop()
         if self._log_stream is not None:
             self._log_stream.close()
             self._log_stream = None
@@ -147,6 +151,10 @@ class LocalRuntime:
         for handler in logging.getLogger(POWERTOOLS_SERVICE_NAME).handlers:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(self._log_stream)
+        # What Lambda's runtime itself would write to the function's log: unhandled errors.
+        runtime_log = logging.getLogger("eventflow.local")
+        runtime_log.propagate = False
+        runtime_log.addHandler(logging.StreamHandler(self._log_stream))
 
     # --- waiting
 

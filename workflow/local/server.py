@@ -29,6 +29,10 @@ class LambdaRouter:
     def __init__(self, app: Any) -> None:
         self._app = app
         self.functions: dict[str, LocalFunction] = {}
+        # moto's backends are not thread-safe (a DynamoDB transaction deep-copies the table
+        # while other requests write to it): one AWS request at a time. Lambda invocations
+        # run outside the lock, since their handlers call back into moto.
+        self._moto_lock = threading.Lock()
 
     def register(self, functions: Iterable[LocalFunction]) -> None:
         for function in functions:
@@ -40,7 +44,9 @@ class LambdaRouter:
             function = self.functions.get(function_name_of(match.group("name")))
             if function is not None:
                 return self._invoke(function, environ, start_response)
-        return self._app(environ, start_response)
+        with self._moto_lock:
+            # The body is produced inside the lock too: moto renders it lazily.
+            return list(self._app(environ, start_response))
 
     def _invoke(self, function: LocalFunction, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)

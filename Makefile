@@ -1,0 +1,44 @@
+# The developer's verbs. Every target creates .venv and installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: install demo test unit lint typecheck synth deploy local-up clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[local,cdk,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)  ## the main job: the whole pipeline on the embedded local AWS, reconciled
+	$(BIN)/eventflow demo
+
+test: $(STAMP)  ## every tier: unit, adapters, statemachine, infrastructure, end to end
+	$(BIN)/python -m pytest
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy workflow functions
+
+synth: $(STAMP)
+	npx --yes aws-cdk@2 synth
+
+deploy: $(STAMP)  ## needs AWS credentials and a bootstrapped account (npx aws-cdk@2 bootstrap)
+	npx --yes aws-cdk@2 deploy --outputs-file .eventflow/aws-outputs.json
+
+local-up: $(STAMP)
+	$(BIN)/eventflow local up
+
+clean:
+	rm -rf $(VENV) .eventflow cdk.out .pytest_cache .ruff_cache .mypy_cache

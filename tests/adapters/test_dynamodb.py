@@ -1,0 +1,118 @@
+"""The DynamoDB adapters against the stack's own table on the embedded AWS."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.factories import BASE_TIME, card_deleted, card_imported, card_updated
+from workflow import bootstrap
+from workflow.adapters.dynamodb import DynamoDBEventStore, DynamoDBProjectionStore
+from workflow.projection import Projection, ProjectionChange
+from workflow.records import Rejection, event_item
+
+pytestmark = pytest.mark.e2e
+
+SINCE, UNTIL = BASE_TIME - timedelta(days=30), BASE_TIME + timedelta(days=30)
+
+
+@pytest.fixture
+def store(runtime: Any) -> DynamoDBEventStore:
+    return bootstrap.event_store(runtime.settings())
+
+
+@pytest.fixture
+def projections(runtime: Any) -> DynamoDBProjectionStore:
+    return bootstrap.projection_store(runtime.settings())
+
+
+def user() -> str:
+    return f"u-{uuid.uuid4().hex[:12]}"
+
+
+def put(store: DynamoDBEventStore, event: Any) -> bool:
+    return store.put_if_absent(event_item(event, stored_at=datetime.now(UTC), retention_days=30))
+
+
+def test_an_event_id_is_stored_once(store: DynamoDBEventStore) -> None:
+    event = card_imported(user())
+    assert put(store, event) is True
+    assert put(store, event) is False
+    stored = store.get_event(event.event_id)
+    assert stored is not None and stored["event_type"] == "card.imported" and stored["user_id"] == event.user_id
+    assert stored["expires_at"] > datetime.now(UTC).timestamp()
+
+
+def test_a_users_events_newest_first_in_a_time_range_paginated(store: DynamoDBEventStore) -> None:
+    who = user()
+    events = [card_imported(who, f"c{i}", minutes=i * 10) for i in range(5)]
+    for event in events:
+        put(store, event)
+    put(store, card_imported(user(), "other"))
+    first = store.user_events(who, SINCE, UNTIL, limit=2)
+    assert [i["event_id"] for i in first.items] == [events[4].event_id, events[3].event_id]
+    assert first.cursor
+    rest = store.user_events(who, SINCE, UNTIL, limit=10, cursor=first.cursor)
+    assert [i["event_id"] for i in rest.items] == [e.event_id for e in reversed(events[:3])]
+    assert rest.cursor is None
+    window = store.user_events(who, BASE_TIME + timedelta(minutes=10), BASE_TIME + timedelta(minutes=30))
+    assert [i["event_id"] for i in window.items] == [events[3].event_id, events[2].event_id, events[1].event_id]
+
+
+def test_events_of_one_type_across_days(store: DynamoDBEventStore) -> None:
+    who = user()
+    days = [card_deleted(who, f"d{i}", minutes=i * 24 * 60 + 5) for i in range(3)]
+    for event in days:
+        put(store, event)
+    page = store.events_by_type("card.deleted", BASE_TIME, BASE_TIME + timedelta(days=3), limit=500)
+    mine = [i["event_id"] for i in page.items if i["user_id"] == who]
+    assert mine == [e.event_id for e in reversed(days)]
+    paged: list[str] = []
+    cursor = None
+    while True:
+        part = store.events_by_type("card.deleted", BASE_TIME, BASE_TIME + timedelta(days=3), limit=1, cursor=cursor)
+        paged.extend(i["event_id"] for i in part.items if i["user_id"] == who)
+        cursor = part.cursor
+        if not cursor:
+            break
+    assert paged == mine
+
+
+def test_rejections_are_recorded_once_and_queryable(store: DynamoDBEventStore) -> None:
+    rejection = Rejection(rejection_id=f"noid-{uuid.uuid4().hex[:16]}", reason="body: not valid JSON", body="{oops")
+    assert store.record_rejection(rejection) is True
+    assert store.record_rejection(rejection) is False
+    now = datetime.now(UTC)
+    found = [
+        item
+        for item in store.rejected(now - timedelta(minutes=5), now + timedelta(minutes=1), limit=1000).items
+        if item["rejection_id"] == rejection.rejection_id
+    ]
+    assert len(found) == 1 and found[0]["reason"] == "body: not valid JSON"
+
+
+def test_a_bad_cursor_is_a_clear_error(store: DynamoDBEventStore) -> None:
+    with pytest.raises(ValueError, match="cursor"):
+        store.user_events("u", SINCE, UNTIL, cursor="not-a-cursor")
+
+
+def test_projection_counts_each_event_once_whatever_the_order(
+    store: DynamoDBEventStore, projections: DynamoDBProjectionStore
+) -> None:
+    who = user()
+    events = [card_imported(who, minutes=0), card_updated(who, minutes=5), card_deleted(who, minutes=9)]
+    changes = [ProjectionChange.of(e) for e in events]
+    for change in reversed(changes):  # newest first: out of order
+        assert projections.apply(change) is True
+    for change in changes:  # replayed
+        assert projections.apply(change) is False
+    projection = store.projection(who)
+    expected = Projection(who)
+    for change in changes:
+        expected.apply(change)
+    assert projection == expected
+    assert projection is not None and projection.last_event_id == events[2].event_id
+    assert projection.counts == {"card.imported": 1, "card.updated": 1, "card.deleted": 1}

@@ -1,0 +1,275 @@
+"""`eventflow`: publish, query and operate the pipeline, on AWS or on the embedded local stack.
+
+Where to find the stack: `--outputs-file` (written by `cdk deploy --outputs-file` or by
+`eventflow local up --outputs-file`), or the EVENTFLOW_* environment variables; the endpoint
+is `--endpoint-url` or AWS_ENDPOINT_URL, otherwise the standard AWS configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from workflow import bootstrap
+from workflow.bootstrap import Settings
+from workflow.constants import STACK_NAME
+
+DEFAULT_OUTPUTS = Path(".eventflow") / "outputs.json"
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _timestamp(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def load_outputs(path: Path) -> dict[str, str]:
+    data = json.loads(path.read_text())
+    # `cdk deploy --outputs-file` nests outputs under the stack name; ours are flat.
+    if STACK_NAME in data and isinstance(data[STACK_NAME], dict):
+        return {**data[STACK_NAME], **{k: v for k, v in data.items() if isinstance(v, str)}}
+    return {k: str(v) for k, v in data.items()}
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    outputs_file = args.outputs_file or (DEFAULT_OUTPUTS if DEFAULT_OUTPUTS.exists() else None)
+    if outputs_file:
+        settings = settings.with_outputs(load_outputs(Path(outputs_file)))
+    overrides = {k: v for k, v in (("endpoint_url", args.endpoint_url), ("region", args.region)) if v}
+    if overrides:
+        from dataclasses import replace
+
+        settings = replace(settings, **overrides)
+    return settings
+
+
+# --- commands
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from workflow.events import json_schema
+
+    _print_json(json_schema())
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    publisher = bootstrap.publisher(settings)
+    events: list[dict[str, Any]] = []
+    source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+    with source:
+        for line in source:
+            if line.strip():
+                events.append(json.loads(line))
+    _print_json(publisher.publish_many(events))
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    store = bootstrap.event_store(settings_from(args))
+    until = _timestamp(args.until) if args.until else datetime.now(UTC) + timedelta(days=1)
+    since = _timestamp(args.since) if args.since else until - timedelta(days=args.days)
+    if args.what == "event":
+        item = store.get_event(args.key)
+        _print_json(item)
+        return 0 if item else 1
+    if args.what == "projection":
+        projection = store.projection(args.key)
+        _print_json(projection.__dict__ if projection else None)
+        return 0 if projection else 1
+    if args.what == "user":
+        page = store.user_events(args.key, since, until, limit=args.limit, cursor=args.cursor)
+    elif args.what == "type":
+        page = store.events_by_type(args.key, since, until, limit=args.limit, cursor=args.cursor)
+    else:
+        page = store.rejected(since, until, limit=args.limit, cursor=args.cursor)
+    _print_json({"items": page.items, "cursor": page.cursor})
+    return 0
+
+
+def _execution_arn(sfn: Any, settings: Settings, ref: str) -> str:
+    if ref.startswith("arn:"):
+        return ref
+    machine = settings.require("state_machine_arn")
+    return machine.replace(":stateMachine:", ":execution:") + ":" + ref
+
+
+def cmd_executions(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    sfn = bootstrap.client("stepfunctions", settings.region, settings.endpoint_url)
+    if args.action == "list":
+        params: dict[str, Any] = {"stateMachineArn": settings.require("state_machine_arn"), "maxResults": args.limit}
+        if args.status:
+            params["statusFilter"] = args.status.upper()
+        executions = sfn.list_executions(**params)["executions"]
+        _print_json(
+            [
+                {k: e.get(k) for k in ("name", "status", "startDate", "stopDate", "executionArn")}
+                for e in executions
+            ]
+        )
+        return 0
+    arn = _execution_arn(sfn, settings, args.execution)
+    if args.action == "describe":
+        description = sfn.describe_execution(executionArn=arn)
+        description.pop("ResponseMetadata", None)
+        _print_json(description)
+        return 0
+    events = []
+    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
+        events.extend(page["events"])
+    _print_json(events)
+    return 0
+
+
+def _start_runtime(args: argparse.Namespace) -> Any:
+    from workflow.local.runtime import LocalRuntime
+
+    log_file = Path(".eventflow") / "logs" / "functions.log"
+    sys.stderr.write(f"starting the embedded stack on port {args.port} (synthesizing the CDK app)...\n")
+    started = time.monotonic()
+    runtime = LocalRuntime(port=args.port, log_file=log_file).start()
+    sys.stderr.write(
+        f"embedded AWS at {runtime.endpoint_url}, stack deployed in {time.monotonic() - started:.1f} s; "
+        f"function logs in {log_file}\n"
+    )
+    return runtime
+
+
+def _write_outputs(runtime: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(runtime.outputs, indent=2) + "\n")
+
+
+def cmd_local_up(args: argparse.Namespace) -> int:
+    runtime = _start_runtime(args)
+    outputs_file = Path(args.outputs_file) if args.outputs_file else DEFAULT_OUTPUTS
+    _write_outputs(runtime, outputs_file)
+    _print_json(runtime.outputs)
+    sys.stderr.write(f"outputs written to {outputs_file}; Ctrl-C stops the stack\n")
+    _wait_for_interrupt()
+    sys.stderr.write("stopping: finishing in-flight batches...\n")
+    runtime.stop()
+    return 0
+
+
+def _wait_for_interrupt() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from workflow.local import demo
+
+    runtime = _start_runtime(args)
+    try:
+        settings = runtime.settings()
+        work = demo.build_workload(users=args.users, cards_per_user=args.cards, seed=args.seed)
+        sys.stderr.write(
+            f"publishing {work.messages} messages as web servers (one by one) and batch servers (batches)...\n"
+        )
+        since = datetime.now(UTC) - timedelta(minutes=1)
+        started = time.monotonic()
+        sent_at = demo.publish_workload(settings, work, runtime.client("sns"))
+        runtime.wait_until_drained(timeout=args.timeout, on_progress=demo.progress_printer(work.messages))
+        elapsed = time.monotonic() - started
+        sys.stderr.write("\n")
+        report = demo.reconcile(settings, work, sent_at, runtime.client("stepfunctions"), elapsed, since)
+        demo.render(report)
+        if args.keep_running:
+            _write_outputs(runtime, DEFAULT_OUTPUTS)
+            sys.stderr.write(f"\nthe stack keeps running at {runtime.endpoint_url} (outputs in {DEFAULT_OUTPUTS}); Ctrl-C stops it\n")
+            _wait_for_interrupt()
+        return 0 if report.ok else 1
+    finally:
+        runtime.stop()
+
+
+# --- parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoint-url", help="AWS endpoint (default: AWS_ENDPOINT_URL, else AWS)")
+    parser.add_argument("--region", help="AWS region (default: AWS_REGION, else us-east-1)")
+    parser.add_argument("--outputs-file", help=f"stack outputs JSON (default: {DEFAULT_OUTPUTS} if present)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from workflow.local.server import DEFAULT_PORT
+
+    parser = argparse.ArgumentParser(prog="eventflow", description=__doc__.splitlines()[0] if __doc__ else None)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of events")
+    schema.set_defaults(run=cmd_schema)
+
+    publish = commands.add_parser("publish", help="publish events from a JSON-lines file")
+    _common(publish)
+    publish.add_argument("file", help="JSON lines, one event per line; - for standard input")
+    publish.set_defaults(run=cmd_publish)
+
+    query = commands.add_parser("query", help="query stored events, projections and rejections")
+    _common(query)
+    query.add_argument("what", choices=["user", "type", "event", "projection", "rejected"])
+    query.add_argument("key", nargs="?", default="", help="user id, event type or event id")
+    query.add_argument("--since", help="ISO timestamp (default: --days before --until)")
+    query.add_argument("--until", help="ISO timestamp (default: now)")
+    query.add_argument("--days", type=int, default=30)
+    query.add_argument("--limit", type=int, default=50)
+    query.add_argument("--cursor", help="from the previous page's output")
+    query.set_defaults(run=cmd_query)
+
+    executions = commands.add_parser("executions", help="list, describe and trace workflow executions")
+    _common(executions)
+    executions.add_argument("action", choices=["list", "describe", "history"])
+    executions.add_argument("execution", nargs="?", help="execution name or ARN")
+    executions.add_argument("--status", choices=["running", "succeeded", "failed", "timed_out", "aborted"])
+    executions.add_argument("--limit", type=int, default=100)
+    executions.set_defaults(run=cmd_executions)
+
+    local = commands.add_parser("local", help="the embedded local stack")
+    local_commands = local.add_subparsers(dest="local_command", required=True)
+    up = local_commands.add_parser("up", help="run the stack in the foreground until interrupted")
+    up.add_argument("--port", type=int, default=DEFAULT_PORT)
+    up.add_argument("--outputs-file", help=f"where to write the outputs (default: {DEFAULT_OUTPUTS})")
+    up.set_defaults(run=cmd_local_up)
+
+    demo = commands.add_parser("demo", help="run a realistic workload on the embedded stack and reconcile it")
+    demo.add_argument("--port", type=int, default=DEFAULT_PORT)
+    demo.add_argument("--users", type=int, default=12)
+    demo.add_argument("--cards", type=int, default=14, help="cards imported per user")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--timeout", type=float, default=300.0)
+    demo.add_argument("--keep-running", action="store_true", help="leave the stack running after the summary")
+    demo.set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (bootstrap.MissingSetting, ValueError, RuntimeError) as error:
+        sys.stderr.write(f"eventflow: {error}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

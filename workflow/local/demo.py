@@ -1,0 +1,315 @@
+"""The demo workload: what the app's servers would send in a busy few minutes, reconciled.
+
+Web servers publish one event at a time, batch servers in batches; some events are published
+twice, some are invalid (a producer with a bug) and a couple are not even JSON. When the
+pipeline has drained, every published event must be accounted for: stored once, or rejected
+with a reason.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TextIO
+
+from workflow import bootstrap
+from workflow.bootstrap import Settings
+from workflow.constants import ATTR_EVENT_TYPE, ATTR_SOURCE
+from workflow.events import UserEvent, new_event, to_json
+from workflow.ports import EventStore
+
+FIRST_NAMES = ["Hanako", "Taro", "Yuki", "Kenji", "Aiko", "Haruto", "Mei", "Sora", "Riku", "Emi"]
+LAST_NAMES = ["Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Ito", "Yamamoto", "Nakamura"]
+COMPANIES = ["Sansan Trading", "Kita Logistics", "Minato Foods", "Aoba Systems", "Hikari Bank"]
+TITLES = ["Head of Sales", "Engineer", "Buyer", "CFO", "Product Manager", "Account Executive"]
+
+
+@dataclass
+class Workload:
+    valid: list[UserEvent] = field(default_factory=list)
+    duplicates: list[UserEvent] = field(default_factory=list)
+    invalid: list[dict[str, Any]] = field(default_factory=list)
+    unparsable: list[str] = field(default_factory=list)
+
+    @property
+    def messages(self) -> int:
+        return len(self.valid) + len(self.duplicates) + len(self.invalid) + len(self.unparsable)
+
+
+def build_workload(users: int = 12, cards_per_user: int = 14, *, seed: int = 7) -> Workload:
+    rng = random.Random(seed)
+    start = datetime.now(UTC) - timedelta(hours=3)
+    work = Workload()
+    for u in range(users):
+        user = f"user-{u + 1:03d}"
+        for card in range(cards_per_user):
+            card_id = f"{user}-card-{card + 1:03d}"
+            at = start + timedelta(seconds=rng.randint(0, 3600))
+            source = "batch" if rng.random() < 0.4 else "web"
+            person = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+            work.valid.append(
+                new_event(
+                    "card.imported",
+                    user_id=user,
+                    source=source,
+                    occurred_at=at,
+                    payload={
+                        "card_id": card_id,
+                        "person_name": person,
+                        "company": rng.choice(COMPANIES),
+                        "title": rng.choice(TITLES),
+                        "email": f"{person.split()[0].lower()}.{card}@example.co.jp",
+                        "phone": f"+81 3 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}",
+                    },
+                )
+            )
+            if rng.random() < 0.35:
+                work.valid.append(
+                    new_event(
+                        "card.updated",
+                        user_id=user,
+                        source="web",
+                        occurred_at=at + timedelta(minutes=rng.randint(1, 50)),
+                        payload={"card_id": card_id, "title": rng.choice(TITLES)},
+                    )
+                )
+            if rng.random() < 0.12:
+                work.valid.append(
+                    new_event(
+                        "card.deleted",
+                        user_id=user,
+                        source=source,
+                        occurred_at=at + timedelta(minutes=rng.randint(51, 90)),
+                        payload={"card_id": card_id, "reason": "user"},
+                    )
+                )
+    work.duplicates = rng.sample(work.valid, k=max(1, len(work.valid) // 20))
+    for index in range(max(1, len(work.valid) // 40)):
+        broken = json.loads(to_json(rng.choice(work.valid)))
+        broken["event_id"] = f"broken-{index:03d}"
+        problem = index % 3
+        if problem == 0:
+            broken["payload"]["email"] = "not an email address"
+        elif problem == 1:
+            broken["schema_version"] = 9
+        else:
+            broken["event_type"] = "card.shredded"
+        work.invalid.append(broken)
+    work.unparsable = ['{"event_id": "truncated-1", "event_type": "card.imp', "card imported: Hanako Sato"]
+    rng.shuffle(work.valid)
+    return work
+
+
+@dataclass
+class Report:
+    published: Counter[str]
+    stored: int
+    rejected: int
+    rejection_reasons: Counter[str]
+    executions: Counter[str]
+    outcomes: Counter[str]
+    followups_counted: int
+    latencies: list[float]
+    elapsed: float
+    timeline_user: str
+    timeline: list[dict[str, Any]]
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def publish_workload(settings: Settings, work: Workload, sns: Any, workers: int = 4) -> dict[str, float]:
+    """Web servers one by one (in parallel, as many servers would), batch servers ten at a time."""
+    publisher = bootstrap.publisher(settings)
+    sent_at: dict[str, float] = {}
+    web = [e for e in work.valid if e.source == "web"]
+    batch = [e for e in work.valid if e.source == "batch"]
+
+    def web_server(events: list[UserEvent]) -> None:
+        for event in events:
+            sent_at[event.event_id] = time.time()
+            publisher.publish(event)
+
+    def batch_server(events: list[UserEvent]) -> None:
+        for start in range(0, len(events), 50):
+            chunk = events[start : start + 50]
+            now = time.time()
+            sent_at.update({e.event_id: now for e in chunk})
+            publisher.publish_many(chunk)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(web_server, web[i::workers - 1]) for i in range(workers - 1)]
+        futures.append(pool.submit(batch_server, batch))
+        for future in futures:
+            future.result()
+    publisher.publish_many(work.duplicates)
+    for raw in work.invalid:  # a producer that skips validation: straight to SNS
+        sns.publish(
+            TopicArn=settings.require("topic_arn"),
+            Message=json.dumps(raw),
+            MessageAttributes={
+                ATTR_EVENT_TYPE: {"DataType": "String", "StringValue": str(raw["event_type"])},
+                ATTR_SOURCE: {"DataType": "String", "StringValue": str(raw["source"])},
+            },
+        )
+    for body in work.unparsable:
+        sns.publish(
+            TopicArn=settings.require("topic_arn"),
+            Message=body,
+            MessageAttributes={ATTR_SOURCE: {"DataType": "String", "StringValue": "batch"}},
+        )
+    return sent_at
+
+
+def _all_pages(fetch: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = fetch(cursor)
+        items.extend(page.items)
+        cursor = page.cursor
+        if not cursor:
+            return items
+
+
+def reconcile(
+    settings: Settings,
+    work: Workload,
+    sent_at: dict[str, float],
+    sfn: Any,
+    elapsed: float,
+    since: datetime,
+) -> Report:
+    store: EventStore = bootstrap.event_store(settings)
+    far_past, far_future = datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1)
+    users = sorted({e.user_id for e in work.valid})
+    stored_items: list[dict[str, Any]] = []
+    followups = 0
+    for user in users:
+        stored_items.extend(
+            _all_pages(lambda cursor, u=user: store.user_events(u, far_past, far_future, limit=100, cursor=cursor))
+        )
+        projection = store.projection(user)
+        followups += projection.total if projection else 0
+    rejected = _all_pages(lambda cursor: store.rejected(since, far_future, limit=100, cursor=cursor))
+    executions: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=settings.require("state_machine_arn")):
+        for execution in page["executions"]:
+            executions[execution["status"]] += 1
+            if execution["status"] == "SUCCEEDED":
+                output = sfn.describe_execution(executionArn=execution["executionArn"]).get("output") or "{}"
+                outcomes[json.loads(output).get("status", "unknown")] += 1
+    latencies = []
+    for item in stored_items:
+        stored_at = datetime.strptime(item["stored_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+        if item["event_id"] in sent_at:
+            latencies.append(stored_at - sent_at[item["event_id"]])
+
+    problems = []
+    ids = Counter(item["event_id"] for item in stored_items)
+    expected = {e.event_id for e in work.valid}
+    missing = expected - set(ids)
+    if missing:
+        problems.append(f"{len(missing)} valid event(s) not stored")
+    twice = [event_id for event_id, n in ids.items() if n > 1]
+    if twice:
+        problems.append(f"{len(twice)} event(s) stored more than once")
+    if len(rejected) != len(work.invalid) + len(work.unparsable):
+        problems.append(f"{len(rejected)} rejection(s) recorded, expected {len(work.invalid) + len(work.unparsable)}")
+    if followups != len(expected):
+        problems.append(f"projections count {followups} event(s), expected {len(expected)}")
+    if executions.get("FAILED") or executions.get("TIMED_OUT") or executions.get("ABORTED"):
+        problems.append(f"executions not succeeded: {dict(executions)}")
+    timeline_user = users[0]
+    timeline = store.user_events(timeline_user, far_past, far_future, limit=8).items
+    return Report(
+        published=Counter(
+            valid=len(work.valid),
+            duplicates=len(work.duplicates),
+            invalid=len(work.invalid),
+            unparsable=len(work.unparsable),
+        ),
+        stored=len(ids),
+        rejected=len(rejected),
+        rejection_reasons=Counter(item["reason"] for item in rejected),
+        executions=executions,
+        outcomes=outcomes,
+        followups_counted=followups,
+        latencies=latencies,
+        elapsed=elapsed,
+        timeline_user=timeline_user,
+        timeline=timeline,
+        problems=problems,
+    )
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def render(report: Report, out: TextIO = sys.stdout) -> None:
+    p = report.published
+    total = sum(p.values())
+    w = out.write
+    w("\n== eventflow demo: summary ==\n")
+    w(
+        f"published      {total} messages: {p['valid']} valid events, {p['duplicates']} duplicates, "
+        f"{p['invalid']} invalid, {p['unparsable']} unparsable\n"
+    )
+    w(f"stored         {report.stored} events (each once)\n")
+    w(f"rejected       {report.rejected}, with reasons:\n")
+    for reason, count in report.rejection_reasons.most_common():
+        w(f"                 {count} x {reason}\n")
+    absorbed = p["duplicates"]
+    w(f"duplicates     {absorbed} published again, absorbed (no second item, no second follow-up)\n")
+    w("executions     " + ", ".join(f"{k.lower()}={v}" for k, v in sorted(report.executions.items())) + "\n")
+    w("outcomes       " + ", ".join(f"{k}={v}" for k, v in sorted(report.outcomes.items())) + "\n")
+    w(f"follow-ups     projections count {report.followups_counted} events; outbound topic received each stored event\n")
+    rate = report.stored / report.elapsed if report.elapsed else 0.0
+    w(f"throughput     {rate:.1f} events/s stored ({report.elapsed:.1f} s from first publish to drained)\n")
+    lat = report.latencies
+    w(
+        f"latency        publish→stored p50 {_percentile(lat, 50):.2f} s, p95 {_percentile(lat, 95):.2f} s, "
+        f"max {max(lat) if lat else float('nan'):.2f} s\n"
+    )
+    w(f"\ntimeline of {report.timeline_user} (newest first, from the query functions):\n")
+    for item in report.timeline:
+        w(f"  {item['occurred_at']}  {item['event_type']:<14} {item['source']:<5} {item['event_id']}\n")
+    if report.ok:
+        w("\nRECONCILED: every published event is stored once or rejected with its reason.\n")
+    else:
+        w("\nNOT RECONCILED:\n" + "".join(f"  - {problem}\n" for problem in report.problems))
+
+
+def progress_printer(total: int, out: TextIO = sys.stderr) -> Any:
+    started = time.monotonic()
+    interactive = out.isatty()
+    last = [0.0]
+
+    def show(backlog: Any) -> None:
+        now = time.monotonic()
+        if not interactive and now - last[0] < 2:
+            return
+        last[0] = now
+        line = (
+            f"  draining: {backlog.visible} queued, {backlog.in_flight} in flight, "
+            f"{backlog.running_executions} executions running ({now - started:.0f} s, {total} messages)"
+        )
+        out.write(("\r" + line + "   ") if interactive else line + "\n")
+        out.flush()
+
+    return show
