@@ -10,10 +10,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import aws_cdk as cdk  # noqa: E402
+import aws_cdk as cdk
 
-from cdk.stack import EventflowStack  # noqa: E402
-from workflow.constants import STACK_NAME  # noqa: E402
+from cdk.stack import EventflowStack
+from workflow.constants import STACK_NAME
 
 
 def build(outdir: str | None = None, context: dict[str, Any] | None = None) -> cdk.App:
@@ -21,9 +21,7 @@ def build(outdir: str | None = None, context: dict[str, Any] | None = None) -> c
     EventflowStack(
         app,
         STACK_NAME,
-        env=cdk.Environment(
-            account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")
-        ),
+        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")),
     )
     return app
 

@@ -150,7 +150,9 @@ class EventflowStack(Stack):
             c.ENV_RETENTION_DAYS: str(retention_days),
         }
 
-        def function(name: str, handler: str, *, timeout: Duration, memory: int, env: dict[str, str]) -> lambda_.Function:
+        def function(
+            name: str, handler: str, *, timeout: Duration, memory: int, env: dict[str, str]
+        ) -> lambda_.Function:
             return lambda_.Function(
                 self,
                 name,
@@ -163,13 +165,21 @@ class EventflowStack(Stack):
                 memory_size=memory,
                 tracing=lambda_.Tracing.ACTIVE,
                 environment={**common_env, **env},
-                log_group=logs.LogGroup(self, f"{name}Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY),
+                log_group=logs.LogGroup(
+                    self, f"{name}Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
+                ),
             )
 
-        validate_fn = function("ValidateFunction", "functions.validate.handler", timeout=Duration.seconds(10), memory=256, env={})
-        project_fn = function("ProjectFunction", "functions.project.handler", timeout=Duration.seconds(10), memory=256, env={})
+        validate_fn = function(
+            "ValidateFunction", "functions.validate.handler", timeout=Duration.seconds(10), memory=256, env={}
+        )
+        project_fn = function(
+            "ProjectFunction", "functions.project.handler", timeout=Duration.seconds(10), memory=256, env={}
+        )
 
-        workflow_logs = logs.LogGroup(self, "WorkflowLogs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
+        workflow_logs = logs.LogGroup(
+            self, "WorkflowLogs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
+        )
         state_machine = sfn.StateMachine(
             self,
             "Workflow",
@@ -180,7 +190,9 @@ class EventflowStack(Stack):
                 c.SUB_TABLE_NAME: table.table_name,
                 c.SUB_OUTBOUND_TOPIC: outbound.topic_arn,
             },
-            state_machine_type=sfn.StateMachineType.EXPRESS if workflow_type == "express" else sfn.StateMachineType.STANDARD,
+            state_machine_type=sfn.StateMachineType.EXPRESS
+            if workflow_type == "express"
+            else sfn.StateMachineType.STANDARD,
             tracing_enabled=True,
             # Level ALL without execution data: every state transition is logged, payloads
             # (personal data) are not.

@@ -24,9 +24,10 @@ def _dependencies() -> tuple[Any, Any]:
 
 def lane_of(record: SQSRecord) -> str:
     """The lane is the `source` attribute the topic's filter policy routed on, else the queue."""
-    attributes = record.message_attributes
-    if ATTR_SOURCE in attributes and attributes[ATTR_SOURCE].string_value:
-        return str(attributes[ATTR_SOURCE].string_value)
+    # Not .get(): only item access wraps the raw attribute dict in SQSMessageAttribute.
+    source = record.message_attributes[ATTR_SOURCE] if ATTR_SOURCE in record.message_attributes else None  # noqa: SIM401
+    if source is not None and source.string_value:
+        return str(source.string_value)
     return record.event_source_arn.rsplit(":", 1)[-1]
 
 

@@ -23,11 +23,17 @@ def card_imported(
         **payload,
     }
     return new_event(
-        "card.imported", user_id=user_id, source=source, payload=fields, occurred_at=BASE_TIME + timedelta(minutes=minutes)
+        "card.imported",
+        user_id=user_id,
+        source=source,
+        payload=fields,
+        occurred_at=BASE_TIME + timedelta(minutes=minutes),
     )
 
 
-def card_updated(user_id: str = "user-1", card_id: str = "card-1", *, minutes: int = 1, source: str = "web") -> UserEvent:
+def card_updated(
+    user_id: str = "user-1", card_id: str = "card-1", *, minutes: int = 1, source: str = "web"
+) -> UserEvent:
     return new_event(
         "card.updated",
         user_id=user_id,
@@ -37,7 +43,9 @@ def card_updated(user_id: str = "user-1", card_id: str = "card-1", *, minutes: i
     )
 
 
-def card_deleted(user_id: str = "user-1", card_id: str = "card-1", *, minutes: int = 2, source: str = "batch") -> UserEvent:
+def card_deleted(
+    user_id: str = "user-1", card_id: str = "card-1", *, minutes: int = 2, source: str = "batch"
+) -> UserEvent:
     return new_event(
         "card.deleted",
         user_id=user_id,

@@ -85,7 +85,8 @@ def client(service: str, region: str, endpoint_url: str | None) -> Any:
     from botocore.config import Config
 
     config = Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32)
-    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+    session: Any = boto3.session.Session()
+    return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
 
 
 def event_store(settings: Settings) -> DynamoDBEventStore:

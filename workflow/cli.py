@@ -115,10 +115,7 @@ def cmd_executions(args: argparse.Namespace) -> int:
             params["statusFilter"] = args.status.upper()
         executions = sfn.list_executions(**params)["executions"]
         _print_json(
-            [
-                {k: e.get(k) for k in ("name", "status", "startDate", "stopDate", "executionArn")}
-                for e in executions
-            ]
+            [{k: e.get(k) for k in ("name", "status", "startDate", "stopDate", "executionArn")} for e in executions]
         )
         return 0
     arn = _execution_arn(sfn, settings, args.execution)
@@ -195,7 +192,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         demo.render(report)
         if args.keep_running:
             _write_outputs(runtime, DEFAULT_OUTPUTS)
-            sys.stderr.write(f"\nthe stack keeps running at {runtime.endpoint_url} (outputs in {DEFAULT_OUTPUTS}); Ctrl-C stops it\n")
+            sys.stderr.write(
+                f"\nthe stack keeps running at {runtime.endpoint_url} (outputs in {DEFAULT_OUTPUTS}); Ctrl-C stops it\n"
+            )
             _wait_for_interrupt()
         return 0 if report.ok else 1
     finally:

@@ -113,9 +113,7 @@ class CardDeletedEvent(_Envelope):
     payload: CardDeleted
 
 
-UserEvent = Annotated[
-    CardImportedEvent | CardUpdatedEvent | CardDeletedEvent, Field(discriminator="event_type")
-]
+UserEvent = Annotated[CardImportedEvent | CardUpdatedEvent | CardDeletedEvent, Field(discriminator="event_type")]
 _EVENT_ADAPTER: TypeAdapter[UserEvent] = TypeAdapter(UserEvent)
 _TAGS = {str(t) for t in EventType}
 _PAYLOADS: dict[EventType, type[_Strict]] = {

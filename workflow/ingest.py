@@ -37,9 +37,7 @@ def workflow_input(event: dict[str, object], lane: str) -> str:
     return json.dumps({"event": event, "ingest": {"lane": lane}}, sort_keys=True, separators=(",", ":"))
 
 
-def ingest_message(
-    body: str, *, lane: str, starter: ExecutionStarter, rejections: RejectionRecorder
-) -> IngestResult:
+def ingest_message(body: str, *, lane: str, starter: ExecutionStarter, rejections: RejectionRecorder) -> IngestResult:
     size = len(body.encode())
     decoded: object = None
     reason: str | None = None
@@ -56,7 +54,9 @@ def ingest_message(
     event_id = known_event_id(decoded)
     name = execution_name(event_id, body)
     if reason is not None or not isinstance(decoded, dict):
-        rejection = Rejection(rejection_id=name, reason=reason or "body: unreadable", body=body, event_id=event_id, lane=lane)
+        rejection = Rejection(
+            rejection_id=name, reason=reason or "body: unreadable", body=body, event_id=event_id, lane=lane
+        )
         rejections.record_rejection(rejection)
         return IngestResult(Outcome.REJECTED, name, event_id, rejection.reason)
     started = starter.start(name, workflow_input(decoded, lane))

@@ -48,7 +48,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: Callable[[], float]) -> float:
         """Full jitter: uniform in [0, min(max_delay, base * 2**attempt)]."""
-        return rng() * min(self.max_delay, self.base_delay * (2**attempt))
+        return float(rng() * min(self.max_delay, self.base_delay * (2**attempt)))
 
 
 @dataclass
@@ -120,9 +120,7 @@ class Publisher:
             pending = retry_next
             if not pending:
                 break
-        exhausted = {
-            p.event_id: f"gave up after {self._retry.max_attempts} attempts ({p.last_error})" for p in pending
-        }
+        exhausted = {p.event_id: f"gave up after {self._retry.max_attempts} attempts ({p.last_error})" for p in pending}
         return published, {**permanent, **exhausted}
 
 

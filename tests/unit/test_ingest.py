@@ -65,4 +65,6 @@ def test_unusable_messages_are_recorded_as_rejected_and_acknowledged(body: str, 
 def test_a_throttled_start_raises_so_only_that_record_is_retried() -> None:
     throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "StartExecution")
     with pytest.raises(ClientError):
-        ingest_message(to_json(card_imported()), lane="web", starter=FakeStarter(throttled), rejections=FakeRejections())
+        ingest_message(
+            to_json(card_imported()), lane="web", starter=FakeStarter(throttled), rejections=FakeRejections()
+        )

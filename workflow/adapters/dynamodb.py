@@ -163,9 +163,7 @@ class DynamoDBEventStore(EventStore):
                 "IndexName": index,
                 "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
                 "ExpressionAttributeNames": {"#pk": pk_name, "#sk": sk_name},
-                "ExpressionAttributeValues": to_dynamodb(
-                    {":pk": partitions[position], ":low": low, ":high": high}
-                ),
+                "ExpressionAttributeValues": to_dynamodb({":pk": partitions[position], ":low": low, ":high": high}),
                 "ScanIndexForward": False,
                 "Limit": limit - len(items),
             }

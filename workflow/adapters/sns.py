@@ -23,8 +23,7 @@ class SnsTransport(MessageTransport):
                     "Id": message.entry_id,
                     "Message": message.body,
                     "MessageAttributes": {
-                        name: {"DataType": "String", "StringValue": value}
-                        for name, value in message.attributes.items()
+                        name: {"DataType": "String", "StringValue": value} for name, value in message.attributes.items()
                     },
                 }
                 for message in messages

@@ -147,7 +147,7 @@ def publish_workload(settings: Settings, work: Workload, sns: Any, workers: int 
             publisher.publish_many(chunk)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(web_server, web[i::workers - 1]) for i in range(workers - 1)]
+        futures = [pool.submit(web_server, web[i :: workers - 1]) for i in range(workers - 1)]
         futures.append(pool.submit(batch_server, batch))
         for future in futures:
             future.result()
@@ -278,7 +278,7 @@ def render(report: Report, out: TextIO = sys.stdout) -> None:
     w(f"duplicates     {absorbed} published again, absorbed (no second item, no second follow-up)\n")
     w("executions     " + ", ".join(f"{k.lower()}={v}" for k, v in sorted(report.executions.items())) + "\n")
     w("outcomes       " + ", ".join(f"{k}={v}" for k, v in sorted(report.outcomes.items())) + "\n")
-    w(f"follow-ups     projections count {report.followups_counted} events; outbound topic received each stored event\n")
+    w(f"follow-ups     projections count {report.followups_counted} events; each stored event sent on\n")
     rate = report.stored / report.elapsed if report.elapsed else 0.0
     w(f"throughput     {rate:.1f} events/s stored ({report.elapsed:.1f} s from first publish to drained)\n")
     lat = report.latencies

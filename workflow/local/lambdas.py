@@ -89,7 +89,7 @@ class LocalFunction:
         self.invocations += 1
         try:
             result = self.resolve()(payload, context)
-        except Exception as error:  # noqa: BLE001 - every handler error is reported, as Lambda does
+        except Exception as error:
             self.errors += 1
             log.error("%s %s: unhandled %s", self.name, context.aws_request_id, type(error).__name__, exc_info=error)
             return InvocationResult(

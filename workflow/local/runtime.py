@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,6 +113,7 @@ class LocalRuntime:
         if self._owns_aws:
             self.aws.stop()
         if self._log_stream is not None:
+            self._route_logs_to(sys.__stderr__ or sys.stderr)
             self._log_stream.close()
             self._log_stream = None
 
@@ -147,14 +149,21 @@ class LocalRuntime:
         if self._log_file is None:
             return
         self._log_file.parent.mkdir(parents=True, exist_ok=True)
-        self._log_stream = self._log_file.open("a", encoding="utf-8")
-        for handler in logging.getLogger(POWERTOOLS_SERVICE_NAME).handlers:
-            if isinstance(handler, logging.StreamHandler):
-                handler.setStream(self._log_stream)
+        stream = self._log_file.open("a", encoding="utf-8")
+        self._log_stream = stream
         # What Lambda's runtime itself would write to the function's log: unhandled errors.
         runtime_log = logging.getLogger("eventflow.local")
         runtime_log.propagate = False
-        runtime_log.addHandler(logging.StreamHandler(self._log_stream))
+        if not runtime_log.handlers:
+            runtime_log.addHandler(logging.StreamHandler())
+        self._route_logs_to(stream)
+
+    @staticmethod
+    def _route_logs_to(stream: TextIO) -> None:
+        for name in (POWERTOOLS_SERVICE_NAME, "eventflow.local"):
+            for handler in logging.getLogger(name).handlers:
+                if type(handler) is logging.StreamHandler:  # not a test framework's capture handler
+                    handler.setStream(stream)
 
     # --- waiting
 
@@ -171,9 +180,9 @@ class LocalRuntime:
         running = 0
         for arn in self.deployment.state_machines.values():
             running += len(
-                self.client("stepfunctions").list_executions(stateMachineArn=arn, statusFilter="RUNNING", maxResults=100)[
-                    "executions"
-                ]
+                self.client("stepfunctions").list_executions(
+                    stateMachineArn=arn, statusFilter="RUNNING", maxResults=100
+                )["executions"]
             )
         busy = sum(poller.stats.in_flight for poller in self.pollers)
         return Backlog(visible=visible, in_flight=in_flight, running_executions=running, pollers_busy=busy)

@@ -91,7 +91,7 @@ class EmbeddedAws:
 
         default_user_config["stepfunctions"]["execute_state_machine"] = True
 
-        class _QuietHandler(MotoRequestHandler):  # type: ignore[misc]
+        class _QuietHandler(MotoRequestHandler):
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 """One line per request would drown everything else."""
 
@@ -99,7 +99,9 @@ class EmbeddedAws:
         try:
             self._server = make_server(self.host, self.port, self.router, threaded=True, request_handler=_QuietHandler)
         except OSError as error:
-            raise RuntimeError(f"cannot listen on {self.endpoint_url}: {error.strerror}; choose another --port") from None
+            raise RuntimeError(
+                f"cannot listen on {self.endpoint_url}: {error.strerror}; choose another --port"
+            ) from None
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
         self._thread.start()
         return self

@@ -101,17 +101,18 @@ class LocalDeployer:
         self.endpoint_url = endpoint_url
         session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=region)
         self._clients: dict[str, Any] = {}
-        self._session = session
+        self._session: Any = session
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
             self._clients[service] = self._session.client(service, endpoint_url=self.endpoint_url)
         return self._clients[service]
 
-    def deploy(self, assembly: Path, stack_name: str = STACK_NAME) -> Deployment:
-        template = json.loads((assembly / f"{stack_name}.template.json").read_text())
+    def deploy(self, assembly: Path, stack_name: str = STACK_NAME, *, artifact: str = STACK_NAME) -> Deployment:
+        """Create `stack_name` from the assembly's `artifact` template, as `cdk deploy` would."""
+        template = json.loads((assembly / f"{artifact}.template.json").read_text())
         self._bootstrap(template)
-        self._publish_assets(assembly, stack_name)
+        self._publish_assets(assembly, artifact)
         resources = template["Resources"]
         deferred = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::EventSourceMapping"}
         for_moto = {k: v for k, v in template.items() if k != "Rules"}
@@ -124,7 +125,9 @@ class LocalDeployer:
         )
         status = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
         if status["StackStatus"] != "CREATE_COMPLETE":
-            raise RuntimeError(f"local stack {stack_name}: {status['StackStatus']} {status.get('StackStatusReason', '')}")
+            raise RuntimeError(
+                f"local stack {stack_name}: {status['StackStatus']} {status.get('StackStatusReason', '')}"
+            )
         resource_map = self._resource_map(stack_name)
 
         def resolve(value: Any) -> Any:
@@ -182,7 +185,7 @@ class LocalDeployer:
         s3 = self.client("s3")
         try:
             s3.head_bucket(Bucket=bucket)
-        except Exception:  # noqa: BLE001 - any miss means: create it
+        except Exception:
             s3.create_bucket(Bucket=bucket)
 
     # --- after the stack

@@ -1,0 +1,27 @@
+"""Handlers for testing the local event source mapping: their behaviour is set by the body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SEEN: list[str] = []
+
+
+def partial(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Fails the records whose body is "fail"; a body "bogus-id" reports an unknown id."""
+    failures = []
+    for record in event["Records"]:
+        SEEN.append(record["body"])
+        if record["body"] == "fail":
+            failures.append({"itemIdentifier": record["messageId"]})
+        if record["body"] == "bogus-id":
+            failures.append({"itemIdentifier": "not-in-this-batch"})
+    return {"batchItemFailures": failures}
+
+
+def crash(event: dict[str, Any], context: Any) -> None:
+    raise RuntimeError("handler crashed")
+
+
+def remaining_time(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {"remaining": context.get_remaining_time_in_millis(), "name": context.function_name}

@@ -1,0 +1,156 @@
+"""The local SQS event source mapping keeps Lambda's semantics: partial batch responses,
+visibility timeout, DLQ after maxReceiveCount."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.conftest import boto
+from tests.e2e import handlers
+from tests.waiting import eventually
+from workflow.local.lambdas import LocalFunction
+from workflow.local.poller import QueuePoller
+from workflow.local.stack import EventSourceMapping
+
+pytestmark = pytest.mark.e2e
+
+
+def function(handler: str, timeout: float = 5) -> LocalFunction:
+    return LocalFunction(
+        name=f"fn-{uuid.uuid4().hex[:6]}",
+        arn="arn:aws:lambda:us-east-1:123456789012:function:test",
+        handler=f"tests.e2e.handlers.{handler}",
+        timeout_seconds=timeout,
+        memory_mb=128,
+        environment={},
+    )
+
+
+@pytest.fixture
+def lane(embedded_aws: Any) -> dict[str, Any]:
+    """A queue with a 1 s visibility timeout and a DLQ after 2 receives."""
+    sqs = boto("sqs", embedded_aws.endpoint_url)
+    name = f"esm-{uuid.uuid4().hex[:8]}"
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": "1",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}),
+        },
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return {"sqs": sqs, "url": url, "arn": arn, "dlq": dlq}
+
+
+def poller(lane: dict[str, Any], fn: LocalFunction, *, report: bool = True, batch: int = 10) -> QueuePoller:
+    mapping = EventSourceMapping(
+        function_name=fn.name,
+        queue_arn=lane["arn"],
+        queue_url=lane["url"],
+        batch_size=batch,
+        batching_window_seconds=0,
+        report_batch_item_failures=report,
+        max_concurrency=2,
+    )
+    return QueuePoller(mapping, fn, lane["sqs"], region="us-east-1")
+
+
+def counts(lane: dict[str, Any], url_key: str = "url") -> tuple[int, int]:
+    attributes = lane["sqs"].get_queue_attributes(
+        QueueUrl=lane[url_key], AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def send(lane: dict[str, Any], *bodies: str) -> None:
+    for body in bodies:
+        lane["sqs"].send_message(QueueUrl=lane["url"], MessageBody=body)
+
+
+def test_only_reported_items_stay_and_come_back_after_the_visibility_timeout(lane: dict[str, Any]) -> None:
+    p = poller(lane, function("partial"))
+    send(lane, "ok-1", "fail", "ok-2")
+    assert p.poll_once() == 3
+    assert (p.stats.deleted, p.stats.returned) == (2, 1)
+    assert counts(lane) == (0, 1)  # the failed one is invisible, not gone
+    started = time.monotonic()
+    eventually(lambda: counts(lane) == (1, 0), timeout=5, what="visible again")
+    assert time.monotonic() - started < 3
+
+
+def test_failed_items_move_to_the_dlq_after_max_receive_count(lane: dict[str, Any]) -> None:
+    p = poller(lane, function("partial"))
+    send(lane, "fail")
+
+    def in_dlq() -> bool:
+        p.poll_once()
+        return counts(lane, "dlq")[0] == 1
+
+    eventually(in_dlq, timeout=10, interval=0.2, what="moved to the DLQ")
+    assert counts(lane) == (0, 0)
+    message = lane["sqs"].receive_message(QueueUrl=lane["dlq"], AttributeNames=["All"])["Messages"][0]
+    assert message["Body"] == "fail"
+
+
+def test_a_function_error_leaves_the_whole_batch(lane: dict[str, Any]) -> None:
+    fn = function("crash")
+    p = poller(lane, fn)
+    send(lane, "a", "b")
+    assert p.poll_once() == 2
+    assert (p.stats.deleted, p.stats.returned, fn.errors) == (0, 2, 1)
+    assert counts(lane) == (0, 2)
+
+
+def test_an_unknown_item_identifier_fails_the_whole_batch(lane: dict[str, Any]) -> None:
+    p = poller(lane, function("partial"))
+    send(lane, "ok", "bogus-id")
+    p.poll_once()
+    assert (p.stats.deleted, p.stats.returned) == (0, 2)
+
+
+def test_without_report_batch_item_failures_a_normal_return_deletes_all(lane: dict[str, Any]) -> None:
+    p = poller(lane, function("partial"), report=False)
+    send(lane, "fail", "ok")
+    p.poll_once()
+    assert p.stats.deleted == 2 and counts(lane) == (0, 0)
+
+
+def test_batch_size_is_respected(lane: dict[str, Any]) -> None:
+    p = poller(lane, function("partial"), batch=2)
+    send(lane, "1", "2", "3")
+    assert p.poll_once() == 2
+    assert p.poll_once() == 1
+
+
+def test_stop_finishes_in_flight_batches_and_loses_nothing(lane: dict[str, Any]) -> None:
+    handlers.SEEN.clear()
+    p = poller(lane, function("partial")).start()
+    bodies = [f"m-{i}" for i in range(30)]
+    send(lane, *bodies)
+    eventually(lambda: p.stats.deleted >= 5, what="some processed")
+    p.stop()
+    left = counts(lane)
+    handled = p.stats.deleted
+    assert left[1] == 0, "nothing half-acknowledged: no message left invisible"
+    assert handled + left[0] == 30
+
+
+def test_context_has_the_lambda_attributes() -> None:
+    result = function("remaining_time", timeout=3).invoke({})
+    assert not result.error
+    assert 2000 < result.payload["remaining"] <= 3000
+    assert result.payload["name"].startswith("fn-")
+
+
+def test_an_exception_becomes_an_unhandled_function_error() -> None:
+    result = function("crash").invoke({})
+    assert result.error
+    assert result.payload["errorType"] == "RuntimeError"
+    assert result.payload["errorMessage"] == "handler crashed"

@@ -1,0 +1,185 @@
+"""Publish to the topic on the embedded stack; assert what is stored, rejected, deduplicated and
+followed up, through the real state machine and the real handlers."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import boto
+from tests.factories import BASE_TIME, card_deleted, card_imported, card_updated
+from tests.waiting import eventually
+from workflow import bootstrap
+from workflow.constants import OUT_OUTBOUND_TOPIC_ARN
+from workflow.events import to_json
+
+pytestmark = pytest.mark.e2e
+
+SINCE, UNTIL = BASE_TIME - timedelta(days=30), BASE_TIME + timedelta(days=30)
+
+
+def user() -> str:
+    return f"u-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="module")
+def outbound(runtime: Any) -> str:
+    """A queue subscribed to the outbound topic, as another service would be."""
+    sns, sqs = boto("sns", runtime.endpoint_url), boto("sqs", runtime.endpoint_url)
+    url = sqs.create_queue(QueueName=f"outbound-listener-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(
+        TopicArn=runtime.outputs[OUT_OUTBOUND_TOPIC_ARN],
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return str(url)
+
+
+def drain_outbound(runtime: Any, url: str) -> list[dict[str, Any]]:
+    sqs = boto("sqs", runtime.endpoint_url)
+    bodies = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def executions_for(runtime: Any, event_id: str) -> list[dict[str, Any]]:
+    sfn = runtime.client("stepfunctions")
+    found = []
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=runtime.settings().state_machine_arn):
+        found.extend(e for e in page["executions"] if e["name"].startswith(event_id))
+    return found
+
+
+def history_states(runtime: Any, execution_arn: str) -> list[str]:
+    events = runtime.client("stepfunctions").get_execution_history(executionArn=execution_arn)["events"]
+    return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+
+def test_events_are_stored_projected_and_sent_on(runtime: Any, outbound: str) -> None:
+    settings = runtime.settings()
+    store = bootstrap.event_store(settings)
+    who = user()
+    events = [card_imported(who, minutes=0), card_updated(who, minutes=3), card_deleted(who, minutes=7, source="batch")]
+    bootstrap.publisher(settings).publish_many(events)
+
+    def stored() -> list[dict[str, Any]] | None:
+        items = store.user_events(who, SINCE, UNTIL).items
+        return items if len(items) == 3 else None
+
+    def projected() -> Any:
+        projection = store.projection(who)
+        return projection if projection and projection.total == 3 else None
+
+    items = eventually(stored, what="three events stored")
+    assert [i["event_id"] for i in items] == [e.event_id for e in reversed(events)]
+    assert json.loads(items[0]["body"]) == json.loads(to_json(events[2]))
+
+    projection = eventually(projected, what="three events projected")
+    assert projection.counts == {"card.imported": 1, "card.updated": 1, "card.deleted": 1}
+
+    def all_done() -> bool:
+        found = [e for event in events for e in executions_for(runtime, event.event_id)]
+        return len(found) == 3 and all(e["status"] == "SUCCEEDED" for e in found)
+
+    eventually(all_done, what="three executions succeeded")
+    assert store.projection(who).last_event_id == events[2].event_id  # type: ignore[union-attr]
+    execution = executions_for(runtime, events[2].event_id)[0]
+    assert history_states(runtime, execution["executionArn"]) == [
+        "Validate", "IsValid", "Store", "FanOut", "Project", "Notify", "Done",
+    ] or history_states(runtime, execution["executionArn"]) == [
+        "Validate", "IsValid", "Store", "FanOut", "Notify", "Project", "Done",
+    ]  # fmt: skip
+    description = runtime.client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
+    assert json.loads(description["input"])["ingest"]["lane"] == "batch"
+
+    received: set[str] = set()
+
+    def all_sent_on() -> bool:
+        received.update(b["event_id"] for b in drain_outbound(runtime, outbound) if b["user_id"] == who)
+        return len(received) == 3
+
+    eventually(all_sent_on, what="three events on the outbound topic")
+    assert received == {e.event_id for e in events}
+
+
+def test_a_duplicate_is_absorbed_without_a_second_item_or_follow_up(runtime: Any) -> None:
+    settings = runtime.settings()
+    store = bootstrap.event_store(settings)
+    who = user()
+    event = card_imported(who)
+    publisher = bootstrap.publisher(settings)
+    publisher.publish(event)
+    eventually(lambda: store.projection(who), what="first delivery applied")
+    publisher.publish(event)  # the same event again: a producer retry, a redelivery
+    altered = json.loads(to_json(event))
+    altered["payload"]["title"] = "CEO"  # and once more under the same id with other content
+    runtime.client("sns").publish(
+        TopicArn=settings.topic_arn,
+        Message=json.dumps(altered),
+        MessageAttributes={"source": {"DataType": "String", "StringValue": "web"}},
+    )
+
+    def settled() -> list[dict[str, Any]] | None:
+        found = executions_for(runtime, event.event_id)
+        return found if len(found) == 2 and all(e["status"] == "SUCCEEDED" for e in found) else None
+
+    found = eventually(settled, what="two executions: the original and the altered copy")
+    outputs = sorted(
+        json.loads(runtime.client("stepfunctions").describe_execution(executionArn=e["executionArn"])["output"])[
+            "status"
+        ]
+        for e in found
+    )
+    assert outputs == ["duplicate", "stored"]
+    assert len(executions_for(runtime, event.event_id)) == 2  # the exact redelivery started nothing new
+    assert len(store.user_events(who, SINCE, UNTIL).items) == 1
+    stored = store.get_event(event.event_id)
+    assert stored is not None and json.loads(stored["body"])["payload"]["title"] == "Head of Sales"
+    projection = store.projection(who)
+    assert projection is not None and projection.total == 1
+
+
+def test_invalid_and_unparsable_messages_are_recorded_with_reasons(runtime: Any) -> None:
+    settings = runtime.settings()
+    store = bootstrap.event_store(settings)
+    sns = runtime.client("sns")
+    invalid = json.loads(to_json(card_imported(user())))
+    invalid["event_id"] = f"bad-{uuid.uuid4().hex[:8]}"
+    invalid["payload"]["email"] = "taro at example"
+    marker = uuid.uuid4().hex
+    for body in (json.dumps(invalid), "{truncated " + marker):
+        sns.publish(
+            TopicArn=settings.topic_arn,
+            Message=body,
+            MessageAttributes={"source": {"DataType": "String", "StringValue": "batch"}},
+        )
+    now = datetime.now(UTC)
+
+    def recorded() -> list[dict[str, Any]] | None:
+        items = store.rejected(now - timedelta(minutes=5), now + timedelta(minutes=5), limit=1000).items
+        mine = [i for i in items if i.get("event_id") == invalid["event_id"] or marker in i["body"]]
+        return mine if len(mine) == 2 else None
+
+    mine = eventually(recorded, what="both rejections recorded")
+    reasons = {i.get("event_id", "unparsable"): i["reason"] for i in mine}
+    assert reasons[invalid["event_id"]].startswith("payload.email: String should match pattern")
+    assert reasons["unparsable"].startswith("body: not valid JSON")
+    assert "taro at example" not in reasons[invalid["event_id"]]
+    assert store.get_event(invalid["event_id"]) is None
+    (execution,) = eventually(lambda: executions_for(runtime, invalid["event_id"]) or None)
+    eventually(
+        lambda: history_states(runtime, execution["executionArn"])[-1:] == ["Rejected"],
+        what="the invalid event's execution ends in Rejected",
+    )
+    assert history_states(runtime, execution["executionArn"]) == ["Validate", "IsValid", "RecordRejection", "Rejected"]
