@@ -14,6 +14,8 @@ from typing import Any, TextIO
 from workflow.bootstrap import Settings
 from workflow.constants import ENV_ENDPOINT_URL, POWERTOOLS_SERVICE_NAME
 from workflow.local.lambdas import LocalFunction
+from workflow.local.mocking import ENV_MOCK_CONFIG, MockConfig
+from workflow.local.mocking import install as install_mocks
 from workflow.local.poller import QueuePoller
 from workflow.local.server import DEFAULT_PORT, EmbeddedAws
 from workflow.local.stack import REGION, Deployment, LocalDeployer, synthesize
@@ -54,7 +56,9 @@ class LocalRuntime:
         log_file: Path | None = None,
         assembly: Path | None = None,
         aws: EmbeddedAws | None = None,
+        mock_config: Path | None = None,
     ) -> None:
+        self._mock_config = mock_config
         self._owns_aws = aws is None
         self.aws = aws or EmbeddedAws(port=port)
         self._context = context
@@ -82,6 +86,9 @@ class LocalRuntime:
         return self._deployer.client(service)
 
     def start(self, *, with_pollers: bool = True) -> LocalRuntime:
+        mock_config = self._mock_config or os.environ.get(ENV_MOCK_CONFIG)
+        if mock_config:
+            install_mocks(MockConfig.load(mock_config))
         assembly = self._assembly or synthesize(self._context)
         if self._owns_aws:
             self.aws.start()

@@ -50,6 +50,7 @@ class Deployment:
     functions: list[LocalFunction]
     mappings: list[EventSourceMapping]
     state_machines: dict[str, str]
+    definitions: dict[str, str] = field(default_factory=dict)
     materialized: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -237,7 +238,9 @@ class LocalDeployer:
             self._alarm(logical, props, deployment)
             return True
         if kind == "AWS::StepFunctions::StateMachine":
-            deployment.state_machines[logical] = self._state_machine(logical, props, resolve)
+            arn, definition = self._state_machine(logical, props, resolve)
+            deployment.state_machines[logical] = arn
+            deployment.definitions[logical] = definition
             return True
         if kind == "AWS::Lambda::Function":
             deployment.functions.append(self._function(logical, props, resolve))
@@ -258,7 +261,7 @@ class LocalDeployer:
         params["AlarmName"] = props.get("AlarmName") or f"{deployment.stack_name}-{logical}"
         self.client("cloudwatch").put_metric_alarm(**params)
 
-    def _state_machine(self, logical: str, props: dict[str, Any], resolve: Any) -> str:
+    def _state_machine(self, logical: str, props: dict[str, Any], resolve: Any) -> tuple[str, str]:
         """Register the definition with the executing engine, under the name CloudFormation gave
         it, so that every Ref to it (the ingest function's environment) stays true."""
         from moto.stepfunctions.models import stepfunctions_backends
@@ -286,7 +289,7 @@ class LocalDeployer:
         created = self.client("stepfunctions").create_state_machine(**kwargs)["stateMachineArn"]
         if created != arn:
             raise RuntimeError(f"state machine {logical}: registered as {created}, the stack refers to {arn}")
-        return arn
+        return arn, definition
 
     def _function(self, logical: str, props: dict[str, Any], resolve: Any) -> LocalFunction:
         name = str(resolve({"Ref": logical}))

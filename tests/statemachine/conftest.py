@@ -1,0 +1,180 @@
+"""The statemachine tier: statemachine.asl.json on the local engine (or on Amazon's Step Functions
+Local when EVENTFLOW_SFN_ENDPOINT names one), error paths driven by MockConfigFile.json.
+
+Every scenario starts at once and the tests then read their histories: the retries' real
+backoff runs in parallel, so the tier takes as long as its slowest path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import boto
+from tests.factories import card_deleted, card_imported, card_updated
+from workflow.events import to_json
+from workflow.local.coverage import StateMachineCoverage
+from workflow.local.mocking import MockConfig, install
+
+HERE = Path(__file__).resolve().parent
+MOCK_CONFIG = HERE / "MockConfigFile.json"
+ASL = HERE.parents[1] / "statemachine.asl.json"
+MACHINE_NAME = "EventflowWorkflow"  # the name the mock file's test cases are under
+ENV_SFN_ENDPOINT = "EVENTFLOW_SFN_ENDPOINT"
+
+COVERAGE = StateMachineCoverage(json.loads(ASL.read_text()))
+
+
+@dataclass
+class Run:
+    name: str
+    arn: str
+    input: dict[str, Any]
+    status: str = "RUNNING"
+    output: dict[str, Any] | None = None
+    error: str | None = None
+    cause: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def entered(self) -> list[str]:
+        return [
+            e["stateEnteredEventDetails"]["name"] if "stateEnteredEventDetails" in e else ""
+            for e in self.history
+            if e["type"].endswith("StateEntered")
+        ]
+
+    def attempts(self, state: str) -> int:
+        """How many times a Task state's work was scheduled: 1 + its retries."""
+        owner: dict[int, str] = {}
+        count = 0
+        for event in self.history:
+            if "stateEnteredEventDetails" in event:
+                owner[event["id"]] = event["stateEnteredEventDetails"]["name"]
+            elif event.get("previousEventId") in owner:
+                owner[event["id"]] = owner[event["previousEventId"]]
+            if event["type"] == "TaskScheduled" and owner.get(event["id"]) == state:
+                count += 1
+        return count
+
+    def failures(self) -> list[tuple[str, str]]:
+        return [
+            (e["taskFailedEventDetails"]["error"], e["taskFailedEventDetails"].get("cause", ""))
+            for e in self.history
+            if e["type"] == "TaskFailed"
+        ]
+
+
+def event_input(event: Any) -> dict[str, Any]:
+    return {"event": json.loads(to_json(event)), "ingest": {"lane": str(event.source)}}
+
+
+def invalid_input() -> dict[str, Any]:
+    raw = json.loads(to_json(card_imported(f"sm-{uuid.uuid4().hex[:8]}")))
+    raw["event_id"] = f"invalid-{uuid.uuid4().hex[:8]}"
+    raw["payload"]["email"] = "nobody at example"
+    return {"event": raw, "ingest": {"lane": "web"}}
+
+
+def fresh_user() -> str:
+    return f"sm-{uuid.uuid4().hex[:10]}"
+
+
+def scenarios() -> dict[str, list[tuple[str | None, dict[str, Any]]]]:
+    """name -> the executions it starts: (mock test case or None for all-real, input)."""
+    duplicate = event_input(card_imported(fresh_user()))
+    return {
+        "imported": [(None, event_input(card_imported(fresh_user())))],
+        "updated": [(None, event_input(card_updated(fresh_user())))],
+        "deleted": [(None, event_input(card_deleted(fresh_user())))],
+        "invalid": [(None, invalid_input())],
+        "duplicate": [(None, duplicate), (None, duplicate)],
+        **{
+            case: [
+                (case, invalid_input() if case.startswith("Rejection") else event_input(card_imported(fresh_user())))
+            ]
+            for case in json.loads(MOCK_CONFIG.read_text())["StateMachines"][MACHINE_NAME]["TestCases"]
+        },
+    }
+
+
+@dataclass
+class Engine:
+    sfn: Any
+    arn: str
+    runtime: Any
+
+
+@pytest.fixture(scope="session")
+def engine(request: pytest.FixtureRequest) -> Engine:
+    runtime = request.getfixturevalue("runtime")
+    (definition,) = runtime.deployment.definitions.values()
+    endpoint = os.environ.get(ENV_SFN_ENDPOINT)
+    if endpoint:
+        sfn = boto("stepfunctions", endpoint)  # Step Functions Local, started with SFN_MOCK_CONFIG
+    else:
+        install(MockConfig.load(MOCK_CONFIG))
+        sfn = runtime.client("stepfunctions")
+    existing = [m for m in sfn.list_state_machines()["stateMachines"] if m["name"] == MACHINE_NAME]
+    if existing:
+        arn = existing[0]["stateMachineArn"]
+        sfn.update_state_machine(stateMachineArn=arn, definition=definition)
+    else:
+        arn = sfn.create_state_machine(
+            name=MACHINE_NAME, definition=definition, roleArn="arn:aws:iam::123456789012:role/eventflow-test"
+        )["stateMachineArn"]
+    return Engine(sfn, arn, runtime)
+
+
+@pytest.fixture(scope="session")
+def runs(engine: Engine) -> dict[str, list[Run]]:
+    started: dict[str, list[Run]] = {}
+    for scenario, executions in scenarios().items():
+        for i, (case, payload) in enumerate(executions):
+            name = f"{scenario}-{i}-{uuid.uuid4().hex[:8]}"
+            target = f"{engine.arn}#{case}" if case else engine.arn
+            arn = engine.sfn.start_execution(stateMachineArn=target, name=name, input=json.dumps(payload))[
+                "executionArn"
+            ]
+            started.setdefault(scenario, []).append(Run(name, arn, payload))
+    deadline = time.monotonic() + 120
+    pending = [run for runs in started.values() for run in runs]
+    while pending and time.monotonic() < deadline:
+        for run in list(pending):
+            description = engine.sfn.describe_execution(executionArn=run.arn)
+            if description["status"] != "RUNNING":
+                run.status = description["status"]
+                run.output = json.loads(description["output"]) if description.get("output") else None
+                run.error, run.cause = description.get("error"), description.get("cause")
+                paginator = engine.sfn.get_paginator("get_execution_history")
+                run.history = [e for page in paginator.paginate(executionArn=run.arn) for e in page["events"]]
+                COVERAGE.record(run.history)
+                pending.remove(run)
+        time.sleep(0.1)
+    assert not pending, f"still running after 120 s: {[r.name for r in pending]}"
+    return started
+
+
+@pytest.fixture(scope="session")
+def store(engine: Engine) -> Any:
+    from workflow import bootstrap
+
+    return bootstrap.event_store(engine.runtime.settings())
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if COVERAGE.executions:
+        terminalreporter.write_sep("-", "statemachine.asl.json coverage")
+        terminalreporter.write_line(COVERAGE.report())
+
+
+@pytest.fixture
+def coverage() -> Iterator[StateMachineCoverage]:
+    yield COVERAGE
