@@ -16,13 +16,22 @@ from cdk.stack import EventflowStack
 from workflow.constants import STACK_NAME
 
 
-def build(outdir: str | None = None, context: dict[str, Any] | None = None) -> cdk.App:
+def build(outdir: str | None = None, context: dict[str, Any] | None = None, *, nag: bool | None = None) -> cdk.App:
+    """The app. With `nag` (or the context `nag`, `cdk synth -c nag=true`), the cdk-nag
+    AwsSolutions checks run at synthesis, which then fails on any unacknowledged finding
+    (cdk-nag v3: a CDK policy-validation plugin, report in `<outdir>/validation-report.json`)."""
     app = cdk.App(outdir=outdir, context=context or {})
     EventflowStack(
         app,
         STACK_NAME,
         env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")),
     )
+    if nag is None:
+        nag = str(app.node.try_get_context("nag")).lower() == "true"
+    if nag:
+        from cdk_nag import AwsSolutionsChecks
+
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
     return app
 
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from aws_cdk import (
+    Acknowledgment,
     CfnOutput,
     Duration,
     RemovalPolicy,
     Stack,
+    Validations,
 )
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -25,7 +29,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from workflow import constants as c
 
@@ -37,6 +41,44 @@ LAMBDA_PACKAGES = ("workflow", "functions")
 POWERTOOLS_LAYER = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:{version}"
 
 INGEST_TIMEOUT = Duration.seconds(30)
+
+# Resource "*" appears in this stack only for actions AWS does not scope to a resource
+# (tests/infra/test_security.py holds the template to exactly this list):
+# - X-Ray, for traced functions and the traced state machine: xray:PutTraceSegments,
+#   xray:PutTelemetryRecords, xray:GetSamplingRules, xray:GetSamplingTargets. X-Ray has no
+#   resource-level permissions.
+# - CloudWatch Logs vended-log delivery, which Step Functions logging requires:
+#   logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery,
+#   ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups. AWS
+#   documents them with Resource "*" (CDK adds them with the state machine's logs).
+# Each is acknowledged to cdk-nag (AwsSolutions-IAM5[Resource::*]) on the role that holds it.
+
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+
+
+def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
+    """A cdk-nag (v3) suppression on this construct and its children only, never stack-wide.
+
+    `rule` is the finding's id as cdk-nag reports it, e.g. `AwsSolutions-IAM5[Resource::*]`:
+    one finding, not every finding of the rule.
+    """
+    Validations.of(scope).acknowledge(Acknowledgment(id=rule, reason=reason))
+
+
+def publisher_role_arns(value: Any) -> list[str]:
+    """The `publisher_role_arns` context: a list, or (from `-c key=value`) a JSON list or commas."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        value = json.loads(text) if text.startswith("[") else [part.strip() for part in text.split(",")]
+    if not isinstance(value, list):
+        raise ValueError(f"publisher_role_arns: expected a list of IAM role ARNs, got {value!r}")
+    arns = [str(arn) for arn in value if str(arn)]
+    for arn in arns:
+        if not ROLE_ARN.match(arn):
+            raise ValueError(f"publisher_role_arns: {arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/...)")
+    return sorted(set(arns))
 
 
 def lambda_source() -> str:
@@ -100,16 +142,75 @@ class EventflowStack(Stack):
         if workflow_type not in ("standard", "express"):
             raise ValueError(f"workflow_type: expected 'standard' or 'express', got {workflow_type!r}")
         retention_days = int(self.node.try_get_context("retention_days") or c.DEFAULT_RETENTION_DAYS)
+        if retention_days < 1:
+            raise ValueError(f"retention_days: expected a positive number of days, got {retention_days}")
         layer_version = int(self.node.try_get_context("powertools_layer_version") or 18)
+        publishers = publisher_role_arns(self.node.try_get_context("publisher_role_arns"))
         log_retention = logs.RetentionDays.ONE_MONTH
+        sns_service = f"sns.{self.region}.amazonaws.com"  # kms:ViaService: the key used through SNS only
 
+        # One customer managed key for the three topics and the four queues (DLQs included).
+        # Key policy: the account (so that IAM policies apply), CloudWatch (alarms publish to the
+        # encrypted alarms topic as the CloudWatch service, as AWS documents for alarm actions), SNS
+        # (kms:GenerateDataKey, kms:Decrypt, added by SqsSubscription: SNS encrypts what it delivers
+        # into the lanes' encrypted queues), and the publisher roles below. Nothing else: the state
+        # machine and the functions use the key with their own IAM permissions. The SNS grant is not
+        # conditioned on the events topic (CDK's restrictSqsDescryption flag): with one key for the
+        # topic and the queues, that condition would make the key and the topic depend on each other.
         key = kms.Key(self, "DataKey", enable_key_rotation=True, description="eventflow topics and queues")
-        for service in ("sns.amazonaws.com", "states.amazonaws.com", "cloudwatch.amazonaws.com"):
-            key.grant(iam.ServicePrincipal(service), "kms:GenerateDataKey*", "kms:Decrypt")
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:GenerateDataKey*", "kms:Decrypt")
 
         topic = sns.Topic(self, "EventsTopic", master_key=key, enforce_ssl=True)
         outbound = sns.Topic(self, "OutboundTopic", master_key=key, enforce_ssl=True)
         alarms = sns.Topic(self, "AlarmsTopic", master_key=key, enforce_ssl=True)
+
+        # Who may publish events (enforce_ssl already denies every publish without TLS).
+        if publishers:
+            # The web and batch servers' roles, and nobody else, even in this account.
+            topic.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowPublishers",
+                    principals=[iam.ArnPrincipal(arn) for arn in publishers],
+                    actions=["sns:Publish"],
+                    resources=[topic.topic_arn],
+                )
+            )
+            topic.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="DenyPublishExceptPublishers",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["sns:Publish"],
+                    resources=[topic.topic_arn],
+                    conditions={"ArnNotEquals": {"aws:PrincipalArn": publishers}},
+                )
+            )
+            # Publishing to an encrypted topic needs the key, also from another account; through SNS only.
+            key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="PublishersEncryptThroughSns",
+                    principals=[iam.ArnPrincipal(arn) for arn in publishers],
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=["*"],  # in a key policy: this key
+                    conditions={"StringEquals": {"kms:ViaService": sns_service}},
+                )
+            )
+        else:
+            # No publisher named yet (a first deploy, `publisher_role_arns: []`): every principal
+            # outside this account is denied; a principal of this account may publish only if its
+            # own IAM policy allows sns:Publish on this topic and kms:GenerateDataKey/kms:Decrypt
+            # on the key (nothing in this stack grants that to anyone). Name the servers' roles to
+            # deny everyone else as well.
+            topic.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="DenyPublishOutsideAccount",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["sns:Publish"],
+                    resources=[topic.topic_arn],
+                    conditions={"StringNotEquals": {"aws:PrincipalAccount": self.account}},
+                )
+            )
 
         web = Lane(self, "Web", topic=topic, key=key, source="web", max_concurrency=10)
         batch = Lane(self, "Batch", topic=topic, key=key, source="batch", max_concurrency=2)
@@ -124,6 +225,8 @@ class EventflowStack(Stack):
                 point_in_time_recovery_enabled=True
             ),
             time_to_live_attribute=c.TTL_ATTRIBUTE,
+            # Encrypted at rest with the AWS managed key (aws/dynamodb): every reader (the CLI,
+            # the functions, the state machine's integrations) then needs no KMS grant.
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             removal_policy=RemovalPolicy.RETAIN,
         )
@@ -148,12 +251,30 @@ class EventflowStack(Stack):
             "POWERTOOLS_LOG_LEVEL": "INFO",
             c.ENV_TABLE_NAME: table.table_name,
             c.ENV_RETENTION_DAYS: str(retention_days),
+            # X-Ray would keep what a traced handler returns or raises as segment metadata: the
+            # Validate function returns the event (personal data), and a validation error can quote
+            # input values. Traces keep timings and annotations only.
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+            "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
         }
 
         def function(
             name: str, handler: str, *, timeout: Duration, memory: int, env: dict[str, str]
         ) -> lambda_.Function:
-            return lambda_.Function(
+            log_group = logs.LogGroup(
+                self, f"{name}Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
+            )
+            # Its own role instead of the AWSLambdaBasicExecutionRole managed policy (which allows
+            # logs:CreateLogGroup, CreateLogStream and PutLogEvents on every log group): the function
+            # writes to its own log group, which this stack creates, and nowhere else.
+            role = iam.Role(
+                self,
+                f"{name}Role",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description=f"eventflow {handler}",
+            )
+            log_group.grant_write(role)
+            fn = lambda_.Function(
                 self,
                 name,
                 runtime=lambda_.Runtime.PYTHON_3_12,
@@ -165,10 +286,24 @@ class EventflowStack(Stack):
                 memory_size=memory,
                 tracing=lambda_.Tracing.ACTIVE,
                 environment={**common_env, **env},
-                log_group=logs.LogGroup(
-                    self, f"{name}Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
-                ),
+                log_group=log_group,
+                role=role,
             )
+            acknowledge(
+                fn.node.default_child,  # the AWS::Lambda::Function
+                "AwsSolutions-L1",
+                "python3.12 on purpose: the Powertools layer this function loads "
+                "(AWSLambdaPowertoolsPythonV3-python312-arm64, POWERTOOLS_LAYER) is built for python3.12; "
+                "the runtime and the layer name must move together.",
+            )
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "X-Ray only (xray:PutTraceSegments, xray:PutTelemetryRecords, added by tracing=ACTIVE): "
+                "X-Ray has no resource-level permissions. Every other statement names its resource "
+                "(tests/infra/test_security.py holds Resource * to the X-Ray actions).",
+            )
+            return fn
 
         validate_fn = function(
             "ValidateFunction", "functions.validate.handler", timeout=Duration.seconds(10), memory=256, env={}
@@ -198,11 +333,44 @@ class EventflowStack(Stack):
             # (personal data) are not.
             logs=sfn.LogOptions(destination=workflow_logs, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
-        validate_fn.grant_invoke(state_machine)
-        project_fn.grant_invoke(state_machine)
-        outbound.grant_publish(state_machine)
+        # Exactly what statemachine.asl.json calls. The functions by their unqualified ARNs, as the
+        # definition names them (grant_invoke would add every version and alias, `<arn>:*`).
+        state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"], resources=[validate_fn.function_arn, project_fn.function_arn]
+            )
+        )
         state_machine.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:PutItem", "dynamodb:UpdateItem"], resources=[table.table_arn])
+        )
+        state_machine.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[outbound.topic_arn]))
+        # Publishing to the KMS-encrypted outbound topic: SNS generates and decrypts a data key with
+        # the publisher's permissions. Named actions (not kms:GenerateDataKey*), through SNS only.
+        state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": sns_service}},
+            )
+        )
+        acknowledge(
+            state_machine.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Only actions AWS does not scope to a resource: X-Ray (tracing_enabled) and the CloudWatch Logs "
+            "vended-log delivery actions Step Functions logging requires (logs:*LogDelivery*, "
+            "logs:PutResourcePolicy, logs:DescribeResourcePolicies, logs:DescribeLogGroups). "
+            "tests/infra/test_security.py holds Resource * to exactly these.",
+        )
+        # The outbound topic is the workflow's: nobody else may publish to it.
+        outbound.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyPublishExceptWorkflow",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["sns:Publish"],
+                resources=[outbound.topic_arn],
+                conditions={"ArnNotEquals": {"aws:PrincipalArn": state_machine.role.role_arn}},
+            )
         )
 
         ingest_fn = function(
@@ -215,6 +383,8 @@ class EventflowStack(Stack):
         state_machine.grant_start_execution(ingest_fn)
         # Rejections of unreadable messages are the only write the ingest function makes.
         ingest_fn.add_to_role_policy(iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table.table_arn]))
+        # Consuming the lanes: sqs:ReceiveMessage, DeleteMessage, ChangeMessageVisibility,
+        # GetQueueAttributes, GetQueueUrl on the two queues and kms:Decrypt on the key.
         for lane in (web, batch):
             ingest_fn.add_event_source(lane.event_source)
 
@@ -225,9 +395,6 @@ class EventflowStack(Stack):
                 resources=[table.table_arn],
             )
         )
-
-        for publisher_arn in self.node.try_get_context("publisher_role_arns") or []:
-            topic.grant_publish(iam.ArnPrincipal(publisher_arn))
 
         alarm_action = cloudwatch_actions.SnsAction(alarms)
         for name, lane in (("Web", web), ("Batch", batch)):

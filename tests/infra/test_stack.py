@@ -132,25 +132,6 @@ def test_outputs_name_everything_a_client_needs(template_json: dict[str, Any]) -
     }  # fmt: skip
 
 
-def test_state_machine_role_may_call_exactly_its_targets(template_json: dict[str, Any]) -> None:
-    (machine,) = resources(template_json, "AWS::StepFunctions::StateMachine").values()
-    role = machine["RoleArn"]["Fn::GetAtt"][0]
-    policies = [p for p in resources(template_json, "AWS::IAM::Policy").values() if {"Ref": role} in p["Roles"]]
-    actions = set()
-    for policy in policies:
-        for statement in policy["PolicyDocument"]["Statement"]:
-            listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            actions.update(listed)
-            assert statement["Resource"] != "*" or set(listed) <= {
-                "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
-                "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-                "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-                "logs:DescribeLogGroups",
-            }  # fmt: skip
-    assert {"lambda:InvokeFunction", "dynamodb:PutItem", "dynamodb:UpdateItem", "sns:Publish"} <= actions
-    assert not any(a.endswith(":*") or a == "*" for a in actions)
-
-
 def test_asl_tasks_retry_with_jitter_and_are_caught() -> None:
     asl = json.loads((ROOT / "statemachine.asl.json").read_text())
     assert asl.get("QueryLanguage", "JSONPath") == "JSONPath"
