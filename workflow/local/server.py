@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
 
+from workflow.local import engine
 from workflow.local.lambdas import LocalFunction
 
 DEFAULT_PORT = 4566
@@ -90,6 +91,7 @@ class EmbeddedAws:
         from werkzeug.serving import make_server
 
         default_user_config["stepfunctions"]["execute_state_machine"] = True
+        engine.speed_up()
 
         class _QuietHandler(MotoRequestHandler):
             def log_request(self, *args: Any, **kwargs: Any) -> None:

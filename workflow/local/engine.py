@@ -1,0 +1,181 @@
+"""Make moto's engine cheaper to run locally, without changing what it does.
+
+Measured on the pipeline (py-spy --gil), moto spent its time on work it repeats:
+
+* a new boto3 client for every Task attempt (a third of all CPU time): each (region, service)
+  now gets one client, shared by every execution (boto3 clients are thread-safe);
+* parsing the same ASL definition again for every execution: the parsed program is kept per
+  definition text (its components hold no per-execution state; each execution evaluates it in
+  an environment of its own);
+* compiling the same JSONPath expression on every evaluation: compiled paths are kept;
+* a DynamoDB transaction deep-copying every table it touches, to roll back on failure, which
+  makes each transaction cost as much as the table is large: only the items the transaction
+  names are saved and restored.
+
+The statemachine tier runs on these, so they are held to the engine's behaviour.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import importlib
+import threading
+from collections import OrderedDict
+from typing import Any
+
+# The modules of moto 5.2.5's engine that import `boto_client_for` by name.
+_CLIENT_USERS = [
+    "asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3",
+    "asl.component.state.exec.state_map.item_reader.eval.resource_eval_s3",
+    "asl.component.state.exec.state_task.lambda_eval_utils",
+    *(
+        f"asl.component.state.exec.state_task.service.state_task_service_{name}"
+        for name in ("unsupported", "glue", "events", "ecs", "sqs", "sfn", "dynamodb", "batch", "sns", "aws_sdk")
+    ),
+]
+_lock = threading.Lock()
+_applied: set[str] = set()
+
+
+def speed_up() -> None:
+    with _lock:
+        for name, patch in (
+            ("clients", _reuse_task_clients),
+            ("definitions", _reuse_parsed_definitions),
+            ("json_paths", _reuse_compiled_json_paths),
+            ("transactions", _save_only_touched_items),
+        ):
+            if name not in _applied:
+                patch()
+                _applied.add(name)
+
+
+def _reuse_task_clients() -> None:
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    original = boto_client.boto_client_for
+    cache: dict[tuple[str, str, bool, str], Any] = {}
+    cache_lock = threading.Lock()
+
+    def cached_client(region: str, service: str, state_credentials: Any = None) -> Any:
+        # moto's own factory ignores the state's credentials too (one fixed test identity).
+        from moto.core.models import botocore_stubber
+        from moto.settings import moto_server_port
+
+        key = (region, service, bool(botocore_stubber.enabled), moto_server_port())
+        with cache_lock:
+            if key not in cache:
+                cache[key] = original(region, service)
+            return cache[key]
+
+    boto_client.boto_client_for = cached_client
+    for name in _CLIENT_USERS:
+        module = importlib.import_module(f"moto.stepfunctions.parser.{name}")
+        module.boto_client_for = cached_client  # type: ignore[attr-defined]
+
+
+def _reuse_parsed_definitions(size: int = 32) -> None:
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    programs: OrderedDict[str, Any] = OrderedDict()
+    programs_lock = threading.Lock()
+    parse = ExecutionWorker._get_evaluation_entrypoint
+
+    def entrypoint(self: Any) -> Any:
+        definition = self._evaluation_details.state_machine_details.definition
+        with programs_lock:
+            if definition in programs:
+                programs.move_to_end(definition)
+                return programs[definition]
+        program = parse(self)
+        with programs_lock:
+            programs[definition] = program
+            while len(programs) > size:
+                programs.popitem(last=False)
+        return program
+
+    ExecutionWorker._get_evaluation_entrypoint = entrypoint  # type: ignore[method-assign]
+
+
+def _reuse_compiled_json_paths() -> None:
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)  # type: ignore[attr-defined]
+
+
+def _save_only_touched_items() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    module = importlib.import_module("moto.dynamodb.models")
+    transact = DynamoDBBackend.transact_write_items
+
+    def key_of(table: Table, op: dict[str, Any]) -> tuple[Any, Any] | None:
+        source = op.get("Key") or op.get("Item") or {}
+        if table.hash_key_attr not in source:
+            return None
+        hash_value = DynamoType(source[table.hash_key_attr])
+        range_value = None
+        if table.range_key_attr is not None:
+            if table.range_key_attr not in source:
+                return None
+            range_value = DynamoType(source[table.range_key_attr])
+        return hash_value, range_value
+
+    def read(table: Table, hash_value: Any, range_value: Any) -> Any:
+        bucket = table.items.get(hash_value)
+        if bucket is None:
+            return None
+        if table.range_key_attr is None:
+            return copy.deepcopy(bucket)
+        item = bucket.get(range_value)
+        return copy.deepcopy(item) if item is not None else None
+
+    def write(table: Table, hash_value: Any, range_value: Any, item: Any) -> None:
+        if table.range_key_attr is None:
+            if item is None:
+                table.items.pop(hash_value, None)
+            else:
+                table.items[hash_value] = item
+            return
+        bucket = table.items[hash_value]
+        if item is None:
+            bucket.pop(range_value, None)
+            if not bucket:
+                table.items.pop(hash_value, None)
+        else:
+            bucket[range_value] = item
+
+    class _NoTableCopy:
+        """moto's `copy` module, except that deep-copying a Table returns the table itself."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(copy, name)
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            if isinstance(value, Table):
+                return value
+            return copy.deepcopy(value, memo)
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved: list[tuple[Table, Any, Any, Any]] = []
+        for entry in transact_items:
+            for op in entry.values():
+                table = self.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+                key = key_of(table, op) if table is not None else None
+                if table is not None and key is not None:
+                    saved.append((table, key[0], key[1], read(table, *key)))
+        module.copy = _NoTableCopy()  # type: ignore[attr-defined]
+        try:
+            transact(self, transact_items)
+        except Exception:
+            for table, hash_value, range_value, item in reversed(saved):
+                write(table, hash_value, range_value, item)
+            raise
+        finally:
+            module.copy = copy  # type: ignore[attr-defined]
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
