@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -27,7 +28,6 @@ _RUNTIME_ENVIRONMENT = {
     "AWS_REGION": REGION,
     "AWS_DEFAULT_REGION": REGION,
     "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
-    "POWERTOOLS_METRICS_DISABLED": "true",  # no CloudWatch agent reading EMF from stdout
 }
 
 
@@ -167,6 +167,11 @@ class LocalRuntime:
 
     @staticmethod
     def _route_logs_to(stream: TextIO) -> None:
+        # Metrics are EMF lines that Powertools prints to stdout, where Lambda's log capture
+        # would take them: here they join the functions' log.
+        from aws_lambda_powertools.metrics.provider.cloudwatch_emf import cloudwatch
+
+        cloudwatch.print = functools.partial(print, file=stream, flush=False)  # type: ignore[attr-defined]
         for name in (POWERTOOLS_SERVICE_NAME, "eventflow.local"):
             for handler in logging.getLogger(name).handlers:
                 if type(handler) is logging.StreamHandler:  # not a test framework's capture handler

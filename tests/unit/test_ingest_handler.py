@@ -1,0 +1,76 @@
+"""The ingest function's batch handling, with fakes of the ports."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from functions.ingest import MAX_CONCURRENT_STARTS, process_batch
+from tests.factories import card_imported
+from tests.fakes import FakeRejections, FakeStarter
+from workflow.events import to_json
+
+
+class SlowStarter(FakeStarter):
+    """30 ms per StartExecution; throttles the events named in `throttled`."""
+
+    def __init__(self, throttled: set[str]) -> None:
+        super().__init__()
+        self.throttled = throttled
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self._lock = threading.Lock()
+
+    def start(self, name: str, payload: str) -> bool:
+        with self._lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            time.sleep(0.03)
+            if any(name.startswith(event_id) for event_id in self.throttled):
+                raise ClientError(
+                    {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "StartExecution"
+                )
+            return super().start(name, payload)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def sqs_event(bodies: list[str]) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": f"m-{i}-{uuid.uuid4().hex[:6]}",
+                "receiptHandle": f"r-{i}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {"source": {"stringValue": "web", "dataType": "String"}},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:web-queue",
+                "awsRegion": "us-east-1",
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+def test_a_batch_starts_its_executions_side_by_side_and_reports_only_failures() -> None:
+    events = [card_imported(card_id=f"c{i}") for i in range(9)]
+    bodies = [to_json(e) for e in events] + ["{not json"]
+    starter, rejections = SlowStarter(throttled={events[3].event_id}), FakeRejections()
+    event = sqs_event(bodies)
+
+    response = process_batch(event, None, starter, rejections)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][3]["messageId"]}]}
+    assert len(starter.started) == 8
+    assert len(rejections.recorded) == 1  # the unparsable one: recorded and acknowledged
+    assert 1 < starter.most_in_flight <= MAX_CONCURRENT_STARTS
+    payloads = list(starter.started.values())
+    assert all('"lane":"web"' in p for p in payloads)
