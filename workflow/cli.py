@@ -99,6 +99,18 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forget(args: argparse.Namespace) -> int:
+    if not args.yes:
+        sys.stderr.write(
+            f"eventflow: this erases every stored event, rejection and projection of {args.user_id}; "
+            "repeat with --yes\n"
+        )
+        return 2
+    erased = bootstrap.event_store(settings_from(args)).forget(args.user_id)
+    _print_json({"user_id": args.user_id, "erased": erased})
+    return 0
+
+
 def _execution_arn(sfn: Any, settings: Settings, ref: str) -> str:
     if ref.startswith("arn:"):
         return ref
@@ -234,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--limit", type=int, default=50)
     query.add_argument("--cursor", help="from the previous page's output")
     query.set_defaults(run=cmd_query)
+
+    forget = commands.add_parser("forget", help="erase a user's stored events, rejections and projection")
+    _common(forget)
+    forget.add_argument("user_id")
+    forget.add_argument("--yes", action="store_true", help="confirm the erasure")
+    forget.set_defaults(run=cmd_forget)
 
     executions = commands.add_parser("executions", help="list, describe and trace workflow executions")
     _common(executions)

@@ -196,13 +196,17 @@ def upcast(raw: dict[str, Any]) -> dict[str, Any]:
 # --- parsing
 
 
-def known_event_id(raw: Any) -> str | None:
-    """The event_id, when it is well formed: safe to name in logs and reasons."""
+def known_identifier(raw: Any, field: str) -> str | None:
+    """An identifier field of a raw event, when it is well formed: safe to name in logs."""
     if isinstance(raw, dict):
-        value = raw.get("event_id")
+        value = raw.get(field)
         if isinstance(value, str) and re.fullmatch(ID_PATTERN, value):
             return value
     return None
+
+
+def known_event_id(raw: Any) -> str | None:
+    return known_identifier(raw, "event_id")
 
 
 def _depth(value: Any, limit: int) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from workflow.constants import MAX_EVENT_BYTES
-from workflow.events import known_event_id
+from workflow.events import known_event_id, known_identifier
 from workflow.ports import ExecutionStarter, RejectionRecorder
 from workflow.records import Rejection, execution_name
 
@@ -55,7 +55,12 @@ def ingest_message(body: str, *, lane: str, starter: ExecutionStarter, rejection
     name = execution_name(event_id, body)
     if reason is not None or not isinstance(decoded, dict):
         rejection = Rejection(
-            rejection_id=name, reason=reason or "body: unreadable", body=body, event_id=event_id, lane=lane
+            rejection_id=name,
+            reason=reason or "body: unreadable",
+            body=body,
+            event_id=event_id,
+            lane=lane,
+            user_id=known_identifier(decoded, "user_id"),
         )
         rejections.record_rejection(rejection)
         return IngestResult(Outcome.REJECTED, name, event_id, rejection.reason)

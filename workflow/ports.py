@@ -46,6 +46,10 @@ class EventStore(RejectionRecorder):
     @abc.abstractmethod
     def projection(self, user_id: str) -> Projection | None: ...
 
+    @abc.abstractmethod
+    def forget(self, user_id: str) -> dict[str, int]:
+        """Erase everything stored about a user; returns how many items of each kind went."""
+
 
 class ProjectionStore(abc.ABC):
     @abc.abstractmethod

@@ -103,6 +103,7 @@ class Rejection:
     body: str
     event_id: str | None = None
     lane: str | None = None
+    user_id: str | None = None
 
 
 def rejection_item(rejection: Rejection, *, rejected_at: datetime, retention_days: int) -> dict[str, Any]:
@@ -123,6 +124,12 @@ def rejection_item(rejection: Rejection, *, rejected_at: datetime, retention_day
         item["event_id"] = rejection.event_id
     if rejection.lane:
         item["lane"] = rejection.lane
+    if rejection.user_id:
+        # In the user's partition of the by-user index, after every timestamp: found when the
+        # user's data is erased, never in the user's timeline (which reads a timestamp range).
+        item["user_id"] = rejection.user_id
+        item[GSI_BY_USER_PK] = user_partition(rejection.user_id)
+        item[GSI_BY_USER_SK] = f"REJECTED#{at}#{rejection.rejection_id}"
     return item
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workflow.events import InvalidEvent, parse_event, to_json
+from workflow.events import InvalidEvent, known_identifier, parse_event, to_json
 from workflow.projection import ProjectionChange
 from workflow.records import Rejection, event_item, rejection_item
 
@@ -31,7 +31,13 @@ def validate(raw: Any, *, rejection_id: str, now: datetime, retention_days: int)
         event = parse_event(raw)
     except InvalidEvent as error:
         body = raw if isinstance(raw, str) else _dump(raw)
-        rejection = Rejection(rejection_id=rejection_id, reason=error.reason, body=body, event_id=error.event_id)
+        rejection = Rejection(
+            rejection_id=rejection_id,
+            reason=error.reason,
+            body=body,
+            event_id=error.event_id,
+            user_id=known_identifier(raw, "user_id"),
+        )
         return Verdict(
             valid=False,
             item=rejection_item(rejection, rejected_at=now, retention_days=retention_days),

@@ -116,3 +116,27 @@ def test_projection_counts_each_event_once_whatever_the_order(
     assert projection == expected
     assert projection is not None and projection.last_event_id == events[2].event_id
     assert projection.counts == {"card.imported": 1, "card.updated": 1, "card.deleted": 1}
+
+
+def test_forget_erases_a_users_events_rejections_and_projection(
+    store: DynamoDBEventStore, projections: DynamoDBProjectionStore
+) -> None:
+    who, other = user(), user()
+    mine = [card_imported(who, "c1"), card_updated(who, "c1")]
+    for event in [*mine, card_imported(other)]:
+        put(store, event)
+        projections.apply(ProjectionChange.of(event))
+    store.record_rejection(
+        Rejection(rejection_id=f"r-{uuid.uuid4().hex[:8]}", reason="payload.email: bad", body="{}", user_id=who)
+    )
+    assert store.user_events(who, SINCE, UNTIL).items  # the rejection is not in the timeline
+    assert all(item["kind"] == "event" for item in store.user_events(who, SINCE, UNTIL).items)
+
+    erased = store.forget(who)
+
+    assert erased == {"event": 2, "rejected": 1, "projection": 1, "applied": 2}
+    assert store.user_events(who, SINCE, UNTIL).items == []
+    assert store.projection(who) is None
+    assert all(store.get_event(e.event_id) is None for e in mine)
+    assert store.projection(other) is not None and len(store.user_events(other, SINCE, UNTIL).items) == 1
+    assert store.forget(who) == {}

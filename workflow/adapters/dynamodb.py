@@ -19,6 +19,7 @@ from workflow.constants import (
     GSI_BY_USER_PK,
     GSI_BY_USER_SK,
     PK,
+    SK,
     TTL_ATTRIBUTE,
 )
 from workflow.events import format_timestamp
@@ -190,6 +191,40 @@ class DynamoDBEventStore(EventStore):
             last_activity_at=plain.get("last_activity_at"),
             last_event_id=plain.get("last_event_id"),
         )
+
+    def forget(self, user_id: str) -> dict[str, int]:
+        """The user's events and rejections (by-user index), projection and markers (base table)."""
+        names = {"#pk": PK, "#sk": SK, "#kind": "kind"}
+        by_user = {**names, "#upk": GSI_BY_USER_PK}
+        queries = (
+            {"IndexName": GSI_BY_USER, "KeyConditionExpression": "#upk = :pk", "ExpressionAttributeNames": by_user},
+            {"KeyConditionExpression": "#pk = :pk", "ExpressionAttributeNames": names},
+        )
+        keys: list[dict[str, Any]] = []
+        kinds: dict[str, int] = {}
+        for query in queries:
+            params: dict[str, Any] = {
+                "TableName": self._table,
+                "ExpressionAttributeValues": to_dynamodb({":pk": user_partition(user_id)}),
+                "ProjectionExpression": "#pk, #sk, #kind",
+                **query,
+            }
+            while True:
+                response = self._client.query(**params)
+                for item in response.get("Items", []):
+                    kind = str(from_dynamodb(item).get("kind", "other"))
+                    kinds[kind] = kinds.get(kind, 0) + 1
+                    keys.append({PK: item[PK], SK: item[SK]})
+                if "LastEvaluatedKey" not in response:
+                    break
+                params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        for start in range(0, len(keys), 25):
+            requests: dict[str, Any] = {
+                self._table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]
+            }
+            while requests:
+                requests = self._client.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
+        return kinds
 
 
 class DynamoDBProjectionStore(ProjectionStore):

@@ -66,13 +66,30 @@ def _reuse_task_clients() -> None:
         key = (region, service, bool(botocore_stubber.enabled), moto_server_port())
         with cache_lock:
             if key not in cache:
-                cache[key] = original(region, service)
+                cache[key] = _with_larger_pool(original(region, service), intercepted=key[2])
             return cache[key]
 
     boto_client.boto_client_for = cached_client
     for name in _CLIENT_USERS:
         module = importlib.import_module(f"moto.stepfunctions.parser.{name}")
         module.boto_client_for = cached_client  # type: ignore[attr-defined]
+
+
+def _with_larger_pool(client: Any, *, intercepted: bool) -> Any:
+    """moto's client settings, with a connection pool for every execution thread sharing it."""
+    if intercepted:  # no HTTP at all
+        return client
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        client.meta.service_model.service_name,
+        region_name=client.meta.region_name,
+        endpoint_url=client.meta.endpoint_url,
+        aws_access_key_id="ak",
+        aws_secret_access_key="sk",
+        config=client.meta.config.merge(Config(max_pool_connections=64)),
+    )
 
 
 def _reuse_parsed_definitions(size: int = 32) -> None:

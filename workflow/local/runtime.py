@@ -70,6 +70,10 @@ class LocalRuntime:
         self._deployer: LocalDeployer | None = None
 
     @property
+    def log_file(self) -> Path | None:
+        return self._log_file
+
+    @property
     def endpoint_url(self) -> str:
         return self.aws.endpoint_url
 
