@@ -19,7 +19,7 @@ from typing import Any
 
 from workflow import bootstrap
 from workflow.bootstrap import Settings
-from workflow.constants import STACK_NAME
+from workflow.constants import OUT_BATCH_DLQ_URL, OUT_WEB_DLQ_URL, STACK_NAME
 
 DEFAULT_OUTPUTS = Path(".eventflow") / "outputs.json"
 
@@ -41,11 +41,16 @@ def load_outputs(path: Path) -> dict[str, str]:
     return {k: str(v) for k, v in data.items()}
 
 
+def outputs_from(args: argparse.Namespace) -> dict[str, str]:
+    outputs_file = args.outputs_file or (DEFAULT_OUTPUTS if DEFAULT_OUTPUTS.exists() else None)
+    return load_outputs(Path(outputs_file)) if outputs_file else {}
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env()
-    outputs_file = args.outputs_file or (DEFAULT_OUTPUTS if DEFAULT_OUTPUTS.exists() else None)
-    if outputs_file:
-        settings = settings.with_outputs(load_outputs(Path(outputs_file)))
+    outputs = outputs_from(args)
+    if outputs:
+        settings = settings.with_outputs(outputs)
     overrides = {k: v for k, v in (("endpoint_url", args.endpoint_url), ("region", args.region)) if v}
     if overrides:
         from dataclasses import replace
@@ -111,6 +116,58 @@ def cmd_forget(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dead_letter_queue(args: argparse.Namespace) -> str:
+    if args.queue_url:
+        return str(args.queue_url)
+    key = OUT_WEB_DLQ_URL if args.lane == "web" else OUT_BATCH_DLQ_URL
+    url = outputs_from(args).get(key)
+    if not url:
+        raise ValueError(f"no {key} in the stack outputs: give --outputs-file or --queue-url")
+    return url
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from workflow.operations import DeadLetters
+
+    settings = settings_from(args)
+    dead_letters = DeadLetters(
+        bootstrap.client("sqs", settings.region, settings.endpoint_url),
+        bootstrap.client("stepfunctions", settings.region, settings.endpoint_url),
+        bootstrap.event_store(settings),
+        settings.require("state_machine_arn"),
+    )
+    url = _dead_letter_queue(args)
+    if args.action == "list":
+        _print_json([letter.__dict__ for letter in dead_letters.list(url, limit=args.limit)])
+    else:
+        _print_json({"TaskHandle": dead_letters.redrive(url)})
+    return 0
+
+
+def _progress(count: int) -> None:
+    sys.stderr.write(f"  replayed {count} events...\n")
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from workflow.operations import replay
+
+    settings = settings_from(args)
+    until = _timestamp(args.until) if args.until else datetime.now(UTC) + timedelta(days=1)
+    since = _timestamp(args.since) if args.since else until - timedelta(days=args.days)
+    result = replay(
+        bootstrap.event_store(settings),
+        bootstrap.projection_store(settings),
+        since=since,
+        until=until,
+        user_id=args.user,
+        event_type=args.type,
+        dry_run=args.dry_run,
+        on_progress=_progress,
+    )
+    _print_json({"dry_run": args.dry_run, **result.__dict__})
+    return 0
+
+
 def _execution_arn(sfn: Any, settings: Settings, ref: str) -> str:
     if ref.startswith("arn:"):
         return ref
@@ -130,7 +187,20 @@ def cmd_executions(args: argparse.Namespace) -> int:
             [{k: e.get(k) for k in ("name", "status", "startDate", "stopDate", "executionArn")} for e in executions]
         )
         return 0
+    if args.action == "failed":
+        from workflow.operations import Executions
+
+        failed = Executions(sfn, settings.require("state_machine_arn")).failed(limit=args.limit)
+        _print_json([{k: e.get(k) for k in ("name", "status", "startDate", "stopDate")} for e in failed])
+        return 0
+    if not args.execution:
+        raise ValueError(f"executions {args.action}: name the execution")
     arn = _execution_arn(sfn, settings, args.execution)
+    if args.action == "redrive":
+        from workflow.operations import Executions
+
+        _print_json(Executions(sfn, settings.require("state_machine_arn")).redrive(arn))
+        return 0
     if args.action == "describe":
         description = sfn.describe_execution(executionArn=arn)
         description.pop("ResponseMetadata", None)
@@ -255,11 +325,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     executions = commands.add_parser("executions", help="list, describe and trace workflow executions")
     _common(executions)
-    executions.add_argument("action", choices=["list", "describe", "history"])
+    executions.add_argument("action", choices=["list", "failed", "describe", "history", "redrive"])
     executions.add_argument("execution", nargs="?", help="execution name or ARN")
     executions.add_argument("--status", choices=["running", "succeeded", "failed", "timed_out", "aborted"])
     executions.add_argument("--limit", type=int, default=100)
     executions.set_defaults(run=cmd_executions)
+
+    dlq = commands.add_parser("dlq", help="list a lane's dead letters with reasons, or move them back")
+    _common(dlq)
+    dlq.add_argument("action", choices=["list", "redrive"])
+    dlq.add_argument("--lane", choices=["web", "batch"], default="web")
+    dlq.add_argument("--queue-url", help="a dead-letter queue URL instead of the lane's")
+    dlq.add_argument("--limit", type=int, default=100)
+    dlq.set_defaults(run=cmd_dlq)
+
+    replay_cmd = commands.add_parser("replay", help="apply stored events to the projection again (idempotent)")
+    _common(replay_cmd)
+    replay_cmd.add_argument("--user", help="a user's events")
+    replay_cmd.add_argument("--type", help="events of one type")
+    replay_cmd.add_argument("--since", help="ISO timestamp (default: --days before --until)")
+    replay_cmd.add_argument("--until", help="ISO timestamp (default: now)")
+    replay_cmd.add_argument("--days", type=int, default=30)
+    replay_cmd.add_argument("--dry-run", action="store_true", help="count what would be replayed")
+    replay_cmd.set_defaults(run=cmd_replay)
 
     local = commands.add_parser("local", help="the embedded local stack")
     local_commands = local.add_subparsers(dest="local_command", required=True)

@@ -162,3 +162,36 @@ def test_notify_throttled_then_published(runs: dict[str, list[Run]]) -> None:
     run = one(runs, "NotifyThrottledThenOk")
     assert run.status == "SUCCEEDED" and run.attempts("Notify") == 2
     assert run.output["followups"][1] == {"message_id": "00000000-0000-0000-0000-000000000001"}  # type: ignore[index]
+
+
+def test_a_failed_execution_is_redriven_from_the_state_that_failed(
+    runs: dict[str, list[Run]], engine: Any, store: Any
+) -> None:
+    """Locally, RedriveExecution runs the failed state again, with its input, in a new execution."""
+    from workflow.operations import Executions
+
+    failed = one(runs, "ProjectFails")
+    Executions(engine.sfn, engine.arn).redrive(failed.arn)
+    redrive_machine = next(
+        m["stateMachineArn"]
+        for m in engine.sfn.list_state_machines()["stateMachines"]
+        if m["name"].endswith("-redrive")
+    )
+
+    def finished() -> dict[str, Any] | None:
+        runs_ = [
+            e
+            for e in engine.sfn.list_executions(stateMachineArn=redrive_machine)["executions"]
+            if e["name"].startswith(failed.name)
+        ]
+        return runs_[0] if runs_ and runs_[0]["status"] != "RUNNING" else None
+
+    from tests.waiting import eventually
+
+    redriven = eventually(finished, what="the redriven execution finished")
+    assert redriven["name"] == f"{failed.name}-r1" and redriven["status"] == "SUCCEEDED"
+    history = engine.sfn.get_execution_history(executionArn=redriven["executionArn"])["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    assert entered[0] == "FanOut" and entered[-1] == "Done"  # from the failed state, not from the start
+    projection = store.projection(failed.input["event"]["user_id"])
+    assert projection is not None and projection.total == 1

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from workflow.local import engine
+from workflow.local import operations as local_operations
 from workflow.local.lambdas import LocalFunction
 
 DEFAULT_PORT = 4566
@@ -23,12 +24,19 @@ def function_name_of(path_name: str) -> str:
     return unquote(path_name).split(":function:")[-1].split(":")[0]
 
 
+_LOCAL_APIS = {
+    "AmazonSQS.StartMessageMoveTask": ("sqs", local_operations.start_message_move_task),
+    "AWSStepFunctions.RedriveExecution": ("stepfunctions", local_operations.redrive_execution),
+}
+
+
 class LambdaRouter:
     """WSGI middleware: ``POST /2015-03-31/functions/{name}/invocations`` runs our handler;
     everything else goes to moto."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, clients: Any = None) -> None:
         self._app = app
+        self._clients = clients
         self.functions: dict[str, LocalFunction] = {}
         # moto's backends are not thread-safe (a DynamoDB transaction deep-copies the table
         # while other requests write to it): one AWS request at a time. Lambda invocations
@@ -45,9 +53,25 @@ class LambdaRouter:
             function = self.functions.get(function_name_of(match.group("name")))
             if function is not None:
                 return self._invoke(function, environ, start_response)
+        local_api = _LOCAL_APIS.get(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if local_api is not None and self._clients is not None:
+            return self._answer(local_api, environ, start_response)
         with self._moto_lock:
             # The body is produced inside the lock too: moto renders it lazily.
             return list(self._app(environ, start_response))
+
+    def _answer(self, api: tuple[str, Any], environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        """An API moto lacks, answered here with AWS's request and response shapes."""
+        service, call = api
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        request = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        try:
+            status, body = "200 OK", call(self._clients(service), request)
+        except local_operations.LocalApiError as error:
+            status, body = "400 Bad Request", {"__type": error.code, "message": error.message}
+        data = json.dumps(body).encode()
+        start_response(status, [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(data)))])
+        return [data]
 
     def _invoke(self, function: LocalFunction, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -72,6 +96,7 @@ class EmbeddedAws:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.router: LambdaRouter | None = None
+        self._clients: dict[str, Any] = {}
 
     @property
     def endpoint_url(self) -> str:
@@ -97,7 +122,7 @@ class EmbeddedAws:
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 """One line per request would drown everything else."""
 
-        self.router = LambdaRouter(DomainDispatcherApplication(create_backend_app))
+        self.router = LambdaRouter(DomainDispatcherApplication(create_backend_app), clients=self._client)
         try:
             self._server = make_server(self.host, self.port, self.router, threaded=True, request_handler=_QuietHandler)
         except OSError as error:
@@ -107,6 +132,21 @@ class EmbeddedAws:
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
         self._thread.start()
         return self
+
+    def _client(self, service: str) -> Any:
+        """A client of this server, for the APIs it answers itself."""
+        import boto3
+
+        if service not in self._clients:
+            session: Any = boto3.session.Session()
+            self._clients[service] = session.client(
+                service,
+                endpoint_url=self.endpoint_url,
+                region_name="us-east-1",
+                aws_access_key_id="local",
+                aws_secret_access_key="local",
+            )
+        return self._clients[service]
 
     def stop(self) -> None:
         if self._server is not None:

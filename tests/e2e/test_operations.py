@@ -1,0 +1,82 @@
+"""The operator's tools against the local stack: DLQ list and redrive, replay."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.factories import BASE_TIME, card_imported, card_updated
+from tests.waiting import eventually
+from workflow import bootstrap
+from workflow.constants import OUT_WEB_DLQ_URL, OUT_WEB_QUEUE_URL
+from workflow.events import to_json
+from workflow.operations import DeadLetters, replay
+from workflow.records import projection_key
+
+pytestmark = pytest.mark.e2e
+
+
+def test_dead_letters_are_explained_and_moved_back_to_their_lane(runtime: Any) -> None:
+    settings = runtime.settings()
+    store = bootstrap.event_store(settings)
+    sqs = runtime.client("sqs")
+    dlq = runtime.outputs[OUT_WEB_DLQ_URL]
+    stranded = card_imported(f"dlq-{uuid.uuid4().hex[:8]}")  # never reached the workflow
+    stored = card_imported(f"dlq-{uuid.uuid4().hex[:8]}")
+    bootstrap.publisher(settings).publish(stored)
+    eventually(lambda: store.get_event(stored.event_id), what="stored before it is found in the DLQ")
+    for event in (stranded, stored):
+        sqs.send_message(
+            QueueUrl=dlq,
+            MessageBody=to_json(event),
+            MessageAttributes={"source": {"DataType": "String", "StringValue": "web"}},
+        )
+    letters = DeadLetters(sqs, runtime.client("stepfunctions"), store, settings.state_machine_arn)
+
+    listed = {letter.event_id: letter for letter in letters.list(dlq)}
+    assert listed[stranded.event_id].reason.startswith("never handed to the workflow")
+    assert listed[stored.event_id].reason.startswith("already stored")
+    assert len(letters.list(dlq)) == 2, "listing does not consume the messages"
+
+    handle = json.loads(letters.redrive(dlq))
+    assert handle["moved"] == 2 and handle["destination"].endswith(
+        runtime.outputs[OUT_WEB_QUEUE_URL].rsplit("/", 1)[-1]
+    )
+    eventually(lambda: store.get_event(stranded.event_id), what="the redriven event stored")
+    assert letters.list(dlq) == []
+
+
+def test_replay_rebuilds_a_projection_and_a_second_replay_changes_nothing(runtime: Any) -> None:
+    settings = runtime.settings()
+    store, projections = bootstrap.event_store(settings), bootstrap.projection_store(settings)
+    who = f"replay-{uuid.uuid4().hex[:8]}"
+    events = [card_imported(who, "c1"), card_updated(who, "c1")]
+    bootstrap.publisher(settings).publish_many(events)
+    eventually(lambda: (p := store.projection(who)) is not None and p.total == 2, what="projected")
+    before = store.projection(who)
+    table = settings.require("table_name")
+    client = runtime.client("dynamodb")
+    # Lose the projection and its markers, as after a bug in a follow-up.
+    client.delete_item(TableName=table, Key={k: {"S": v} for k, v in projection_key(who).items()})
+    for event in events:
+        client.delete_item(TableName=table, Key={"PK": {"S": f"USER#{who}"}, "SK": {"S": f"APPLIED#{event.event_id}"}})
+    window = {"since": BASE_TIME - timedelta(days=1), "until": BASE_TIME + timedelta(days=1)}
+
+    dry = replay(store, projections, user_id=who, dry_run=True, **window)
+    assert (dry.selected, dry.applied) == (2, 0) and store.projection(who) is None
+    first = replay(store, projections, user_id=who, **window)
+    assert (first.selected, first.applied, first.already_applied) == (2, 2, 0)
+    assert store.projection(who) == before
+    second = replay(store, projections, user_id=who, **window)
+    assert (second.applied, second.already_applied) == (0, 2)
+    assert store.projection(who) == before
+
+
+def test_replay_needs_a_selection(runtime: Any) -> None:
+    settings = runtime.settings()
+    with pytest.raises(ValueError, match="--user or --type"):
+        replay(bootstrap.event_store(settings), bootstrap.projection_store(settings), since=BASE_TIME, until=BASE_TIME)

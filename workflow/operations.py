@@ -1,0 +1,173 @@
+"""The operator's tools: dead letters, failed executions, replay. The same calls on AWS and on the
+local stack (which answers StartMessageMoveTask and RedriveExecution itself, since moto lacks
+them)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from workflow.events import known_event_id
+from workflow.ports import EventStore, ProjectionStore
+from workflow.projection import ProjectionChange
+from workflow.records import execution_name
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    message_id: str
+    receive_count: int
+    event_id: str | None
+    reason: str
+
+
+def _execution_arn(state_machine_arn: str, name: str) -> str:
+    return state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
+
+
+class DeadLetters:
+    def __init__(self, sqs: Any, sfn: Any, store: EventStore, state_machine_arn: str) -> None:
+        self._sqs = sqs
+        self._sfn = sfn
+        self._store = store
+        self._machine = state_machine_arn
+
+    def list(self, queue_url: str, *, limit: int = 100) -> list[DeadLetter]:
+        """Peek: messages are hidden while listed, then made visible again at once."""
+        seen: dict[str, dict[str, Any]] = {}
+        while len(seen) < limit:
+            batch = self._sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=min(10, limit - len(seen)),
+                VisibilityTimeout=30,
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            fresh = [m for m in batch if m["MessageId"] not in seen]
+            if not fresh:
+                break
+            seen.update((m["MessageId"], m) for m in fresh)
+        for message in seen.values():
+            self._sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        return [self._explain(m) for m in seen.values()]
+
+    def _explain(self, message: dict[str, Any]) -> DeadLetter:
+        body = message["Body"]
+        receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0))
+        try:
+            decoded = json.loads(body)
+        except ValueError:
+            decoded = None
+        event_id = known_event_id(decoded)
+        if event_id and self._store.get_event(event_id):
+            reason = "already stored: the ingest function failed after starting it; redriving is harmless"
+        else:
+            try:
+                described = self._sfn.describe_execution(
+                    executionArn=_execution_arn(self._machine, execution_name(event_id, body))
+                )
+                reason = f"its execution is {described['status']}" + (
+                    f" ({described['error']})" if described.get("error") else ""
+                )
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ExecutionDoesNotExist":
+                    raise
+                reason = (
+                    "never handed to the workflow: the ingest function failed on every receive "
+                    f"(its log names message_id {message['MessageId']})"
+                )
+        return DeadLetter(message["MessageId"], receives, event_id, reason)
+
+    def redrive(self, dead_letter_queue_url: str) -> str:
+        """Move every message back to the queue it came from (SQS StartMessageMoveTask)."""
+        arn = self._sqs.get_queue_attributes(QueueUrl=dead_letter_queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        return str(self._sqs.start_message_move_task(SourceArn=arn)["TaskHandle"])
+
+
+class Executions:
+    def __init__(self, sfn: Any, state_machine_arn: str) -> None:
+        self._sfn = sfn
+        self._machine = state_machine_arn
+
+    def failed(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for status in ("FAILED", "TIMED_OUT", "ABORTED"):
+            paginator = self._sfn.get_paginator("list_executions")
+            for page in paginator.paginate(stateMachineArn=self._machine, statusFilter=status):
+                for execution in page["executions"]:
+                    found.append(execution)
+                    if len(found) >= limit:
+                        return found
+        return found
+
+    def redrive(self, name_or_arn: str) -> dict[str, Any]:
+        arn = name_or_arn if name_or_arn.startswith("arn:") else _execution_arn(self._machine, name_or_arn)
+        response = self._sfn.redrive_execution(executionArn=arn)
+        response.pop("ResponseMetadata", None)
+        return {"executionArn": arn, **response}
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    selected: int
+    applied: int
+    already_applied: int
+
+
+def replay(
+    store: EventStore,
+    projections: ProjectionStore,
+    *,
+    since: datetime,
+    until: datetime,
+    user_id: str | None = None,
+    event_type: str | None = None,
+    dry_run: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+) -> ReplayResult:
+    """Apply stored events to the projection again. Idempotent: an event already counted is
+    skipped by its applied-marker, so a second replay changes nothing."""
+    if user_id is None and event_type is None:
+        raise ValueError("replay: select events by --user or --type (and a time range)")
+    selected = applied = already = 0
+    for item in _stored(store, since, until, user_id=user_id, event_type=event_type):
+        selected += 1
+        if not dry_run:
+            change = ProjectionChange(
+                user_id=item["user_id"],
+                event_id=item["event_id"],
+                event_type=item["event_type"],
+                occurred_at=item["occurred_at"],
+            )
+            if projections.apply(change):
+                applied += 1
+            else:
+                already += 1
+        if on_progress and selected % 100 == 0:
+            on_progress(selected)
+    return ReplayResult(selected, applied, already)
+
+
+def _stored(
+    store: EventStore, since: datetime, until: datetime, *, user_id: str | None, event_type: str | None
+) -> Iterator[dict[str, Any]]:
+    cursor = None
+    while True:
+        if user_id is not None:
+            page = store.user_events(user_id, since, until, limit=100, cursor=cursor)
+            items = [i for i in page.items if event_type is None or i["event_type"] == event_type]
+        else:
+            page = store.events_by_type(str(event_type), since, until, limit=100, cursor=cursor)
+            items = page.items
+        yield from items
+        cursor = page.cursor
+        if not cursor:
+            return
