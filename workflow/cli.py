@@ -283,6 +283,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         runtime.stop()
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from workflow.local import bench
+
+    def progress(line: str) -> None:
+        sys.stderr.write(f"\r  {line}   " if sys.stderr.isatty() else f"  {line}\n")
+
+    result = bench.run(args.events, args.executions or min(args.events, 1000), args.port, args.peer_port, progress)
+    sys.stderr.write("\n")
+    sys.stdout.write((json.dumps(result, indent=2) if args.json else bench.render(result)) + "\n")
+    return 0
+
+
 # --- parser
 
 
@@ -355,6 +367,16 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=DEFAULT_PORT)
     up.add_argument("--outputs-file", help=f"where to write the outputs (default: {DEFAULT_OUTPUTS})")
     up.set_defaults(run=cmd_local_up)
+
+    bench = commands.add_parser("bench", help="measure the local pipeline, and the engine against moto as shipped")
+    bench.add_argument("--events", type=int, default=10_000)
+    bench.add_argument(
+        "--executions", type=int, help="executions for the engine comparison (default: min(events, 1000))"
+    )
+    bench.add_argument("--port", type=int, default=DEFAULT_PORT)
+    bench.add_argument("--peer-port", type=int, default=DEFAULT_PORT + 1)
+    bench.add_argument("--json", action="store_true", help="machine-readable result")
+    bench.set_defaults(run=cmd_bench)
 
     demo = commands.add_parser("demo", help="run a realistic workload on the embedded stack and reconcile it")
     demo.add_argument("--port", type=int, default=DEFAULT_PORT)

@@ -34,9 +34,10 @@ class LambdaRouter:
     """WSGI middleware: ``POST /2015-03-31/functions/{name}/invocations`` runs our handler;
     everything else goes to moto."""
 
-    def __init__(self, app: Any, clients: Any = None) -> None:
+    def __init__(self, app: Any, clients: Any = None, *, serialize: bool = True) -> None:
         self._app = app
         self._clients = clients
+        self._serialize = serialize
         self.functions: dict[str, LocalFunction] = {}
         # moto's backends are not thread-safe (a DynamoDB transaction deep-copies the table
         # while other requests write to it): one AWS request at a time. Lambda invocations
@@ -56,6 +57,8 @@ class LambdaRouter:
         local_api = _LOCAL_APIS.get(environ.get("HTTP_X_AMZ_TARGET", ""))
         if local_api is not None and self._clients is not None:
             return self._answer(local_api, environ, start_response)
+        if not self._serialize:
+            return list(self._app(environ, start_response))
         with self._moto_lock:
             # The body is produced inside the lock too: moto renders it lazily.
             return list(self._app(environ, start_response))
@@ -90,9 +93,15 @@ class LambdaRouter:
 class EmbeddedAws:
     """moto's server on 127.0.0.1:<port>, state machine execution on."""
 
-    def __init__(self, port: int = DEFAULT_PORT, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, port: int = DEFAULT_PORT, host: str = "127.0.0.1", *, speed_up: bool = True, serialize: bool = True
+    ) -> None:
+        """`speed_up=False, serialize=False` is moto as shipped (plus the Lambda route), the
+        benchmark's peer."""
         self.port = port
         self.host = host
+        self._speed_up = speed_up
+        self._serialize = serialize
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.router: LambdaRouter | None = None
@@ -116,13 +125,16 @@ class EmbeddedAws:
         from werkzeug.serving import make_server
 
         default_user_config["stepfunctions"]["execute_state_machine"] = True
-        engine.speed_up()
+        if self._speed_up:
+            engine.speed_up()
 
         class _QuietHandler(MotoRequestHandler):
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 """One line per request would drown everything else."""
 
-        self.router = LambdaRouter(DomainDispatcherApplication(create_backend_app), clients=self._client)
+        self.router = LambdaRouter(
+            DomainDispatcherApplication(create_backend_app), clients=self._client, serialize=self._serialize
+        )
         try:
             self._server = make_server(self.host, self.port, self.router, threaded=True, request_handler=_QuietHandler)
         except OSError as error:

@@ -1,0 +1,203 @@
+"""`eventflow bench`: the local pipeline end to end, and the engine against moto as shipped.
+
+Two figures from one run on this machine:
+
+* pipeline: N events published as the app's servers would (batches of 10, several publishers),
+  until every one is stored and followed up; events/s, publish→stored latency percentiles,
+  resident memory after the first 1,000 events and after all N;
+* engine: the same number of executions of statemachine.asl.json started directly, on this
+  runtime and on the peer, moto's server as shipped (no engine speed-ups, no request
+  serialization) with only the Lambda route added (without it no Task can run). The peer runs
+  in a subprocess so that nothing of this runtime leaks into it.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from workflow import bootstrap
+from workflow.events import UserEvent, new_event, to_json
+from workflow.local.runtime import LocalRuntime
+from workflow.local.server import EmbeddedAws
+
+Progress = Callable[[str], None]
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _events(n: int, users: int = 50, offset: int = 0) -> list[UserEvent]:
+    start = datetime.now(UTC) - timedelta(hours=1)
+    return [
+        new_event(
+            "card.imported",
+            user_id=f"bench-{(offset + i) % users:03d}",
+            source="web" if i % 3 else "batch",
+            occurred_at=start + timedelta(milliseconds=offset + i),
+            payload={"card_id": f"card-{offset + i}", "person_name": "Bench Person", "company": "Bench Co"},
+        )
+        for i in range(n)
+    ]
+
+
+def _percentile(values: list[float], q: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def _publish(settings: bootstrap.Settings, events: list[UserEvent], sent_at: dict[str, float]) -> None:
+    publisher = bootstrap.publisher(settings)
+
+    def send(chunk: list[UserEvent]) -> None:
+        now = time.time()
+        sent_at.update({e.event_id: now for e in chunk})
+        publisher.publish_many(chunk)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(send, [events[i : i + 10] for i in range(0, len(events), 10)]))
+
+
+def pipeline(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, Any]:
+    settings = runtime.settings()
+    sent_at: dict[str, float] = {}
+    first = min(1000, n)
+    memory: dict[str, float] = {}
+    started = time.monotonic()
+    for events in (_events(first), _events(n - first, offset=first)):
+        if not events:
+            continue
+        _publish(settings, events, sent_at)
+        runtime.wait_until_drained(
+            timeout=max(600.0, n / 2),
+            interval=0.5,
+            on_progress=lambda b: progress(
+                f"pipeline: {len(sent_at)}/{n} published, {b.visible} queued, {b.in_flight} in flight, "
+                f"{b.running_executions} executions running"
+            ),
+        )
+        memory[f"rss_mb_after_{len(sent_at)}"] = round(_rss_mb(), 1)
+    elapsed = time.monotonic() - started
+    store = bootstrap.event_store(settings)
+    far = datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1)
+    latencies: list[float] = []
+    stored = 0
+    for user in sorted({f"bench-{i % 50:03d}" for i in range(n)}):
+        cursor = None
+        while True:
+            page = store.user_events(user, *far, limit=500, cursor=cursor)
+            for item in page.items:
+                stored += 1
+                at = datetime.strptime(item["stored_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+                latencies.append(at - sent_at[item["event_id"]])
+            cursor = page.cursor
+            if not cursor:
+                break
+    return {
+        "events": n,
+        "stored": stored,
+        "seconds": round(elapsed, 1),
+        "events_per_second": round(stored / elapsed, 1),
+        "latency_p50_s": round(_percentile(latencies, 50), 2),
+        "latency_p95_s": round(_percentile(latencies, 95), 2),
+        "latency_p99_s": round(_percentile(latencies, 99), 2),
+        **memory,
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+    }
+
+
+def executions(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, Any]:
+    """n executions of the deployed definition, started directly, until all have finished."""
+    sfn = runtime.client("stepfunctions")
+    (machine,) = runtime.deployment.state_machines.values()  # type: ignore[union-attr]
+    inputs = [
+        json.dumps({"event": json.loads(to_json(e)), "ingest": {"lane": "bench"}}) for e in _events(n, offset=10**7)
+    ]
+    started = time.monotonic()
+    for i, payload in enumerate(inputs):
+        sfn.start_execution(stateMachineArn=machine, name=f"bench-{i}-{int(started)}", input=payload)
+    while True:
+        running = len(
+            sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING", maxResults=1000)["executions"]
+        )
+        progress(f"engine: {running} of {n} executions running")
+        if not running:
+            break
+        time.sleep(0.5)
+    elapsed = time.monotonic() - started
+    succeeded = sum(
+        len(page["executions"])
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine, statusFilter="SUCCEEDED")
+    )
+    return {"executions": n, "succeeded": succeeded, "seconds": round(elapsed, 1), "per_second": round(n / elapsed, 1)}
+
+
+def peer(n: int, port: int) -> dict[str, Any]:
+    aws = EmbeddedAws(port=port, speed_up=False, serialize=False)
+    runtime = LocalRuntime(aws=aws.start())
+    try:
+        runtime.start(with_pollers=False)
+        return executions(runtime, n, lambda _: None)
+    finally:
+        runtime.stop()
+        aws.stop()
+
+
+def run(n: int, peer_executions: int, port: int, peer_port: int, progress: Progress) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    with LocalRuntime(port=port, log_file=Path(".eventflow") / "logs" / "bench-functions.log") as runtime:
+        result["pipeline"] = pipeline(runtime, n, progress)
+        result["engine"] = executions(runtime, peer_executions, progress)
+    progress(f"peer: {peer_executions} executions on moto as shipped (subprocess)...")
+    completed = subprocess.run(
+        [sys.executable, "-m", "workflow.local.bench", "--peer", str(peer_executions), str(peer_port)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"the peer run failed:\n{completed.stderr[-3000:]}")
+    result["peer"] = json.loads(completed.stdout.strip().splitlines()[-1])
+    result["engine_ratio"] = round(result["engine"]["per_second"] / max(result["peer"]["per_second"], 1e-9), 2)
+    return result
+
+
+def render(result: dict[str, Any]) -> str:
+    p, e, q = result["pipeline"], result["engine"], result["peer"]
+    memory = ", ".join(
+        f"{k.removeprefix('rss_mb_after_')} events: {v} MB" for k, v in p.items() if k.startswith("rss_")
+    )
+    return "\n".join(
+        [
+            "== eventflow bench ==",
+            f"pipeline   {p['stored']}/{p['events']} events stored and followed up in {p['seconds']} s: "
+            f"{p['events_per_second']} events/s",
+            f"latency    publish→stored p50 {p['latency_p50_s']} s, p95 {p['latency_p95_s']} s, "
+            f"p99 {p['latency_p99_s']} s",
+            f"memory     resident after {memory}; peak {p['peak_rss_mb']} MB",
+            f"engine     {e['executions']} executions: {e['per_second']}/s here, "
+            f"{q['per_second']}/s on moto as shipped ({result['engine_ratio']}x)",
+        ]
+    )
+
+
+if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--peer":
+    print(json.dumps(peer(int(sys.argv[2]), int(sys.argv[3]))))
