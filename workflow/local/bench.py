@@ -132,8 +132,9 @@ def executions(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, A
         json.dumps({"event": json.loads(to_json(e)), "ingest": {"lane": "bench"}}) for e in _events(n, offset=10**7)
     ]
     started = time.monotonic()
+    run_id = f"bench-{int(time.time())}"
     for i, payload in enumerate(inputs):
-        sfn.start_execution(stateMachineArn=machine, name=f"bench-{i}-{int(started)}", input=payload)
+        sfn.start_execution(stateMachineArn=machine, name=f"{run_id}-{i}", input=payload)
     while True:
         running = len(
             sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING", maxResults=1000)["executions"]
@@ -144,8 +145,10 @@ def executions(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, A
         time.sleep(0.5)
     elapsed = time.monotonic() - started
     succeeded = sum(
-        len(page["executions"])
+        1
         for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine, statusFilter="SUCCEEDED")
+        for execution in page["executions"]
+        if execution["name"].startswith(run_id + "-")
     )
     return {"executions": n, "succeeded": succeeded, "seconds": round(elapsed, 1), "per_second": round(n / elapsed, 1)}
 

@@ -1,0 +1,23 @@
+"""The benchmark's measurements on a small run (the figures themselves come from `eventflow bench`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from workflow.local import bench
+
+pytestmark = pytest.mark.e2e
+
+
+def test_pipeline_and_engine_measurements_account_for_every_event(runtime: Any) -> None:
+    lines: list[str] = []
+    result = bench.pipeline(runtime, 30, lines.append)
+    assert result["stored"] >= 30  # bench users are shared by runs: at least this run's events
+    assert result["events_per_second"] > 0 and result["latency_p50_s"] <= result["latency_p99_s"]
+    assert "rss_mb_after_30" in result and result["peak_rss_mb"] >= result["rss_mb_after_30"]
+    engine = bench.executions(runtime, 5, lines.append)
+    assert (engine["executions"], engine["succeeded"]) == (5, 5)
+    text = bench.render({"pipeline": result, "engine": engine, "peer": engine, "engine_ratio": 1.0})
+    assert "events/s" in text and "(1.0x)" in text
