@@ -295,6 +295,64 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _measure_stack(workflow_type: str) -> tuple[dict[str, Any], float, int]:
+    """The template for `workflow_type`, and transitions per execution and the stored event's size
+    measured on local executions of it (valid events of each type, an invalid one)."""
+    from workflow import cost
+    from workflow.local import bench
+    from workflow.local.runtime import LocalRuntime
+    from workflow.local.server import EmbeddedAws
+    from workflow.local.stack import synthesize
+
+    assembly = synthesize({"workflow_type": workflow_type})
+    template = json.loads((assembly / f"{STACK_NAME}.template.json").read_text())
+    port = EmbeddedAws().port + 7
+    with LocalRuntime(port=port, assembly=assembly, stack_name=f"EventflowCost{workflow_type.title()}") as runtime:
+        runtime.stop_pollers()
+        sample = bench.executions(runtime, 20, lambda _: None)
+        sfn = runtime.client("stepfunctions")
+        (machine,) = runtime.deployment.state_machines.values()  # type: ignore[union-attr]
+        counts = []
+        for execution in sfn.list_executions(stateMachineArn=machine)["executions"][: sample["executions"]]:
+            history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+            counts.append(cost.transitions(history))
+        stored = bootstrap.event_store(runtime.settings())
+        first = sfn.list_executions(stateMachineArn=machine)["executions"][0]
+        event_id = json.loads(sfn.describe_execution(executionArn=first["executionArn"])["input"])["event"]["event_id"]
+        item = stored.get_event(event_id) or {}
+    return template, sum(counts) / len(counts), cost.item_size(item)
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    from workflow import cost
+
+    types = [args.workflow_type] if args.workflow_type else ["standard", "express"]
+    volumes = [args.events_per_month] if args.events_per_month else [1_000_000, 10_000_000, 100_000_000]
+    rows = []
+    for workflow_type in types:
+        template, transitions, item_bytes = _measure_stack(workflow_type)
+        figures = cost.figures_from_template(
+            template, transitions_per_execution=transitions, event_item_bytes=item_bytes
+        )
+        sys.stderr.write(
+            f"{workflow_type}: {transitions:.1f} transitions per execution and a {item_bytes}-byte event item, "
+            "measured on local executions\n"
+        )
+        for volume in volumes:
+            rows.append((workflow_type, cost.monthly_bill(volume, figures)))
+    for volume in volumes:
+        rows.append(("no Step Functions (floor)", cost.monthly_bill(volume, figures, with_step_functions=False)))
+    services = list(rows[0][1].lines)
+    out = sys.stdout.write
+    out("| workflow | events/month | " + " | ".join(services) + " | total | per million |\n")
+    out("|---|---:|" + "---:|" * (len(services) + 2) + "\n")
+    for name, bill in rows:
+        cells = " | ".join(f"${bill.lines.get(s, 0.0):,.2f}" for s in services)
+        out(f"| {name} | {bill.events_per_month:,} | {cells} | ${bill.total:,.2f} | ${bill.per_million:,.2f} |\n")
+    out("\nassumptions (not measurable locally): " + ", ".join(f"{k}={v}" for k, v in cost.ASSUMPTIONS.items()) + "\n")
+    return 0
+
+
 # --- parser
 
 
@@ -367,6 +425,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=DEFAULT_PORT)
     up.add_argument("--outputs-file", help=f"where to write the outputs (default: {DEFAULT_OUTPUTS})")
     up.set_defaults(run=cmd_local_up)
+
+    cost_cmd = commands.add_parser("cost", help="the monthly bill per service, from the template and local runs")
+    cost_cmd.add_argument("--events-per-month", type=int, help="default: a table for 1M, 10M and 100M")
+    cost_cmd.add_argument("--workflow-type", choices=["standard", "express"], help="default: both")
+    cost_cmd.set_defaults(run=cmd_cost)
 
     bench = commands.add_parser("bench", help="measure the local pipeline, and the engine against moto as shipped")
     bench.add_argument("--events", type=int, default=10_000)

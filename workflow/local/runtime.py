@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from workflow.bootstrap import Settings
-from workflow.constants import ENV_ENDPOINT_URL, POWERTOOLS_SERVICE_NAME
+from workflow.constants import ENV_ENDPOINT_URL, POWERTOOLS_SERVICE_NAME, STACK_NAME
 from workflow.local.lambdas import LocalFunction
 from workflow.local.mocking import ENV_MOCK_CONFIG, MockConfig
 from workflow.local.mocking import install as install_mocks
@@ -57,7 +57,9 @@ class LocalRuntime:
         assembly: Path | None = None,
         aws: EmbeddedAws | None = None,
         mock_config: Path | None = None,
+        stack_name: str = STACK_NAME,
     ) -> None:
+        self._stack_name = stack_name
         self._mock_config = mock_config
         self._owns_aws = aws is None
         self.aws = aws or EmbeddedAws(port=port)
@@ -98,7 +100,7 @@ class LocalRuntime:
             self.aws.start()
         try:
             self._deployer = LocalDeployer(self.endpoint_url)
-            self.deployment = self._deployer.deploy(assembly)
+            self.deployment = self._deployer.deploy(assembly, self._stack_name)
             self._prepare_functions(self.deployment.functions)
             assert self.aws.router is not None
             self.aws.router.register(self.deployment.functions)
@@ -116,11 +118,14 @@ class LocalRuntime:
             poller = QueuePoller(mapping, functions[mapping.function_name], self.client("sqs"), region=REGION)
             self.pollers.append(poller.start())
 
-    def stop(self) -> None:
-        """Pollers first (in-flight batches finish and are acknowledged), then the server."""
+    def stop_pollers(self) -> None:
         for poller in self.pollers:
             poller.stop()
         self.pollers.clear()
+
+    def stop(self) -> None:
+        """Pollers first (in-flight batches finish and are acknowledged), then the server."""
+        self.stop_pollers()
         if self._owns_aws:
             self.aws.stop()
         if self._log_stream is not None:
