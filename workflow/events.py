@@ -31,7 +31,8 @@ CURRENT_SCHEMA_VERSION = 2
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+# No control characters: they only ever arrive by mistake, and break what displays the card.
+ShortText = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Phone = Annotated[str, Field(max_length=32, pattern=r"^\+?[0-9][0-9 ()-]{3,30}$")]
 
@@ -246,6 +247,8 @@ def parse_event(raw: Any) -> UserEvent:
         raise InvalidEvent(f"event: {size} bytes exceeds the limit of {MAX_EVENT_BYTES}", event_id)
     if _depth(raw, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise InvalidEvent(f"event: nested deeper than {MAX_JSON_DEPTH} levels", event_id)
+    if "event_type" in raw and not isinstance(raw["event_type"], str):
+        raise InvalidEvent("event_type: must be a string", event_id)
     if "event_type" in raw and raw["event_type"] not in _TAGS:
         raise InvalidEvent("event_type: unknown event type", event_id)
     upcast_raw = upcast(raw)
