@@ -10,7 +10,10 @@ Measured on the pipeline (py-spy --gil), moto spent its time on work it repeats:
 * compiling the same JSONPath expression on every evaluation: compiled paths are kept;
 * a DynamoDB transaction deep-copying every table it touches, to roll back on failure, which
   makes each transaction cost as much as the table is large: only the items the transaction
-  names are saved and restored.
+  names are saved and restored;
+* SQS checking each received message's retention period by computing all of the queue's
+  attributes, which counts every message in the queue: receiving from a deep queue was
+  quadratic. The retention period is read from the queue.
 
 The statemachine tier runs on these, so they are held to the engine's behaviour.
 """
@@ -45,6 +48,7 @@ def speed_up() -> None:
             ("definitions", _reuse_parsed_definitions),
             ("json_paths", _reuse_compiled_json_paths),
             ("transactions", _save_only_touched_items),
+            ("retention", _read_retention_directly),
         ):
             if name not in _applied:
                 patch()
@@ -119,6 +123,17 @@ def _reuse_compiled_json_paths() -> None:
     from moto.stepfunctions.parser.asl.utils import json_path
 
     json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)  # type: ignore[attr-defined]
+
+
+def _read_retention_directly() -> None:
+    from moto.core.utils import unix_time
+    from moto.sqs.models import SQSBackend
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention + message.sent_timestamp / 1000 > unix_time())
+
+    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
 
 
 def _save_only_touched_items() -> None:
