@@ -307,7 +307,12 @@ def _measure_stack(workflow_type: str) -> tuple[dict[str, Any], float, int]:
     assembly = synthesize({"workflow_type": workflow_type})
     template = json.loads((assembly / f"{STACK_NAME}.template.json").read_text())
     port = EmbeddedAws().port + 7
-    with LocalRuntime(port=port, assembly=assembly, stack_name=f"EventflowCost{workflow_type.title()}") as runtime:
+    with LocalRuntime(
+        port=port,
+        assembly=assembly,
+        stack_name=f"EventflowCost{workflow_type.title()}",
+        log_file=Path(".eventflow") / "logs" / "cost-functions.log",
+    ) as runtime:
         runtime.stop_pollers()
         sample = bench.executions(runtime, 20, lambda _: None)
         sfn = runtime.client("stepfunctions")
