@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install demo test unit lint typecheck synth deploy local-up clean
+.PHONY: install demo test unit lint typecheck synth deploy local-up browser screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +18,22 @@ install: $(STAMP)
 demo: $(STAMP)  ## the main job: the whole pipeline on the embedded local AWS, reconciled
 	$(BIN)/eventflow demo
 
-test: $(STAMP)  ## every tier: unit, adapters, statemachine, infrastructure, end to end
+test: $(STAMP) browser  ## every tier: unit, adapters, statemachine, infrastructure, end to end, console
 	$(BIN)/python -m pytest
+
+# Debian's Chromium for the console's browser tests (Playwright does not download browsers
+# here). Without root or apt the install is skipped, and so are those tests, saying why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+	  || echo "chromium could not be installed: the browser tests will be skipped"; }
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
+
+screenshot: $(STAMP) browser  ## docs/console.png: a failed execution in the console, from a real local run
+	mkdir -p docs
+	EVENTFLOW_SCREENSHOT_TO=docs/console.png $(BIN)/python -m pytest -q tests/console/test_browser.py -k screenshot
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -88,7 +88,7 @@ def lambda_source() -> str:
         shutil.copytree(
             ROOT / package,
             staging / package,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local"),
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local", "console"),
         )
     return str(staging)
 

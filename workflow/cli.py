@@ -22,6 +22,7 @@ from workflow.bootstrap import Settings
 from workflow.constants import OUT_BATCH_DLQ_URL, OUT_WEB_DLQ_URL, STACK_NAME
 
 DEFAULT_OUTPUTS = Path(".eventflow") / "outputs.json"
+CONSOLE_PORT = 8080  # workflow.console.server.DEFAULT_PORT, without importing werkzeug for every command
 
 
 def _print_json(value: Any) -> None:
@@ -47,9 +48,13 @@ def outputs_from(args: argparse.Namespace) -> dict[str, str]:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
+    """Explicit options, then an explicit --outputs-file, then the environment, then the default
+    outputs file of `eventflow local up`."""
     settings = Settings.from_env()
     outputs = outputs_from(args)
-    if outputs:
+    if outputs and args.outputs_file:
+        settings = Settings(region=settings.region, retention_days=settings.retention_days).with_outputs(outputs)
+    elif outputs:
         settings = settings.with_outputs(outputs)
     overrides = {k: v for k, v in (("endpoint_url", args.endpoint_url), ("region", args.region)) if v}
     if overrides:
@@ -60,6 +65,18 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 # --- commands
+
+
+def cmd_diagram(args: argparse.Namespace) -> int:
+    from workflow.console.diagram import to_mermaid, to_svg
+
+    definition = json.loads(Path(args.definition).read_text())
+    text = to_svg(definition) if args.format == "svg" else to_mermaid(definition)
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -237,8 +254,10 @@ def cmd_local_up(args: argparse.Namespace) -> int:
     outputs_file = Path(args.outputs_file) if args.outputs_file else DEFAULT_OUTPUTS
     _write_outputs(runtime, outputs_file)
     _print_json(runtime.outputs)
+    console = _start_console(args, runtime.settings())
     sys.stderr.write(f"outputs written to {outputs_file}; Ctrl-C stops the stack\n")
     _wait_for_interrupt()
+    _stop_console(console)
     sys.stderr.write("stopping: finishing in-flight batches...\n")
     runtime.stop()
     return 0
@@ -254,12 +273,49 @@ def _wait_for_interrupt() -> None:
         pass
 
 
+def _start_console(args: argparse.Namespace, settings: Settings) -> Any:
+    """The web console beside a running stack (`--console-port`, 0 for none); a busy port only warns."""
+    if not args.console_port:
+        return None
+    from workflow.console import ConsoleUnavailable, serve
+
+    try:
+        server, thread, url = serve(settings, host="127.0.0.1", port=args.console_port)
+    except ConsoleUnavailable as error:
+        sys.stderr.write(f"eventflow: {error}; the stack runs without a console\n")
+        return None
+    sys.stderr.write(f"console at {url}\n")
+    return server, thread
+
+
+def _stop_console(handle: Any) -> None:
+    if handle is not None:
+        from workflow.console import stop
+
+        stop(*handle)
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from workflow.console import serve, stop
+
+    settings = settings_from(args)
+    settings.require("state_machine_arn")
+    server, thread, url = serve(settings, host=args.host, port=args.port)
+    sys.stderr.write(f"console at {url} for {settings.state_machine_arn}; Ctrl-C stops it\n")
+    _wait_for_interrupt()
+    stop(server, thread)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from workflow.local import demo
 
     runtime = _start_runtime(args)
+    console = None
     try:
         settings = runtime.settings()
+        if args.keep_running:
+            console = _start_console(args, settings)
         work = demo.build_workload(users=args.users, cards_per_user=args.cards, seed=args.seed)
         sys.stderr.write(
             f"publishing {work.messages} messages as web servers (one by one) and batch servers (batches)...\n"
@@ -280,6 +336,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             _wait_for_interrupt()
         return 0 if report.ok else 1
     finally:
+        _stop_console(console)
         runtime.stop()
 
 
@@ -373,6 +430,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eventflow", description=__doc__.splitlines()[0] if __doc__ else None)
     commands = parser.add_subparsers(dest="command", required=True)
 
+    diagram = commands.add_parser("diagram", help="the state machine as SVG or Mermaid, from its ASL file")
+    diagram.add_argument("--format", choices=["svg", "mermaid"], default="svg")
+    diagram.add_argument("--definition", default="statemachine.asl.json")
+    diagram.add_argument("-o", "--output", help="a file (default: standard output)")
+    diagram.set_defaults(run=cmd_diagram)
+
     schema = commands.add_parser("schema", help="print the JSON Schema of events")
     schema.set_defaults(run=cmd_schema)
 
@@ -424,11 +487,18 @@ def build_parser() -> argparse.ArgumentParser:
     replay_cmd.add_argument("--dry-run", action="store_true", help="count what would be replayed")
     replay_cmd.set_defaults(run=cmd_replay)
 
+    console = commands.add_parser("console", help="a web console: trace executions, browse stored events")
+    _common(console)
+    console.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    console.add_argument("--port", type=int, default=CONSOLE_PORT)
+    console.set_defaults(run=cmd_console)
+
     local = commands.add_parser("local", help="the embedded local stack")
     local_commands = local.add_subparsers(dest="local_command", required=True)
     up = local_commands.add_parser("up", help="run the stack in the foreground until interrupted")
     up.add_argument("--port", type=int, default=DEFAULT_PORT)
     up.add_argument("--outputs-file", help=f"where to write the outputs (default: {DEFAULT_OUTPUTS})")
+    up.add_argument("--console-port", type=int, default=CONSOLE_PORT, help="the web console's port (0: no console)")
     up.set_defaults(run=cmd_local_up)
 
     cost_cmd = commands.add_parser("cost", help="the monthly bill per service, from the template and local runs")
@@ -453,6 +523,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--timeout", type=float, default=300.0)
     demo.add_argument("--keep-running", action="store_true", help="leave the stack running after the summary")
+    demo.add_argument(
+        "--console-port", type=int, default=CONSOLE_PORT, help="with --keep-running: the web console's port (0: none)"
+    )
     demo.set_defaults(run=cmd_demo)
     return parser
 

@@ -1,0 +1,99 @@
+"""The console against the session's local stack: a console server, and executions that failed,
+were caught or were retried, made with the statemachine tier's mock test cases."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.factories import card_imported
+from workflow.bootstrap import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+MOCK_CONFIG = ROOT / "tests" / "statemachine" / "MockConfigFile.json"
+MACHINE_NAME = "EventflowWorkflow"  # the name the mock file's test cases are under
+CASES = ("ProjectFails", "ValidateUnhandledError", "StoreThrottledThenOk")
+
+
+@dataclass
+class Console:
+    url: str
+    settings: Settings
+
+    def get(self, path: str, *, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(self.url.rstrip("/") + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def json(self, path: str, expect: int = 200) -> Any:
+        status, _, body = self.get(path)
+        assert status == expect, f"{path}: {status} {body[:300]!r}"
+        return json.loads(body)
+
+
+@pytest.fixture(scope="session")
+def console(runtime: Any) -> Iterator[Console]:
+    from workflow.console import serve, stop
+
+    server, thread, url = serve(runtime.settings(), port=0)
+    yield Console(url, runtime.settings())
+    stop(server, thread)
+
+
+def event_input(user_id: str) -> dict[str, Any]:
+    from workflow.events import to_json
+
+    return {"event": json.loads(to_json(card_imported(user_id))), "ingest": {"lane": "web"}}
+
+
+@dataclass
+class MockedRuns:
+    machine_arn: str
+    arns: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="session")
+def mocked_runs(runtime: Any) -> MockedRuns:
+    """One finished execution per mock test case in CASES, on a copy of the deployed definition
+    under the name the mock file uses (shared with the statemachine tier, which does the same)."""
+    from workflow.local.mocking import MockConfig, install
+
+    install(MockConfig.load(MOCK_CONFIG))
+    sfn = runtime.client("stepfunctions")
+    (definition,) = runtime.deployment.definitions.values()
+    existing = [m for m in sfn.list_state_machines()["stateMachines"] if m["name"] == MACHINE_NAME]
+    if existing:
+        arn = existing[0]["stateMachineArn"]
+        sfn.update_state_machine(stateMachineArn=arn, definition=definition)
+    else:
+        arn = sfn.create_state_machine(
+            name=MACHINE_NAME, definition=definition, roleArn="arn:aws:iam::123456789012:role/eventflow-test"
+        )["stateMachineArn"]
+    runs = MockedRuns(arn)
+    for case in CASES:
+        payload = event_input(f"console-{uuid.uuid4().hex[:8]}")
+        name = f"console-{case}-{uuid.uuid4().hex[:8]}"
+        runs.arns[case] = sfn.start_execution(stateMachineArn=f"{arn}#{case}", name=name, input=json.dumps(payload))[
+            "executionArn"
+        ]
+        runs.inputs[case] = payload
+    deadline = time.monotonic() + 90
+    pending = set(runs.arns.values())
+    while pending and time.monotonic() < deadline:
+        pending = {a for a in pending if sfn.describe_execution(executionArn=a)["status"] == "RUNNING"}
+        time.sleep(0.1)
+    assert not pending, f"still running after 90 s: {pending}"
+    return runs

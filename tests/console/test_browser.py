@@ -1,0 +1,175 @@
+"""The console in a real browser (headless Chromium through Playwright): a failed execution shows
+its failed state and error, the list filters and links, a running execution refreshes itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.console.conftest import Console, MockedRuns
+from workflow.console import browser
+from workflow.console.screenshot import execution_url, screenshot_execution
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    problem = browser.missing()
+    if problem:
+        pytest.skip(problem)
+    with browser.chromium() as instance:
+        yield instance
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    page = chromium.new_page(viewport={"width": 1400, "height": 950})
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.set_default_timeout(15_000)
+    yield page
+    page.close()
+    assert not problems, problems  # no script error, no refused resource, no CSP violation
+
+
+def test_a_failed_execution_shows_its_failed_state_and_error(
+    page: Any, console: Console, mocked_runs: MockedRuns
+) -> None:
+    page.goto(execution_url(console.url, mocked_runs.arns["ProjectFails"]))
+    project = page.locator('#diagram .ef-node[data-state="Project"]')
+    project.wait_for()
+    assert project.get_attribute("data-outcome") == "failed"
+    assert "ef-outcome-failed" in (project.get_attribute("class") or "")
+    assert project.get_attribute("data-retries") == "3"
+    assert "Lambda.ServiceException" in (project.text_content() or "")
+
+    banner = page.locator("#execution-error")
+    assert banner.is_visible()
+    assert "EventFlow.FollowUpFailed" in banner.inner_text()
+    assert "a follow-up failed after its retries" in banner.inner_text()
+
+    # the failed state is selected at first: its error and retries are beside the graph
+    assert page.locator("#selected-state").inner_text() == "Project"
+    assert page.locator("#selected-error").is_visible()
+    assert page.locator("#selected-error").inner_text() == "Lambda.ServiceException"
+    assert page.locator("#selected-retries").inner_text() == "retries: 3"
+    assert page.locator("#events tr.event.mine").count() >= 8  # Project's 4 attempts, each scheduled, started, failed
+
+    outcomes = {
+        name: page.locator(f'#diagram .ef-node[data-state="{name}"]').get_attribute("data-outcome")
+        for name in ("Validate", "Store", "FanOut", "Notify", "RecordFollowUpFailure", "FollowUpFailed", "Done")
+    }
+    assert outcomes == {
+        "Validate": "succeeded",
+        "Store": "succeeded",
+        "FanOut": "caught",
+        "Notify": "succeeded",
+        "RecordFollowUpFailure": "succeeded",
+        "FollowUpFailed": "failed",
+        "Done": "not_reached",
+    }
+
+    page.locator('#diagram .ef-node[data-state="Store"]').click()
+    assert page.locator("#selected-state").inner_text() == "Store"
+    assert page.locator("#state-panel [data-outcome]").first.get_attribute("data-outcome") == "succeeded"
+    assert "ef-selected" in (page.locator('#diagram .ef-node[data-state="Store"]').get_attribute("class") or "")
+    assert (
+        '"TableName"' not in page.locator("#state-panel").inner_text()
+    )  # the state's input and output, not its task's
+    assert json.loads(page.locator("#state-panel pre.json").first.inner_text())["event"]["user_id"]
+
+    page.locator('#events tr.event[data-state="Store"]').first.click()
+    assert page.locator("#events tr.event-details pre").first.is_visible()
+
+
+def test_a_caught_error_is_told_apart(page: Any, console: Console, mocked_runs: MockedRuns) -> None:
+    page.goto(execution_url(console.url, mocked_runs.arns["ValidateUnhandledError"]))
+    validate = page.locator('#diagram .ef-node[data-state="Validate"]')
+    validate.wait_for()
+    assert validate.get_attribute("data-outcome") == "caught"
+    assert page.locator('#diagram .ef-node[data-state="Failed"]').get_attribute("data-outcome") == "failed"
+    assert "EventFlow.EventNotStored" in page.locator("#execution-error").inner_text()
+
+
+def test_the_list_filters_failed_executions_and_links_to_them(
+    page: Any, console: Console, mocked_runs: MockedRuns
+) -> None:
+    machine = quote(mocked_runs.machine_arn, safe="")
+    page.goto(f"{console.url}#/?machine={machine}&status=FAILED")
+    row = page.locator(f'#executions tr[data-arn="{mocked_runs.arns["ProjectFails"]}"]')
+    row.wait_for()
+    assert (
+        page.locator("#executions tbody tr[data-status]").count()
+        == page.locator('#executions tbody tr[data-status="FAILED"]').count()
+    )
+    assert "card.imported" in row.inner_text()
+    assert mocked_runs.inputs["ProjectFails"]["event"]["user_id"] in row.inner_text()
+    row.locator("a").first.click()
+    page.locator('#diagram .ef-node[data-state="Project"][data-outcome="failed"]').wait_for()
+    page.locator('[data-status="ALL"]').wait_for(state="detached")
+
+
+def test_stored_event_lookup_shows_the_follow_up_failure(page: Any, console: Console, mocked_runs: MockedRuns) -> None:
+    event = mocked_runs.inputs["ProjectFails"]["event"]  # stored for real, then marked by RecordFollowUpFailure
+    page.goto(f"{console.url}#/events?event={quote(event['event_id'])}")
+    body = page.locator("#event-body")
+    body.wait_for()
+    assert json.loads(body.inner_text())["event_id"] == event["event_id"]
+    assert "Lambda.ServiceException" in page.locator("main").inner_text()
+    page.locator("#q-user").fill(event["user_id"])
+    page.locator("#q-user").press("Enter")
+    page.locator("#timeline tr.item").first.wait_for()
+    assert event["event_id"] in page.locator("#timeline").inner_text()
+
+
+def test_a_running_execution_refreshes_until_it_ends(page: Any, console: Console, runtime: Any) -> None:
+    sfn = runtime.client("stepfunctions")
+    definition = {
+        "StartAt": "Pause",
+        "States": {"Pause": {"Type": "Wait", "Seconds": 3, "Next": "Finish"}, "Finish": {"Type": "Pass", "End": True}},
+    }
+    machine = sfn.create_state_machine(
+        name=f"console-wait-{uuid.uuid4().hex[:6]}",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/eventflow-test",
+    )["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+    page.goto(execution_url(console.url, arn))
+    page.locator('#diagram .ef-node[data-state="Pause"][data-outcome="running"]').wait_for()
+    assert page.locator("#live").is_visible()
+    assert page.locator(".exec-title .badge").inner_text().lower() == "running"
+    # no reload: the page polls every 2 s while the execution runs
+    page.locator('#diagram .ef-node[data-state="Finish"][data-outcome="succeeded"]').wait_for(timeout=20_000)
+    assert page.locator(".exec-title .badge").inner_text().lower() == "succeeded"
+    assert page.locator("#live").is_hidden()
+
+
+def test_a_screenshot_of_an_execution(chromium: Any, console: Console, mocked_runs: MockedRuns, tmp_path: Path) -> None:
+    arn = mocked_runs.arns["ProjectFails"]
+    saved = screenshot_execution(console.url, arn, tmp_path / "console.png", browser=chromium)
+    assert saved.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and saved.stat().st_size > 20_000
+    # the command, with a browser of its own
+    done = subprocess.run(
+        [sys.executable, "-m", "workflow.console.screenshot", console.url, arn, "-o", str(tmp_path / "cli.png")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "cli.png").read_bytes().startswith(b"\x89PNG")
+    keep = os.environ.get("EVENTFLOW_SCREENSHOT_TO")  # `make screenshot`: the README's picture
+    if keep:
+        shutil.copyfile(saved, keep)
