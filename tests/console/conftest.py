@@ -16,11 +16,9 @@ from typing import Any
 import pytest
 
 from tests.factories import card_imported
+from tests.mocked_workflow import MOCK_CONFIG, register_workflow
 from workflow.bootstrap import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
-MOCK_CONFIG = ROOT / "tests" / "statemachine" / "MockConfigFile.json"
-MACHINE_NAME = "EventflowWorkflow"  # the name the mock file's test cases are under
 CASES = ("ProjectFails", "ValidateUnhandledError", "StoreThrottledThenOk")
 
 
@@ -74,14 +72,7 @@ def mocked_runs(runtime: Any) -> MockedRuns:
     install(MockConfig.load(MOCK_CONFIG))
     sfn = runtime.client("stepfunctions")
     (definition,) = runtime.deployment.definitions.values()
-    existing = [m for m in sfn.list_state_machines()["stateMachines"] if m["name"] == MACHINE_NAME]
-    if existing:
-        arn = existing[0]["stateMachineArn"]
-        sfn.update_state_machine(stateMachineArn=arn, definition=definition)
-    else:
-        arn = sfn.create_state_machine(
-            name=MACHINE_NAME, definition=definition, roleArn="arn:aws:iam::123456789012:role/eventflow-test"
-        )["stateMachineArn"]
+    arn = register_workflow(sfn, definition)
     runs = MockedRuns(arn)
     for case in CASES:
         payload = event_input(f"console-{uuid.uuid4().hex[:8]}")

@@ -20,14 +20,13 @@ import pytest
 
 from tests.conftest import boto
 from tests.factories import card_deleted, card_imported, card_updated
+from tests.mocked_workflow import MACHINE_NAME, MOCK_CONFIG, register_workflow
 from workflow.events import to_json
 from workflow.local.coverage import StateMachineCoverage
 from workflow.local.mocking import MockConfig, install
 
 HERE = Path(__file__).resolve().parent
-MOCK_CONFIG = HERE / "MockConfigFile.json"
 ASL = HERE.parents[1] / "statemachine.asl.json"
-MACHINE_NAME = "EventflowWorkflow"  # the name the mock file's test cases are under
 ENV_SFN_ENDPOINT = "EVENTFLOW_SFN_ENDPOINT"
 
 COVERAGE = StateMachineCoverage(json.loads(ASL.read_text()))
@@ -122,15 +121,7 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     else:
         install(MockConfig.load(MOCK_CONFIG))
         sfn = runtime.client("stepfunctions")
-    existing = [m for m in sfn.list_state_machines()["stateMachines"] if m["name"] == MACHINE_NAME]
-    if existing:
-        arn = existing[0]["stateMachineArn"]
-        sfn.update_state_machine(stateMachineArn=arn, definition=definition)
-    else:
-        arn = sfn.create_state_machine(
-            name=MACHINE_NAME, definition=definition, roleArn="arn:aws:iam::123456789012:role/eventflow-test"
-        )["stateMachineArn"]
-    return Engine(sfn, arn, runtime)
+    return Engine(sfn, register_workflow(sfn, definition), runtime)
 
 
 @pytest.fixture(scope="session")
