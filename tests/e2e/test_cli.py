@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import boto, free_port
+from tests.e2e.raw import publish_raw
 from tests.factories import card_imported
 from tests.waiting import eventually
 from workflow.events import to_json
@@ -48,11 +49,7 @@ def test_local_up_serves_an_endpoint_for_any_client(tmp_path: Path) -> None:
         outputs = json.loads(outputs_file.read_text())
         assert outputs["EndpointUrl"] == f"http://127.0.0.1:{port}"
         event = card_imported(user_id="cli-user")
-        boto("sns", outputs["EndpointUrl"]).publish(
-            TopicArn=outputs["TopicArn"],
-            Message=to_json(event),
-            MessageAttributes={"source": {"DataType": "String", "StringValue": "web"}},
-        )
+        publish_raw(boto("sns", outputs["EndpointUrl"]), outputs["TopicArn"], to_json(event))
         query = ["query", "event", event.event_id, "--outputs-file", str(outputs_file)]
 
         def stored() -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.raw import publish_raw
 from tests.waiting import eventually
 from workflow import bootstrap
 from workflow.constants import POWERTOOLS_SERVICE_NAME
@@ -57,11 +58,7 @@ def test_no_personal_data_in_any_log_line(runtime: Any, captured: io.StringIO) -
     bootstrap.publisher(settings).publish(valid)
     sns = runtime.client("sns")
     for body in (json.dumps(invalid), unparsable):
-        sns.publish(
-            TopicArn=settings.topic_arn,
-            Message=body,
-            MessageAttributes={"source": {"DataType": "String", "StringValue": "web"}},
-        )
+        publish_raw(sns, settings.topic_arn, body)
     now = datetime.now(UTC)
 
     def mine_rejected() -> list[dict[str, Any]] | None:

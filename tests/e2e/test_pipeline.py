@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import boto
+from tests.e2e.raw import publish_raw
 from tests.factories import BASE_TIME, card_deleted, card_imported, card_updated
 from tests.waiting import eventually
 from workflow import bootstrap
@@ -124,11 +125,7 @@ def test_a_duplicate_is_absorbed_without_a_second_item_or_follow_up(runtime: Any
     publisher.publish(event)  # the same event again: a producer retry, a redelivery
     altered = json.loads(to_json(event))
     altered["payload"]["title"] = "CEO"  # and once more under the same id with other content
-    runtime.client("sns").publish(
-        TopicArn=settings.topic_arn,
-        Message=json.dumps(altered),
-        MessageAttributes={"source": {"DataType": "String", "StringValue": "web"}},
-    )
+    publish_raw(runtime.client("sns"), settings.topic_arn, json.dumps(altered))
 
     def settled() -> list[dict[str, Any]] | None:
         found = executions_for(runtime, event.event_id)
@@ -159,11 +156,7 @@ def test_invalid_and_unparsable_messages_are_recorded_with_reasons(runtime: Any)
     invalid["payload"]["email"] = "taro at example"
     marker = uuid.uuid4().hex
     for body in (json.dumps(invalid), "{truncated " + marker):
-        sns.publish(
-            TopicArn=settings.topic_arn,
-            Message=body,
-            MessageAttributes={"source": {"DataType": "String", "StringValue": "batch"}},
-        )
+        publish_raw(sns, settings.topic_arn, body, source="batch")
     now = datetime.now(UTC)
 
     def recorded() -> list[dict[str, Any]] | None:
