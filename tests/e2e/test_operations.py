@@ -56,7 +56,11 @@ def test_replay_rebuilds_a_projection_and_a_second_replay_changes_nothing(runtim
     who = f"replay-{uuid.uuid4().hex[:8]}"
     events = [card_imported(who, "c1"), card_updated(who, "c1")]
     bootstrap.publisher(settings).publish_many(events)
-    eventually(lambda: (p := store.projection(who)) is not None and p.total == 2, what="projected")
+    newest = events[1].event_id  # the counters commit before the last activity moves: wait for both
+    eventually(
+        lambda: (p := store.projection(who)) is not None and p.total == 2 and p.last_event_id == newest,
+        what="projected",
+    )
     before = store.projection(who)
     table = settings.require("table_name")
     client = runtime.client("dynamodb")
