@@ -59,3 +59,12 @@ def boto(service: str, endpoint_url: str):  # type: ignore[no-untyped-def]
     import boto3
 
     return boto3.client(service, endpoint_url=endpoint_url, region_name="us-east-1")
+
+
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+# CI runs a fixed set of examples, so that a red build is about the change, not the dice;
+# developers' runs keep exploring new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")

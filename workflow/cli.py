@@ -236,7 +236,13 @@ def _start_runtime(args: argparse.Namespace) -> Any:
     log_file = Path(".eventflow") / "logs" / "functions.log"
     sys.stderr.write(f"starting the embedded stack on port {args.port} (synthesizing the CDK app)...\n")
     started = time.monotonic()
-    runtime = LocalRuntime(port=args.port, log_file=log_file).start()
+    faults = None
+    if getattr(args, "faults", None):
+        from workflow.local.faults import FaultPlan
+
+        faults = FaultPlan.load(args.faults)
+        sys.stderr.write(f"fault injection on: {len(faults.faults)} fault(s), seed {faults.seed}\n")
+    runtime = LocalRuntime(port=args.port, log_file=log_file, faults=faults).start()
     sys.stderr.write(
         f"embedded AWS at {runtime.endpoint_url}, stack deployed in {time.monotonic() - started:.1f} s; "
         f"function logs in {log_file}\n"
@@ -498,6 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     up = local_commands.add_parser("up", help="run the stack in the foreground until interrupted")
     up.add_argument("--port", type=int, default=DEFAULT_PORT)
     up.add_argument("--outputs-file", help=f"where to write the outputs (default: {DEFAULT_OUTPUTS})")
+    up.add_argument("--faults", help="a fault-injection plan (JSON; see workflow/local/faults.py)")
     up.add_argument("--console-port", type=int, default=CONSOLE_PORT, help="the web console's port (0: no console)")
     up.set_defaults(run=cmd_local_up)
 

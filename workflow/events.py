@@ -165,7 +165,10 @@ def new_event(
 
 def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
     """v1 payloads named the person ``name`` and the phone ``tel``."""
-    payload = dict(raw.get("payload") or {})
+    payload = raw.get("payload")
+    if not isinstance(payload, dict):
+        return {**raw, "schema_version": 2}  # nothing to rename; validation says what is wrong
+    payload = dict(payload)
     renames = {"name": "person_name", "tel": "phone"}
     for old, new in renames.items():
         if old in payload:

@@ -11,6 +11,11 @@ from workflow.projection import Projection, ProjectionChange
 from workflow.records import Rejection
 
 
+class TransientError(RuntimeError):
+    """Worth retrying (throttling, a busy service). A Lambda handler that raises it reports
+    errorType ``TransientError``, which the state machine's Retry names."""
+
+
 @dataclass(frozen=True)
 class Page:
     items: list[dict[str, Any]]

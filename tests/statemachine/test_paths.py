@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.mocked_workflow import MACHINE_NAME
 from tests.statemachine.conftest import Run
 
 pytestmark = pytest.mark.statemachine
@@ -175,7 +176,7 @@ def test_a_failed_execution_is_redriven_from_the_state_that_failed(
     redrive_machine = next(
         m["stateMachineArn"]
         for m in engine.sfn.list_state_machines()["stateMachines"]
-        if m["name"].endswith("-redrive")
+        if m["name"] == f"{MACHINE_NAME}-redrive"
     )
 
     def finished() -> dict[str, Any] | None:

@@ -102,3 +102,9 @@ def test_json_schema_describes_every_event_type() -> None:
     for event_type in EventType:
         assert event_type.value in text
     assert schema["discriminator"]["propertyName"] == "event_type" or "oneOf" in schema
+
+
+def test_an_old_version_with_a_malformed_payload_is_rejected_not_crashed() -> None:
+    for payload in (1, [[]], "text", None):
+        with pytest.raises(InvalidEvent, match="payload"):
+            parse_event(raw(schema_version=1, payload=payload))

@@ -23,7 +23,7 @@ from workflow.constants import (
     TTL_ATTRIBUTE,
 )
 from workflow.events import format_timestamp
-from workflow.ports import EventStore, Page, ProjectionStore
+from workflow.ports import EventStore, Page, ProjectionStore, TransientError
 from workflow.projection import Projection, ProjectionChange
 from workflow.records import (
     COUNT_PREFIX,
@@ -273,6 +273,8 @@ class DynamoDBProjectionStore(ProjectionStore):
         except ClientError as error:
             if _marker_existed(error):
                 return False
+            if _is_transient(error):
+                raise TransientError(f"DynamoDB {error.response['Error']['Code']} after the SDK's retries") from None
             raise
         # The last activity only moves forward, so this write is safe to repeat and to reorder.
         self._advance_last_activity(change)
@@ -289,8 +291,27 @@ class DynamoDBProjectionStore(ProjectionStore):
                 ExpressionAttributeValues=to_dynamodb({":at": change.occurred_at, ":id": change.event_id}),
             )
         except ClientError as error:
+            if _is_transient(error):
+                raise TransientError(f"DynamoDB {error.response['Error']['Code']} after the SDK's retries") from None
             if not _is_condition_failure(error):
                 raise
+
+
+_TRANSIENT_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "TransactionConflictException",
+}
+
+
+def _is_transient(error: ClientError) -> bool:
+    code = error.response["Error"]["Code"]
+    if code == "TransactionCanceledException":
+        reasons = error.response.get("CancellationReasons") or []
+        return any(r.get("Code") in ("ThrottlingError", "TransactionConflict") for r in reasons)
+    return code in _TRANSIENT_CODES
 
 
 def _marker_existed(error: ClientError) -> bool:

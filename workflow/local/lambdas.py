@@ -78,6 +78,16 @@ class LocalFunction:
                 self._callable = getattr(module, attribute)
             return self._callable
 
+    def fail(self, mode: str) -> InvocationResult:
+        """An injected failure, shaped as Lambda reports it: a crashed runtime, or a timeout."""
+        self.invocations += 1
+        self.errors += 1
+        if mode == "timeout":
+            message = f"Task timed out after {self.timeout_seconds:.2f} seconds"
+            return InvocationResult({"errorType": "Sandbox.Timedout", "errorMessage": message}, error=True)
+        message = "RequestId: injected Error: Runtime exited without providing a reason"
+        return InvocationResult({"errorType": "Runtime.ExitError", "errorMessage": message}, error=True)
+
     def invoke(self, payload: Any) -> InvocationResult:
         context = LambdaContext(
             function_name=self.name,

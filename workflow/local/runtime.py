@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from workflow.bootstrap import Settings
 from workflow.constants import ENV_ENDPOINT_URL, POWERTOOLS_SERVICE_NAME, STACK_NAME
+from workflow.local.faults import FaultPlan
 from workflow.local.lambdas import LocalFunction
 from workflow.local.mocking import ENV_MOCK_CONFIG, MockConfig
 from workflow.local.mocking import install as install_mocks
@@ -58,7 +59,9 @@ class LocalRuntime:
         aws: EmbeddedAws | None = None,
         mock_config: Path | None = None,
         stack_name: str = STACK_NAME,
+        faults: FaultPlan | None = None,
     ) -> None:
+        self._faults = faults
         self._stack_name = stack_name
         self._mock_config = mock_config
         self._owns_aws = aws is None
@@ -104,6 +107,7 @@ class LocalRuntime:
             self._prepare_functions(self.deployment.functions)
             assert self.aws.router is not None
             self.aws.router.register(self.deployment.functions)
+            self.aws.router.faults = self._faults
             if with_pollers:
                 self.start_pollers()
         except BaseException:

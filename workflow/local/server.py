@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -12,6 +13,7 @@ from urllib.parse import unquote
 
 from workflow.local import engine
 from workflow.local import operations as local_operations
+from workflow.local.faults import FaultPlan, throttle_response
 from workflow.local.lambdas import LocalFunction
 
 DEFAULT_PORT = 4566
@@ -24,6 +26,7 @@ def function_name_of(path_name: str) -> str:
     return unquote(path_name).split(":function:")[-1].split(":")[0]
 
 
+_SERVICES = {"DynamoDB_20120810": "dynamodb", "AWSStepFunctions": "stepfunctions", "AmazonSQS": "sqs"}
 _LOCAL_APIS = {
     "AmazonSQS.StartMessageMoveTask": ("sqs", local_operations.start_message_move_task),
     "AWSStepFunctions.RedriveExecution": ("stepfunctions", local_operations.redrive_execution),
@@ -38,6 +41,7 @@ class LambdaRouter:
         self._app = app
         self._clients = clients
         self._serialize = serialize
+        self.faults: FaultPlan | None = None
         self.functions: dict[str, LocalFunction] = {}
         # moto's backends are not thread-safe (a DynamoDB transaction deep-copies the table
         # while other requests write to it): one AWS request at a time. Lambda invocations
@@ -54,7 +58,14 @@ class LambdaRouter:
             function = self.functions.get(function_name_of(match.group("name")))
             if function is not None:
                 return self._invoke(function, environ, start_response)
-        local_api = _LOCAL_APIS.get(environ.get("HTTP_X_AMZ_TARGET", ""))
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if self.faults is not None and target:
+            injected = self._inject(target, environ)
+            if injected is not None:
+                status, headers, body = injected
+                start_response(status, headers)
+                return [body]
+        local_api = _LOCAL_APIS.get(target)
         if local_api is not None and self._clients is not None:
             return self._answer(local_api, environ, start_response)
         if not self._serialize:
@@ -62,6 +73,18 @@ class LambdaRouter:
         with self._moto_lock:
             # The body is produced inside the lock too: moto renders it lazily.
             return list(self._app(environ, start_response))
+
+    def _inject(self, target: str, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        assert self.faults is not None
+        prefix, _, operation = target.partition(".")
+        service = _SERVICES.get(prefix)
+        if service is None:
+            return None
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+        fault = self.faults.decide(service, operation, body)
+        return throttle_response(service) if fault is not None else None
 
     def _answer(self, api: tuple[str, Any], environ: dict[str, Any], start_response: Any) -> list[bytes]:
         """An API moto lacks, answered here with AWS's request and response shapes."""
@@ -80,7 +103,8 @@ class LambdaRouter:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
         payload = json.loads(raw) if raw else {}
-        result = function.invoke(payload)
+        fault = self.faults.decide("lambda", function.name, raw) if self.faults is not None else None
+        result = function.invoke(payload) if fault is None else function.fail(fault.mode)
         headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST")]
         if result.error:
             headers.append(("X-Amz-Function-Error", "Unhandled"))

@@ -1,0 +1,94 @@
+"""Under injected faults — DynamoDB throttling, crashing and timing-out functions — nothing is lost
+and nothing is stored twice; what fails visibly is recovered with the operator's redrive."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.factories import BASE_TIME, card_imported, card_updated
+from tests.waiting import eventually
+from workflow import bootstrap
+from workflow.local.faults import Fault, FaultPlan
+from workflow.operations import Executions
+
+pytestmark = pytest.mark.e2e
+
+SINCE, UNTIL = BASE_TIME - timedelta(days=1), BASE_TIME + timedelta(days=1)
+
+
+@pytest.fixture
+def faults(runtime: Any) -> Iterator[FaultPlan]:
+    plan = FaultPlan(
+        seed=11,
+        faults=[
+            Fault("dynamodb:write", rate=0.25),
+            Fault("lambda:Project", rate=0.15, mode="crash"),
+            Fault("lambda:Validate", rate=0.1, mode="timeout"),
+        ],
+    )
+    runtime.aws.router.faults = plan
+    yield plan
+    runtime.aws.router.faults = None
+
+
+def test_the_same_plan_fails_the_same_requests() -> None:
+    def run() -> list[bool]:
+        plan = FaultPlan(seed=3, faults=[Fault("dynamodb:write", rate=0.5)])
+        return [plan.decide("dynamodb", "PutItem", f"item-{i % 7}".encode()) is not None for i in range(50)]
+
+    first, second = run(), run()
+    assert first == second and 10 < sum(first) < 40
+    assert FaultPlan(seed=3, faults=[Fault("dynamodb:write", rate=0.5)]).decide("sqs", "ReceiveMessage", b"") is None
+
+
+def test_a_plan_loads_from_json_and_refuses_nonsense() -> None:
+    plan = FaultPlan.load({"seed": 1, "faults": [{"target": "lambda:Ingest", "rate": 0.5, "mode": "timeout"}]})
+    assert plan.faults == [Fault("lambda:Ingest", 0.5, 0, "timeout")]
+    with pytest.raises(ValueError, match="rate"):
+        Fault("dynamodb:write", rate=2)
+
+
+def test_nothing_lost_nothing_stored_twice_under_faults(runtime: Any, faults: FaultPlan) -> None:
+    settings = runtime.settings()
+    store = bootstrap.event_store(settings)
+    users = [f"chaos-{uuid.uuid4().hex[:6]}-{i}" for i in range(4)]
+    events = [
+        factory(user, f"c{n}", minutes=n)
+        for user in users
+        for n in range(5)
+        for factory in (card_imported, card_updated)
+    ]
+    bootstrap.publisher(settings).publish_many(events)
+    ids = {e.event_id for e in events}
+
+    def settled() -> bool:
+        running = runtime.client("stepfunctions").list_executions(
+            stateMachineArn=settings.state_machine_arn, statusFilter="RUNNING"
+        )["executions"]
+        stored = {i["event_id"] for u in users for i in store.user_events(u, SINCE, UNTIL, limit=100).items}
+        return stored == ids and not any(e["name"].split("-")[0] in {i.split("-")[0] for i in ids} for e in running)
+
+    eventually(settled, timeout=120, interval=0.5, what="every event stored, no execution of ours running")
+    assert faults.injected["dynamodb:write:throttle"] > 0 and faults.injected["lambda:Project:crash"] > 0
+    runtime.aws.router.faults = None
+
+    # What failed visibly (a crashed follow-up): the operator redrives it.
+    executions = Executions(runtime.client("stepfunctions"), settings.state_machine_arn)
+    mine = [e for e in executions.failed(limit=1000) if any(e["name"].startswith(i) for i in ids)]
+    assert mine, "a 15% crash rate on the follow-up leaves failed executions to redrive"
+    for execution in mine:
+        executions.redrive(execution["name"])
+
+    def projected() -> bool:
+        projections = [store.projection(u) for u in users]
+        return all(p is not None and p.total == 10 for p in projections)
+
+    eventually(projected, timeout=120, interval=0.5, what="every projection complete after the redrives")
+    stored = Counter(i["event_id"] for u in users for i in store.user_events(u, SINCE, UNTIL, limit=100).items)
+    assert set(stored) == ids and max(stored.values()) == 1

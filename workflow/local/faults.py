@@ -1,0 +1,111 @@
+"""Fault injection for the local runtime: errors and latency on chosen operations, off by default.
+
+A plan is a seed and a list of faults::
+
+    {"seed": 7, "faults": [
+        {"target": "dynamodb:write", "rate": 0.1},
+        {"target": "stepfunctions:StartExecution", "rate": 0.05},
+        {"target": "lambda:Project", "rate": 0.01, "mode": "crash"},
+        {"target": "lambda:Ingest", "rate": 0.01, "mode": "timeout"},
+        {"target": "dynamodb:write", "rate": 1.0, "latency_ms": 20}]}
+
+Targets: ``dynamodb:write`` (PutItem, UpdateItem, DeleteItem, TransactWriteItems,
+BatchWriteItem: throttled), ``<service>:<Action>`` for any other API (throttled), and
+``lambda:<part of a function name>`` (``crash`` raises in the handler's place, ``timeout``
+answers Sandbox.Timedout). Whether a request fails is decided from the seed, the request's
+content and how many times that same request was seen, never from timing or thread order: the
+same plan over the same inputs fails the same requests, so a failing run can be repeated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
+_THROTTLE = {
+    "dynamodb": ("ProvisionedThroughputExceededException", "Injected fault: throughput exceeded"),
+    "stepfunctions": ("ThrottlingException", "Injected fault: rate exceeded"),
+}
+
+
+@dataclass(frozen=True)
+class Fault:
+    target: str
+    rate: float = 0.0
+    latency_ms: int = 0
+    mode: str = "throttle"  # lambda: crash | timeout
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.rate <= 1:
+            raise ValueError(f"fault {self.target}: rate must be within 0..1")
+        if ":" not in self.target:
+            raise ValueError(f"fault {self.target!r}: target is '<service>:<operation>'")
+        if self.mode not in ("throttle", "crash", "timeout"):
+            raise ValueError(f"fault {self.target}: mode is throttle, crash or timeout")
+
+
+@dataclass
+class FaultPlan:
+    seed: int = 0
+    faults: list[Fault] = field(default_factory=list)
+    injected: Counter[str] = field(default_factory=Counter)
+    _seen: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def load(cls, source: str | Path | dict[str, Any]) -> FaultPlan:
+        raw = source if isinstance(source, dict) else json.loads(Path(source).read_text())
+        return cls(seed=int(raw.get("seed", 0)), faults=[Fault(**f) for f in raw.get("faults", [])])
+
+    def _matching(self, service: str, operation: str) -> list[Fault]:
+        found = []
+        for fault in self.faults:
+            kind, _, name = fault.target.partition(":")
+            if kind != service:
+                continue
+            write = service == "dynamodb" and name == "write" and operation in _DYNAMODB_WRITES
+            function = service == "lambda" and name in operation
+            if write or function or name == operation:
+                found.append(fault)
+        return found
+
+    def decide(self, service: str, operation: str, body: bytes) -> Fault | None:
+        """The fault this request meets (sleeping its latency first), or None."""
+        faults = self._matching(service, operation)
+        if not faults:
+            return None
+        digest = hashlib.sha256(body).hexdigest()
+        with self._lock:
+            occurrence = self._seen[digest]
+            self._seen[digest] += 1
+        latency = sum(f.latency_ms for f in faults)
+        if latency:
+            time.sleep(latency / 1000)
+        for fault in faults:
+            if not fault.rate:
+                continue
+            roll = hashlib.sha256(f"{self.seed}|{fault.target}|{digest}|{occurrence}".encode()).digest()
+            if int.from_bytes(roll[:8], "big") / 2**64 < fault.rate:
+                with self._lock:
+                    self.injected[f"{fault.target}:{fault.mode}"] += 1
+                return fault
+        return None
+
+
+def throttle_response(service: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    code, message = _THROTTLE.get(service, ("ThrottlingException", "Injected fault: rate exceeded"))
+    body = json.dumps({"__type": code, "message": message}).encode()
+    headers = [
+        ("Content-Type", "application/x-amz-json-1.0"),
+        ("Content-Length", str(len(body))),
+        ("x-amzn-RequestId", str(uuid.uuid4())),  # clients and the ASL engine quote it
+    ]
+    return "400 Bad Request", headers, body
