@@ -20,6 +20,9 @@ from workflow.constants import (
     ENV_STATE_MACHINE_ARN,
     ENV_TABLE_NAME,
     ENV_TOPIC_ARN,
+    OUT_STATE_MACHINE_ARN,
+    OUT_TABLE_NAME,
+    OUT_TOPIC_ARN,
 )
 
 if TYPE_CHECKING:
@@ -56,8 +59,6 @@ class Settings:
 
     def with_outputs(self, outputs: Mapping[str, str]) -> Settings:
         """Fill what is unset from stack outputs (`cdk deploy --outputs-file` or `local up`)."""
-        from workflow.constants import OUT_STATE_MACHINE_ARN, OUT_TABLE_NAME, OUT_TOPIC_ARN
-
         return replace(
             self,
             endpoint_url=self.endpoint_url or outputs.get("EndpointUrl"),

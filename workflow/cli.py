@@ -185,14 +185,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _execution_arn(sfn: Any, settings: Settings, ref: str) -> str:
-    if ref.startswith("arn:"):
-        return ref
-    machine = settings.require("state_machine_arn")
-    return machine.replace(":stateMachine:", ":execution:") + ":" + ref
-
-
 def cmd_executions(args: argparse.Namespace) -> int:
+    from workflow.operations import execution_arn
+
     settings = settings_from(args)
     sfn = bootstrap.client("stepfunctions", settings.region, settings.endpoint_url)
     if args.action == "list":
@@ -212,7 +207,7 @@ def cmd_executions(args: argparse.Namespace) -> int:
         return 0
     if not args.execution:
         raise ValueError(f"executions {args.action}: name the execution")
-    arn = _execution_arn(sfn, settings, args.execution)
+    arn = execution_arn(settings.require("state_machine_arn"), args.execution)
     if args.action == "redrive":
         from workflow.operations import Executions
 

@@ -26,8 +26,11 @@ class DeadLetter:
     reason: str
 
 
-def _execution_arn(state_machine_arn: str, name: str) -> str:
-    return state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
+def execution_arn(state_machine_arn: str, name_or_arn: str) -> str:
+    """An execution's ARN from its name (an ARN is returned as it is)."""
+    if name_or_arn.startswith("arn:"):
+        return name_or_arn
+    return state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name_or_arn
 
 
 class DeadLetters:
@@ -70,7 +73,7 @@ class DeadLetters:
         else:
             try:
                 described = self._sfn.describe_execution(
-                    executionArn=_execution_arn(self._machine, execution_name(event_id, body))
+                    executionArn=execution_arn(self._machine, execution_name(event_id, body))
                 )
                 reason = f"its execution is {described['status']}" + (
                     f" ({described['error']})" if described.get("error") else ""
@@ -109,7 +112,7 @@ class Executions:
         return found
 
     def redrive(self, name_or_arn: str) -> dict[str, Any]:
-        arn = name_or_arn if name_or_arn.startswith("arn:") else _execution_arn(self._machine, name_or_arn)
+        arn = execution_arn(self._machine, name_or_arn)
         response = self._sfn.redrive_execution(executionArn=arn)
         response.pop("ResponseMetadata", None)
         return {"executionArn": arn, **response}

@@ -27,9 +27,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("cdk", "workflow", "functions", "statemachine.asl.json", "cdk.json")
 REGION = "us-east-1"
 
-# Created by moto's CloudFormation but not what we need, or not needed locally at all.
-_NOT_MATERIALIZED = {"AWS::CDK::Metadata"}
-
 
 @dataclass(frozen=True)
 class EventSourceMapping:
