@@ -13,7 +13,11 @@ Measured on the pipeline (py-spy --gil), moto spent its time on work it repeats:
   names are saved and restored;
 * SQS checking each received message's retention period by computing all of the queue's
   attributes, which counts every message in the queue: receiving from a deep queue was
-  quadratic. The retention period is read from the queue.
+  quadratic. The retention period is read from the queue;
+* every finished execution kept forever, with its whole history (~100 KB an event): the most
+  recent `KEEP_FINISHED_EXECUTIONS` finished executions of each state machine are kept, older
+  ones are forgotten, as AWS forgets them after 90 days. A redelivery of a forgotten one starts
+  a new execution, which the conditional Store absorbs as a duplicate.
 
 The statemachine tier runs on these, so they are held to the engine's behaviour.
 """
@@ -37,6 +41,7 @@ _CLIENT_USERS = [
         for name in ("unsupported", "glue", "events", "ecs", "sqs", "sfn", "dynamodb", "batch", "sns", "aws_sdk")
     ),
 ]
+KEEP_FINISHED_EXECUTIONS = 2000
 _lock = threading.Lock()
 _applied: set[str] = set()
 
@@ -49,6 +54,7 @@ def speed_up() -> None:
             ("json_paths", _reuse_compiled_json_paths),
             ("transactions", _save_only_touched_items),
             ("retention", _read_retention_directly),
+            ("executions", _forget_old_executions),
         ):
             if name not in _applied:
                 patch()
@@ -123,6 +129,24 @@ def _reuse_compiled_json_paths() -> None:
     from moto.stepfunctions.parser.asl.utils import json_path
 
     json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)  # type: ignore[attr-defined]
+
+
+def _forget_old_executions() -> None:
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    start_execution = StepFunctionsParserBackend.start_execution
+
+    def start_and_prune(self: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
+        execution = start_execution(self, state_machine_arn, *args, **kwargs)
+        executions = self.describe_state_machine(state_machine_arn.partition("#")[0]).executions
+        finished = [e for e in executions if e.exec_status is not None and e.exec_status.value != "RUNNING"]
+        excess = len(finished) - KEEP_FINISHED_EXECUTIONS
+        if excess > 0:
+            forgotten = {id(e) for e in finished[:excess]}  # oldest first: the list is in start order
+            executions[:] = [e for e in executions if id(e) not in forgotten]
+        return execution
+
+    StepFunctionsParserBackend.start_execution = start_and_prune  # type: ignore[method-assign]
 
 
 def _read_retention_directly() -> None:

@@ -1,0 +1,37 @@
+"""The local engine's speed-ups keep its behaviour: forgotten executions are only the oldest
+finished ones beyond the limit."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.conftest import boto
+from tests.waiting import eventually
+from workflow.local import engine
+
+pytestmark = pytest.mark.e2e
+
+
+def test_only_the_most_recent_finished_executions_are_kept(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "KEEP_FINISHED_EXECUTIONS", 3)
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    arn = sfn.create_state_machine(
+        name=f"keep-{uuid.uuid4().hex[:6]}",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+
+    def finished() -> list[str]:
+        return [e["name"] for e in sfn.list_executions(stateMachineArn=arn)["executions"] if e["status"] == "SUCCEEDED"]
+
+    for i in range(6):
+        sfn.start_execution(stateMachineArn=arn, name=f"run-{i}", input="{}")
+        eventually(lambda i=i: f"run-{i}" in finished(), what=f"run-{i} finished")
+    # Pruned when an execution starts: the 3 newest finished ones, and the one just started.
+    assert sorted(finished()) == ["run-2", "run-3", "run-4", "run-5"]
+    described = sfn.describe_execution(executionArn=arn.replace(":stateMachine:", ":execution:") + ":run-5")
+    assert described["status"] == "SUCCEEDED"
