@@ -15,6 +15,7 @@ os.environ["JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION"] = "1"
 import socket  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -68,3 +69,17 @@ from hypothesis import settings as hypothesis_settings  # noqa: E402
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
 hypothesis_settings.register_profile("dev", deadline=None)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+def pass_state_machine(sfn: Any) -> str:
+    """A one-state machine of its own, for tests of the engine rather than of the workflow."""
+    import json
+    import uuid
+
+    return str(
+        sfn.create_state_machine(
+            name=f"pass-{uuid.uuid4().hex[:8]}",
+            definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )["stateMachineArn"]
+    )

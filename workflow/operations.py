@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from workflow.events import known_event_id
-from workflow.ports import EventStore, ProjectionStore
+from workflow.ports import EventStore, ProjectionStore, every_item
 from workflow.projection import ProjectionChange
 from workflow.records import execution_name
 
@@ -162,15 +162,9 @@ def replay(
 def _stored(
     store: EventStore, since: datetime, until: datetime, *, user_id: str | None, event_type: str | None
 ) -> Iterator[dict[str, Any]]:
-    cursor = None
-    while True:
-        if user_id is not None:
-            page = store.user_events(user_id, since, until, limit=100, cursor=cursor)
-            items = [i for i in page.items if event_type is None or i["event_type"] == event_type]
-        else:
-            page = store.events_by_type(str(event_type), since, until, limit=100, cursor=cursor)
-            items = page.items
-        yield from items
-        cursor = page.cursor
-        if not cursor:
-            return
+    if user_id is None:
+        yield from every_item(lambda cursor: store.events_by_type(str(event_type), since, until, cursor=cursor))
+        return
+    for item in every_item(lambda cursor: store.user_events(user_id, since, until, limit=100, cursor=cursor)):
+        if event_type is None or item["event_type"] == event_type:
+            yield item

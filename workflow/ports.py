@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,17 @@ class TransientError(RuntimeError):
 class Page:
     items: list[dict[str, Any]]
     cursor: str | None = None
+
+
+def every_item(fetch: Callable[..., Page]) -> Iterator[dict[str, Any]]:
+    """Every item of a paginated query: `fetch(cursor=...)` gives one page."""
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor=cursor)
+        yield from page.items
+        cursor = page.cursor
+        if not cursor:
+            return
 
 
 class RejectionRecorder(abc.ABC):

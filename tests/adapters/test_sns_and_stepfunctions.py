@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import boto
+from tests.conftest import boto, pass_state_machine
 from tests.factories import card_imported
 from workflow.adapters.sns import SnsTransport
 from workflow.adapters.stepfunctions import StepFunctionsStarter
@@ -37,11 +37,7 @@ def test_publisher_over_sns_delivers_with_filterable_attributes(embedded_aws: An
 
 def test_starting_the_same_execution_name_twice_is_absorbed(embedded_aws: Any) -> None:
     sfn = boto("stepfunctions", embedded_aws.endpoint_url)
-    arn = sfn.create_state_machine(
-        name=f"sm-{uuid.uuid4().hex[:8]}",
-        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
-        roleArn="arn:aws:iam::123456789012:role/sfn",
-    )["stateMachineArn"]
+    arn = pass_state_machine(sfn)
     starter = StepFunctionsStarter(arn, sfn)
     assert starter.start("event-1-abc", "{}") is True
     assert starter.start("event-1-abc", "{}") is False

@@ -3,13 +3,11 @@ finished ones beyond the limit."""
 
 from __future__ import annotations
 
-import json
-import uuid
 from typing import Any
 
 import pytest
 
-from tests.conftest import boto
+from tests.conftest import boto, pass_state_machine
 from tests.waiting import eventually
 from workflow.local import engine
 
@@ -19,11 +17,7 @@ pytestmark = pytest.mark.e2e
 def test_only_the_most_recent_finished_executions_are_kept(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine, "KEEP_FINISHED_EXECUTIONS", 3)
     sfn = boto("stepfunctions", embedded_aws.endpoint_url)
-    arn = sfn.create_state_machine(
-        name=f"keep-{uuid.uuid4().hex[:6]}",
-        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
-        roleArn="arn:aws:iam::123456789012:role/sfn",
-    )["stateMachineArn"]
+    arn = pass_state_machine(sfn)
 
     def finished() -> list[str]:
         return [e["name"] for e in sfn.list_executions(stateMachineArn=arn)["executions"] if e["status"] == "SUCCEEDED"]

@@ -13,9 +13,9 @@ Two figures from one run on this machine:
 
 from __future__ import annotations
 
+import functools
 import json
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -27,8 +27,10 @@ from typing import Any
 
 from workflow import bootstrap
 from workflow.events import UserEvent, new_event, to_json
+from workflow.local.demo import percentile, publish_latencies
 from workflow.local.runtime import LocalRuntime
 from workflow.local.server import EmbeddedAws
+from workflow.ports import every_item
 
 Progress = Callable[[str], None]
 
@@ -56,12 +58,6 @@ def _events(n: int, users: int = 50, offset: int = 0) -> list[UserEvent]:
         )
         for i in range(n)
     ]
-
-
-def _percentile(values: list[float], q: int) -> float:
-    if len(values) < 2:
-        return values[0] if values else float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
 def _publish(settings: bootstrap.Settings, events: list[UserEvent], sent_at: dict[str, float]) -> None:
@@ -98,27 +94,21 @@ def pipeline(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, Any
     elapsed = time.monotonic() - started
     store = bootstrap.event_store(settings)
     far = datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1)
-    latencies: list[float] = []
-    stored = 0
-    for user in sorted({f"bench-{i % 50:03d}" for i in range(n)}):
-        cursor = None
-        while True:
-            page = store.user_events(user, *far, limit=500, cursor=cursor)
-            for item in page.items:
-                stored += 1
-                at = datetime.strptime(item["stored_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
-                latencies.append(at - sent_at[item["event_id"]])
-            cursor = page.cursor
-            if not cursor:
-                break
+    items = [
+        item
+        for user in sorted({f"bench-{i % 50:03d}" for i in range(n)})
+        for item in every_item(functools.partial(store.user_events, user, *far, limit=500))
+    ]
+    latencies = publish_latencies(items, sent_at)
+    stored = len(latencies)
     return {
         "events": n,
         "stored": stored,
         "seconds": round(elapsed, 1),
         "events_per_second": round(stored / elapsed, 1),
-        "latency_p50_s": round(_percentile(latencies, 50), 2),
-        "latency_p95_s": round(_percentile(latencies, 95), 2),
-        "latency_p99_s": round(_percentile(latencies, 99), 2),
+        "latency_p50_s": round(percentile(latencies, 50), 2),
+        "latency_p95_s": round(percentile(latencies, 95), 2),
+        "latency_p99_s": round(percentile(latencies, 99), 2),
         **memory,
         "peak_rss_mb": round(_peak_rss_mb(), 1),
     }

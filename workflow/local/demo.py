@@ -8,6 +8,7 @@ with a reason.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import statistics
@@ -22,8 +23,8 @@ from typing import Any, TextIO
 from workflow import bootstrap
 from workflow.bootstrap import Settings
 from workflow.constants import ATTR_EVENT_TYPE, ATTR_SOURCE
-from workflow.events import UserEvent, new_event, to_json
-from workflow.ports import EventStore
+from workflow.events import UserEvent, new_event, parse_timestamp, to_json
+from workflow.ports import EventStore, every_item
 
 FIRST_NAMES = ["Hanako", "Taro", "Yuki", "Kenji", "Aiko", "Haruto", "Mei", "Sora", "Riku", "Emi"]
 LAST_NAMES = ["Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Ito", "Yamamoto", "Nakamura"]
@@ -170,15 +171,21 @@ def publish_workload(settings: Settings, work: Workload, sns: Any, workers: int 
     return sent_at
 
 
-def _all_pages(fetch: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        page = fetch(cursor)
-        items.extend(page.items)
-        cursor = page.cursor
-        if not cursor:
-            return items
+def publish_latencies(stored: list[dict[str, Any]], sent_at: dict[str, float]) -> list[float]:
+    """Seconds from publishing each event to its item's `stored_at`, for the events sent here."""
+    return [
+        parse_timestamp(item["stored_at"]).timestamp() - sent_at[item["event_id"]]
+        for item in stored
+        if item["event_id"] in sent_at
+    ]
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
 def reconcile(
@@ -195,12 +202,10 @@ def reconcile(
     stored_items: list[dict[str, Any]] = []
     followups = 0
     for user in users:
-        stored_items.extend(
-            _all_pages(lambda cursor, u=user: store.user_events(u, far_past, far_future, limit=100, cursor=cursor))
-        )
+        stored_items.extend(every_item(functools.partial(store.user_events, user, far_past, far_future, limit=100)))
         projection = store.projection(user)
         followups += projection.total if projection else 0
-    rejected = _all_pages(lambda cursor: store.rejected(since, far_future, limit=100, cursor=cursor))
+    rejected = list(every_item(lambda cursor: store.rejected(since, far_future, limit=100, cursor=cursor)))
     executions: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=settings.require("state_machine_arn")):
@@ -209,11 +214,7 @@ def reconcile(
             if execution["status"] == "SUCCEEDED":
                 output = sfn.describe_execution(executionArn=execution["executionArn"]).get("output") or "{}"
                 outcomes[json.loads(output).get("status", "unknown")] += 1
-    latencies = []
-    for item in stored_items:
-        stored_at = datetime.strptime(item["stored_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
-        if item["event_id"] in sent_at:
-            latencies.append(stored_at - sent_at[item["event_id"]])
+    latencies = publish_latencies(stored_items, sent_at)
 
     problems = []
     ids = Counter(item["event_id"] for item in stored_items)
@@ -253,14 +254,6 @@ def reconcile(
     )
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
-
-
 def render(report: Report, out: TextIO = sys.stdout) -> None:
     p = report.published
     total = sum(p.values())
@@ -283,7 +276,7 @@ def render(report: Report, out: TextIO = sys.stdout) -> None:
     w(f"throughput     {rate:.1f} events/s stored ({report.elapsed:.1f} s from first publish to drained)\n")
     lat = report.latencies
     w(
-        f"latency        publish→stored p50 {_percentile(lat, 50):.2f} s, p95 {_percentile(lat, 95):.2f} s, "
+        f"latency        publish→stored p50 {percentile(lat, 50):.2f} s, p95 {percentile(lat, 95):.2f} s, "
         f"max {max(lat) if lat else float('nan'):.2f} s\n"
     )
     w(f"\ntimeline of {report.timeline_user} (newest first, from the query functions):\n")
