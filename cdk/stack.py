@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -40,7 +41,7 @@ LAMBDA_PACKAGES = ("workflow", "functions")
 # Powertools for AWS Lambda (Python) v3 public layer: Powertools, pydantic and the X-Ray SDK.
 POWERTOOLS_LAYER = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:{version}"
 
-INGEST_TIMEOUT = Duration.seconds(30)
+DEFAULT_INGEST_TIMEOUT_SECONDS = 30
 
 # Resource "*" appears in this stack only for actions AWS does not scope to a resource
 # (tests/infra/test_security.py holds the template to exactly this list):
@@ -97,7 +98,15 @@ class Lane:
     """One SQS lane (queue + DLQ) fed by the topic for one `source`, drained by the ingest function."""
 
     def __init__(
-        self, scope: Construct, name: str, *, topic: sns.Topic, key: kms.IKey, source: str, max_concurrency: int
+        self,
+        scope: Construct,
+        name: str,
+        *,
+        topic: sns.Topic,
+        key: kms.IKey,
+        source: str,
+        max_concurrency: int,
+        consumer_timeout: Duration,
     ) -> None:
         self.dead_letter_queue = sqs.Queue(
             scope,
@@ -115,7 +124,7 @@ class Lane:
             enforce_ssl=True,
             # AWS guidance: at least six times the consumer's timeout, so a batch that is
             # retried inside Lambda is not handed to a second consumer meanwhile.
-            visibility_timeout=Duration.seconds(INGEST_TIMEOUT.to_seconds() * 6),
+            visibility_timeout=Duration.seconds(consumer_timeout.to_seconds() * 6),
             retention_period=Duration.days(4),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.dead_letter_queue),
         )
@@ -145,6 +154,11 @@ class EventflowStack(Stack):
         if retention_days < 1:
             raise ValueError(f"retention_days: expected a positive number of days, got {retention_days}")
         layer_version = int(self.node.try_get_context("powertools_layer_version") or 18)
+        ingest_timeout = Duration.seconds(
+            int(self.node.try_get_context("ingest_timeout_seconds") or DEFAULT_INGEST_TIMEOUT_SECONDS)
+        )
+        if not 1 <= ingest_timeout.to_seconds() <= 900:
+            raise ValueError(f"ingest_timeout_seconds: expected 1..900, got {ingest_timeout.to_seconds()}")
         publishers = publisher_role_arns(self.node.try_get_context("publisher_role_arns"))
         log_retention = logs.RetentionDays.ONE_MONTH
         sns_service = f"sns.{self.region}.amazonaws.com"  # kms:ViaService: the key used through SNS only
@@ -212,8 +226,9 @@ class EventflowStack(Stack):
                 )
             )
 
-        web = Lane(self, "Web", topic=topic, key=key, source="web", max_concurrency=10)
-        batch = Lane(self, "Batch", topic=topic, key=key, source="batch", max_concurrency=2)
+        lane = functools.partial(Lane, self, topic=topic, key=key, consumer_timeout=ingest_timeout)
+        web = lane("Web", source="web", max_concurrency=10)
+        batch = lane("Batch", source="batch", max_concurrency=2)
 
         table = dynamodb.Table(
             self,
@@ -376,7 +391,7 @@ class EventflowStack(Stack):
         ingest_fn = function(
             "IngestFunction",
             "functions.ingest.handler",
-            timeout=INGEST_TIMEOUT,
+            timeout=ingest_timeout,
             memory=256,
             env={c.ENV_STATE_MACHINE_ARN: state_machine.state_machine_arn},
         )

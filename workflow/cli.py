@@ -225,19 +225,22 @@ def cmd_executions(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_runtime(args: argparse.Namespace) -> Any:
+def _start_runtime(args: argparse.Namespace, *, faults: Any = None, context: dict[str, Any] | None = None) -> Any:
     from workflow.local.runtime import LocalRuntime
+    from workflow.local.stack import read_context
 
     log_file = Path(".eventflow") / "logs" / "functions.log"
     sys.stderr.write(f"starting the embedded stack on port {args.port} (synthesizing the CDK app)...\n")
     started = time.monotonic()
-    faults = None
     if getattr(args, "faults", None):
         from workflow.local.faults import FaultPlan
 
         faults = FaultPlan.load(args.faults)
+    if faults is not None:
         sys.stderr.write(f"fault injection on: {len(faults.faults)} fault(s), seed {faults.seed}\n")
-    runtime = LocalRuntime(port=args.port, log_file=log_file, faults=faults).start()
+    runtime = LocalRuntime(
+        port=args.port, log_file=log_file, faults=faults, context={**read_context(), **(context or {})}
+    ).start()
     sys.stderr.write(
         f"embedded AWS at {runtime.endpoint_url}, stack deployed in {time.monotonic() - started:.1f} s; "
         f"function logs in {log_file}\n"
@@ -338,6 +341,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0 if report.ok else 1
     finally:
         _stop_console(console)
+        runtime.stop()
+
+
+def cmd_chaos(args: argparse.Namespace) -> int:
+    from workflow.local import chaos, demo
+
+    plan = None if args.faults else chaos.default_plan(args.seed)
+    runtime = _start_runtime(args, faults=plan, context={"ingest_timeout_seconds": args.ingest_timeout})
+    try:
+        report = chaos.run(
+            runtime,
+            events=args.events,
+            producers=args.producers,
+            seed=args.seed,
+            timeout=args.timeout,
+            on_progress=demo.progress_printer(args.events),
+        )
+        chaos.render(report)
+        return 0 if report.ok else 1
+    finally:
         runtime.stop()
 
 
@@ -517,6 +540,23 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--peer-port", type=int, default=DEFAULT_PORT + 1)
     bench.add_argument("--json", action="store_true", help="machine-readable result")
     bench.set_defaults(run=cmd_bench)
+
+    chaos = commands.add_parser(
+        "chaos", help="duplicates, bad input, shuffled delivery and injected faults; recover, then reconcile"
+    )
+    chaos.add_argument("--events", type=int, default=10_000, help="valid events (about; messages are ~8%% more)")
+    chaos.add_argument("--producers", type=int, default=4)
+    chaos.add_argument("--seed", type=int, default=7, help="the workload's and the faults' seed")
+    chaos.add_argument("--faults", help="a fault plan (JSON) instead of the default chaos faults")
+    chaos.add_argument(
+        "--ingest-timeout",
+        type=int,
+        default=5,
+        help="the ingest function's timeout in seconds (CDK context ingest_timeout_seconds; visibility is 6x)",
+    )
+    chaos.add_argument("--port", type=int, default=DEFAULT_PORT)
+    chaos.add_argument("--timeout", type=float, default=3600.0, help="give up waiting for a drain after this")
+    chaos.set_defaults(run=cmd_chaos)
 
     demo = commands.add_parser("demo", help="run a realistic workload on the embedded stack and reconcile it")
     demo.add_argument("--port", type=int, default=DEFAULT_PORT)

@@ -1,5 +1,5 @@
 """The local engine's speed-ups keep its behaviour: forgotten executions are only the oldest
-finished ones beyond the limit."""
+succeeded ones beyond the limit; failed ones stay for the operator."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from workflow.local import engine
 pytestmark = pytest.mark.e2e
 
 
-def test_only_the_most_recent_finished_executions_are_kept(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_the_most_recent_succeeded_executions_are_kept(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine, "KEEP_FINISHED_EXECUTIONS", 3)
     sfn = boto("stepfunctions", embedded_aws.endpoint_url)
     arn = pass_state_machine(sfn)
@@ -22,10 +22,22 @@ def test_only_the_most_recent_finished_executions_are_kept(embedded_aws: Any, mo
     def finished() -> list[str]:
         return [e["name"] for e in sfn.list_executions(stateMachineArn=arn)["executions"] if e["status"] == "SUCCEEDED"]
 
+    failing = sfn.create_state_machine(
+        name=f"fail-{arn.rsplit(':', 1)[-1]}",
+        definition='{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Broken"}}}',
+        roleArn="arn:aws:iam::123456789012:role/local",
+    )["stateMachineArn"]
+
+    def failed() -> list[str]:
+        return [e["name"] for e in sfn.list_executions(stateMachineArn=failing, statusFilter="FAILED")["executions"]]
+
     for i in range(6):
         sfn.start_execution(stateMachineArn=arn, name=f"run-{i}", input="{}")
         eventually(lambda i=i: f"run-{i}" in finished(), what=f"run-{i} finished")
-    # Pruned when an execution starts: the 3 newest finished ones, and the one just started.
+        sfn.start_execution(stateMachineArn=failing, name=f"broken-{i}", input="{}")
+        eventually(lambda i=i: f"broken-{i}" in failed(), what=f"broken-{i} failed")
+    # Pruned when an execution starts: the 3 newest succeeded ones, and the one just started.
     assert sorted(finished()) == ["run-2", "run-3", "run-4", "run-5"]
+    assert sorted(failed()) == [f"broken-{i}" for i in range(6)]
     described = sfn.describe_execution(executionArn=arn.replace(":stateMachine:", ":execution:") + ":run-5")
     assert described["status"] == "SUCCEEDED"

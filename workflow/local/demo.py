@@ -22,9 +22,10 @@ from typing import Any, TextIO
 
 from workflow import bootstrap
 from workflow.bootstrap import Settings
-from workflow.constants import ATTR_EVENT_TYPE, ATTR_SOURCE
+from workflow.constants import ATTR_EVENT_TYPE, ATTR_SOURCE, MAX_EVENT_BYTES
 from workflow.events import UserEvent, new_event, parse_timestamp, to_json
 from workflow.ports import EventStore, every_item
+from workflow.projection import Projection
 
 FIRST_NAMES = ["Hanako", "Taro", "Yuki", "Kenji", "Aiko", "Haruto", "Mei", "Sora", "Riku", "Emi"]
 LAST_NAMES = ["Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Ito", "Yamamoto", "Nakamura"]
@@ -44,7 +45,18 @@ class Workload:
         return len(self.valid) + len(self.duplicates) + len(self.invalid) + len(self.unparsable)
 
 
-def build_workload(users: int = 12, cards_per_user: int = 14, *, seed: int = 7) -> Workload:
+def build_workload(
+    users: int = 12,
+    cards_per_user: int = 14,
+    *,
+    seed: int = 7,
+    duplicate_rate: float = 0.05,
+    invalid_rate: float = 0.025,
+    unparsable_rate: float = 0.0,
+) -> Workload:
+    """Cards imported, some updated and some deleted later, in shuffled order; `duplicate_rate`
+    of them published again, `invalid_rate` broken by a producer, and `unparsable_rate` (at
+    least two) messages that are not events at all."""
     rng = random.Random(seed)
     start = datetime.now(UTC) - timedelta(hours=3)
     work = Workload()
@@ -91,8 +103,8 @@ def build_workload(users: int = 12, cards_per_user: int = 14, *, seed: int = 7) 
                         payload={"card_id": card_id, "reason": "user"},
                     )
                 )
-    work.duplicates = rng.sample(work.valid, k=max(1, len(work.valid) // 20))
-    for index in range(max(1, len(work.valid) // 40)):
+    work.duplicates = rng.sample(work.valid, k=max(1, round(len(work.valid) * duplicate_rate)))
+    for index in range(max(1, round(len(work.valid) * invalid_rate))):
         broken = json.loads(to_json(rng.choice(work.valid)))
         broken["event_id"] = f"broken-{index:03d}"
         problem = index % 3
@@ -103,9 +115,22 @@ def build_workload(users: int = 12, cards_per_user: int = 14, *, seed: int = 7) 
         else:
             broken["event_type"] = "card.shredded"
         work.invalid.append(broken)
-    work.unparsable = ['{"event_id": "truncated-1", "event_type": "card.imp', "card imported: Hanako Sato"]
+    work.unparsable = [
+        _unparsable(index) for index in range(max(2, round(len(work.valid) * unparsable_rate)))
+    ]
     rng.shuffle(work.valid)
     return work
+
+
+def _unparsable(index: int) -> str:
+    """Messages no event can be read from: each kind, each body distinct."""
+    kinds = [
+        lambda: f'{{"event_id": "truncated-{index}", "event_type": "card.imp',
+        lambda: f"card imported: Hanako Sato ({index})",
+        lambda: json.dumps([index, "card.imported"]),
+        lambda: json.dumps({"event_id": f"oversize-{index}", "note": "x" * (MAX_EVENT_BYTES + 1)}),
+    ]
+    return kinds[index % len(kinds)]()
 
 
 @dataclass
@@ -153,22 +178,32 @@ def publish_workload(settings: Settings, work: Workload, sns: Any, workers: int 
         for future in futures:
             future.result()
     publisher.publish_many(work.duplicates)
-    for raw in work.invalid:  # a producer that skips validation: straight to SNS
-        sns.publish(
-            TopicArn=settings.require("topic_arn"),
-            Message=json.dumps(raw),
-            MessageAttributes={
-                ATTR_EVENT_TYPE: {"DataType": "String", "StringValue": str(raw["event_type"])},
-                ATTR_SOURCE: {"DataType": "String", "StringValue": str(raw["source"])},
-            },
-        )
-    for body in work.unparsable:
-        sns.publish(
-            TopicArn=settings.require("topic_arn"),
-            Message=body,
-            MessageAttributes={ATTR_SOURCE: {"DataType": "String", "StringValue": "batch"}},
-        )
+    for raw in work.invalid:
+        send_invalid(sns, settings.require("topic_arn"), raw)
+    for index, body in enumerate(work.unparsable):
+        send_unparsable(sns, settings.require("topic_arn"), body, index)
     return sent_at
+
+
+def send_invalid(sns: Any, topic_arn: str, raw: dict[str, Any]) -> None:
+    """A producer that skips validation: straight to SNS."""
+    sns.publish(
+        TopicArn=topic_arn,
+        Message=json.dumps(raw),
+        MessageAttributes={
+            ATTR_EVENT_TYPE: {"DataType": "String", "StringValue": str(raw["event_type"])},
+            ATTR_SOURCE: {"DataType": "String", "StringValue": str(raw["source"])},
+        },
+    )
+
+
+def send_unparsable(sns: Any, topic_arn: str, body: str, index: int) -> None:
+    source = "batch" if index % 2 == 0 else "web"
+    sns.publish(
+        TopicArn=topic_arn,
+        Message=body,
+        MessageAttributes={ATTR_SOURCE: {"DataType": "String", "StringValue": source}},
+    )
 
 
 def publish_latencies(stored: list[dict[str, Any]], sent_at: dict[str, float]) -> list[float]:
@@ -188,6 +223,61 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
+FAR_PAST = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def far_future() -> datetime:
+    return datetime.now(UTC) + timedelta(days=1)
+
+
+@dataclass
+class Collected:
+    """What the store holds for a run: its users' events and projections, and the rejections."""
+
+    stored: list[dict[str, Any]]
+    projections: dict[str, Projection]
+    rejected: list[dict[str, Any]]
+
+
+def collect(store: EventStore, users: list[str], since: datetime) -> Collected:
+    stored: list[dict[str, Any]] = []
+    projections: dict[str, Projection] = {}
+    until = far_future()
+    for user in users:
+        stored.extend(every_item(functools.partial(store.user_events, user, FAR_PAST, until, limit=100)))
+        projection = store.projection(user)
+        if projection is not None:
+            projections[user] = projection
+    rejected = list(every_item(lambda cursor: store.rejected(since, until, limit=100, cursor=cursor)))
+    return Collected(stored, projections, rejected)
+
+
+def accounting_problems(work: Workload, found: Collected) -> list[str]:
+    """Every valid event stored exactly once, every other message rejected with a reason, and
+    every stored event counted once by its user's projection."""
+    problems = []
+    ids = Counter(item["event_id"] for item in found.stored)
+    expected = {e.event_id for e in work.valid}
+    missing = expected - set(ids)
+    if missing:
+        problems.append(f"{len(missing)} valid event(s) not stored")
+    twice = [event_id for event_id, n in ids.items() if n > 1]
+    if twice:
+        problems.append(f"{len(twice)} event(s) stored more than once")
+    unexpected = set(ids) - expected
+    if unexpected:
+        problems.append(f"{len(unexpected)} stored event(s) that were never published as valid")
+    wanted = len(work.invalid) + len(work.unparsable)
+    if len(found.rejected) != wanted:
+        problems.append(f"{len(found.rejected)} rejection(s) recorded, expected {wanted}")
+    if any(not item.get("reason") for item in found.rejected):
+        problems.append("rejection(s) recorded without a reason")
+    followups = sum(p.total for p in found.projections.values())
+    if followups != len(expected):
+        problems.append(f"projections count {followups} event(s), expected {len(expected)}")
+    return problems
+
+
 def reconcile(
     settings: Settings,
     work: Workload,
@@ -197,15 +287,10 @@ def reconcile(
     since: datetime,
 ) -> Report:
     store: EventStore = bootstrap.event_store(settings)
-    far_past, far_future = datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1)
     users = sorted({e.user_id for e in work.valid})
-    stored_items: list[dict[str, Any]] = []
-    followups = 0
-    for user in users:
-        stored_items.extend(every_item(functools.partial(store.user_events, user, far_past, far_future, limit=100)))
-        projection = store.projection(user)
-        followups += projection.total if projection else 0
-    rejected = list(every_item(lambda cursor: store.rejected(since, far_future, limit=100, cursor=cursor)))
+    found = collect(store, users, since)
+    stored_items, rejected = found.stored, found.rejected
+    followups = sum(p.total for p in found.projections.values())
     executions: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=settings.require("state_machine_arn")):
@@ -216,23 +301,12 @@ def reconcile(
                 outcomes[json.loads(output).get("status", "unknown")] += 1
     latencies = publish_latencies(stored_items, sent_at)
 
-    problems = []
+    problems = accounting_problems(work, found)
     ids = Counter(item["event_id"] for item in stored_items)
-    expected = {e.event_id for e in work.valid}
-    missing = expected - set(ids)
-    if missing:
-        problems.append(f"{len(missing)} valid event(s) not stored")
-    twice = [event_id for event_id, n in ids.items() if n > 1]
-    if twice:
-        problems.append(f"{len(twice)} event(s) stored more than once")
-    if len(rejected) != len(work.invalid) + len(work.unparsable):
-        problems.append(f"{len(rejected)} rejection(s) recorded, expected {len(work.invalid) + len(work.unparsable)}")
-    if followups != len(expected):
-        problems.append(f"projections count {followups} event(s), expected {len(expected)}")
     if executions.get("FAILED") or executions.get("TIMED_OUT") or executions.get("ABORTED"):
         problems.append(f"executions not succeeded: {dict(executions)}")
     timeline_user = users[0]
-    timeline = store.user_events(timeline_user, far_past, far_future, limit=8).items
+    timeline = store.user_events(timeline_user, FAR_PAST, far_future(), limit=8).items
     return Report(
         published=Counter(
             valid=len(work.valid),

@@ -15,9 +15,10 @@ Measured on the pipeline (py-spy --gil), moto spent its time on work it repeats:
   attributes, which counts every message in the queue: receiving from a deep queue was
   quadratic. The retention period is read from the queue;
 * every finished execution kept forever, with its whole history (~100 KB an event): the most
-  recent `KEEP_FINISHED_EXECUTIONS` finished executions of each state machine are kept, older
+  recent `KEEP_FINISHED_EXECUTIONS` succeeded executions of each state machine are kept, older
   ones are forgotten, as AWS forgets them after 90 days. A redelivery of a forgotten one starts
-  a new execution, which the conditional Store absorbs as a duplicate.
+  a new execution, which the conditional Store absorbs as a duplicate. Failed, timed-out and
+  aborted executions are all kept: they are what an operator lists and redrives.
 
 The statemachine tier runs on these, so they are held to the engine's behaviour.
 """
@@ -139,7 +140,7 @@ def _forget_old_executions() -> None:
     def start_and_prune(self: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
         execution = start_execution(self, state_machine_arn, *args, **kwargs)
         executions = self.describe_state_machine(state_machine_arn.partition("#")[0]).executions
-        finished = [e for e in executions if e.exec_status is not None and e.exec_status.value != "RUNNING"]
+        finished = [e for e in executions if e.exec_status is not None and e.exec_status.value == "SUCCEEDED"]
         excess = len(finished) - KEEP_FINISHED_EXECUTIONS
         if excess > 0:
             forgotten = {id(e) for e in finished[:excess]}  # oldest first: the list is in start order

@@ -6,15 +6,18 @@ A plan is a seed and a list of faults::
         {"target": "dynamodb:write", "rate": 0.1},
         {"target": "stepfunctions:StartExecution", "rate": 0.05},
         {"target": "lambda:Project", "rate": 0.01, "mode": "crash"},
-        {"target": "lambda:Ingest", "rate": 0.01, "mode": "timeout"},
+        {"target": "lambda:Ingest", "rate": 0.01, "mode": "crash_mid_batch"},
         {"target": "dynamodb:write", "rate": 1.0, "latency_ms": 20}]}
 
 Targets: ``dynamodb:write`` (PutItem, UpdateItem, DeleteItem, TransactWriteItems,
 BatchWriteItem: throttled), ``<service>:<Action>`` for any other API (throttled), and
-``lambda:<part of a function name>`` (``crash`` raises in the handler's place, ``timeout``
-answers Sandbox.Timedout). Whether a request fails is decided from the seed, the request's
-content and how many times that same request was seen, never from timing or thread order: the
-same plan over the same inputs fails the same requests, so a failing run can be repeated.
+``lambda:<part of a function name>`` (``crash`` fails in the handler's place, ``timeout``
+answers Sandbox.Timedout, ``crash_mid_batch`` runs the handler on the first half of an SQS
+batch's records, then crashes: the work done is not acknowledged and comes back).
+
+Whether a request fails is decided from the seed, the request's content and how many times
+that same request was seen, never from timing or thread order: the same plan over the same
+inputs fails the same requests, so a failing run can be repeated.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+MODES = ("throttle", "crash", "timeout", "crash_mid_batch")
 _DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 _THROTTLE = {
     "dynamodb": ("ProvisionedThroughputExceededException", "Injected fault: throughput exceeded"),
@@ -41,15 +45,15 @@ class Fault:
     target: str
     rate: float = 0.0
     latency_ms: int = 0
-    mode: str = "throttle"  # lambda: crash | timeout
+    mode: str = "throttle"  # lambda: crash | timeout | crash_mid_batch
 
     def __post_init__(self) -> None:
         if not 0 <= self.rate <= 1:
             raise ValueError(f"fault {self.target}: rate must be within 0..1")
         if ":" not in self.target:
             raise ValueError(f"fault {self.target!r}: target is '<service>:<operation>'")
-        if self.mode not in ("throttle", "crash", "timeout"):
-            raise ValueError(f"fault {self.target}: mode is throttle, crash or timeout")
+        if self.mode not in MODES:
+            raise ValueError(f"fault {self.target}: mode is one of {', '.join(MODES)}")
 
 
 @dataclass

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from workflow.local.faults import FaultPlan
+
 Handler = Callable[[Any, Any], Any]
 log = logging.getLogger("eventflow.local")
 
@@ -82,11 +84,35 @@ class LocalFunction:
         """An injected failure, shaped as Lambda reports it: a crashed runtime, or a timeout."""
         self.invocations += 1
         self.errors += 1
+        return self._failure(mode)
+
+    def _failure(self, mode: str) -> InvocationResult:
         if mode == "timeout":
             message = f"Task timed out after {self.timeout_seconds:.2f} seconds"
             return InvocationResult({"errorType": "Sandbox.Timedout", "errorMessage": message}, error=True)
         message = "RequestId: injected Error: Runtime exited without providing a reason"
         return InvocationResult({"errorType": "Runtime.ExitError", "errorMessage": message}, error=True)
+
+    def invoke_under(self, plan: FaultPlan | None, payload: Any, raw: bytes | None = None) -> InvocationResult:
+        """An invocation that meets the fault plan's faults for this function, if any."""
+        fault = None
+        if plan is not None:
+            fault = plan.decide("lambda", self.name, raw if raw is not None else json.dumps(payload).encode())
+        if fault is None:
+            return self.invoke(payload)
+        if fault.mode == "crash_mid_batch":
+            return self.crash_mid_batch(payload)
+        return self.fail(fault.mode)
+
+    def crash_mid_batch(self, payload: Any) -> InvocationResult:
+        """The handler runs on the first half of the batch's records, then the runtime dies: what
+        it did is done, but nothing is acknowledged."""
+        records = payload.get("Records") if isinstance(payload, dict) else None
+        if isinstance(records, list) and len(records) > 1:
+            self.invoke({**payload, "Records": records[: len(records) // 2]})
+            self.errors += 1
+            return self._failure("crash")
+        return self.fail("crash")
 
     def invoke(self, payload: Any) -> InvocationResult:
         context = LambdaContext(

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from workflow.local.faults import FaultPlan
 from workflow.local.lambdas import LocalFunction
 from workflow.local.stack import EventSourceMapping
 
@@ -41,7 +43,9 @@ class QueuePoller:
         region: str,
         idle_sleep_seconds: float = 0.5,
         max_pollers: int | None = None,
+        faults: Callable[[], FaultPlan | None] | None = None,
     ) -> None:
+        self._faults = faults
         self.mapping = mapping
         self.function = function
         self._sqs = sqs
@@ -141,7 +145,8 @@ class QueuePoller:
         }
 
     def _process(self, messages: list[dict[str, Any]]) -> None:
-        result = self.function.invoke({"Records": [self._record(m) for m in messages]})
+        plan = self._faults() if self._faults else None
+        result = self.function.invoke_under(plan, {"Records": [self._record(m) for m in messages]})
         with self._lock:
             self.stats.batches += 1
             self.stats.received += len(messages)

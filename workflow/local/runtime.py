@@ -119,8 +119,14 @@ class LocalRuntime:
         assert self.deployment is not None
         functions = {f.name: f for f in self.deployment.functions}
         for mapping in self.deployment.mappings:
-            poller = QueuePoller(mapping, functions[mapping.function_name], self.client("sqs"), region=REGION)
+            poller = QueuePoller(
+                mapping, functions[mapping.function_name], self.client("sqs"), region=REGION, faults=self._fault_plan
+            )
             self.pollers.append(poller.start())
+
+    def _fault_plan(self) -> FaultPlan | None:
+        """The plan in force now (tests switch it on and off on the router)."""
+        return self.aws.router.faults if self.aws.router is not None else None
 
     def stop_pollers(self) -> None:
         for poller in self.pollers:

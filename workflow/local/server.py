@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import re
 import threading
@@ -103,8 +104,7 @@ class LambdaRouter:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
         payload = json.loads(raw) if raw else {}
-        fault = self.faults.decide("lambda", function.name, raw) if self.faults is not None else None
-        result = function.invoke(payload) if fault is None else function.fail(fault.mode)
+        result = function.invoke_under(self.faults, payload, raw)
         headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST")]
         if result.error:
             headers.append(("X-Amz-Function-Error", "Unhandled"))
@@ -149,6 +149,9 @@ class EmbeddedAws:
         from werkzeug.serving import make_server
 
         default_user_config["stepfunctions"]["execute_state_machine"] = True
+        # A failing state is in its execution's history (and the console); the engine would also
+        # log each one with its whole parsed definition, kilobytes a time.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         if self._speed_up:
             engine.speed_up()
 

@@ -1,0 +1,54 @@
+"""`eventflow chaos` as a user runs it, smaller: duplicates early and late, invalid and
+unparsable messages, shuffled delivery, every kind of injected fault; it recovers and must
+reconcile exactly, with exit status 0."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_small_chaos_run_reconciles_with_nothing_lost_and_nothing_stored_twice(tmp_path: Path) -> None:
+    plan = tmp_path / "faults.json"
+    # Higher rates than the default run's, so that a small run meets every kind of fault.
+    plan.write_text(
+        json.dumps(
+            {
+                "seed": 5,
+                "faults": [
+                    {"target": "dynamodb:write", "rate": 0.1},
+                    {"target": "stepfunctions:StartExecution", "rate": 0.1},
+                    {"target": "lambda:Ingest", "rate": 0.15, "mode": "crash_mid_batch"},
+                    {"target": "lambda:Project", "rate": 0.05, "mode": "crash"},
+                ],
+            }
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "workflow.cli", "chaos", "--events", "200", "--faults", str(plan),
+         "--ingest-timeout", "3", "--port", str(free_port()), "--timeout", "300"],
+        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    out = result.stdout
+    assert "RECONCILED: 0 lost, 0 stored twice" in out
+    assert re.search(r"^lost\s+0$", out, re.M) and re.search(r"^stored twice\s+0$", out, re.M)
+    valid = int(re.search(r"(\d+) valid events,", out).group(1))  # type: ignore[union-attr]
+    assert re.search(rf"^stored once\s+{valid} of {valid} valid events$", out, re.M)
+    injected = dict(re.findall(r"([\w:]+)=(\d+)", re.search(r"^faults injected(.*)$", out, re.M).group(1)))  # type: ignore[union-attr]
+    for kind in ("dynamodb:write:throttle", "stepfunctions:StartExecution:throttle",
+                 "lambda:Ingest:crash_mid_batch", "lambda:Project:crash"):  # fmt: skip
+        assert int(injected.get(kind, 0)) > 0, (kind, injected)
+    assert re.search(r"equal to a recount of the stored events", out)
+    redeliveries = int(re.search(r"(\d+) SQS redeliveries", out).group(1))  # type: ignore[union-attr]
+    assert redeliveries > 0  # the throttled starts and crashed batches came back, and were absorbed
