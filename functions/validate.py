@@ -43,4 +43,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "item": to_dynamodb(verdict.item),
         "summary": verdict.summary,
         "body": verdict.body,
+        "conflict": to_dynamodb(verdict.conflict) if verdict.conflict is not None else None,
     }

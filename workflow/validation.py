@@ -15,6 +15,8 @@ from workflow.events import InvalidEvent, known_identifier, parse_event, to_json
 from workflow.projection import ProjectionChange
 from workflow.records import Rejection, event_item, rejection_item
 
+CONFLICT_REASON = "event_id: already stored with different content; the event stored first is kept"
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -24,6 +26,8 @@ class Verdict:
     summary: dict[str, str] | None = None
     body: str | None = None
     event_id: str | None = None
+    # For a valid event: what to record should its id be stored already with other content.
+    conflict: dict[str, Any] | None = None
 
 
 def validate(raw: Any, *, rejection_id: str, now: datetime, retention_days: int) -> Verdict:
@@ -44,12 +48,17 @@ def validate(raw: Any, *, rejection_id: str, now: datetime, retention_days: int)
             reason=error.reason,
             event_id=error.event_id,
         )
+    body = to_json(event)
+    conflict = Rejection(
+        rejection_id=rejection_id, reason=CONFLICT_REASON, body=body, event_id=event.event_id, user_id=event.user_id
+    )
     return Verdict(
         valid=True,
         item=event_item(event, stored_at=now, retention_days=retention_days),
         summary=ProjectionChange.of(event).summary(),
-        body=to_json(event),
+        body=body,
         event_id=event.event_id,
+        conflict=rejection_item(conflict, rejected_at=now, retention_days=retention_days),
     )
 
 

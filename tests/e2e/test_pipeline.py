@@ -17,6 +17,7 @@ from tests.waiting import eventually
 from workflow import bootstrap
 from workflow.constants import OUT_OUTBOUND_TOPIC_ARN
 from workflow.events import to_json
+from workflow.validation import CONFLICT_REASON
 
 pytestmark = pytest.mark.e2e
 
@@ -114,7 +115,9 @@ def test_events_are_stored_projected_and_sent_on(runtime: Any, outbound: str) ->
     assert received == {e.event_id for e in events}
 
 
-def test_a_duplicate_is_absorbed_without_a_second_item_or_follow_up(runtime: Any) -> None:
+def test_a_duplicate_is_absorbed_and_other_content_under_the_same_id_is_recorded_as_a_conflict(
+    runtime: Any,
+) -> None:
     settings = runtime.settings()
     store = bootstrap.event_store(settings)
     who = user()
@@ -133,12 +136,18 @@ def test_a_duplicate_is_absorbed_without_a_second_item_or_follow_up(runtime: Any
 
     found = eventually(settled, what="two executions: the original and the altered copy")
     outputs = sorted(
-        json.loads(runtime.client("stepfunctions").describe_execution(executionArn=e["executionArn"])["output"])[
-            "status"
-        ]
-        for e in found
+        (
+            json.loads(runtime.client("stepfunctions").describe_execution(executionArn=e["executionArn"])["output"])
+            for e in found
+        ),
+        key=lambda output: str(output["status"]),
     )
-    assert outputs == ["duplicate", "stored"]
+    assert [o["status"] for o in outputs] == ["rejected", "stored"]
+    assert outputs[0]["reason"] == CONFLICT_REASON
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    conflicts = [r for r in store.rejected(since, datetime.now(UTC)).items if r.get("event_id") == event.event_id]
+    assert len(conflicts) == 1 and conflicts[0]["reason"] == CONFLICT_REASON
+    assert json.loads(conflicts[0]["body"])["payload"]["title"] == "CEO"  # the losing content, kept to look at
     assert len(executions_for(runtime, event.event_id)) == 2  # the exact redelivery started nothing new
     assert len(store.user_events(who, SINCE, UNTIL).items) == 1
     stored = store.get_event(event.event_id)

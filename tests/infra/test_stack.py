@@ -80,6 +80,20 @@ def test_state_machine_comes_from_the_asl_file_with_every_substitution(template_
     assert machine.get("StateMachineType", "STANDARD") == "STANDARD"
 
 
+def test_the_ingest_timeout_comes_from_context_and_sets_the_lanes_visibility(tmp_path: Path) -> None:
+    template = json.loads(
+        (synthesize({"ingest_timeout_seconds": 5}, cache_dir=tmp_path) / f"{c.STACK_NAME}.template.json").read_text()
+    )
+    functions = resources(template, "AWS::Lambda::Function")
+    assert next(p["Timeout"] for p in functions.values() if p["Handler"] == "functions.ingest.handler") == 5
+    lanes = [q for q in resources(template, "AWS::SQS::Queue").values() if "RedrivePolicy" in q]
+    assert [q["VisibilityTimeout"] for q in lanes] == [30, 30]
+    from cdk.app import build
+
+    with pytest.raises(Exception, match=r"ingest_timeout_seconds: expected 1\.\.900"):
+        build(str(tmp_path / "refused"), {"ingest_timeout_seconds": 901})
+
+
 def test_express_is_selectable_through_context() -> None:
     assembly = synthesize({"workflow_type": "express"})
     template = json.loads((assembly / f"{c.STACK_NAME}.template.json").read_text())

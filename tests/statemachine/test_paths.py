@@ -9,6 +9,7 @@ import pytest
 
 from tests.mocked_workflow import MACHINE_NAME
 from tests.statemachine.conftest import Run
+from workflow.validation import CONFLICT_REASON
 
 pytestmark = pytest.mark.statemachine
 
@@ -66,11 +67,50 @@ def test_duplicate_is_stored_once_and_followed_up_once(runs: dict[str, list[Run]
     outcomes = sorted(r.output["status"] for r in (first, second))  # type: ignore[index]
     assert outcomes == ["duplicate", "stored"]
     absorbed = next(r for r in (first, second) if r.output["status"] == "duplicate")  # type: ignore[index]
-    assert absorbed.entered() == ["Validate", "IsValid", "Store", "AlreadyStored"]
+    assert absorbed.entered() == ["Validate", "IsValid", "Store", "CompareStored", "SameContent", "AlreadyStored"]
     assert absorbed.failures() and absorbed.failures()[0][0] == "DynamoDB.ConditionalCheckFailedException"
     event = first.input["event"]
     projection = store.projection(event["user_id"])
     assert projection is not None and projection.total == 1
+
+
+CONFLICT_PATH = [
+    "Validate",
+    "IsValid",
+    "Store",
+    "CompareStored",
+    "SameContent",
+    "Conflict",
+    "RecordRejection",
+    "Rejected",
+]
+
+
+def test_an_event_id_reused_with_other_content_is_recorded_as_a_conflict(
+    runs: dict[str, list[Run]], store: Any
+) -> None:
+    run = one(runs, "DuplicateWithOtherContent")
+    assert run.status == "SUCCEEDED" and run.entered() == CONFLICT_PATH
+    assert run.output == {"status": "rejected", "reason": CONFLICT_REASON}
+    rejection = store._client.get_item(
+        TableName=store._table, Key={"PK": {"S": f"REJECTED#{run.name}"}, "SK": {"S": "REJECTED"}}
+    )["Item"]
+    event = run.input["event"]
+    assert rejection["reason"]["S"] == CONFLICT_REASON and rejection["event_id"]["S"] == event["event_id"]
+    assert json.loads(rejection["body"]["S"]) == event  # the losing content is kept, to be looked at
+    assert store.projection(event["user_id"]) is None  # no follow-up for the rejected content
+
+
+def test_reading_the_stored_event_is_retried(runs: dict[str, list[Run]]) -> None:
+    run = one(runs, "CompareThrottledThenOk")
+    assert run.status == "SUCCEEDED" and run.attempts("CompareStored") == 2
+    assert run.entered() == CONFLICT_PATH
+
+
+def test_when_the_stored_event_cannot_be_read_the_execution_fails(runs: dict[str, list[Run]]) -> None:
+    run = one(runs, "CompareFails")
+    assert run.status == "FAILED" and run.error == "EventFlow.EventNotStored"
+    assert run.entered() == ["Validate", "IsValid", "Store", "CompareStored", "Failed"]
 
 
 def test_validate_timeout_is_retried_then_recovers(runs: dict[str, list[Run]], store: Any) -> None:

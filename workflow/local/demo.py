@@ -115,9 +115,7 @@ def build_workload(
         else:
             broken["event_type"] = "card.shredded"
         work.invalid.append(broken)
-    work.unparsable = [
-        _unparsable(index) for index in range(max(2, round(len(work.valid) * unparsable_rate)))
-    ]
+    work.unparsable = [_unparsable(index) for index in range(max(2, round(len(work.valid) * unparsable_rate)))]
     rng.shuffle(work.valid)
     return work
 
