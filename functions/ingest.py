@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.observability import correlate, logger, metrics, tracer
+from functions.observability import correlate, logger, metrics, traced
 from workflow import bootstrap
 from workflow.constants import ATTR_SOURCE
 from workflow.ingest import IngestResult, Outcome, ingest_message
@@ -78,7 +78,7 @@ def process_batch(
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     starter, rejections = _dependencies()

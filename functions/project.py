@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.observability import correlate, logger, metrics, tracer
+from functions.observability import correlate, logger, metrics, traced
 from workflow import bootstrap
 from workflow.ports import ProjectionStore
 from workflow.projection import ProjectionChange
@@ -20,7 +20,7 @@ def _store() -> ProjectionStore:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     change = ProjectionChange.from_summary(event["event"])

@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.observability import correlate, logger, metrics, tracer
+from functions.observability import correlate, logger, metrics, traced
 from workflow import bootstrap
 from workflow.adapters.dynamodb import to_dynamodb
 from workflow.validation import validate
@@ -21,7 +21,7 @@ def _retention_days() -> int:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     verdict = validate(

@@ -348,7 +348,8 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     from workflow.local import chaos, demo
 
     plan = None if args.faults else chaos.default_plan(args.seed)
-    runtime = _start_runtime(args, faults=plan, context={"ingest_timeout_seconds": args.ingest_timeout})
+    context = {"ingest_timeout_seconds": args.ingest_timeout} if args.ingest_timeout else None
+    runtime = _start_runtime(args, faults=plan, context=context)
     try:
         report = chaos.run(
             runtime,
@@ -366,6 +367,13 @@ def cmd_chaos(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from workflow.local import bench
+
+    if args.cold_start:
+        from workflow.local import coldstart
+
+        measured = coldstart.measure(args.runs)
+        sys.stdout.write((json.dumps(measured, indent=2) if args.json else coldstart.render(measured)) + "\n")
+        return 0
 
     def progress(line: str) -> None:
         sys.stderr.write(f"\r  {line}   " if sys.stderr.isatty() else f"  {line}\n")
@@ -539,6 +547,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--port", type=int, default=DEFAULT_PORT)
     bench.add_argument("--peer-port", type=int, default=DEFAULT_PORT + 1)
     bench.add_argument("--json", action="store_true", help="machine-readable result")
+    bench.add_argument(
+        "--cold-start", action="store_true", help="only measure each handler module's import time (vs boto3)"
+    )
+    bench.add_argument("--runs", type=int, default=5, help="imports per module for --cold-start")
     bench.set_defaults(run=cmd_bench)
 
     chaos = commands.add_parser(
@@ -551,8 +563,9 @@ def build_parser() -> argparse.ArgumentParser:
     chaos.add_argument(
         "--ingest-timeout",
         type=int,
-        default=5,
-        help="the ingest function's timeout in seconds (CDK context ingest_timeout_seconds; visibility is 6x)",
+        help="the ingest function's timeout in seconds, instead of the stack's (CDK context "
+        "ingest_timeout_seconds; the lanes' visibility timeout is 6x, so it sets how soon an unstarted record "
+        "comes back)",
     )
     chaos.add_argument("--port", type=int, default=DEFAULT_PORT)
     chaos.add_argument("--timeout", type=float, default=3600.0, help="give up waiting for a drain after this")

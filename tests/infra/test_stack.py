@@ -128,6 +128,8 @@ def test_functions_are_traced_and_need_no_docker_bundling(template_json: dict[st
     }
     for props in functions.values():
         assert props["TracingConfig"] == {"Mode": "Active"}
+        # the Powertools Tracer (and its ~200 ms X-Ray SDK import) only with -c sdk_tracing=true
+        assert props["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
         assert props["Layers"], "Powertools comes from its public layer"
         assert "S3Key" in props["Code"]
 

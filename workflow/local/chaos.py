@@ -44,9 +44,6 @@ DEFAULT_FAULTS = (
 # A card event is imported, then updated with probability 0.35 and deleted with 0.12.
 EVENTS_PER_CARD = 1.47
 EVENTS_PER_USER = 200
-# Short enough that a record the ingest function could not start (a throttled StartExecution,
-# a crashed batch) comes back within a minute: the queues' visibility timeout is 6x this.
-INGEST_TIMEOUT_SECONDS = 5
 REDRIVE_ROUNDS = 5
 
 

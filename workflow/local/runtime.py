@@ -22,7 +22,8 @@ from workflow.local.poller import QueuePoller
 from workflow.local.server import DEFAULT_PORT, EmbeddedAws
 from workflow.local.stack import REGION, Deployment, LocalDeployer, synthesize
 
-# What every in-process function sees besides its own variables from the template.
+# What every in-process function sees besides its own variables from the template (these win:
+# no X-Ray daemon here, whatever the template asks).
 _RUNTIME_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -166,7 +167,7 @@ class LocalRuntime:
                     raise ConflictingEnvironment(
                         f"{name} differs between functions; the local runtime serves them in one process"
                     )
-        os.environ.update({**_RUNTIME_ENVIRONMENT, **merged, ENV_ENDPOINT_URL: self.endpoint_url})
+        os.environ.update({**merged, **_RUNTIME_ENVIRONMENT, ENV_ENDPOINT_URL: self.endpoint_url})
         for function in functions:
             function.resolve()  # cold starts happen now, not inside the first batch
         self._route_function_logs()
