@@ -227,7 +227,6 @@ def cmd_executions(args: argparse.Namespace) -> int:
 
 def _start_runtime(args: argparse.Namespace, *, faults: Any = None, context: dict[str, Any] | None = None) -> Any:
     from workflow.local.runtime import LocalRuntime
-    from workflow.local.stack import read_context
 
     log_file = Path(".eventflow") / "logs" / "functions.log"
     sys.stderr.write(f"starting the embedded stack on port {args.port} (synthesizing the CDK app)...\n")
@@ -238,9 +237,7 @@ def _start_runtime(args: argparse.Namespace, *, faults: Any = None, context: dic
         faults = FaultPlan.load(args.faults)
     if faults is not None:
         sys.stderr.write(f"fault injection on: {len(faults.faults)} fault(s), seed {faults.seed}\n")
-    runtime = LocalRuntime(
-        port=args.port, log_file=log_file, faults=faults, context={**read_context(), **(context or {})}
-    ).start()
+    runtime = LocalRuntime(port=args.port, log_file=log_file, faults=faults, context=context).start()
     sys.stderr.write(
         f"embedded AWS at {runtime.endpoint_url}, stack deployed in {time.monotonic() - started:.1f} s; "
         f"function logs in {log_file}\n"
@@ -368,6 +365,21 @@ def cmd_chaos(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from workflow.local import bench
 
+    if args.quota or args.lanes:
+        from workflow.local import load
+
+        def say(line: str) -> None:
+            sys.stderr.write(line + "\n")
+
+        context = {"ingest_timeout_seconds": args.ingest_timeout} if args.ingest_timeout else None
+        if args.quota:
+            result = load.quota(args.events or 1000, args.scale, args.port, say, context)
+            text = load.render_quota(result)
+        else:
+            result = load.lanes(args.burst, args.web_rate, args.seconds, args.port, say, context)
+            text = load.render_lanes(result)
+        sys.stdout.write((json.dumps(result, indent=2) if args.json else text) + "\n")
+        return 0
     if args.cold_start:
         from workflow.local import coldstart
 
@@ -378,7 +390,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     def progress(line: str) -> None:
         sys.stderr.write(f"\r  {line}   " if sys.stderr.isatty() else f"  {line}\n")
 
-    result = bench.run(args.events, args.executions or min(args.events, 1000), args.port, args.peer_port, progress)
+    events = args.events or 10_000
+    result = bench.run(events, args.executions or min(events, 1000), args.port, args.peer_port, progress)
     sys.stderr.write("\n")
     sys.stdout.write((json.dumps(result, indent=2) if args.json else bench.render(result)) + "\n")
     return 0
@@ -540,7 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
     cost_cmd.set_defaults(run=cmd_cost)
 
     bench = commands.add_parser("bench", help="measure the local pipeline, and the engine against moto as shipped")
-    bench.add_argument("--events", type=int, default=10_000)
+    bench.add_argument("--events", type=int, help="events to push through (default 10,000; 1,000 with --quota)")
     bench.add_argument(
         "--executions", type=int, help="executions for the engine comparison (default: min(events, 1000))"
     )
@@ -551,6 +564,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--cold-start", action="store_true", help="only measure each handler module's import time (vs boto3)"
     )
     bench.add_argument("--runs", type=int, default=5, help="imports per module for --cold-start")
+    bench.add_argument(
+        "--quota", action="store_true", help="only the StartExecution quota run: a burst over a scaled token bucket"
+    )
+    bench.add_argument("--scale", type=float, default=100.0, help="--quota: the quota's rates divided by this")
+    bench.add_argument(
+        "--lanes", action="store_true", help="only the lanes run: web latency alone, and beside a batch burst"
+    )
+    bench.add_argument("--burst", type=int, default=5000, help="--lanes: batch events in the burst")
+    bench.add_argument("--web-rate", type=float, default=2.0, help="--lanes: web events per second")
+    bench.add_argument("--seconds", type=float, default=60.0, help="--lanes: how long the web flow lasts")
+    bench.add_argument(
+        "--ingest-timeout", type=int, help="--quota/--lanes: the ingest function's timeout instead of the stack's"
+    )
     bench.set_defaults(run=cmd_bench)
 
     chaos = commands.add_parser(

@@ -41,3 +41,35 @@ def test_only_the_most_recent_succeeded_executions_are_kept(embedded_aws: Any, m
     assert sorted(failed()) == [f"broken-{i}" for i in range(6)]
     described = sfn.describe_execution(executionArn=arn.replace(":stateMachine:", ":execution:") + ":run-5")
     assert described["status"] == "SUCCEEDED"
+
+
+def test_deleting_a_message_keeps_sqs_semantics(embedded_aws: Any) -> None:
+    from botocore.exceptions import ClientError
+
+    sqs = boto("sqs", embedded_aws.endpoint_url)
+    url = sqs.create_queue(QueueName="engine-deletes")["QueueUrl"]
+    for body in ("a", "b", "c"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    middle = next(m for m in received if m["Body"] == "b")
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=middle["ReceiptHandle"])
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=middle["ReceiptHandle"])  # again: not an error
+    with pytest.raises(ClientError) as refused:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-receipt-handle")
+    assert refused.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
+    left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(m["Body"] for m in left) == ["a", "c"]
+
+
+def test_sns_keeps_only_recent_published_messages_for_inspection(
+    embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.sns.models import sns_backends
+
+    monkeypatch.setattr(engine, "KEEP_SENT_NOTIFICATIONS", 5)
+    sns = boto("sns", embedded_aws.endpoint_url)
+    arn = sns.create_topic(Name="engine-notifications")["TopicArn"]
+    for i in range(23):
+        sns.publish(TopicArn=arn, Message=f"m{i}")
+    kept = sns_backends["123456789012"]["us-east-1"].topics[arn].sent_notifications
+    assert 5 <= len(kept) <= 10 and kept[-1][1] == "m22"

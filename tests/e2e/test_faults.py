@@ -14,7 +14,7 @@ import pytest
 from tests.factories import BASE_TIME, card_imported, card_updated
 from tests.waiting import eventually
 from workflow import bootstrap
-from workflow.local.faults import Fault, FaultPlan
+from workflow.local.faults import Fault, FaultPlan, TokenBucket
 from workflow.operations import Executions
 
 pytestmark = pytest.mark.e2e
@@ -45,6 +45,18 @@ def test_the_same_plan_fails_the_same_requests() -> None:
     first, second = run(), run()
     assert first == second and 10 < sum(first) < 40
     assert FaultPlan(seed=3, faults=[Fault("dynamodb:write", rate=0.5)]).decide("sqs", "ReceiveMessage", b"") is None
+
+
+def test_a_quota_throttles_beyond_its_burst_until_it_refills() -> None:
+    now = [0.0]
+    bucket = TokenBucket(burst=3, refill_per_second=2, clock=lambda: now[0])
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+    now[0] += 1.0  # two tokens back
+    assert [bucket.take() for _ in range(3)] == [True, True, False]
+    now[0] += 100.0  # never more than the burst
+    assert sum(bucket.take() for _ in range(10)) == 3
+    with pytest.raises(ValueError, match="quota"):
+        Fault("stepfunctions:StartExecution", burst=10)
 
 
 def test_a_plan_loads_from_json_and_refuses_nonsense() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -103,16 +104,26 @@ def _overtaken(sent: list[UserEvent]) -> int:
     return count
 
 
-def publish(runtime: Any, messages: list[Message], producers: int) -> None:
+def publish(runtime: Any, messages: list[Message], producers: int, out: TextIO = sys.stderr) -> None:
     """`producers` servers at once, each sending its share in order, events ten at a time."""
     settings = runtime.settings()
     topic = settings.require("topic_arn")
     sns = runtime.client("sns")
+    sent = [0, time.monotonic()]
+    lock = threading.Lock()
+
+    def tick() -> None:
+        with lock:
+            sent[0] += 1
+            if time.monotonic() - sent[1] >= 5:
+                sent[1] = time.monotonic()
+                out.write(f"  published {sent[0]} of {len(messages)} messages\n")
 
     def producer(share: list[Message]) -> None:
         publisher = bootstrap.publisher(settings)
         events: list[UserEvent] = []
         for message in share:
+            tick()
             if message.event is not None:
                 events.append(message.event)
                 if len(events) == 10:
@@ -330,10 +341,10 @@ def run(
     since = datetime.now(UTC) - timedelta(minutes=1)
     started = time.monotonic()
     out.write(f"publishing {len(plan.early)} messages from {producers} producers, shuffled...\n")
-    publish(runtime, plan.early, producers)
+    publish(runtime, plan.early, producers, out)
     wait()
     out.write(f"\npublishing {len(plan.late)} late duplicates...\n")
-    publish(runtime, [Message(event=e) for e in plan.late], producers)
+    publish(runtime, [Message(event=e) for e in plan.late], producers, out)
     wait()
     out.write("\nrecovering as an operator would:\n")
     recovery = recover(runtime, wait, out)

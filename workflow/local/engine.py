@@ -14,6 +14,10 @@ Measured on the pipeline (py-spy --gil), moto spent its time on work it repeats:
 * SQS checking each received message's retention period by computing all of the queue's
   attributes, which counts every message in the queue: receiving from a deep queue was
   quadratic. The retention period is read from the queue;
+* deleting an SQS message scanning the whole queue twice and rebuilding it: one pass that stops
+  at the message (deletes were quadratic in queue depth, like receives);
+* SNS keeping every published message for moto's inspection API: the most recent
+  `KEEP_SENT_NOTIFICATIONS` per topic are kept;
 * every finished execution kept forever, with its whole history (~100 KB an event): the most
   recent `KEEP_FINISHED_EXECUTIONS` succeeded executions of each state machine are kept, older
   ones are forgotten, as AWS forgets them after 90 days. A redelivery of a forgotten one starts
@@ -43,6 +47,7 @@ _CLIENT_USERS = [
     ),
 ]
 KEEP_FINISHED_EXECUTIONS = 2000
+KEEP_SENT_NOTIFICATIONS = 1000
 _lock = threading.Lock()
 _applied: set[str] = set()
 
@@ -56,6 +61,8 @@ def speed_up() -> None:
             ("transactions", _save_only_touched_items),
             ("retention", _read_retention_directly),
             ("executions", _forget_old_executions),
+            ("deletes", _delete_in_one_pass),
+            ("notifications", _keep_recent_notifications),
         ):
             if name not in _applied:
                 patch()
@@ -236,3 +243,35 @@ def _save_only_touched_items() -> None:
             module.copy = copy  # type: ignore[attr-defined]
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _delete_in_one_pass() -> None:
+    from moto.sqs.exceptions import ReceiptHandleIsInvalid
+    from moto.sqs.models import Queue
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        if receipt_handle in self.deleted_messages:
+            return  # deleting again is not an error
+        for index, message in enumerate(self._messages):
+            if message.had_receipt_handle(receipt_handle):
+                self.pending_messages.discard(message)
+                self.deleted_messages.update(message.all_receipt_handles)
+                del self._messages[index]
+                return
+        raise ReceiptHandleIsInvalid()
+
+    Queue.delete_message = delete_message  # type: ignore[method-assign]
+
+
+def _keep_recent_notifications() -> None:
+    from moto.sns.models import Topic
+
+    publish = Topic.publish
+
+    def publish_and_trim(self: Any, *args: Any, **kwargs: Any) -> str:
+        message_id = publish(self, *args, **kwargs)
+        if len(self.sent_notifications) > 2 * KEEP_SENT_NOTIFICATIONS:
+            del self.sent_notifications[:-KEEP_SENT_NOTIFICATIONS]
+        return str(message_id)
+
+    Topic.publish = publish_and_trim  # type: ignore[method-assign]

@@ -7,7 +7,8 @@ A plan is a seed and a list of faults::
         {"target": "stepfunctions:StartExecution", "rate": 0.05},
         {"target": "lambda:Project", "rate": 0.01, "mode": "crash"},
         {"target": "lambda:Ingest", "rate": 0.01, "mode": "crash_mid_batch"},
-        {"target": "dynamodb:write", "rate": 1.0, "latency_ms": 20}]}
+        {"target": "dynamodb:write", "rate": 1.0, "latency_ms": 20},
+        {"target": "stepfunctions:StartExecution", "burst": 13, "refill_per_second": 3}]}
 
 Targets: ``dynamodb:write`` (PutItem, UpdateItem, DeleteItem, TransactWriteItems,
 BatchWriteItem: throttled), ``<service>:<Action>`` for any other API (throttled), and
@@ -15,7 +16,10 @@ BatchWriteItem: throttled), ``<service>:<Action>`` for any other API (throttled)
 answers Sandbox.Timedout, ``crash_mid_batch`` runs the handler on the first half of an SQS
 batch's records, then crashes: the work done is not acknowledged and comes back).
 
-Whether a request fails is decided from the seed, the request's content and how many times
+A fault with ``burst`` and ``refill_per_second`` is a quota, as AWS enforces its API rates: a
+token bucket, throttling whatever finds it empty.
+
+Whether a request fails at a ``rate`` is decided from the seed, the request's content and how many times
 that same request was seen, never from timing or thread order: the same plan over the same
 inputs fails the same requests, so a failing run can be repeated.
 """
@@ -28,6 +32,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,14 +51,40 @@ class Fault:
     rate: float = 0.0
     latency_ms: int = 0
     mode: str = "throttle"  # lambda: crash | timeout | crash_mid_batch
+    # A quota instead of a rate: a token bucket of `burst` requests refilled at
+    # `refill_per_second`; a request finding it empty is throttled (decided by time, not seed).
+    burst: float = 0
+    refill_per_second: float = 0
 
     def __post_init__(self) -> None:
+        if (self.burst > 0) != (self.refill_per_second > 0):
+            raise ValueError(f"fault {self.target}: a quota needs both burst and refill_per_second")
         if not 0 <= self.rate <= 1:
             raise ValueError(f"fault {self.target}: rate must be within 0..1")
         if ":" not in self.target:
             raise ValueError(f"fault {self.target!r}: target is '<service>:<operation>'")
         if self.mode not in MODES:
             raise ValueError(f"fault {self.target}: mode is one of {', '.join(MODES)}")
+
+
+class TokenBucket:
+    def __init__(self, burst: float, refill_per_second: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._burst = burst
+        self._refill = refill_per_second
+        self._clock = clock
+        self._tokens = burst
+        self._at = clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self._burst, self._tokens + (now - self._at) * self._refill)
+            self._at = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return True
+            return False
 
 
 @dataclass
@@ -63,6 +94,7 @@ class FaultPlan:
     injected: Counter[str] = field(default_factory=Counter)
     _seen: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _buckets: dict[str, TokenBucket] = field(default_factory=dict)
 
     @classmethod
     def load(cls, source: str | Path | dict[str, Any]) -> FaultPlan:
@@ -94,6 +126,14 @@ class FaultPlan:
         if latency:
             time.sleep(latency / 1000)
         for fault in faults:
+            if fault.burst:
+                with self._lock:
+                    bucket = self._buckets.setdefault(fault.target, TokenBucket(fault.burst, fault.refill_per_second))
+                if not bucket.take():
+                    with self._lock:
+                        self.injected[f"{fault.target}:quota"] += 1
+                    return fault
+                continue
             if not fault.rate:
                 continue
             roll = hashlib.sha256(f"{self.seed}|{fault.target}|{digest}|{occurrence}".encode()).digest()

@@ -1,0 +1,30 @@
+"""`eventflow bench --quota`, smaller: a burst well above a StartExecution token bucket is offered
+at once; the lanes hold what cannot start yet, and every event is stored once, none dead-lettered."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_burst_over_the_start_execution_quota_is_absorbed_by_the_queues(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "workflow.cli", "bench", "--quota", "--events", "80", "--scale", "100",
+         "--ingest-timeout", "2", "--port", str(free_port()), "--json"],
+        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout)
+    assert figures["bucket"] == {"burst": 13.0, "refill_per_second": 3.0}
+    assert figures["stored"] == 80 and figures["stored_twice"] == 0 and figures["dead_letters"] == 0
+    assert figures["throttled_starts"] > 0  # the quota did bind
+    assert figures["drain_seconds"] >= figures["bucket_bound_seconds"] > 0

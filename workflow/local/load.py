@@ -1,0 +1,214 @@
+"""Load runs on the embedded pipeline: AWS's StartExecution quota, and the two lanes under a burst.
+
+* ``quota``: StartExecution is throttled by a token bucket shaped like the Standard workflow
+  quota (1,300 burst, 300 per second refill in the largest regions), both divided by ``scale``
+  to fit this machine; a burst of events well above the bucket is offered at once. Nothing may be
+  lost: the lanes' queues hold what cannot be started yet, the ingest function reports only the
+  throttled records, and they come back after the visibility timeout. Rates are scaled, time is
+  not: N events over a bucket of B/scale and R/scale per second drain like N*scale events over
+  the real one.
+* ``lanes``: a steady web flow alone, then the same flow while a batch-lane burst drains; the web
+  events' publish→stored latency is compared.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from workflow import bootstrap
+from workflow.events import UserEvent, new_event
+from workflow.local.demo import percentile, publish_latencies
+from workflow.local.faults import Fault, FaultPlan
+from workflow.local.runtime import LocalRuntime
+from workflow.ports import every_item
+
+Progress = Callable[[str], None]
+
+# Step Functions Standard, StartExecution: bucket size and refill per second (us-east-1, us-west-2,
+# eu-west-1 and a few more; other regions have 800 and 150).
+START_EXECUTION_BURST = 1300
+START_EXECUTION_REFILL = 300
+LOG_FILE = Path(".eventflow") / "logs" / "load-functions.log"
+
+
+def _events(n: int, *, source: str, prefix: str, users: int = 20) -> list[UserEvent]:
+    start = datetime.now(UTC) - timedelta(hours=1)
+    return [
+        new_event(
+            "card.imported",
+            user_id=f"{prefix}-{i % users:03d}",
+            source=source,
+            occurred_at=start + timedelta(milliseconds=i),
+            payload={"card_id": f"{prefix}-card-{i}", "person_name": "Load Person", "company": "Load Co"},
+        )
+        for i in range(n)
+    ]
+
+
+def _stored(runtime: LocalRuntime, prefix: str, users: int = 20) -> list[dict[str, Any]]:
+    store = bootstrap.event_store(runtime.settings())
+    far = datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1)
+    return [
+        item
+        for user in (f"{prefix}-{u:03d}" for u in range(users))
+        for item in every_item(functools.partial(store.user_events, user, *far, limit=500))
+    ]
+
+
+def _dead_letters(runtime: LocalRuntime) -> int:
+    sqs = runtime.client("sqs")
+    total = 0
+    for key in ("WebDeadLetterQueueUrl", "BatchDeadLetterQueueUrl"):
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=runtime.outputs[key],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        total += sum(int(value) for value in attributes.values())
+    return total
+
+
+def _publish_burst(runtime: LocalRuntime, events: list[UserEvent], sent_at: dict[str, float]) -> None:
+    publisher = bootstrap.publisher(runtime.settings())
+    for start in range(0, len(events), 10):
+        chunk = events[start : start + 10]
+        now = time.time()
+        sent_at.update({e.event_id: now for e in chunk})
+        publisher.publish_many(chunk)
+
+
+def _latency(items: list[dict[str, Any]], sent_at: dict[str, float]) -> dict[str, float]:
+    latencies = publish_latencies(items, sent_at)
+    return {
+        "stored": len(latencies),
+        "p50_s": round(percentile(latencies, 50), 2),
+        "p99_s": round(percentile(latencies, 99), 2),
+    }
+
+
+def quota(
+    events: int, scale: float, port: int, progress: Progress, context: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    burst, refill = START_EXECUTION_BURST / scale, START_EXECUTION_REFILL / scale
+    plan = FaultPlan(faults=[Fault("stepfunctions:StartExecution", burst=burst, refill_per_second=refill)])
+    with LocalRuntime(port=port, log_file=LOG_FILE, faults=plan, context=context) as runtime:
+        offered = _events(events, source="web", prefix="quota")
+        sent_at: dict[str, float] = {}
+        started = time.monotonic()
+        _publish_burst(runtime, offered, sent_at)
+        runtime.wait_until_drained(
+            timeout=max(1800.0, 20 * events / refill),
+            interval=1.0,
+            on_progress=lambda b: progress(
+                f"quota: {b.visible} queued, {b.in_flight} in flight, {b.running_executions} running, "
+                f"{plan.injected['stepfunctions:StartExecution:quota']} starts throttled "
+                f"({time.monotonic() - started:.0f} s)"
+            ),
+        )
+        drained = time.monotonic() - started
+        stored = _stored(runtime, "quota")
+        return {
+            "offered": events,
+            "scale": scale,
+            "bucket": {"burst": round(burst, 1), "refill_per_second": round(refill, 2)},
+            "stored": len({item["event_id"] for item in stored}),
+            "stored_twice": len(stored) - len({item["event_id"] for item in stored}),
+            "dead_letters": _dead_letters(runtime),
+            "throttled_starts": plan.injected["stepfunctions:StartExecution:quota"],
+            "sqs_redeliveries": sum(p.stats.returned for p in runtime.pollers),
+            "drain_seconds": round(drained, 1),
+            "bucket_bound_seconds": round(max(0.0, events - burst) / refill, 1),
+            **_latency(stored, sent_at),
+        }
+
+
+def _steady_web(runtime: LocalRuntime, rate: float, seconds: float, prefix: str, sent_at: dict[str, float]) -> None:
+    publisher = bootstrap.publisher(runtime.settings())
+    events = _events(int(rate * seconds), source="web", prefix=prefix)
+    started = time.monotonic()
+    for i, event in enumerate(events):
+        delay = started + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        sent_at[event.event_id] = time.time()
+        publisher.publish(event)
+
+
+def _wait_stored(runtime: LocalRuntime, prefix: str, count: int, timeout: float) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        items = _stored(runtime, prefix)
+        if len(items) >= count or time.monotonic() > deadline:
+            return items
+        time.sleep(1.0)
+
+
+def lanes(
+    burst: int, web_rate: float, seconds: float, port: int, progress: Progress, context: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    web_events = int(web_rate * seconds)
+    with LocalRuntime(port=port, log_file=LOG_FILE, context=context) as runtime:
+        progress(f"lanes: {web_events} web events at {web_rate}/s, alone...")
+        alone: dict[str, float] = {}
+        _steady_web(runtime, web_rate, seconds, "lanes-alone", alone)
+        quiet = _wait_stored(runtime, "lanes-alone", web_events, timeout=600)
+        progress(f"lanes: the same web flow while {burst} batch events drain...")
+        batch_sent: dict[str, float] = {}
+        burster = threading.Thread(
+            target=_publish_burst,
+            args=(runtime, _events(burst, source="batch", prefix="lanes-batch", users=50), batch_sent),
+            daemon=True,
+        )
+        burster.start()
+        beside: dict[str, float] = {}
+        _steady_web(runtime, web_rate, seconds, "lanes-beside", beside)
+        loaded = _wait_stored(runtime, "lanes-beside", web_events, timeout=1800)
+        burster.join()
+        batch_done = len(_stored(runtime, "lanes-batch", users=50))
+        result: dict[str, Any] = {
+            "web_rate_per_second": web_rate,
+            "web_events": web_events,
+            "burst": burst,
+            "alone": _latency(quiet, alone),
+            "beside_burst": _latency(loaded, beside),
+            "batch_stored_meanwhile": batch_done,
+        }
+        result["p99_ratio"] = round(result["beside_burst"]["p99_s"] / max(result["alone"]["p99_s"], 1e-9), 2)
+        runtime.stop_pollers()
+        return result
+
+
+def render_quota(result: dict[str, Any]) -> str:
+    b = result["bucket"]
+    return "\n".join(
+        [
+            f"== eventflow bench --quota (StartExecution {START_EXECUTION_BURST} burst, {START_EXECUTION_REFILL}/s, "
+            f"divided by {result['scale']:g}) ==",
+            f"offered    {result['offered']} events at once, "
+            f"over a bucket of {b['burst']} and {b['refill_per_second']}/s",
+            f"outcome    {result['stored']} stored, {result['stored_twice']} stored twice, "
+            f"{result['dead_letters']} in the dead-letter queues",
+            f"throttling {result['throttled_starts']} StartExecution calls throttled, "
+            f"{result['sqs_redeliveries']} records returned to the queue",
+            f"drain      {result['drain_seconds']} s (the bucket alone needs {result['bucket_bound_seconds']} s); "
+            f"publish→stored p50 {result['p50_s']} s, p99 {result['p99_s']} s",
+        ]
+    )
+
+
+def render_lanes(result: dict[str, Any]) -> str:
+    a, b = result["alone"], result["beside_burst"]
+    return "\n".join(
+        [
+            "== eventflow bench --lanes ==",
+            f"web alone      {result['web_events']} events at {result['web_rate_per_second']}/s: "
+            f"publish→stored p50 {a['p50_s']} s, p99 {a['p99_s']} s",
+            f"web + burst    the same beside {result['burst']} batch events: p50 {b['p50_s']} s, p99 {b['p99_s']} s "
+            f"({result['p99_ratio']}x); {result['batch_stored_meanwhile']} batch events stored meanwhile",
+        ]
+    )
