@@ -2,12 +2,14 @@
 
 The records of a batch start their executions side by side, at most `MAX_CONCURRENT_STARTS`
 at a time: a batch of ten costs about one StartExecution round trip, not ten. Each record
-still succeeds or fails on its own.
+still succeeds or fails on its own, and a record still waiting on a throttled start when the
+invocation nears its timeout fails alone instead of taking the batch down with a timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
@@ -24,7 +26,16 @@ from workflow.ingest import IngestResult, Outcome, ingest_message
 from workflow.ports import ExecutionStarter, RejectionRecorder
 
 MAX_CONCURRENT_STARTS = 10
-_starts = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_STARTS, thread_name_prefix="start-execution")
+# One pool per invoking thread: on Lambda that is one per execution environment; the local
+# runtime invokes side by side from several threads, each standing for an environment.
+_pools = threading.local()
+
+
+def _starts() -> ThreadPoolExecutor:
+    pool: ThreadPoolExecutor | None = getattr(_pools, "pool", None)
+    if pool is None:
+        pool = _pools.pool = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_STARTS, thread_name_prefix="start-execution")
+    return pool
 
 
 @cache
@@ -68,13 +79,36 @@ def handle_record(record: SQSRecord, starter: ExecutionStarter, rejections: Reje
 def process_batch(
     event: dict[str, Any], context: Any, starter: ExecutionStarter, rejections: RejectionRecorder
 ) -> dict[str, Any]:
+    budget = _budget_seconds(context)
+    pool = _starts()
+
     async def record_handler(record: SQSRecord) -> IngestResult:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(_starts, handle_record, record, starter, rejections)
+        try:
+            return await asyncio.wait_for(
+                loop.run_in_executor(pool, handle_record, record, starter, rejections), timeout=budget
+            )
+        except TimeoutError:
+            # Still waiting (a throttled StartExecution being paced and retried) when the function
+            # is about to time out: reported as this record's failure rather than losing the
+            # whole batch to a timeout. If the start still happens, the redelivery is absorbed.
+            logger.warning("record not started before the function's deadline; left in the queue")
+            metrics.add_metric(name="IngestFailures", unit=MetricUnit.Count, value=1)
+            raise
 
     # A processor per invocation: the local runtime may run invocations side by side.
     processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return dict(async_process_partial_response(event, record_handler, processor, context))
+
+
+def _budget_seconds(context: Any) -> float | None:
+    """How long the batch's records may take: the invocation's remaining time, less a margin
+    for answering (a fifth of it, at least half a second)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    seconds = float(remaining()) / 1000
+    return max(0.1, seconds - max(0.5, seconds / 5))
 
 
 @logger.inject_lambda_context

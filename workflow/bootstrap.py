@@ -85,7 +85,13 @@ def client(service: str, region: str, endpoint_url: str | None) -> Any:
     import boto3
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32)
+    # StartExecution has a token-bucket quota (Standard: 1,300 burst, 300/s refill): adaptive mode
+    # paces this client's calls to the rate the service allows instead of spending its retries at
+    # once, so a burst waits in the client or the queue rather than failing five receives in a row.
+    if service == "stepfunctions":
+        config = Config(retries={"mode": "adaptive", "max_attempts": 5}, max_pool_connections=32)
+    else:
+        config = Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32)
     session: Any = boto3.session.Session()
     return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 def test_a_burst_over_the_start_execution_quota_is_absorbed_by_the_queues(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "workflow.cli", "bench", "--quota", "--events", "80", "--scale", "100",
-         "--ingest-timeout", "2", "--port", str(free_port()), "--json"],
+         "--ingest-timeout", "6", "--port", str(free_port()), "--json"],
         cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -28,3 +28,17 @@ def test_a_burst_over_the_start_execution_quota_is_absorbed_by_the_queues(tmp_pa
     assert figures["stored"] == 80 and figures["stored_twice"] == 0 and figures["dead_letters"] == 0
     assert figures["throttled_starts"] > 0  # the quota did bind
     assert figures["drain_seconds"] >= figures["bucket_bound_seconds"] > 0
+
+
+def test_the_lanes_run_reports_web_latency_alone_and_beside_a_batch_burst(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "workflow.cli", "bench", "--lanes", "--burst", "40", "--web-rate", "2",
+         "--seconds", "3", "--port", str(free_port()), "--json"],
+        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout)
+    assert figures["web_events"] == 6 and figures["burst"] == 40
+    for phase in ("alone", "beside_burst"):
+        assert figures[phase]["stored"] == 6 and 0 < figures[phase]["p50_s"] <= figures[phase]["p99_s"]
+    assert figures["p99_ratio"] == round(figures["beside_burst"]["p99_s"] / figures["alone"]["p99_s"], 2)

@@ -74,3 +74,41 @@ def test_a_batch_starts_its_executions_side_by_side_and_reports_only_failures() 
     assert 1 < starter.most_in_flight <= MAX_CONCURRENT_STARTS
     payloads = list(starter.started.values())
     assert all('"lane":"web"' in p for p in payloads)
+
+
+class Deadline:
+    """The part of Lambda's context the handler reads: the time left."""
+
+    def __init__(self, seconds: float) -> None:
+        self._ends = time.monotonic() + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._ends - time.monotonic()) * 1000)
+
+
+class PacedStarter(FakeStarter):
+    """A start for `waiting` is held back (a client pacing throttled calls) until released."""
+
+    def __init__(self, waiting: str) -> None:
+        super().__init__()
+        self.waiting = waiting
+        self.release = threading.Event()
+
+    def start(self, name: str, payload: str) -> bool:
+        if name.startswith(self.waiting):
+            self.release.wait(10)
+        return super().start(name, payload)
+
+
+def test_a_record_still_waiting_at_the_deadline_fails_alone_before_the_function_times_out() -> None:
+    events = [card_imported(card_id=f"d{i}") for i in range(4)]
+    starter = PacedStarter(waiting=events[1].event_id)
+    event = sqs_event([to_json(e) for e in events])
+    began = time.monotonic()
+    try:
+        response = process_batch(event, Deadline(1.5), starter, FakeRejections())
+    finally:
+        starter.release.set()
+    assert time.monotonic() - began < 1.5  # answered inside the invocation's time
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
+    assert {name.rsplit("-", 1)[0] for name in starter.started} >= {events[i].event_id for i in (0, 2, 3)}

@@ -150,40 +150,44 @@ class Recovery:
 
 
 def recover(runtime: Any, wait: Callable[[], None], out: TextIO) -> Recovery:
-    """What the operator does after a bad day: dead letters explained and redriven, then failed
-    executions redriven, round after round, until none is left or the rounds run out."""
+    """What the operator does after a bad day, round after round until nothing is left (or the
+    rounds run out): dead letters explained and redriven, failed executions redriven."""
     settings = runtime.settings()
     sqs, sfn = runtime.client("sqs"), runtime.client("stepfunctions")
     machine = settings.require("state_machine_arn")
     recovery = Recovery()
     letters = DeadLetters(sqs, sfn, bootstrap.event_store(settings), machine)
-    for queue_url in dead_letter_queues(runtime):
-        found = letters.list(queue_url, limit=1000)
-        recovery.dead_letters.extend(found)
-        if found:
-            out.write(f"  {len(found)} message(s) in {queue_url.rsplit('/', 1)[-1]}: redriving\n")
-            letters.redrive(queue_url)
-            recovery.dead_letters_redriven += len(found)
-    if recovery.dead_letters_redriven:
-        wait()
     redriven: set[str] = set()
-    for round_number in range(1, REDRIVE_ROUNDS + 1):
-        failed = [
+
+    def failed_now() -> list[dict[str, Any]]:
+        return [
             execution
             for arn in _workflow_machines(sfn, machine)
             for execution in Executions(sfn, arn).failed(limit=100_000)
             if execution["executionArn"] not in redriven
         ]
-        recovery.still_failed = [e["name"] for e in failed]
-        if not failed:
+
+    for round_number in range(1, REDRIVE_ROUNDS + 1):
+        dead = 0
+        for queue_url in dead_letter_queues(runtime):
+            found = letters.list(queue_url, limit=1000)
+            if found:
+                out.write(f"  round {round_number}: {len(found)} dead letter(s) in {queue_url.rsplit('/', 1)[-1]}\n")
+                recovery.dead_letters.extend(found)
+                letters.redrive(queue_url)
+                dead += len(found)
+        recovery.dead_letters_redriven += dead
+        failed = failed_now()
+        if not failed and not dead:
             break
-        out.write(f"  redrive round {round_number}: {len(failed)} failed execution(s)\n")
+        if failed:
+            out.write(f"  round {round_number}: redriving {len(failed)} failed execution(s)\n")
         for execution in failed:
             Executions(sfn, execution["stateMachineArn"]).redrive(execution["executionArn"])
             redriven.add(execution["executionArn"])
         recovery.executions_redriven.append(len(failed))
-        recovery.still_failed = []
         wait()
+    recovery.still_failed = [e["name"] for e in failed_now()]
     return recovery
 
 
