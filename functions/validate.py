@@ -26,7 +26,7 @@ def _retention_days() -> int:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     verdict = validate(
         event.get("event"),
-        rejection_id=str(event["execution_name"]),
+        execution_name=str(event["execution_name"]),
         now=datetime.now(UTC),
         retention_days=_retention_days(),
     )

@@ -86,8 +86,9 @@ def client(service: str, region: str, endpoint_url: str | None) -> Any:
     from botocore.config import Config
 
     # StartExecution has a token-bucket quota (Standard: 1,300 burst, 300/s refill): adaptive mode
-    # paces this client's calls to the rate the service allows instead of spending its retries at
-    # once, so a burst waits in the client or the queue rather than failing five receives in a row.
+    # paces this client's calls to the rate the service has been allowing instead of retrying at
+    # once. Its retries still draw on botocore's retry quota; a start that fails anyway is reported
+    # for its record alone, which comes back through the queue.
     if service == "stepfunctions":
         config = Config(retries={"mode": "adaptive", "max_attempts": 5}, max_pool_connections=32)
     else:

@@ -72,10 +72,12 @@ def expiry(now: datetime, retention_days: int) -> int:
     return int((now + timedelta(days=retention_days)).timestamp())
 
 
-def event_item(event: UserEvent, *, stored_at: datetime, retention_days: int) -> dict[str, Any]:
+def event_item(
+    event: UserEvent, *, stored_at: datetime, retention_days: int, stored_by: str | None = None
+) -> dict[str, Any]:
     occurred = format_timestamp(event.occurred_at)
     sort = f"{occurred}#{event.event_id}"
-    return {
+    item = {
         **event_key(event.event_id),
         GSI_BY_USER_PK: user_partition(event.user_id),
         GSI_BY_USER_SK: sort,
@@ -92,6 +94,9 @@ def event_item(event: UserEvent, *, stored_at: datetime, retention_days: int) ->
         "body": to_json(event),
         TTL_ATTRIBUTE: expiry(stored_at, retention_days),
     }
+    if stored_by:
+        item["stored_by"] = stored_by  # the execution that wrote it
+    return item
 
 
 @dataclass(frozen=True)

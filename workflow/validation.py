@@ -30,13 +30,15 @@ class Verdict:
     conflict: dict[str, Any] | None = None
 
 
-def validate(raw: Any, *, rejection_id: str, now: datetime, retention_days: int) -> Verdict:
+def validate(raw: Any, *, execution_name: str, now: datetime, retention_days: int) -> Verdict:
+    """`execution_name` names the rejection, and is written on the event's item as the execution
+    that stored it: a retried Store that had in fact succeeded finds its own name there."""
     try:
         event = parse_event(raw)
     except InvalidEvent as error:
         body = raw if isinstance(raw, str) else _dump(raw)
         rejection = Rejection(
-            rejection_id=rejection_id,
+            rejection_id=execution_name,
             reason=error.reason,
             body=body,
             event_id=error.event_id,
@@ -50,11 +52,11 @@ def validate(raw: Any, *, rejection_id: str, now: datetime, retention_days: int)
         )
     body = to_json(event)
     conflict = Rejection(
-        rejection_id=rejection_id, reason=CONFLICT_REASON, body=body, event_id=event.event_id, user_id=event.user_id
+        rejection_id=execution_name, reason=CONFLICT_REASON, body=body, event_id=event.event_id, user_id=event.user_id
     )
     return Verdict(
         valid=True,
-        item=event_item(event, stored_at=now, retention_days=retention_days),
+        item=event_item(event, stored_at=now, retention_days=retention_days, stored_by=execution_name),
         summary=ProjectionChange.of(event).summary(),
         body=body,
         event_id=event.event_id,

@@ -73,3 +73,18 @@ def test_sns_keeps_only_recent_published_messages_for_inspection(
         sns.publish(TopicArn=arn, Message=f"m{i}")
     kept = sns_backends["123456789012"]["us-east-1"].topics[arn].sent_notifications
     assert 5 <= len(kept) <= 10 and kept[-1][1] == "m22"
+
+
+def test_queue_counts_keep_sqs_semantics(embedded_aws: Any) -> None:
+    sqs = boto("sqs", embedded_aws.endpoint_url)
+    url = sqs.create_queue(QueueName="engine-counts")["QueueUrl"]
+    for body in ("a", "b", "c"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=60)
+    (taken,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=60)["Messages"]
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert counts["ApproximateNumberOfMessages"] == "2"
+    assert counts["ApproximateNumberOfMessagesDelayed"] == "1"
+    assert counts["ApproximateNumberOfMessagesNotVisible"] == "1"  # the one received; moto counts delayed apart
+    rest = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(m["Body"] for m in rest) == sorted({"a", "b", "c"} - {taken["Body"]})

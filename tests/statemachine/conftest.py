@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,7 @@ def scenarios() -> dict[str, list[tuple[str | None, dict[str, Any]]]]:
         "deleted": [(None, event_input(card_deleted(fresh_user())))],
         "invalid": [(None, invalid_input())],
         "duplicate": [(None, duplicate), (None, duplicate)],
+        "stored_by_itself": [(None, event_input(card_imported(fresh_user())))],
         **{
             case: [
                 (case, invalid_input() if case.startswith("Rejection") else event_input(card_imported(fresh_user())))
@@ -124,12 +126,31 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     return Engine(sfn, register_workflow(sfn, definition), runtime)
 
 
+def store_as_if_by(engine: Engine, execution_name: str, payload: dict[str, Any]) -> None:
+    """The item a first Store attempt of `execution_name` wrote before its answer was lost: its
+    retry then meets its own write."""
+    from workflow import bootstrap
+    from workflow.adapters.dynamodb import to_dynamodb
+    from workflow.events import parse_event
+    from workflow.records import event_item
+
+    settings = engine.runtime.settings()
+    item = event_item(
+        parse_event(payload["event"]), stored_at=datetime.now(UTC), retention_days=30, stored_by=execution_name
+    )
+    bootstrap.client("dynamodb", settings.region, settings.endpoint_url).put_item(
+        TableName=settings.require("table_name"), Item=to_dynamodb(item)
+    )
+
+
 @pytest.fixture(scope="session")
 def runs(engine: Engine) -> dict[str, list[Run]]:
     started: dict[str, list[Run]] = {}
     for scenario, executions in scenarios().items():
         for i, (case, payload) in enumerate(executions):
             name = f"{scenario}-{i}-{uuid.uuid4().hex[:8]}"
+            if scenario == "stored_by_itself":
+                store_as_if_by(engine, name, payload)
             target = f"{engine.arn}#{case}" if case else engine.arn
             arn = engine.sfn.start_execution(stateMachineArn=target, name=name, input=json.dumps(payload))[
                 "executionArn"

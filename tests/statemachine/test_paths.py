@@ -101,6 +101,22 @@ def test_an_event_id_reused_with_other_content_is_recorded_as_a_conflict(
     assert store.projection(event["user_id"]) is None  # no follow-up for the rejected content
 
 
+def test_a_retried_store_that_had_succeeded_goes_on_to_the_follow_ups(runs: dict[str, list[Run]], store: Any) -> None:
+    run = one(runs, "stored_by_itself")
+    assert run.status == "SUCCEEDED" and run.output["status"] == "stored"  # type: ignore[index]
+    assert same_states(run, ["Validate", "IsValid", "Store", "CompareStored", "SameContent", *STORED_PATH[3:]])
+    projection = store.projection(run.input["event"]["user_id"])
+    assert projection is not None and projection.total == 1  # followed up, not taken for a duplicate
+
+
+def test_an_event_gone_since_it_was_stored_is_not_stored_again(runs: dict[str, list[Run]], store: Any) -> None:
+    # erased by `forget` or expired: a late duplicate must not bring it back
+    run = one(runs, "StoredItemGone")
+    assert run.status == "SUCCEEDED" and run.output["status"] == "duplicate"  # type: ignore[index]
+    assert run.entered() == ["Validate", "IsValid", "Store", "CompareStored", "SameContent", "AlreadyStored"]
+    assert store.projection(run.input["event"]["user_id"]) is None
+
+
 def test_reading_the_stored_event_is_retried(runs: dict[str, list[Run]]) -> None:
     run = one(runs, "CompareThrottledThenOk")
     assert run.status == "SUCCEEDED" and run.attempts("CompareStored") == 2

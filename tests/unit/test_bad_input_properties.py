@@ -65,7 +65,7 @@ def strings_in(value: Any) -> list[str]:
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=st.one_of(plausible_event(), json_values))
 def test_validate_accepts_or_rejects_with_a_reason_that_echoes_no_value(raw: Any) -> None:
-    verdict = validate(raw, rejection_id="r-1", now=datetime(2026, 11, 2, tzinfo=UTC), retention_days=30)
+    verdict = validate(raw, execution_name="r-1", now=datetime(2026, 11, 2, tzinfo=UTC), retention_days=30)
     if verdict.valid:
         assert verdict.item["kind"] == "event" and verdict.body and verdict.summary
         return
@@ -114,7 +114,7 @@ def test_unicode_and_control_characters_in_text_fields_round_trip(text: str) -> 
         "source": "web",
         "payload": {"card_id": "c-1", "person_name": text, "company": text, "title": text},
     }
-    verdict = validate(raw, rejection_id="r", now=datetime(2026, 11, 2, tzinfo=UTC), retention_days=30)
+    verdict = validate(raw, execution_name="r", now=datetime(2026, 11, 2, tzinfo=UTC), retention_days=30)
     if verdict.valid:
         stored = json.loads(verdict.body or "")
         assert stored["payload"]["person_name"] == text.strip()

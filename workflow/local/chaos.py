@@ -157,6 +157,8 @@ def recover(runtime: Any, wait: Callable[[], None], out: TextIO) -> Recovery:
     machine = settings.require("state_machine_arn")
     recovery = Recovery()
     letters = DeadLetters(sqs, sfn, bootstrap.event_store(settings), machine)
+    # Locally a redrive is a new execution (on `<machine>-redrive`), so a failed execution once
+    # redriven is done with; what fails again is the new one.
     redriven: set[str] = set()
 
     def failed_now() -> list[dict[str, Any]]:

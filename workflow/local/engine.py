@@ -14,6 +14,8 @@ Measured on the pipeline (py-spy --gil), moto spent its time on work it repeats:
 * SQS checking each received message's retention period by computing all of the queue's
   attributes, which counts every message in the queue: receiving from a deep queue was
   quadratic. The retention period is read from the queue;
+* SQS reading the clock (through datetime) twice per queued message on every send and receive:
+  once per call;
 * deleting an SQS message scanning the whole queue twice and rebuilding it: one pass that stops
   at the message (deletes were quadratic in queue depth, like receives);
 * SNS keeping every published message for moto's inspection API: the most recent
@@ -62,6 +64,7 @@ def speed_up() -> None:
             ("retention", _read_retention_directly),
             ("executions", _forget_old_executions),
             ("deletes", _delete_in_one_pass),
+            ("queue_counts", _read_the_clock_once),
             ("notifications", _keep_recent_notifications),
         ):
             if name not in _applied:
@@ -275,3 +278,28 @@ def _keep_recent_notifications() -> None:
         return str(message_id)
 
     Topic.publish = publish_and_trim  # type: ignore[method-assign]
+
+
+def _read_the_clock_once() -> None:
+    from moto.core.utils import unix_time_millis
+    from moto.sqs.models import Queue
+
+    # moto asks each message whether it is visible and whether it is delayed, and each answer
+    # reads the clock through datetime: every send (which computes the queue's attributes) and
+    # every receive cost several clock readings per queued message. One reading per call, the
+    # same comparisons.
+    def messages(self: Any) -> list[Any]:
+        now = unix_time_millis()
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    def not_visible(self: Any) -> int:
+        now = unix_time_millis()
+        return sum(1 for m in self._messages if not now > m.visible_at)
+
+    def delayed(self: Any) -> int:
+        now = unix_time_millis()
+        return sum(1 for m in self._messages if now < m.delayed_until)
+
+    Queue.messages = property(messages)  # type: ignore[method-assign,assignment]
+    Queue.approximate_number_of_messages_not_visible = property(not_visible)  # type: ignore[method-assign,assignment]
+    Queue.approximate_number_of_messages_delayed = property(delayed)  # type: ignore[method-assign,assignment]

@@ -21,7 +21,8 @@ token bucket, throttling whatever finds it empty.
 
 Whether a request fails at a ``rate`` is decided from the seed, the request's content and how many times
 that same request was seen, never from timing or thread order: the same plan over the same
-inputs fails the same requests, so a failing run can be repeated.
+inputs fails the same requests, so a failing run can be repeated. (An SQS batch is judged by
+its bodies; which messages land in one batch does depend on timing.)
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ class Fault:
             raise ValueError(f"fault {self.target!r}: target is '<service>:<operation>'")
         if self.mode not in MODES:
             raise ValueError(f"fault {self.target}: mode is one of {', '.join(MODES)}")
+        if self.target.startswith("lambda:") and (self.mode == "throttle" or self.burst):
+            raise ValueError(f"fault {self.target}: a function fault is crash, timeout or crash_mid_batch")
+        if self.burst and self.burst < 1:
+            raise ValueError(f"fault {self.target}: a quota's burst must be at least 1 request")
 
 
 class TokenBucket:

@@ -97,7 +97,7 @@ class LocalFunction:
         """An invocation that meets the fault plan's faults for this function, if any."""
         fault = None
         if plan is not None:
-            fault = plan.decide("lambda", self.name, raw if raw is not None else json.dumps(payload).encode())
+            fault = plan.decide("lambda", self.name, raw if raw is not None else _stable_content(payload))
         if fault is None:
             return self.invoke(payload)
         if fault.mode == "crash_mid_batch":
@@ -150,3 +150,12 @@ class LocalFunction:
                 error=True,
             )
         return InvocationResult(result)
+
+
+def _stable_content(payload: Any) -> bytes:
+    """What a fault decision hashes for an invocation: for an SQS batch, its bodies (receipt
+    handles and receive timestamps change on every delivery); else the payload."""
+    records = payload.get("Records") if isinstance(payload, dict) else None
+    if isinstance(records, list) and all(isinstance(r, dict) and "body" in r for r in records):
+        return json.dumps(sorted(str(r["body"]) for r in records)).encode()
+    return json.dumps(payload, sort_keys=True).encode()

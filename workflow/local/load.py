@@ -95,6 +95,8 @@ def quota(
     events: int, scale: float, port: int, progress: Progress, context: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     burst, refill = START_EXECUTION_BURST / scale, START_EXECUTION_REFILL / scale
+    if burst < 1:
+        raise ValueError(f"--scale {scale:g} leaves a bucket of {burst:.2f} requests: at most {START_EXECUTION_BURST}")
     plan = FaultPlan(faults=[Fault("stepfunctions:StartExecution", burst=burst, refill_per_second=refill)])
     with LocalRuntime(port=port, log_file=LOG_FILE, faults=plan, context=context) as runtime:
         offered = _events(events, source="web", prefix="quota")
@@ -170,6 +172,8 @@ def lanes(
         loaded = _wait_stored(runtime, "lanes-beside", web_events, timeout=1800)
         burster.join()
         batch_done = len(_stored(runtime, "lanes-batch", users=50))
+        if len(quiet) < web_events or len(loaded) < web_events:
+            progress(f"lanes: not every web event was stored in time ({len(quiet)}, {len(loaded)} of {web_events})")
         result: dict[str, Any] = {
             "web_rate_per_second": web_rate,
             "web_events": web_events,
