@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,6 +169,9 @@ class LocalRuntime:
                         f"{name} differs between functions; the local runtime serves them in one process"
                     )
         os.environ.update({**merged, **_RUNTIME_ENVIRONMENT, ENV_ENDPOINT_URL: self.endpoint_url})
+        # Powertools keeps metrics per process; on Lambda one invocation runs at a time, here
+        # several do, and one may flush what another added, leaving the other nothing to flush.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         for function in functions:
             function.resolve()  # cold starts happen now, not inside the first batch
         self._route_function_logs()
