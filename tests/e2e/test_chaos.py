@@ -27,8 +27,8 @@ def test_a_small_chaos_run_reconciles_with_nothing_lost_and_nothing_stored_twice
                 "seed": 5,
                 "faults": [
                     {"target": "dynamodb:write", "rate": 0.1},
-                    {"target": "stepfunctions:StartExecution", "rate": 0.1},
-                    {"target": "lambda:Ingest", "rate": 0.15, "mode": "crash_mid_batch"},
+                    {"target": "stepfunctions:StartExecution", "rate": 0.05},
+                    {"target": "lambda:Ingest", "rate": 0.25, "mode": "crash_mid_batch"},
                     {"target": "lambda:Project", "rate": 0.05, "mode": "crash"},
                 ],
             }
@@ -36,8 +36,8 @@ def test_a_small_chaos_run_reconciles_with_nothing_lost_and_nothing_stored_twice
     )
     result = subprocess.run(
         [sys.executable, "-m", "workflow.cli", "chaos", "--events", "200", "--faults", str(plan),
-         "--ingest-timeout", "3", "--port", str(free_port()), "--timeout", "300"],
-        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=600,
+         "--ingest-timeout", "4", "--port", str(free_port()), "--timeout", "900"],
+        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=1500,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     out = result.stdout
