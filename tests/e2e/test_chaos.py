@@ -5,15 +5,13 @@ reconcile exactly, with exit status 0."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import free_port
+from tests.e2e.cli import eventflow
 
 pytestmark = pytest.mark.e2e
 
@@ -34,10 +32,9 @@ def test_a_small_chaos_run_reconciles_with_nothing_lost_and_nothing_stored_twice
             }
         )
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "workflow.cli", "chaos", "--events", "200", "--faults", str(plan),
-         "--ingest-timeout", "4", "--port", str(free_port()), "--timeout", "900"],
-        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=1500,
+    result = eventflow(
+        tmp_path, "chaos", "--events", "200", "--faults", str(plan), "--ingest-timeout", "4",
+        "--port", str(free_port()), "--timeout", "900", timeout=1500,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     out = result.stdout

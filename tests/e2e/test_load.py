@@ -4,23 +4,20 @@ at once; the lanes hold what cannot start yet, and every event is stored once, n
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import free_port
+from tests.e2e.cli import eventflow
 
 pytestmark = pytest.mark.e2e
 
 
 def test_a_burst_over_the_start_execution_quota_is_absorbed_by_the_queues(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "workflow.cli", "bench", "--quota", "--events", "80", "--scale", "100",
-         "--ingest-timeout", "6", "--port", str(free_port()), "--json"],
-        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=600,
+    result = eventflow(
+        tmp_path, "bench", "--quota", "--events", "80", "--scale", "100", "--ingest-timeout", "6",
+        "--port", str(free_port()), "--json",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout)
@@ -31,10 +28,9 @@ def test_a_burst_over_the_start_execution_quota_is_absorbed_by_the_queues(tmp_pa
 
 
 def test_the_lanes_run_reports_web_latency_alone_and_beside_a_batch_burst(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "workflow.cli", "bench", "--lanes", "--burst", "40", "--web-rate", "2",
-         "--seconds", "3", "--port", str(free_port()), "--json"],
-        cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=600,
+    result = eventflow(
+        tmp_path, "bench", "--lanes", "--burst", "40", "--web-rate", "2", "--seconds", "3",
+        "--port", str(free_port()), "--json",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout)

@@ -250,7 +250,7 @@ def reconcile(
     store = bootstrap.event_store(runtime.settings())
     found = collect(store, sorted({e.user_id for e in work.valid}), since)
     problems = accounting_problems(work, found) + order_problems(work, found)
-    left = _dead_letters_now(runtime)
+    left = dead_letters_now(runtime)
     if left:
         problems.append(f"{left} message(s) left in the dead-letter queues")
     if recovery.still_failed:
@@ -269,7 +269,8 @@ def reconcile(
     )
 
 
-def _dead_letters_now(runtime: Any) -> int:
+def dead_letters_now(runtime: Any) -> int:
+    """Messages in the lanes' dead-letter queues, visible or not."""
     sqs = runtime.client("sqs")
     left = 0
     for queue_url in dead_letter_queues(runtime):

@@ -23,6 +23,7 @@ from typing import Any
 
 from workflow import bootstrap
 from workflow.events import UserEvent, new_event
+from workflow.local.chaos import dead_letters_now
 from workflow.local.demo import percentile, publish_latencies
 from workflow.local.faults import Fault, FaultPlan
 from workflow.local.runtime import LocalRuntime
@@ -59,18 +60,6 @@ def _stored(runtime: LocalRuntime, prefix: str, users: int = 20) -> list[dict[st
         for user in (f"{prefix}-{u:03d}" for u in range(users))
         for item in every_item(functools.partial(store.user_events, user, *far, limit=500))
     ]
-
-
-def _dead_letters(runtime: LocalRuntime) -> int:
-    sqs = runtime.client("sqs")
-    total = 0
-    for key in ("WebDeadLetterQueueUrl", "BatchDeadLetterQueueUrl"):
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=runtime.outputs[key],
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        total += sum(int(value) for value in attributes.values())
-    return total
 
 
 def _publish_burst(runtime: LocalRuntime, events: list[UserEvent], sent_at: dict[str, float]) -> None:
@@ -120,7 +109,7 @@ def quota(
             "bucket": {"burst": round(burst, 1), "refill_per_second": round(refill, 2)},
             "stored": len({item["event_id"] for item in stored}),
             "stored_twice": len(stored) - len({item["event_id"] for item in stored}),
-            "dead_letters": _dead_letters(runtime),
+            "dead_letters": dead_letters_now(runtime),
             "throttled_starts": plan.injected["stepfunctions:StartExecution:quota"],
             "sqs_redeliveries": sum(p.stats.returned for p in runtime.pollers),
             "drain_seconds": round(drained, 1),
