@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install demo test unit lint typecheck synth deploy local-up browser screenshot clean
+.PHONY: install demo test verify unit lint typecheck synth deploy local-up browser screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ demo: $(STAMP)  ## the main job: the whole pipeline on the embedded local AWS, r
 
 test: $(STAMP) browser  ## every tier: unit, adapters, statemachine, infrastructure, end to end, console
 	$(BIN)/python -m pytest
+
+verify: $(STAMP)  ## the long drills: a small chaos run, the StartExecution quota run, ...
+	$(BIN)/python -m pytest -m drill
 
 # Debian's Chromium for the console's browser tests (Playwright does not download browsers
 # here). Without root or apt the install is skipped, and so are those tests, saying why.
