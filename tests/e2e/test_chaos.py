@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import free_port
 from tests.e2e.cli import eventflow
 
-pytestmark = [pytest.mark.e2e, pytest.mark.drill]
+pytestmark = [pytest.mark.e2e, pytest.mark.drill, pytest.mark.timeout(1800)]
 
 
 def test_a_small_chaos_run_reconciles_with_nothing_lost_and_nothing_stored_twice(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import free_port
 from tests.e2e.cli import eventflow
 
-pytestmark = [pytest.mark.e2e, pytest.mark.drill]
+pytestmark = [pytest.mark.e2e, pytest.mark.drill, pytest.mark.timeout(1800)]
 
 
 def test_a_burst_over_the_start_execution_quota_is_absorbed_by_the_queues(tmp_path: Path) -> None:
