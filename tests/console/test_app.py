@@ -158,6 +158,15 @@ def test_the_console_is_read_only_and_answers_only_its_own_host_names(client: Cl
     assert client.get("/static/secret.txt").status_code == 404
 
 
+def test_the_console_refuses_other_web_pages_but_not_its_own(client: Client) -> None:
+    host = {"Host": "127.0.0.1:8080"}
+    for origin in ("https://evil.example", "http://localhost:8080", "http://127.0.0.1:9999", "null"):
+        response = client.get("/api/executions", headers={**host, "Origin": origin})
+        assert response.status_code == 403, origin
+        assert "Access-Control-Allow-Origin" not in response.headers
+    assert client.get("/api/executions", headers={**host, "Origin": "http://127.0.0.1:8080"}).status_code == 200
+
+
 def test_every_asset_is_served_locally_with_a_strict_policy(client: Client) -> None:
     page = client.get("/")
     assert page.status_code == 200 and page.mimetype == "text/html"
