@@ -126,3 +126,27 @@ def test_the_endpoint_refuses_an_empty_sns_message(embedded_aws: Any) -> None:
     assert refused.value.response["Error"]["Code"] == "InvalidParameter"
     assert refused.value.response["Error"]["Message"] == "Invalid parameter: Empty message"
     assert sns.publish(TopicArn=topic, Message="x")["MessageId"]
+
+
+def test_a_payload_lambda_cannot_parse_is_refused_without_running_the_function(embedded_aws: Any) -> None:
+    from workflow.local.lambdas import LocalFunction
+
+    name = f"fn-{uuid.uuid4().hex[:6]}"
+    embedded_aws.router.register(
+        [
+            LocalFunction(
+                name=name,
+                arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+                handler="tests.e2e.handlers.crash",
+                timeout_seconds=5,
+                memory_mb=128,
+                environment={},
+            )
+        ]
+    )
+    lam = boto("lambda", embedded_aws.endpoint_url)
+    for payload in ("[" * 100_000 + "]" * 100_000, '{"x": NaN}', "{not json"):
+        with pytest.raises(ClientError) as refused:
+            lam.invoke(FunctionName=name, Payload=payload.encode())
+        assert refused.value.response["Error"]["Code"] == "InvalidRequestContentException"
+    assert lam.invoke(FunctionName=name, Payload=b"{}")["FunctionError"] == "Unhandled"

@@ -35,6 +35,10 @@ _LOCAL_APIS = {
 }
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def _peek_body(environ: dict[str, Any]) -> bytes:
     """The request's body, left in place for moto to read again."""
     try:
@@ -125,7 +129,21 @@ class LambdaRouter:
     def _invoke(self, function: LocalFunction, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
-        payload = json.loads(raw) if raw else {}
+        try:
+            payload = json.loads(raw, parse_constant=_not_json) if raw else {}
+        except (ValueError, RecursionError) as error:
+            # As Lambda answers a payload it cannot parse: the function is not run.
+            reason = "too deeply nested" if isinstance(error, RecursionError) else type(error).__name__
+            data = json.dumps({"Type": "User", "message": f"Could not parse request body into json: {reason}"}).encode()
+            start_response(
+                "400 Bad Request",
+                [
+                    ("Content-Type", "application/json"),
+                    ("x-amzn-ErrorType", "InvalidRequestContentException"),
+                    ("Content-Length", str(len(data))),
+                ],
+            )
+            return [data]
         result = function.invoke_under(self.faults, payload, raw)
         headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST")]
         if result.error:
