@@ -58,9 +58,10 @@ class DeadLetters:
             self._sqs.change_message_visibility(
                 QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
             )
-        return [self._explain(m) for m in seen.values()]
+        return [self.explain(m) for m in seen.values()]
 
-    def _explain(self, message: dict[str, Any]) -> DeadLetter:
+    def explain(self, message: dict[str, Any]) -> DeadLetter:
+        """Why a dead letter is there, from its body (whatever it holds) and what became of it."""
         body = str(message.get("Body", ""))
         receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0))
         # A dead letter may be anything (nested thousands deep, megabytes, not JSON): the ingest's

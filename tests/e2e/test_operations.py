@@ -8,8 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from tests.factories import BASE_TIME, card_imported, card_updated
+from tests.unit.test_bad_input_properties import pathological_bodies, plausible_event
 from tests.waiting import eventually
 from workflow import bootstrap
 from workflow.constants import OUT_WEB_DLQ_URL, OUT_WEB_QUEUE_URL
@@ -110,3 +112,17 @@ def test_dead_letters_of_any_shape_are_listed_without_failing(runtime: Any) -> N
     assert all(letter.reason.startswith("unusable message (body: ") for letter in listed)
     assert any("nested deeper than" in letter.reason for letter in listed)
     assert any("exceeds the limit" in letter.reason for letter in listed)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(body=pathological_bodies | plausible_event().map(json.dumps))
+def test_any_dead_letter_is_explained(runtime: Any, body: str) -> None:
+    settings = runtime.settings()
+    letters = DeadLetters(
+        runtime.client("sqs"),
+        runtime.client("stepfunctions"),
+        bootstrap.event_store(settings),
+        settings.state_machine_arn,
+    )
+    letter = letters.explain({"MessageId": "m-1", "Body": body, "Attributes": {"ApproximateReceiveCount": "5"}})
+    assert letter.receive_count == 5 and letter.reason

@@ -209,6 +209,8 @@ def _storable(item: dict[str, Any]) -> None:
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(body=pathological_bodies)
 def test_pathological_messages_are_started_or_recorded_never_raised(body: str) -> None:
+    from functions.ingest import process_batch
+    from tests.unit.test_ingest_handler import sqs_event
     from workflow.console.app import summarize_input
     from workflow.ingest import inspect_body
     from workflow.records import rejection_item
@@ -223,6 +225,8 @@ def test_pathological_messages_are_started_or_recorded_never_raised(body: str) -
         payload = starter.started[result.name]
         payload.encode("utf-8")
         assert json.loads(payload, parse_constant=lambda c: pytest.fail(c))["event"] is not None
+    # The ingest function acknowledges it either way: nothing is left to be retried into the DLQ.
+    assert process_batch(sqs_event([body]), None, FakeStarter(), FakeRejections()) == {"batchItemFailures": []}
     # The operator's tools read the same bodies from a DLQ and execution inputs without failing.
     inspect_body(body)
     summarize_input(body)
