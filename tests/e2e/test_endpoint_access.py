@@ -100,10 +100,18 @@ def test_an_allowed_origin_gets_its_preflight_answered(embedded_aws: Any, monkey
 def test_the_endpoint_refuses_execution_names_aws_refuses(embedded_aws: Any) -> None:
     sfn = boto("stepfunctions", embedded_aws.endpoint_url)
     machine = pass_state_machine(sfn)
-    for name in ["has space", "a/b", "a:b", "x" * 81, "tab\there", "bell\x07", "brace{", "back`tick", "ü\u0085"]:
+    for name in ["has space", "a/b", "a:b", "tab\there", "bell\x07", "brace{", "back`tick", "ü\u0085"]:
         with pytest.raises(ClientError) as refused:
             sfn.start_execution(stateMachineArn=machine, name=name, input="{}")
         assert refused.value.response["Error"]["Code"] == "InvalidName", name
+    with pytest.raises(ClientError) as refused:
+        sfn.start_execution(stateMachineArn=machine, name="x" * 81, input="{}")
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert "Member must have length less than or equal to 80" in refused.value.response["Error"]["Message"]
+    for text, code in [("not json", "InvalidExecutionInput"), ('"' + "x" * 262_144 + '"', "ValidationException")]:
+        with pytest.raises(ClientError) as refused:
+            sfn.start_execution(stateMachineArn=machine, name=f"in-{uuid.uuid4().hex[:8]}", input=text)
+        assert refused.value.response["Error"]["Code"] == code
     assert sfn.start_execution(stateMachineArn=machine, name="ok-name_1", input="{}")["executionArn"]
     assert sfn.start_execution(stateMachineArn=machine, name="名前-é", input="{}")["executionArn"]
 
