@@ -30,7 +30,7 @@ PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
     IndexError,
 )
 
-_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+_SIGNIFICANT = re.compile(r'[\[\]{}"\\]')
 
 
 class UnreadableJson(ValueError):
@@ -39,17 +39,30 @@ class UnreadableJson(ValueError):
 
 def text_depth(text: str, limit: int) -> int:
     """How deep the text's arrays and objects nest, counted on the raw text without decoding it
-    (brackets inside strings do not count); stops counting at ``limit + 1``."""
+    (brackets inside strings do not count); stops counting at ``limit + 1``. One pass over the
+    brackets, quotes and backslashes: linear whatever the text, unterminated strings included."""
     depth = deepest = 0
-    for match in _STRING_OR_BRACKET.finditer(text):
-        token = match.group()
-        if token in "[{":
+    in_string = False
+    skip_to = -1  # the character after a backslash, inside a string, is escaped
+    for match in _SIGNIFICANT.finditer(text):
+        at = match.start()
+        if at < skip_to:
+            continue
+        char = match.group()
+        if in_string:
+            if char == "\\":
+                skip_to = at + 2
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
             depth += 1
             if depth > deepest:
                 deepest = depth
                 if deepest > limit:
                     return deepest
-        elif token in "]}":
+        elif char in "]}":
             depth -= 1
     return deepest
 

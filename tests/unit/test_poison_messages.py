@@ -4,6 +4,7 @@ workflow, never as a retry into the DLQ, and the rejection itself fits in Dynamo
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -181,3 +182,23 @@ def test_the_console_summarizes_a_hostile_execution_input_as_nothing() -> None:
     assert (
         summarize_input('{"event":{"event_id":"e-1","event_type":"card.imported","user_id":"u"}}')["eventId"] == "e-1"
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['"' + '\\"' * 128_000, '"' * 256_000, "[" * 256_000, '["' + "\\" * 256_000, '{"a":' * 50_000],
+    ids=["escaped quotes, unterminated", "quotes", "brackets", "backslashes", "objects"],
+)
+def test_reading_any_body_takes_time_linear_in_its_size(text: str) -> None:
+    """256 KiB, the largest message SQS holds: read in well under a second, whatever it holds."""
+    started = time.perf_counter()
+    inspect_body(text[:32_000])
+    boundedjson.text_depth(text, MAX_JSON_DEPTH)
+    assert time.perf_counter() - started < 3
+
+
+def test_brackets_inside_strings_do_not_count() -> None:
+    assert boundedjson.text_depth('[["]]]\\"[[[["]]', 8) == 2
+    assert boundedjson.text_depth('{"a":"\\\\"}', 8) == 1
+    assert boundedjson.text_depth('["\\"[["]', 8) == 1
+    assert boundedjson.text_depth("[" * 10, 3) == 4, "counting stops past the limit"
