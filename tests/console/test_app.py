@@ -254,3 +254,24 @@ def test_missing_credentials_are_explained() -> None:
     assert response.status_code == 503
     assert response.get_json()["error"] == "NoCredentials"
     assert "AWS_ACCESS_KEY_ID" in response.get_json()["message"]
+
+
+class HostileStore(EmptyStore):
+    """Rejections of hostile messages, as an older version could have stored them."""
+
+    def rejected(self, since: datetime, until: datetime, *, limit: int = 50, cursor: str | None = None) -> Page:
+        return Page([{"rejection_id": "r-1", "reason": "body: x", "body": '{"a":"\ud800' + "[" * 5000}])
+
+
+class HostileStepFunctions(FakeStepFunctions):
+    def describe_execution(self, executionArn: str) -> dict[str, Any]:
+        return {"executionArn": executionArn, "input": "[" * 100_000 + "]" * 100_000}
+
+
+def test_hostile_records_and_inputs_are_served_not_a_server_error() -> None:
+    client = Client(create_app(SETTINGS, sfn=HostileStepFunctions(3), store=HostileStore()))
+    rejected = client.get("/api/rejected")
+    assert rejected.status_code == 200
+    assert rejected.get_json()["items"][0]["body"].startswith('{"a":"\ud800')
+    executions = client.get("/api/executions")
+    assert executions.status_code == 200 and len(executions.get_json()["items"]) == 3

@@ -82,7 +82,8 @@ def _default(value: Any) -> Any:
 
 
 def _json(value: Any, status: int = 200) -> Response:
-    body = json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"))
+    # A lone surrogate (from a hostile message) is sent as its JSON escape, never as broken UTF-8.
+    body = boundedjson.printable(json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":")))
     response = Response(body, status=status, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response
