@@ -206,7 +206,7 @@ def _storable(item: dict[str, Any]) -> None:
     assert len(item["body"]) <= 4096 and len(item["reason"]) <= 1000
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(body=pathological_bodies)
 def test_pathological_messages_are_started_or_recorded_never_raised(body: str) -> None:
     from functions.ingest import process_batch
@@ -232,7 +232,7 @@ def test_pathological_messages_are_started_or_recorded_never_raised(body: str) -
     summarize_input(body)
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=st.one_of(_decoded_values(), st.builds(_deep, st.integers(0, 2000), _decoded_values())))
 def test_validate_never_raises_and_its_rejections_fit_dynamodb(raw: Any) -> None:
     verdict = validate(raw, execution_name="r-1", now=datetime(2026, 11, 2, tzinfo=UTC), retention_days=30)
@@ -241,7 +241,7 @@ def test_validate_never_raises_and_its_rejections_fit_dynamodb(raw: Any) -> None
         _storable(verdict.item)
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(event_id=st.one_of(st.none(), st.text(max_size=200)), body=st.text(max_size=300))
 def test_our_execution_names_are_always_names_step_functions_accepts(event_id: str | None, body: str) -> None:
     from workflow.records import execution_name, execution_name_problem
