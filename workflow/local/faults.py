@@ -16,6 +16,10 @@ BatchWriteItem: throttled), ``<service>:<Action>`` for any other API (throttled)
 answers Sandbox.Timedout, ``crash_mid_batch`` runs the handler on the first half of an SQS
 batch's records, then crashes: the work done is not acknowledged and comes back).
 
+A plan is checked when loaded (:meth:`FaultPlan.load`): every key known, every value of its type
+and range, the target a service the endpoint can fail; anything else raises
+:class:`FaultPlanError` naming the file and the key path (``faults[2].rate``).
+
 A fault with ``burst`` and ``refill_per_second`` is a quota, as AWS enforces its API rates: a
 token bucket, throttling whatever finds it empty.
 
