@@ -34,6 +34,15 @@ def _timestamp(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _origin(text: str) -> str:
+    from workflow.webaccess import normalize_origin
+
+    try:
+        return normalize_origin(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def load_outputs(path: Path) -> dict[str, str]:
     data = json.loads(path.read_text())
     # `cdk deploy --outputs-file` nests outputs under the stack name; ours are flat.
@@ -237,7 +246,10 @@ def _start_runtime(args: argparse.Namespace, *, faults: Any = None, context: dic
         faults = FaultPlan.load(args.faults)
     if faults is not None:
         sys.stderr.write(f"fault injection on: {len(faults.faults)} fault(s), seed {faults.seed}\n")
-    runtime = LocalRuntime(port=args.port, log_file=log_file, faults=faults, context=context).start()
+    origins = getattr(args, "allow_origin", None) or ()
+    runtime = LocalRuntime(
+        port=args.port, log_file=log_file, faults=faults, context=context, allowed_origins=origins
+    ).start()
     sys.stderr.write(
         f"embedded AWS at {runtime.endpoint_url}, stack deployed in {time.monotonic() - started:.1f} s; "
         f"function logs in {log_file}\n"
@@ -545,6 +557,14 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--outputs-file", help=f"where to write the outputs (default: {DEFAULT_OUTPUTS})")
     up.add_argument("--faults", help="a fault-injection plan (JSON; see workflow/local/faults.py)")
     up.add_argument("--console-port", type=int, default=CONSOLE_PORT, help="the web console's port (0: no console)")
+    up.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        type=_origin,
+        metavar="ORIGIN",
+        help="a web origin (http://localhost:3000) whose pages may call the endpoint; repeatable (default: none)",
+    )
     up.set_defaults(run=cmd_local_up)
 
     cost_cmd = commands.add_parser("cost", help="the monthly bill per service, from the template and local runs")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -17,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -25,16 +27,49 @@ from pydantic import (
     model_validator,
 )
 
+from workflow import boundedjson
 from workflow.constants import MAX_EVENT_BYTES, MAX_JSON_DEPTH
 
 CURRENT_SCHEMA_VERSION = 2
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 Identifier = Annotated[str, Field(pattern=ID_PATTERN)]
+
+# Cards come from OCR and from people typing in Japanese: full-width digits, letters, @ and
+# spaces, half-width katakana and every kind of dash are everyday input. NFKC folds the width
+# variants (full-width Latin and digits to ASCII, half-width katakana to full-width, U+3000 to a
+# space); what NFKC leaves alone among the dashes a phone number is written with becomes "-".
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe58\u30fc\u2500\u301c"), "-")
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_text(value: Any) -> Any:
+    """NFKC, and runs of spaces (ideographic ones included) made one space, ends trimmed."""
+    if not isinstance(value, str):
+        return value
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", value)).strip()
+
+
+def normalize_phone(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", value).translate(_DASHES)).strip()
+
+
+def normalize_email(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    return unicodedata.normalize("NFKC", value).strip()
+
+
 # No control characters: they only ever arrive by mistake, and break what displays the card.
-ShortText = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
-Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Phone = Annotated[str, Field(max_length=32, pattern=r"^\+?[0-9][0-9 ()-]{3,30}$")]
+ShortText = Annotated[
+    str,
+    BeforeValidator(normalize_text),
+    Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"),
+]
+Email = Annotated[str, BeforeValidator(normalize_email), Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Phone = Annotated[str, BeforeValidator(normalize_phone), Field(max_length=32, pattern=r"^\+?[0-9][0-9 ()-]{3,30}$")]
 
 
 class Source(StrEnum):
@@ -184,20 +219,28 @@ def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
 _UPCASTERS = {1: _v1_to_v2}
 
 
-def upcast(raw: dict[str, Any]) -> dict[str, Any]:
-    version = raw.get("schema_version")
+def version_problem(raw: dict[str, Any]) -> str | None:
+    """What is wrong with the event's schema_version, or None if it can be upcast."""
+    if "schema_version" not in raw:
+        return "schema_version: missing"
+    version = raw["schema_version"]
     if not isinstance(version, int) or isinstance(version, bool):
-        raise InvalidEvent("schema_version: must be an integer", known_event_id(raw))
+        return "schema_version: must be an integer"
+    shown = str(version) if abs(version) < 10**9 else "a version"
     if version > CURRENT_SCHEMA_VERSION:
-        raise InvalidEvent(
-            f"schema_version: {version} is newer than the supported {CURRENT_SCHEMA_VERSION}",
-            known_event_id(raw),
-        )
+        return f"schema_version: {shown} is newer than the supported {CURRENT_SCHEMA_VERSION}"
+    if version < CURRENT_SCHEMA_VERSION and any(v not in _UPCASTERS for v in range(version, CURRENT_SCHEMA_VERSION)):
+        return f"schema_version: {shown} is not supported"
+    return None
+
+
+def upcast(raw: dict[str, Any]) -> dict[str, Any]:
+    problem = version_problem(raw)
+    if problem is not None:
+        raise InvalidEvent(problem, known_event_id(raw))
+    version = raw["schema_version"]
     while version < CURRENT_SCHEMA_VERSION:
-        step = _UPCASTERS.get(version)
-        if step is None:
-            raise InvalidEvent(f"schema_version: {version} is not supported", known_event_id(raw))
-        raw = step(raw)
+        raw = _UPCASTERS[version](raw)
         version = raw["schema_version"]
     return raw
 
@@ -218,60 +261,76 @@ def known_event_id(raw: Any) -> str | None:
     return known_identifier(raw, "event_id")
 
 
-def _depth(value: Any, limit: int) -> int:
-    stack = [(value, 1)]
-    deepest = 0
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        if isinstance(node, dict):
-            stack.extend((child, depth + 1) for child in node.values())
-        elif isinstance(node, list):
-            stack.extend((child, depth + 1) for child in node)
-    return deepest
+MAX_REASON_CHARS = 1000
 
 
-def describe_errors(error: ValidationError) -> str:
-    """A reason naming the fields and rules broken, never the values (they may be personal)."""
+def error_list(error: ValidationError) -> list[str]:
+    """Each field and rule broken, never the values (they may be personal)."""
     parts = []
-    for item in error.errors(include_input=False, include_url=False):
+    for item in error.errors(include_input=False, include_url=False, include_context=False):
         loc = item["loc"]
         if loc and loc[0] in _TAGS:  # the discriminated union's tag adds nothing for a reader
             loc = loc[1:]
         where = ".".join(str(p) for p in loc)
         parts.append(f"{where or 'event'}: {item['msg']}")
-    return "; ".join(parts)
+    return parts
+
+
+def describe_errors(error: ValidationError) -> str:
+    """A reason naming the fields and rules broken, never the values (they may be personal)."""
+    return join_reasons(error_list(error))
+
+
+def join_reasons(parts: list[str]) -> str:
+    unique = list(dict.fromkeys(parts))
+    text = "; ".join(unique)
+    if len(text) > MAX_REASON_CHARS:
+        text = text[: MAX_REASON_CHARS - 40].rsplit("; ", 1)[0] + f"; and {len(unique)} problems in all"
+    return text
+
+
+def _type_problem(raw: dict[str, Any]) -> str | None:
+    if "event_type" not in raw:
+        return "event_type: missing"
+    if not isinstance(raw["event_type"], str):
+        return "event_type: must be a string"
+    if raw["event_type"] not in _TAGS:
+        return "event_type: unknown event type"
+    return None
 
 
 def parse_event(raw: Any) -> UserEvent:
-    """Validate a decoded event of any supported version; raise :class:`InvalidEvent`."""
+    """Validate a decoded event of any supported version; raise :class:`InvalidEvent` naming
+    every field and rule broken. Never raises anything else, whatever ``raw`` holds."""
     if not isinstance(raw, dict):
         raise InvalidEvent("event: must be a JSON object")
     event_id = known_event_id(raw)
-    size = len(json.dumps(raw, ensure_ascii=False, default=str).encode())
-    if size > MAX_EVENT_BYTES:
-        raise InvalidEvent(f"event: {size} bytes exceeds the limit of {MAX_EVENT_BYTES}", event_id)
-    if _depth(raw, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-        raise InvalidEvent(f"event: nested deeper than {MAX_JSON_DEPTH} levels", event_id)
-    if "event_type" in raw and not isinstance(raw["event_type"], str):
-        raise InvalidEvent("event_type: must be a string", event_id)
-    if "event_type" in raw and raw["event_type"] not in _TAGS:
-        raise InvalidEvent("event_type: unknown event type", event_id)
-    upcast_raw = upcast(raw)
+    problem = boundedjson.problem_of(raw, max_depth=MAX_JSON_DEPTH, max_bytes=MAX_EVENT_BYTES)
+    if problem is not None:
+        raise InvalidEvent(f"event: {problem}", event_id)
+    problems = [p for p in (_type_problem(raw), version_problem(raw)) if p is not None]
+    # Go on past a bad version or type, so that the reason names every broken field at once.
+    candidate = {**raw, "schema_version": CURRENT_SCHEMA_VERSION} if version_problem(raw) else upcast(raw)
+    event: UserEvent | None = None
     try:
-        event = _EVENT_ADAPTER.validate_python(upcast_raw)
+        if _type_problem(raw) is None:
+            event = _EVENT_ADAPTER.validate_python(candidate)
+        else:
+            _Envelope.model_validate({k: v for k, v in candidate.items() if k not in ("event_type", "payload")})
     except ValidationError as error:
-        raise InvalidEvent(describe_errors(error), event_id) from None
+        problems.extend(error_list(error))
+    except boundedjson.PERMANENT_ERRORS as error:
+        problems.append(f"event: cannot be validated ({type(error).__name__})")
+    if problems or event is None:
+        raise InvalidEvent(join_reasons(problems), event_id)
     return event
 
 
 def parse_event_json(body: str | bytes) -> UserEvent:
     try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidEvent(f"body: not valid JSON ({type(error).__name__})") from None
+        raw = boundedjson.loads(body, max_depth=MAX_JSON_DEPTH)
+    except boundedjson.UnreadableJson as error:
+        raise InvalidEvent(f"body: {error}") from None
     return parse_event(raw)
 
 

@@ -4,7 +4,6 @@ them)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from workflow.events import known_event_id
+from workflow.ingest import inspect_body
 from workflow.ports import EventStore, ProjectionStore, every_item
 from workflow.projection import ProjectionChange
 from workflow.records import execution_name
@@ -58,16 +58,19 @@ class DeadLetters:
             self._sqs.change_message_visibility(
                 QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
             )
-        return [self._explain(m) for m in seen.values()]
+        return [self.explain(m) for m in seen.values()]
 
-    def _explain(self, message: dict[str, Any]) -> DeadLetter:
-        body = message["Body"]
+    def explain(self, message: dict[str, Any]) -> DeadLetter:
+        """Why a dead letter is there, from its body (whatever it holds) and what became of it."""
+        body = str(message.get("Body", ""))
         receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0))
-        try:
-            decoded = json.loads(body)
-        except ValueError:
-            decoded = None
+        # A dead letter may be anything (nested thousands deep, megabytes, not JSON): the ingest's
+        # own bounded reading, so that one poison message cannot blind the whole lane.
+        decoded, unusable = inspect_body(body)
         event_id = known_event_id(decoded)
+        if unusable is not None:
+            reason = f"unusable message ({unusable}): the ingest function now records it as rejected"
+            return DeadLetter(message["MessageId"], receives, event_id, reason)
         if event_id and self._store.get_event(event_id):
             reason = "already stored: the ingest function failed after starting it; redriving is harmless"
         else:

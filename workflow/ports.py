@@ -17,6 +17,16 @@ class TransientError(RuntimeError):
     errorType ``TransientError``, which the state machine's Retry names."""
 
 
+class InputRefused(ValueError):
+    """The service refused the request for what it carries (a name or an input it will never
+    accept): retrying the same message can never succeed. ``reason`` names the rule, not the
+    input."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Page:
     items: list[dict[str, Any]]
@@ -77,7 +87,8 @@ class ProjectionStore(abc.ABC):
 class ExecutionStarter(abc.ABC):
     @abc.abstractmethod
     def start(self, name: str, payload: str) -> bool:
-        """Start a workflow execution; False if one with this name already exists."""
+        """Start a workflow execution; False if one with this name already exists. Raises
+        :class:`InputRefused` when the name or input can never be accepted."""
 
 
 @dataclass(frozen=True)

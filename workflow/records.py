@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from workflow.boundedjson import printable
 from workflow.constants import (
     GSI_BY_KIND_PK,
     GSI_BY_KIND_SK,
@@ -31,7 +32,7 @@ from workflow.constants import (
     SK,
     TTL_ATTRIBUTE,
 )
-from workflow.events import UserEvent, format_timestamp, to_json
+from workflow.events import MAX_REASON_CHARS, UserEvent, format_timestamp, to_json
 
 KIND_EVENT = "event"
 KIND_REJECTED = "rejected"
@@ -113,16 +114,19 @@ class Rejection:
 
 def rejection_item(rejection: Rejection, *, rejected_at: datetime, retention_days: int) -> dict[str, Any]:
     at = format_timestamp(rejected_at)
+    # The message may be anything: kept as escaped text (no lone surrogates) and cut short, so
+    # that the item always fits DynamoDB's limits (400 KB, UTF-8 strings).
+    body = printable(rejection.body)
     item: dict[str, Any] = {
         **rejection_key(rejection.rejection_id),
         GSI_BY_KIND_PK: rejected_day_partition(at[:10]),
         GSI_BY_KIND_SK: f"{at}#{rejection.rejection_id}",
         "kind": KIND_REJECTED,
         "rejection_id": rejection.rejection_id,
-        "reason": rejection.reason,
+        "reason": printable(rejection.reason)[:MAX_REASON_CHARS],
         "rejected_at": at,
-        "body": rejection.body[:MAX_REJECTED_BODY_CHARS],
-        "body_truncated": len(rejection.body) > MAX_REJECTED_BODY_CHARS,
+        "body": body[:MAX_REJECTED_BODY_CHARS],
+        "body_truncated": len(body) > MAX_REJECTED_BODY_CHARS,
         TTL_ATTRIBUTE: expiry(rejected_at, retention_days),
     }
     if rejection.event_id:
@@ -139,10 +143,27 @@ def rejection_item(rejection: Rejection, *, rejected_at: datetime, retention_day
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+MAX_EXECUTION_NAME = 80
+# What Step Functions refuses in an execution name (InvalidName), as its API reference lists it:
+# white space, brackets, wildcards, special characters, control characters, surrogates and the
+# noncharacters U+FFFE, U+FFFF.
+_REFUSED_IN_NAME = re.compile(r'[\s<>{}\[\]?*"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]')
+
+
+def execution_name_problem(name: str) -> str | None:
+    """Why Step Functions would refuse this execution name (InvalidName), or None."""
+    if not 1 <= len(name) <= MAX_EXECUTION_NAME:
+        return f"an execution name is 1 to {MAX_EXECUTION_NAME} characters long"
+    if _REFUSED_IN_NAME.search(name):
+        return (
+            "an execution name must not contain white space, brackets < > { } [ ], wildcards ? *, "
+            'special characters " # % \\ ^ | ~ ` $ & , ; : / or control characters'
+        )
+    return None
 
 
 def content_digest(body: str | bytes) -> str:
-    data = body.encode() if isinstance(body, str) else body
+    data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
     return hashlib.sha256(data).hexdigest()
 
 

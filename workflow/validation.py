@@ -6,12 +6,13 @@ so that an invalid event is recorded and can be queried, never silently dropped.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workflow.events import InvalidEvent, known_identifier, parse_event, to_json
+from workflow.boundedjson import PERMANENT_ERRORS, dumps_bounded
+from workflow.constants import MAX_REJECTED_BODY_CHARS
+from workflow.events import InvalidEvent, known_event_id, known_identifier, parse_event, to_json
 from workflow.projection import ProjectionChange
 from workflow.records import Rejection, event_item, rejection_item
 
@@ -35,22 +36,12 @@ def validate(raw: Any, *, execution_name: str, now: datetime, retention_days: in
     that stored it: a retried Store that had in fact succeeded finds its own name there."""
     try:
         event = parse_event(raw)
+        body = to_json(event)
     except InvalidEvent as error:
-        body = raw if isinstance(raw, str) else _dump(raw)
-        rejection = Rejection(
-            rejection_id=execution_name,
-            reason=error.reason,
-            body=body,
-            event_id=error.event_id,
-            user_id=known_identifier(raw, "user_id"),
-        )
-        return Verdict(
-            valid=False,
-            item=rejection_item(rejection, rejected_at=now, retention_days=retention_days),
-            reason=error.reason,
-            event_id=error.event_id,
-        )
-    body = to_json(event)
+        return _rejected(raw, error.reason, error.event_id, execution_name, now, retention_days)
+    except PERMANENT_ERRORS as error:  # never fail the workflow on an input: record it instead
+        reason = f"event: cannot be validated ({type(error).__name__})"
+        return _rejected(raw, reason, known_event_id(raw), execution_name, now, retention_days)
     conflict = Rejection(
         rejection_id=execution_name, reason=CONFLICT_REASON, body=body, event_id=event.event_id, user_id=event.user_id
     )
@@ -64,5 +55,21 @@ def validate(raw: Any, *, execution_name: str, now: datetime, retention_days: in
     )
 
 
-def _dump(raw: Any) -> str:
-    return json.dumps(raw, sort_keys=True, default=str, ensure_ascii=False)
+def _rejected(
+    raw: Any, reason: str, event_id: str | None, execution_name: str, now: datetime, retention_days: int
+) -> Verdict:
+    # However deep or large the input, its copy is written without recursion and cut short.
+    body = raw if isinstance(raw, str) else dumps_bounded(raw, MAX_REJECTED_BODY_CHARS + 1)
+    rejection = Rejection(
+        rejection_id=execution_name,
+        reason=reason,
+        body=body,
+        event_id=event_id,
+        user_id=known_identifier(raw, "user_id"),
+    )
+    return Verdict(
+        valid=False,
+        item=rejection_item(rejection, rejected_at=now, retention_days=retention_days),
+        reason=reason,
+        event_id=event_id,
+    )

@@ -158,6 +158,15 @@ def test_the_console_is_read_only_and_answers_only_its_own_host_names(client: Cl
     assert client.get("/static/secret.txt").status_code == 404
 
 
+def test_the_console_refuses_other_web_pages_but_not_its_own(client: Client) -> None:
+    host = {"Host": "127.0.0.1:8080"}
+    for origin in ("https://evil.example", "http://localhost:8080", "http://127.0.0.1:9999", "null"):
+        response = client.get("/api/executions", headers={**host, "Origin": origin})
+        assert response.status_code == 403, origin
+        assert "Access-Control-Allow-Origin" not in response.headers
+    assert client.get("/api/executions", headers={**host, "Origin": "http://127.0.0.1:8080"}).status_code == 200
+
+
 def test_every_asset_is_served_locally_with_a_strict_policy(client: Client) -> None:
     page = client.get("/")
     assert page.status_code == 200 and page.mimetype == "text/html"
@@ -245,3 +254,24 @@ def test_missing_credentials_are_explained() -> None:
     assert response.status_code == 503
     assert response.get_json()["error"] == "NoCredentials"
     assert "AWS_ACCESS_KEY_ID" in response.get_json()["message"]
+
+
+class HostileStore(EmptyStore):
+    """Rejections of hostile messages, as an older version could have stored them."""
+
+    def rejected(self, since: datetime, until: datetime, *, limit: int = 50, cursor: str | None = None) -> Page:
+        return Page([{"rejection_id": "r-1", "reason": "body: x", "body": '{"a":"\ud800' + "[" * 5000}])
+
+
+class HostileStepFunctions(FakeStepFunctions):
+    def describe_execution(self, executionArn: str) -> dict[str, Any]:
+        return {"executionArn": executionArn, "input": "[" * 100_000 + "]" * 100_000}
+
+
+def test_hostile_records_and_inputs_are_served_not_a_server_error() -> None:
+    client = Client(create_app(SETTINGS, sfn=HostileStepFunctions(3), store=HostileStore()))
+    rejected = client.get("/api/rejected")
+    assert rejected.status_code == 200
+    assert rejected.get_json()["items"][0]["body"].startswith('{"a":"\ud800')
+    executions = client.get("/api/executions")
+    assert executions.status_code == 200 and len(executions.get_json()["items"]) == 3

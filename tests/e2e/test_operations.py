@@ -8,8 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from tests.factories import BASE_TIME, card_imported, card_updated
+from tests.unit.test_bad_input_properties import pathological_bodies, plausible_event
 from tests.waiting import eventually
 from workflow import bootstrap
 from workflow.constants import OUT_WEB_DLQ_URL, OUT_WEB_QUEUE_URL
@@ -84,3 +86,43 @@ def test_replay_needs_a_selection(runtime: Any) -> None:
     settings = runtime.settings()
     with pytest.raises(ValueError, match="--user or --type"):
         replay(bootstrap.event_store(settings), bootstrap.projection_store(settings), since=BASE_TIME, until=BASE_TIME)
+
+
+def test_dead_letters_of_any_shape_are_listed_without_failing(runtime: Any) -> None:
+    """Poison left in a DLQ by an older version must not blind the operator to the whole lane."""
+    settings = runtime.settings()
+    sqs = runtime.client("sqs")
+    queue = sqs.create_queue(QueueName=f"poison-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    bodies = {
+        "deep": "[" * 20_000 + "]" * 20_000,
+        "objects 900 deep": '{"a":' * 900 + "1" + "}" * 900,
+        "huge": json.dumps({"event_id": "e-huge", "x": "y" * 200_000}),
+        "nan": '{"event_id":"e-nan","x":NaN}',
+        "long number": '{"x":1' + "0" * 5000 + "}",
+        "not json": "\u3000plain text",
+    }
+    for body in bodies.values():
+        sqs.send_message(QueueUrl=queue, MessageBody=body)
+    letters = DeadLetters(
+        sqs, runtime.client("stepfunctions"), bootstrap.event_store(settings), settings.state_machine_arn
+    )
+
+    listed = letters.list(queue)
+    assert len(listed) == len(bodies)
+    assert all(letter.reason.startswith("unusable message (body: ") for letter in listed)
+    assert any("nested deeper than" in letter.reason for letter in listed)
+    assert any("exceeds the limit" in letter.reason for letter in listed)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(body=pathological_bodies | plausible_event().map(json.dumps))
+def test_any_dead_letter_is_explained(runtime: Any, body: str) -> None:
+    settings = runtime.settings()
+    letters = DeadLetters(
+        runtime.client("sqs"),
+        runtime.client("stepfunctions"),
+        bootstrap.event_store(settings),
+        settings.state_machine_arn,
+    )
+    letter = letters.explain({"MessageId": "m-1", "Body": body, "Attributes": {"ApproximateReceiveCount": "5"}})
+    assert letter.receive_count == 5 and letter.reason

@@ -185,3 +185,30 @@ def test_invalid_and_unparsable_messages_are_recorded_with_reasons(runtime: Any)
         what="the invalid event's execution ends in Rejected",
     )
     assert history_states(runtime, execution["executionArn"]) == ["Validate", "IsValid", "RecordRejection", "Rejected"]
+
+
+def test_poison_messages_are_recorded_as_rejected_not_dead_lettered(runtime: Any) -> None:
+    """Nested thousands deep (RecursionError in any recursive reader) or ~900 deep (readable, but
+    too deep for the steps after it): both recorded by the ingest function, neither retried."""
+    settings = runtime.settings()
+    store = bootstrap.event_store(settings)
+    marker = uuid.uuid4().hex
+    deep = '{"event_id":"deep-' + marker + '","n":' + "[" * 5000 + "]" * 5000 + "}"
+    less_deep = '{"event_id":"deeper-' + marker + '","n":' + '{"a":' * 900 + "1" + "}" * 900 + "}"
+    for body in (deep, less_deep):
+        publish_raw(runtime.client("sns"), settings.topic_arn, body)
+    now = datetime.now(UTC)
+
+    def recorded() -> list[dict[str, Any]] | None:
+        items = store.rejected(now - timedelta(minutes=5), now + timedelta(minutes=5), limit=1000).items
+        mine = [i for i in items if marker in i["body"]]
+        return mine if len(mine) == 2 else None
+
+    for item in eventually(recorded, what="both poison messages recorded as rejected"):
+        assert item["reason"] == "body: nested deeper than 8 levels" and item["body_truncated"]
+    for event_id in (f"deep-{marker}", f"deeper-{marker}"):
+        assert not executions_for(runtime, event_id)
+    sqs = runtime.client("sqs")
+    dlq = runtime.outputs["WebDeadLetterQueueUrl"]
+    bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])]
+    assert not any(marker in body for body in bodies)

@@ -4,14 +4,16 @@ error; none crashes a batch, none is lost, no reason echoes a value."""
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fakes import FakeRejections, FakeStarter, FakeTransport
-from workflow.events import CURRENT_SCHEMA_VERSION, EventType
+from workflow.events import CURRENT_SCHEMA_VERSION, EventType, normalize_text
 from workflow.ingest import Outcome, ingest_message
 from workflow.publisher import EventRefused, Publisher
 from workflow.validation import validate
@@ -117,6 +119,182 @@ def test_unicode_and_control_characters_in_text_fields_round_trip(text: str) -> 
     verdict = validate(raw, execution_name="r", now=datetime(2026, 11, 2, tzinfo=UTC), retention_days=30)
     if verdict.valid:
         stored = json.loads(verdict.body or "")
-        assert stored["payload"]["person_name"] == text.strip()
+        # Stored as NFKC with runs of white space made one: what a reader sees, minus width variants.
+        name = stored["payload"]["person_name"]
+        assert name == " ".join(unicodedata.normalize("NFKC", text).split()) and normalize_text(name) == name
     else:
         assert verdict.reason and text not in verdict.reason
+
+
+# --- pathological JSON: deep, wide, and what JSON readers disagree on
+
+
+def _nest(inner: str, depth: int, kind: str) -> str:
+    opener, closer = ('{"k":', "}") if kind == "object" else ("[", "]")
+    return opener * depth + inner + closer * depth
+
+
+_ODD_LEAVES = st.sampled_from(
+    [
+        "NaN",
+        "-Infinity",
+        "1e999",
+        "-1e-999",
+        "1" + "0" * 5000,
+        '"\\ud800"',
+        '"\\udfff\\ud800"',
+        '"\ud800"',
+        '"\\u0000"',
+        '"\ufeff"',
+        "true",
+        "null",
+        "{}",
+        '{"a":1,"a":2}',
+        "[" * 3,
+        '"]]]]}}}}"',
+        "0.1e1",
+    ]
+)
+pathological_bodies = st.one_of(
+    st.builds(
+        _nest, _ODD_LEAVES | marked_text.map(json.dumps), st.integers(0, 3000), st.sampled_from(["array", "object"])
+    ),
+    st.builds(lambda leaf, n: "[" + ",".join([leaf] * n) + "]", _ODD_LEAVES, st.integers(0, 5000)),
+    st.builds(
+        lambda prefix, body: prefix + body,
+        st.sampled_from(["\ufeff", "", " ", "\x00"]),
+        plausible_event().map(json.dumps),
+    ),
+    st.builds(
+        lambda event, leaf: json.dumps(event)[:-1] + (',"odd":' if len(event) else '"odd":') + leaf + "}",
+        plausible_event(),
+        _ODD_LEAVES,
+    ),
+    st.text(alphabet=st.sampled_from('[]{}",:\\0123456789.eE+-ntrufals \ud800\ufeff'), max_size=3000),
+)
+
+
+def _decoded_values() -> st.SearchStrategy[Any]:
+    """Decoded values no JSON text of ours yields, as a direct invocation could pass them."""
+    huge = st.integers(4400, 6000).map(lambda digits: 10**digits)  # beyond what int() may print
+    odd = huge | st.sampled_from([float("nan"), float("inf"), "\ud800", b"\xff", {1, 2}, (1, 2), 2**64])
+    return st.recursive(
+        odd | json_values,
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(st.text(max_size=5) | st.just("\udc00"), children, max_size=3)
+        ),
+        max_leaves=10,
+    )
+
+
+def _deep(depth: int, leaf: Any) -> dict[str, Any]:
+    root: dict[str, Any] = {"event_id": "e-deep"}
+    node = root
+    for _ in range(depth):
+        node["n"] = {}
+        node = node["n"]
+    node["leaf"] = leaf
+    return root
+
+
+def _storable(item: dict[str, Any]) -> None:
+    from workflow.adapters.dynamodb import to_dynamodb
+
+    typed = to_dynamodb(item)
+    assert len(json.dumps(typed, ensure_ascii=False).encode("utf-8")) < 400 * 1024
+    assert len(item["body"]) <= 4096 and len(item["reason"]) <= 1000
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(body=pathological_bodies)
+def test_pathological_messages_are_started_or_recorded_never_raised(body: str) -> None:
+    from functions.ingest import process_batch
+    from tests.unit.test_ingest_handler import sqs_event
+    from workflow.console.app import summarize_input
+    from workflow.ingest import inspect_body
+    from workflow.records import rejection_item
+
+    starter, rejections = FakeStarter(), FakeRejections()
+    result = ingest_message(body, lane="web", starter=starter, rejections=rejections)
+    if result.outcome is Outcome.REJECTED:
+        (rejection,) = rejections.recorded.values()
+        _storable(rejection_item(rejection, rejected_at=datetime(2026, 11, 2, tzinfo=UTC), retention_days=1))
+    else:
+        # What reaches the workflow is plain JSON any reader agrees on: shallow, finite, Unicode.
+        payload = starter.started[result.name]
+        payload.encode("utf-8")
+        assert json.loads(payload, parse_constant=lambda c: pytest.fail(c))["event"] is not None
+    # The ingest function acknowledges it either way: nothing is left to be retried into the DLQ.
+    assert process_batch(sqs_event([body]), None, FakeStarter(), FakeRejections()) == {"batchItemFailures": []}
+    # The operator's tools read the same bodies from a DLQ and execution inputs without failing.
+    inspect_body(body)
+    summarize_input(body)
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=st.one_of(_decoded_values(), st.builds(_deep, st.integers(0, 2000), _decoded_values())))
+def test_validate_never_raises_and_its_rejections_fit_dynamodb(raw: Any) -> None:
+    verdict = validate(raw, execution_name="r-1", now=datetime(2026, 11, 2, tzinfo=UTC), retention_days=30)
+    if not verdict.valid:
+        assert verdict.reason
+        _storable(verdict.item)
+
+
+@settings(max_examples=200)
+@given(event_id=st.one_of(st.none(), st.text(max_size=200)), body=st.text(max_size=300))
+def test_our_execution_names_are_always_names_step_functions_accepts(event_id: str | None, body: str) -> None:
+    from workflow.records import execution_name, execution_name_problem
+
+    assert execution_name_problem(execution_name(event_id, body)) is None
+
+
+# --- Japanese input: width variants are folded, never a reason to reject
+
+_FULL_WIDTH = {ord(c): ord(c) + 0xFEE0 for c in "0123456789+()"}
+
+
+@settings(max_examples=200)
+@given(
+    digits=st.lists(st.text(alphabet="0123456789", min_size=2, max_size=4), min_size=2, max_size=4),
+    dash=st.sampled_from(["-", "－", "ー", "‐", "―", "−", "–", "ｰ"]),
+    pad=st.sampled_from(["", " ", "\u3000", "\u3000\u3000"]),
+)
+def test_full_width_phone_numbers_are_stored_in_ascii(digits: list[str], dash: str, pad: str) -> None:
+    from workflow.events import parse_event
+
+    ascii_phone = "0" + "-".join(digits)
+    typed = pad + ("０" + dash.join(d.translate(_FULL_WIDTH) for d in digits)) + pad
+    raw = {
+        "event_id": "e-jp",
+        "event_type": "card.imported",
+        "schema_version": 2,
+        "occurred_at": "2026-11-02T09:30:00Z",
+        "user_id": "u-1",
+        "source": "web",
+        "payload": {"card_id": "c-1", "person_name": "山田\u3000太郎", "phone": typed},
+    }
+    event = parse_event(raw)
+    assert event.payload.phone == ascii_phone and event.payload.person_name == "山田 太郎"
+
+
+@settings(max_examples=200)
+@given(
+    local=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._", min_size=1, max_size=20),
+    domain=st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12),
+)
+def test_full_width_email_addresses_are_stored_in_ascii(local: str, domain: str) -> None:
+    from workflow.events import parse_event
+
+    address = f"{local}@{domain}.jp"
+    typed = "".join(chr(ord(c) + 0xFEE0) for c in address)  # every ASCII letter, digit, @ and . in full width
+    raw = {
+        "event_id": "e-jp",
+        "event_type": "card.updated",
+        "schema_version": 2,
+        "occurred_at": "2026-11-02T09:30:00Z",
+        "user_id": "u-1",
+        "source": "web",
+        "payload": {"card_id": "c-1", "email": "\u3000" + typed},
+    }
+    assert parse_event(raw).payload.email == address

@@ -108,3 +108,63 @@ def test_an_old_version_with_a_malformed_payload_is_rejected_not_crashed() -> No
     for payload in (1, [[]], "text", None):
         with pytest.raises(InvalidEvent, match="payload"):
             parse_event(raw(schema_version=1, payload=payload))
+
+
+def test_a_missing_schema_version_is_said_to_be_missing() -> None:
+    event = raw()
+    del event["schema_version"]
+    with pytest.raises(InvalidEvent) as caught:
+        parse_event(event)
+    assert caught.value.reason == "schema_version: missing"
+
+
+def test_the_reason_names_every_broken_field_and_rule() -> None:
+    broken = raw(
+        schema_version="two",
+        source="mobile",
+        user_id="has spaces",
+        payload={"card_id": "c1", "email": "taro-at-example", "phone": "call me"},
+    )
+    with pytest.raises(InvalidEvent) as caught:
+        parse_event(broken)
+    reason = caught.value.reason
+    for part in (
+        "schema_version: must be an integer",
+        "source: Input should be 'web' or 'batch'",
+        "user_id: String should match pattern",
+        "payload.person_name: Field required",
+        "payload.email: String should match pattern",
+        "payload.phone: String should match pattern",
+    ):
+        assert part in reason
+    assert "taro" not in reason and "call me" not in reason
+
+
+def test_an_unknown_type_still_names_the_broken_envelope_fields() -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        parse_event(raw(event_type="card.shredded", occurred_at="yesterday", source=None))
+    assert caught.value.reason.startswith("event_type: unknown event type; ")
+    assert "occurred_at:" in caught.value.reason and "source:" in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "stored"),
+    [
+        ("phone", "０９０－１２３４－５６７８", "090-1234-5678"),
+        ("phone", "０９０ー１２３４ー５６７８", "090-1234-5678"),
+        ("phone", "090‐1234―5678", "090-1234-5678"),
+        ("phone", "03−1234−5678", "03-1234-5678"),
+        ("phone", "＋８１　９０　１２３４　５６７８", "+81 90 1234 5678"),
+        ("phone", "０３（１２３４）５６７８", "03(1234)5678"),
+        ("email", "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏ．ｊｐ", "taro@example.co.jp"),
+        ("email", "　taro@example.jp　", "taro@example.jp"),
+        ("person_name", "　山田　太郎　", "山田 太郎"),
+        ("person_name", "ﾔﾏﾀﾞ ﾀﾛｳ", "ヤマダ タロウ"),
+        ("company", "ＡＢＣ　株式会社", "ABC 株式会社"),
+        ("title", "  Sales\u3000Manager  ", "Sales Manager"),
+    ],
+)
+def test_japanese_input_is_normalized_and_stored(field: str, typed: str, stored: str) -> None:
+    payload = {"card_id": "c1", "person_name": "Taro", field: typed}
+    event = parse_event(raw(payload=payload))
+    assert json.loads(to_json(event))["payload"][field] == stored

@@ -6,10 +6,13 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from workflow.ports import ExecutionStarter
+from workflow.ports import ExecutionStarter, InputRefused
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
+
+# StartExecution's errors about the request itself: the same request fails the same way forever.
+REFUSED_INPUT = {"InvalidExecutionInput", "InvalidName", "ValidationException"}
 
 
 class StepFunctionsStarter(ExecutionStarter):
@@ -25,5 +28,8 @@ class StepFunctionsStarter(ExecutionStarter):
             # Standard workflow this is the whole deduplication of starts.
             if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
                 return False
+            code = error.response["Error"]["Code"]
+            if code in REFUSED_INPUT:
+                raise InputRefused(f"StartExecution refused it ({code})") from None
             raise
         return True

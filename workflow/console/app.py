@@ -24,10 +24,12 @@ from werkzeug.exceptions import Forbidden, HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from workflow import bootstrap
+from workflow import bootstrap, boundedjson
 from workflow.bootstrap import MissingSetting, Settings
 from workflow.console import diagram
 from workflow.console.outcomes import details, trace
+from workflow.constants import MAX_JSON_DEPTH
+from workflow.webaccess import LOOPBACK, AccessPolicy
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -37,7 +39,6 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("eventflow.console")
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
-LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 DESCRIBE_WORKERS = 8
@@ -81,7 +82,8 @@ def _default(value: Any) -> Any:
 
 
 def _json(value: Any, status: int = 200) -> Response:
-    body = json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"))
+    # A lone surrogate (from a hostile message) is sent as its JSON escape, never as broken UTF-8.
+    body = boundedjson.printable(json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":")))
     response = Response(body, status=status, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -121,8 +123,8 @@ def _required(request: Request, name: str) -> str:
 def summarize_input(text: str | None) -> dict[str, str | None]:
     """The event type, user and event id of an execution, from its input ``{"event": {...}}``."""
     try:
-        data = json.loads(text) if text else None
-    except ValueError:
+        data = boundedjson.loads(text, max_depth=MAX_JSON_DEPTH) if text else None
+    except boundedjson.UnreadableJson:
         return {}
     event = data.get("event") if isinstance(data, dict) else None
     if not isinstance(event, dict):
@@ -142,12 +144,6 @@ def _duration_ms(start: Any, stop: Any) -> int | None:
     return max(0, int((end - start).total_seconds() * 1000))
 
 
-def _host_name(host: str) -> str:
-    if host.startswith("["):
-        return host[1 : host.find("]")] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-
-
 class ConsoleApp:
     """``create_app(settings)``: call it as a WSGI application."""
 
@@ -163,6 +159,7 @@ class ConsoleApp:
         self._sfn = sfn
         self._store = store
         self.allowed_hosts = frozenset(allowed_hosts) if allowed_hosts is not None else LOOPBACK
+        self.access = AccessPolicy(hosts=self.allowed_hosts)
         self._summaries: OrderedDict[str, dict[str, str | None]] = OrderedDict()
         self._lock = threading.Lock()
         self.url_map = Map(
@@ -220,9 +217,10 @@ class ConsoleApp:
     def dispatch(self, request: Request) -> Response:
         endpoint = "-"
         try:
-            if "*" not in self.allowed_hosts and _host_name(request.host) not in self.allowed_hosts:
-                # A page elsewhere must not reach this console through DNS rebinding.
-                raise Forbidden("this console answers only to its own host names")
+            refusal = self.access.refusal(request.environ)
+            if refusal is not None:
+                # A page elsewhere must not reach this console, directly or through DNS rebinding.
+                raise Forbidden(refusal)
             if request.method not in ("GET", "HEAD"):
                 raise ApiError(405, "MethodNotAllowed", "the console is read-only")
             adapter = self.url_map.bind_to_environ(request.environ)

@@ -11,7 +11,8 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from workflow.bootstrap import Settings
-from workflow.console.app import LOOPBACK, ConsoleApp, create_app
+from workflow.console.app import ConsoleApp, create_app
+from workflow.webaccess import hosts_for
 
 LOG = logging.getLogger("eventflow.console")
 DEFAULT_PORT = 8080
@@ -32,12 +33,6 @@ class _QuietRequestHandler(WSGIRequestHandler):
             LOG.warning("console: a request could not be served")
 
 
-def _allowed_hosts(host: str) -> frozenset[str]:
-    if host in ("", "0.0.0.0", "::"):
-        return frozenset({"*"})  # listening everywhere: the operator chose to expose it
-    return LOOPBACK | {host}
-
-
 def serve(
     settings: Settings,
     host: str = "127.0.0.1",
@@ -49,7 +44,7 @@ def serve(
 
     ``port=0`` picks a free port. Stop it with ``server.shutdown(); thread.join()``. A port in use
     raises :class:`ConsoleUnavailable` (werkzeug alone would exit the process)."""
-    application = app or create_app(settings, allowed_hosts=_allowed_hosts(host))
+    application = app or create_app(settings, allowed_hosts=hosts_for(host))
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         listener = socket.create_server((host, port), family=family)

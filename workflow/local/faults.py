@@ -16,6 +16,10 @@ BatchWriteItem: throttled), ``<service>:<Action>`` for any other API (throttled)
 answers Sandbox.Timedout, ``crash_mid_batch`` runs the handler on the first half of an SQS
 batch's records, then crashes: the work done is not acknowledged and comes back).
 
+A plan is checked when loaded (:meth:`FaultPlan.load`): every key known, every value of its type
+and range, the target a service the endpoint can fail; anything else raises
+:class:`FaultPlanError` naming the file and the key path (``faults[2].rate``).
+
 A fault with ``burst`` and ``refill_per_second`` is a quota, as AWS enforces its API rates: a
 token bucket, throttling whatever finds it empty.
 
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 import uuid
@@ -36,9 +41,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 MODES = ("throttle", "crash", "timeout", "crash_mid_batch")
+# The services whose requests the embedded endpoint can fail: JSON APIs named by X-Amz-Target,
+# and the functions it runs.
+TARGET_SERVICES = ("dynamodb", "lambda", "sqs", "stepfunctions")
+_ACTION = re.compile(r"^[A-Z][A-Za-z0-9]{1,127}$")
+MAX_LATENCY_MS = 60_000
 _DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 _THROTTLE = {
     "dynamodb": ("ProvisionedThroughputExceededException", "Injected fault: throughput exceeded"),
@@ -70,6 +82,59 @@ class Fault:
             raise ValueError(f"fault {self.target}: a function fault is crash, timeout or crash_mid_batch")
         if self.burst and self.burst < 1:
             raise ValueError(f"fault {self.target}: a quota's burst must be at least 1 request")
+        if self.latency_ms < 0:
+            raise ValueError(f"fault {self.target}: latency_ms must not be negative")
+
+
+class FaultPlanError(ValueError):
+    """A fault plan that cannot be used: the message names the file and the key, on one line."""
+
+
+_Rate = Annotated[float, Field(ge=0, le=1, strict=True, allow_inf_nan=False)]
+_Quota = Annotated[float, Field(ge=0, le=1_000_000, strict=True, allow_inf_nan=False)]
+
+
+class _FaultSpec(BaseModel):
+    """One fault as a plan file writes it: every key known, every value of its type."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    target: str
+    rate: _Rate = 0.0
+    latency_ms: Annotated[int, Field(ge=0, le=MAX_LATENCY_MS)] = 0
+    mode: Literal["throttle", "crash", "timeout", "crash_mid_batch"] = "throttle"
+    burst: _Quota = 0
+    refill_per_second: _Quota = 0
+
+    @field_validator("target")
+    @classmethod
+    def _known_target(cls, target: str) -> str:
+        service, colon, operation = target.partition(":")
+        if not colon or not operation:
+            raise ValueError("must be '<service>:<operation>', such as 'dynamodb:write' or 'lambda:Project'")
+        if service not in TARGET_SERVICES:
+            raise ValueError(f"unknown service {service!r} (one of {', '.join(TARGET_SERVICES)})")
+        if (
+            service != "lambda"
+            and not (service == "dynamodb" and operation == "write")
+            and not _ACTION.match(operation)
+        ):
+            raise ValueError(f"{operation!r} is not an API action name such as 'PutItem'")
+        return target
+
+
+class _PlanSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    seed: int = 0
+    faults: list[_FaultSpec] = Field(default_factory=list)
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "the plan"
 
 
 class TokenBucket:
@@ -103,8 +168,39 @@ class FaultPlan:
 
     @classmethod
     def load(cls, source: str | Path | dict[str, Any]) -> FaultPlan:
-        raw = source if isinstance(source, dict) else json.loads(Path(source).read_text())
-        return cls(seed=int(raw.get("seed", 0)), faults=[Fault(**f) for f in raw.get("faults", [])])
+        """A plan from a JSON file (or its decoded content), validated: anything wrong raises
+        :class:`FaultPlanError` naming the file and the key path (``faults[2].rate``)."""
+        where = "fault plan" if isinstance(source, dict) else str(source)
+        if isinstance(source, dict):
+            raw: Any = source
+        else:
+            try:
+                raw = json.loads(Path(source).read_text(encoding="utf-8"))
+            except OSError as error:
+                raise FaultPlanError(f"{where}: cannot be read ({error.strerror or error})") from None
+            except json.JSONDecodeError as error:
+                raise FaultPlanError(
+                    f"{where}: not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
+                ) from None
+            except (ValueError, RecursionError):
+                raise FaultPlanError(f"{where}: not valid UTF-8 JSON") from None
+        if not isinstance(raw, dict):
+            raise FaultPlanError(f'{where}: must be a JSON object such as {{"seed": 7, "faults": [...]}}')
+        try:
+            spec = _PlanSpec.model_validate(raw)
+        except ValidationError as error:
+            problems = [
+                f"{_key_path(e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                for e in error.errors(include_input=False, include_url=False)
+            ]
+            raise FaultPlanError(f"{where}: " + "; ".join(problems)) from None
+        faults = []
+        for index, fault in enumerate(spec.faults):
+            try:
+                faults.append(Fault(**fault.model_dump()))
+            except ValueError as error:
+                raise FaultPlanError(f"{where}: faults[{index}]: {error}") from None
+        return cls(seed=spec.seed, faults=faults)
 
     def _matching(self, service: str, operation: str) -> list[Fault]:
         found = []

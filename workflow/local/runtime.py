@@ -8,7 +8,7 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -62,12 +62,13 @@ class LocalRuntime:
         mock_config: Path | None = None,
         stack_name: str = STACK_NAME,
         faults: FaultPlan | None = None,
+        allowed_origins: Iterable[str] = (),
     ) -> None:
         self._faults = faults
         self._stack_name = stack_name
         self._mock_config = mock_config
         self._owns_aws = aws is None
-        self.aws = aws or EmbeddedAws(port=port)
+        self.aws = aws or EmbeddedAws(port=port, allowed_origins=allowed_origins)
         self._context = context
         self._log_file = log_file
         self._assembly = assembly

@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
 
-from workflow.local import engine
+from workflow.local import engine, refusals
 from workflow.local import operations as local_operations
 from workflow.local.faults import FaultPlan, throttle_response
 from workflow.local.lambdas import LocalFunction
+from workflow.webaccess import AccessPolicy, forbidden
 
 DEFAULT_PORT = 4566
 ACCOUNT_ID = "123456789012"
@@ -34,12 +35,31 @@ _LOCAL_APIS = {
 }
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _peek_body(environ: dict[str, Any]) -> bytes:
+    """The request's body, left in place for moto to read again."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return b""
+    body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
 class LambdaRouter:
     """WSGI middleware: ``POST /2015-03-31/functions/{name}/invocations`` runs our handler;
     everything else goes to moto."""
 
-    def __init__(self, app: Any, clients: Any = None, *, serialize: bool = True) -> None:
+    def __init__(
+        self, app: Any, clients: Any = None, *, serialize: bool = True, access: AccessPolicy | None = None
+    ) -> None:
         self._app = app
+        # Loopback Host values only, and no web page's Origin unless allowed (`--allow-origin`).
+        self.access = access or AccessPolicy()
         self._clients = clients
         self._serialize = serialize
         self.faults: FaultPlan | None = None
@@ -54,11 +74,20 @@ class LambdaRouter:
             self.functions[function.name] = function
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        refusal = self.access.refusal(environ)
+        if refusal is not None:
+            return forbidden(refusal, start_response)
         match = _INVOKE_PATH.match(environ.get("PATH_INFO", ""))
         if environ.get("REQUEST_METHOD") == "POST" and match:
             function = self.functions.get(function_name_of(match.group("name")))
             if function is not None:
                 return self._invoke(function, environ, start_response)
+        if refusals.concerns(environ):
+            refused = refusals.refusal(environ, _peek_body(environ))
+            if refused is not None:
+                status, headers, body = refused
+                start_response(status, headers)
+                return [body]
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if self.faults is not None and target:
             injected = self._inject(target, environ)
@@ -81,10 +110,7 @@ class LambdaRouter:
         service = _SERVICES.get(prefix)
         if service is None:
             return None
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
-        fault = self.faults.decide(service, operation, body)
+        fault = self.faults.decide(service, operation, _peek_body(environ))
         return throttle_response(service) if fault is not None else None
 
     def _answer(self, api: tuple[str, Any], environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -103,7 +129,21 @@ class LambdaRouter:
     def _invoke(self, function: LocalFunction, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
-        payload = json.loads(raw) if raw else {}
+        try:
+            payload = json.loads(raw, parse_constant=_not_json) if raw else {}
+        except (ValueError, RecursionError) as error:
+            # As Lambda answers a payload it cannot parse: the function is not run.
+            reason = "too deeply nested" if isinstance(error, RecursionError) else type(error).__name__
+            data = json.dumps({"Type": "User", "message": f"Could not parse request body into json: {reason}"}).encode()
+            start_response(
+                "400 Bad Request",
+                [
+                    ("Content-Type", "application/json"),
+                    ("x-amzn-ErrorType", "InvalidRequestContentException"),
+                    ("Content-Length", str(len(data))),
+                ],
+            )
+            return [data]
         result = function.invoke_under(self.faults, payload, raw)
         headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST")]
         if result.error:
@@ -118,12 +158,19 @@ class EmbeddedAws:
     """moto's server on 127.0.0.1:<port>, state machine execution on."""
 
     def __init__(
-        self, port: int = DEFAULT_PORT, host: str = "127.0.0.1", *, speed_up: bool = True, serialize: bool = True
+        self,
+        port: int = DEFAULT_PORT,
+        host: str = "127.0.0.1",
+        *,
+        speed_up: bool = True,
+        serialize: bool = True,
+        allowed_origins: Iterable[str] = (),
     ) -> None:
         """`speed_up=False, serialize=False` is moto as shipped (plus the Lambda route), the
-        benchmark's peer."""
+        benchmark's peer. `allowed_origins`: web origins whose pages may call it (none by default)."""
         self.port = port
         self.host = host
+        self.access = AccessPolicy.for_server(host, allowed_origins)
         self._speed_up = speed_up
         self._serialize = serialize
         self._server: Any = None
@@ -160,7 +207,10 @@ class EmbeddedAws:
                 """One line per request would drown everything else."""
 
         self.router = LambdaRouter(
-            DomainDispatcherApplication(create_backend_app), clients=self._client, serialize=self._serialize
+            DomainDispatcherApplication(create_backend_app),
+            clients=self._client,
+            serialize=self._serialize,
+            access=self.access,
         )
         try:
             self._server = make_server(self.host, self.port, self.router, threaded=True, request_handler=_QuietHandler)

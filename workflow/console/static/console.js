@@ -72,10 +72,35 @@ function fmtDuration(ms) {
   return minutes + " min " + Math.round((ms % 60000) / 1000) + " s";
 }
 
+// A document from an execution may be hostile (nested thousands deep, hundreds of KiB): it is
+// parsed only when shallow and small enough, and what is shown is cut short.
+const MAX_SHOWN = 100000;
+const MAX_NESTING = 64;
+
+function nesting(text) {
+  // Brackets outside strings, counted without recursion; stops past MAX_NESTING.
+  let depth = 0, deepest = 0, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) { if (c === "\\") i++; else if (c === '"') inString = false; }
+    else if (c === '"') inString = true;
+    else if (c === "[" || c === "{") { depth++; if (depth > deepest && (deepest = depth) > MAX_NESTING) return deepest; }
+    else if (c === "]" || c === "}") depth--;
+  }
+  return deepest;
+}
+
+function parsable(text) { return text.length <= MAX_SHOWN && nesting(text) <= MAX_NESTING; }
+
+function cut(text) {
+  return text.length > MAX_SHOWN ? text.slice(0, MAX_SHOWN) + "\n… (" + (text.length - MAX_SHOWN) + " more characters not shown)" : text;
+}
+
 function pretty(text) {
   if (text === null || text === undefined) return "–";
-  if (typeof text !== "string") return JSON.stringify(text, null, 2);
-  try { return JSON.stringify(JSON.parse(text), null, 2); } catch (e) { return text; }
+  if (typeof text !== "string") { try { return cut(JSON.stringify(text, null, 2)); } catch (e) { return "(too deeply nested to show)"; } }
+  if (!parsable(text)) return cut(text);
+  try { return cut(JSON.stringify(JSON.parse(text), null, 2)); } catch (e) { return cut(text); }
 }
 
 function badge(status) {
@@ -319,7 +344,7 @@ async function showExecution(arn, params, fresh) {
         el("td", { class: "num", text: elapsed === null ? "–" : fmtDuration(elapsed) }),
         el("td", { class: "mono small", text: fmtTime(event.timestamp) }),
       ));
-      if (open) rows.push(el("tr", { class: "event-details" }, el("td", { colspan: 5 }, el("pre", { text: JSON.stringify(expandJson(event.details), null, 2) }))));
+      if (open) rows.push(el("tr", { class: "event-details" }, el("td", { colspan: 5 }, el("pre", { text: pretty(expandJson(event.details)) }))));
     }
     events.replaceChildren(
       el("div", { class: "section-head" }, el("h2", { text: "Event history (" + data.events.length + ")" }), only),
@@ -358,15 +383,17 @@ function ioBlock(title, text, empty) {
     el("pre", { class: "json", text: text === null || text === undefined ? (empty || "–") : pretty(text) }));
 }
 
-function expandJson(value) {
+function expandJson(value, depth) {
   // Details carry JSON documents as strings (input, output, parameters): show them as JSON.
-  if (typeof value === "string" && /^[\[{]/.test(value.trim())) {
-    try { return JSON.parse(value); } catch (e) { return value; }
+  depth = depth || 0;
+  if (depth > MAX_NESTING) return "…";
+  if (typeof value === "string" && /^[\[{]/.test(value.trim()) && parsable(value)) {
+    try { value = JSON.parse(value); } catch (e) { return value; }
   }
-  if (Array.isArray(value)) return value.map(expandJson);
+  if (Array.isArray(value)) return value.map((inner) => expandJson(inner, depth + 1));
   if (value && typeof value === "object") {
     const out = {};
-    for (const [key, inner] of Object.entries(value)) out[key] = expandJson(inner);
+    for (const [key, inner] of Object.entries(value)) out[key] = expandJson(inner, depth + 1);
     return out;
   }
   return value;

@@ -1,0 +1,134 @@
+"""Requests AWS refuses and moto 5.2.5 accepts, refused here the way AWS does, so that nothing
+comes to depend on the local stack's leniency.
+
+- Step Functions ``StartExecution``/``StartSyncExecution``: a name longer than 80 characters or an
+  input over 256 KiB (``ValidationException``), a name AWS's rule refuses (``InvalidName``), an
+  input that is not JSON (``InvalidExecutionInput``; moto answers it with an empty error code);
+- Step Functions list operations: ``maxResults`` outside AWS's documented range 0..1000
+  (``ValidationException``);
+- SNS ``Publish``: an empty message (``InvalidParameter``: "Empty message").
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+from workflow import boundedjson
+from workflow.records import MAX_EXECUTION_NAME, execution_name_problem
+
+MAX_RESULTS = 1000
+MAX_INPUT_BYTES = 262_144
+_NAMED_STARTS = {"StartExecution", "StartSyncExecution"}
+_PAGED = {"ListExecutions", "GetExecutionHistory", "ListStateMachines", "ListActivities", "ListMapRuns"}
+
+Refusal = tuple[str, list[tuple[str, str]], bytes]
+
+
+def _json_error(code: str, message: str) -> Refusal:
+    body = json.dumps({"__type": code, "message": message}).encode()
+    headers = [
+        ("Content-Type", "application/x-amz-json-1.0"),
+        ("Content-Length", str(len(body))),
+        ("x-amzn-RequestId", str(uuid.uuid4())),
+    ]
+    return "400 Bad Request", headers, body
+
+
+def _query_error(code: str, message: str) -> Refusal:
+    body = (
+        '<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type>'
+        f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    ).encode()
+    return "400 Bad Request", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))], body
+
+
+def stepfunctions_refusal(operation: str, body: bytes) -> Refusal | None:
+    if operation not in _NAMED_STARTS and operation not in _PAGED:
+        return None
+    try:
+        request = boundedjson.loads(body or b"{}", max_depth=64)
+    except boundedjson.UnreadableJson:
+        return None  # moto says what is wrong with the request itself
+    if not isinstance(request, dict):
+        return None
+    if operation in _NAMED_STARTS:
+        refused = _start_refusal(request)
+        if refused is not None:
+            return refused
+    limit = request.get("maxResults")
+    if operation in _PAGED and isinstance(limit, int) and not 0 <= limit <= MAX_RESULTS:
+        return _json_error(
+            "ValidationException",
+            f"1 validation error detected: Value '{limit}' at 'maxResults' failed to satisfy constraint: "
+            f"Member must have value {'less' if limit > MAX_RESULTS else 'greater'} than or equal to "
+            f"{MAX_RESULTS if limit > MAX_RESULTS else 0}",
+        )
+    return None
+
+
+def _constraint(value: str, member: str, rule: str) -> Refusal:
+    return _json_error(
+        "ValidationException",
+        f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {rule}",
+    )
+
+
+def _start_refusal(request: dict[str, Any]) -> Refusal | None:
+    """The model's length constraints (ValidationException), then the name's characters
+    (InvalidName), then the input, which must be JSON (InvalidExecutionInput)."""
+    name = request.get("name")
+    if isinstance(name, str):
+        if not 1 <= len(name) <= MAX_EXECUTION_NAME:
+            longer = len(name) > MAX_EXECUTION_NAME
+            return _constraint(
+                name[:100],
+                "name",
+                f"Member must have length {'less' if longer else 'greater'} than or equal to "
+                f"{MAX_EXECUTION_NAME if longer else 1}",
+            )
+        problem = execution_name_problem(name)
+        if problem is not None:
+            return _json_error("InvalidName", f"Invalid Name: '{name}'")
+    text = request.get("input")
+    if isinstance(text, str):
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_INPUT_BYTES:
+            return _constraint("sensitive", "input", f"Member must have length less than or equal to {MAX_INPUT_BYTES}")
+        try:
+            json.loads(text)
+        except (ValueError, RecursionError):
+            return _json_error("InvalidExecutionInput", "Invalid State Machine Execution Input: not valid JSON")
+    return None
+
+
+def sns_refusal(body: bytes) -> Refusal | None:
+    """For a query-protocol request (``Action=Publish&Message=…``)."""
+    try:
+        form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return None
+    if form.get("Action") == ["Publish"] and not "".join(form.get("Message", [])):
+        return _query_error("InvalidParameter", "Invalid parameter: Empty message")
+    return None
+
+
+def concerns(environ: dict[str, Any]) -> bool:
+    """Whether the request is of a kind checked here (only then is its body read)."""
+    target = str(environ.get("HTTP_X_AMZ_TARGET") or "")
+    if target:
+        return target.startswith("AWSStepFunctions.")
+    return str(environ.get("CONTENT_TYPE") or "").startswith("application/x-www-form-urlencoded")
+
+
+def refusal(environ: dict[str, Any], body: bytes) -> Refusal | None:
+    target = str(environ.get("HTTP_X_AMZ_TARGET") or "")
+    if target.startswith("AWSStepFunctions."):
+        return stepfunctions_refusal(target.partition(".")[2], body)
+    if not target:
+        return sns_refusal(body)
+    return None
