@@ -91,6 +91,15 @@ def synthesize(context: dict[str, Any] | None = None, *, cache_dir: Path | None 
     return outdir
 
 
+def _public_parameter(name: str, region: str) -> str | None:
+    """The value AWS's public `/aws/service/powertools/python/<arch>/<runtime>/<version>` holds."""
+    parts = name.split("/")
+    if name.startswith("/aws/service/powertools/python/") and len(parts) == 8:
+        arch, runtime = parts[5], parts[6].replace(".", "")
+        return f"arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-{runtime}-{arch}:1"
+    return None
+
+
 class LocalDeployer:
     def __init__(self, endpoint_url: str, *, region: str = REGION) -> None:
         import boto3
@@ -152,10 +161,14 @@ class LocalDeployer:
     # --- before the stack
 
     def _bootstrap(self, template: dict[str, Any]) -> None:
-        """The SSM parameters a CDK template's parameters read (the bootstrap version)."""
+        """The SSM parameters a CDK template's parameters read: the bootstrap version, and the
+        public parameters AWS publishes (the Powertools layer's ARN, which the local functions do
+        not load: they run with the installed Powertools)."""
         for parameter in template.get("Parameters", {}).values():
             if parameter.get("Type", "").startswith("AWS::SSM::Parameter::Value"):
-                self.client("ssm").put_parameter(Name=parameter["Default"], Value="30", Type="String", Overwrite=True)
+                name = parameter["Default"]
+                value = _public_parameter(name, self.region) or "30"
+                self.client("ssm").put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
 
     def _publish_assets(self, assembly: Path, stack_name: str) -> None:
         """File assets (the ASL definition) go where `cdk deploy` would put them."""
