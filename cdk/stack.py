@@ -152,8 +152,7 @@ def powertools_version(pyproject: Path = ROOT / "pyproject.toml") -> str:
 
 def powertools_parameter(version: str) -> str:
     """The public SSM parameter holding the Powertools layer ARN for the functions' runtime."""
-    arch = "arm64" if LAMBDA_ARCHITECTURE == lambda_.Architecture.ARM_64 else "x86_64"
-    return POWERTOOLS_PARAMETER.format(arch=arch, runtime=LAMBDA_RUNTIME.name, version=version)
+    return POWERTOOLS_PARAMETER.format(arch=LAMBDA_ARCHITECTURE.name, runtime=LAMBDA_RUNTIME.name, version=version)
 
 
 def lambda_source() -> str:
@@ -328,11 +327,20 @@ class OperatorPolicy:
             description="eventflow operator: dlq, executions, replay, query, forget",
             statements=statements,
         )
+        table_ref = scope.resolve(table.node.default_child.logical_id)  # type: ignore[union-attr]
+        machine_ref = scope.resolve(state_machine.node.default_child.logical_id)  # type: ignore[union-attr]
         acknowledge(
             self.policy,
-            "AwsSolutions-IAM5[Resource::<WorkflowEventsTable*>/index/*]",
+            f"AwsSolutions-IAM5[Resource::<{table_ref}.Arn>/index/*]",
             "query and forget read the table's global secondary indexes (by-user, by-kind-day): the index "
             "ARNs of this one table.",
+        )
+        acknowledge(
+            self.policy,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+            f"<{machine_ref}.Name>:*]",
+            "executions describe|history|redrive and dlq list name one execution of this state machine at a "
+            "time: the executions of this one state machine (Step Functions names them <machine>:<execution>).",
         )
 
 
