@@ -14,6 +14,7 @@ from typing import Any
 from aws_cdk import (
     Acknowledgment,
     ArnFormat,
+    Aws,
     CfnOutput,
     Duration,
     RemovalPolicy,
@@ -379,11 +380,14 @@ class EventflowStack(Stack):
         # encrypted with this key, so naming the topic in the key policy would make each depend on
         # the other; the lane queues' own policies accept the events topic only.
         key = kms.Key(self, "DataKey", enable_key_rotation=True, description="eventflow topics and queues")
-        alarm_prefix = f"{self.stack_name}-"
+        # CloudFormation's stack name (a token): the same template deploys twice under two names.
+        alarm_prefix = f"{Aws.STACK_NAME}-"
         this_account = {"aws:SourceAccount": self.account}
         from_alarms = {
             "StringEquals": this_account,
-            "ArnLike": {"aws:SourceArn": f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:{alarm_prefix}*"},
+            "ArnLike": {
+                "aws:SourceArn": f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:{alarm_prefix}*"
+            },
         }
         key.add_to_resource_policy(
             iam.PolicyStatement(
@@ -611,7 +615,7 @@ class EventflowStack(Stack):
         workflow_logs = logs.LogGroup(
             self,
             "WorkflowLogs",
-            log_group_name=f"/aws/vendedlogs/states/{self.stack_name}-Workflow",
+            log_group_name=f"/aws/vendedlogs/states/{Aws.STACK_NAME}-Workflow",
             retention=log_retention,
             removal_policy=RemovalPolicy.DESTROY,
         )
@@ -723,7 +727,9 @@ class EventflowStack(Stack):
             alarm(
                 f"{name}DeadLetterAlarm",
                 f"Messages in the {name.lower()} lane's DLQ: list and redrive them.",
-                lane.dead_letter_queue.metric_approximate_number_of_messages_visible(period=minute, statistic="Maximum"),
+                lane.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=minute, statistic="Maximum"
+                ),
             )
             alarm(
                 f"{name}OldestMessageAlarm",
@@ -746,7 +752,11 @@ class EventflowStack(Stack):
             alarm(name, f"Workflow executions {what}.", metric(period=minute, statistic="Sum"))
         for name, fn in (("Ingest", ingest_fn), ("Validate", validate_fn), ("Project", project_fn)):
             alarm(f"{name}ErrorsAlarm", f"The {name.lower()} function failed.", fn.metric_errors(period=minute))
-            alarm(f"{name}ThrottlesAlarm", f"The {name.lower()} function was throttled.", fn.metric_throttles(period=minute))
+            alarm(
+                f"{name}ThrottlesAlarm",
+                f"The {name.lower()} function was throttled.",
+                fn.metric_throttles(period=minute),
+            )
         # With partial batch responses a record that could not be started is not a Lambda error:
         # the ingest function counts it. Powertools Metrics publishes it (EMF) with one dimension,
         # `service`: the alarm's metric must name exactly that dimension set to match.

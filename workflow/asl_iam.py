@@ -35,7 +35,9 @@ SYNC_EXTRA: dict[str, tuple[str, ...]] = {
 # Service names of the aws-sdk integrations whose IAM prefix is not the service name itself.
 AWS_SDK_PREFIX = {"sfn": "states", "cloudwatchlogs": "logs", "eventbridge": "events", "efs": "elasticfilesystem"}
 
-INTEGRATION = re.compile(r"^arn:aws[a-z-]*:states:::(?P<path>[A-Za-z0-9:-]+?)(?P<suffix>\.sync(:2)?|\.waitForTaskToken)?$")
+INTEGRATION = re.compile(
+    r"^arn:aws[a-z-]*:states:::(?P<path>[A-Za-z0-9:-]+?)(?P<suffix>\.sync(:2)?|\.waitForTaskToken)?$"
+)
 FUNCTION = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+(:[\w$-]+)?$")
 ACTIVITY = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:activity:[\w-]+$")
 

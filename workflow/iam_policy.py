@@ -278,9 +278,7 @@ def authorize(
 
     `resource_policy` is the topic's, queue's or (with `key_policy`) the KMS key's policy.
     """
-    identity = (
-        _evaluate(identity_policies, request, resource_policy=False) if request.principal.arn else _Outcome()
-    )
+    identity = _evaluate(identity_policies, request, resource_policy=False) if request.principal.arn else _Outcome()
     resource = _evaluate([resource_policy] if resource_policy else [], request, resource_policy=True)
     if identity.denied or resource.denied:
         return Decision.EXPLICIT_DENY

@@ -200,7 +200,9 @@ def service_paths(stack: Resolved) -> list[Path_]:
             topic = action["Ref"]
             request = Request(cloudwatch, "sns:Publish", stack.arn(topic), context)
             # AWS: CloudWatch needs kms:Decrypt and kms:GenerateDataKey* on an encrypted topic's key
-            paths += with_key(stack, Path_(f"{alarm} -> {topic}", request, topic), ("kms:GenerateDataKey", "kms:Decrypt"), {})
+            paths += with_key(
+                stack, Path_(f"{alarm} -> {topic}", request, topic), ("kms:GenerateDataKey", "kms:Decrypt"), {}
+            )
     sns = Principal(service="sns.amazonaws.com")
     for subscription in stack.of_kind("AWS::SNS::Subscription"):
         props = stack.props(subscription)
@@ -210,7 +212,9 @@ def service_paths(stack: Resolved) -> list[Path_]:
         topic_arn = stack(props["TopicArn"])
         context = {**SECURE, "aws:SourceAccount": ACCOUNT, "aws:SourceArn": topic_arn}
         request = Request(sns, "sqs:SendMessage", stack.arn(queue), context)
-        paths += with_key(stack, Path_(f"{subscription}: SNS -> {queue}", request, queue), ("kms:GenerateDataKey", "kms:Decrypt"), {})
+        paths += with_key(
+            stack, Path_(f"{subscription}: SNS -> {queue}", request, queue), ("kms:GenerateDataKey", "kms:Decrypt"), {}
+        )
     return paths
 
 
@@ -228,7 +232,12 @@ def role_paths(stack: Resolved) -> list[Path_]:
         for action in EVENT_SOURCE_ACTIONS:
             request = Request(principal, action, stack.arn(queue), SECURE)
             path = Path_(f"{mapping}: {function} {action} {queue}", request, queue, identity)
-            paths += with_key(stack, path, ("kms:Decrypt",) if action == "sqs:ReceiveMessage" else (), {"kms:ViaService": f"sqs.{REGION}.amazonaws.com"})
+            paths += with_key(
+                stack,
+                path,
+                ("kms:Decrypt",) if action == "sqs:ReceiveMessage" else (),
+                {"kms:ViaService": f"sqs.{REGION}.amazonaws.com"},
+            )
     for machine in stack.of_kind("AWS::StepFunctions::StateMachine"):
         role = stack.props(machine)["RoleArn"]["Fn::GetAtt"][0]
         identity = tuple(stack.identity_policies(role))
@@ -238,7 +247,12 @@ def role_paths(stack: Resolved) -> list[Path_]:
             if target and stack.kind(target) == "AWS::SNS::Topic":
                 request = Request(principal, "sns:Publish", stack.arn(target), SECURE)
                 path = Path_(f"{machine} -> {target}", request, target, identity)
-                paths += with_key(stack, path, ("kms:GenerateDataKey", "kms:Decrypt"), {"kms:ViaService": f"sns.{REGION}.amazonaws.com"})
+                paths += with_key(
+                    stack,
+                    path,
+                    ("kms:GenerateDataKey", "kms:Decrypt"),
+                    {"kms:ViaService": f"sns.{REGION}.amazonaws.com"},
+                )
     return paths
 
 
@@ -255,7 +269,9 @@ def publisher(stack: Resolved, role_arn: str) -> list[Path_]:
     )  # fmt: skip
     request = Request(Principal(arn=role_arn), "sns:Publish", stack.arn(topic), SECURE)
     path = Path_(f"{role_arn} -> {topic}", request, topic, identity)
-    return with_key(stack, path, ("kms:GenerateDataKey", "kms:Decrypt"), {"kms:ViaService": f"sns.{REGION}.amazonaws.com"})
+    return with_key(
+        stack, path, ("kms:GenerateDataKey", "kms:Decrypt"), {"kms:ViaService": f"sns.{REGION}.amazonaws.com"}
+    )
 
 
 def denied(stack: Resolved, paths: list[Path_]) -> list[str]:
@@ -272,7 +288,9 @@ def test_every_service_and_role_path_is_allowed(
     stack = Resolved(template_json if variant == "default" else with_publishers)
     paths = service_paths(stack) + role_paths(stack)
     kinds = {p.what.split(":")[0].split(" ")[0] for p in paths}
-    assert len(stack.of_kind("AWS::CloudWatch::Alarm")) >= 10 and all(a in kinds for a in stack.of_kind("AWS::CloudWatch::Alarm"))
+    assert len(stack.of_kind("AWS::CloudWatch::Alarm")) >= 10 and all(
+        a in kinds for a in stack.of_kind("AWS::CloudWatch::Alarm")
+    )
     assert len(stack.of_kind("AWS::Lambda::EventSourceMapping")) == 2
     assert denied(stack, paths) == []
 
@@ -336,7 +354,7 @@ def test_with_no_publisher_named_a_role_of_the_account_may_publish_and_no_other_
     stack = Resolved(template_json)
     assert denied(stack, publisher(stack, f"arn:aws:iam::{ACCOUNT}:role/web")) == []
     foreign = publisher(stack, "arn:aws:iam::444455556666:role/web")
-    assert [p.decide(stack) for p in foreign][0] is Decision.EXPLICIT_DENY
+    assert foreign[0].decide(stack) is Decision.EXPLICIT_DENY
 
 
 def test_named_publishers_may_publish_from_their_account_and_nobody_else(with_publishers: dict[str, Any]) -> None:
@@ -373,8 +391,12 @@ def test_the_operator_policy_reaches_the_dead_letters_through_the_key(template_j
     for output in (c.OUT_WEB_QUEUE_URL, c.OUT_BATCH_QUEUE_URL):
         queue = outputs[output]["Value"]["Ref"]
         request = Request(operator, "sqs:SendMessage", stack.arn(queue), SECURE)
-        paths += with_key(stack, Path_(f"operator -> {queue}", request, queue, identity), ("kms:GenerateDataKey",), via_sqs)
+        paths += with_key(
+            stack, Path_(f"operator -> {queue}", request, queue, identity), ("kms:GenerateDataKey",), via_sqs
+        )
     assert denied(stack, paths) == []
     lane = outputs[c.OUT_WEB_QUEUE_URL]["Value"]["Ref"]
     receive = Request(operator, "sqs:ReceiveMessage", stack.arn(lane), SECURE)
-    assert not Path_("operator <- lane", receive, lane, identity).decide(stack).allowed, "operators do not consume lanes"
+    assert not Path_("operator <- lane", receive, lane, identity).decide(stack).allowed, (
+        "operators do not consume lanes"
+    )

@@ -47,29 +47,43 @@ def test_wildcards_in_actions_are_case_insensitive_and_in_resources_case_sensiti
 
 
 def test_arn_like_compares_each_of_the_six_parts() -> None:
-    assert arn_matches(f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:Eventflow-*", f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:Eventflow-X")
+    assert arn_matches(
+        f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:Eventflow-*",
+        f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:Eventflow-X",
+    )
     assert not arn_matches(f"arn:aws:cloudwatch:*:{ACCOUNT}:alarm:*", f"arn:aws:cloudwatch:us-east-1:{OTHER}:alarm:a")
     assert not arn_matches("arn:aws:sns:*", TOPIC), "a pattern with fewer parts matches nothing"
 
 
 def test_implicit_deny_when_nothing_allows() -> None:
     request = Request(ROLE, "sqs:ReceiveMessage", QUEUE)
-    assert authorize(request, identity_policies=[policy(allow("sqs:SendMessage", QUEUE))], resource_account=ACCOUNT) is Decision.IMPLICIT_DENY
+    assert (
+        authorize(request, identity_policies=[policy(allow("sqs:SendMessage", QUEUE))], resource_account=ACCOUNT)
+        is Decision.IMPLICIT_DENY
+    )
 
 
 def test_identity_policy_allows_within_the_account_without_a_resource_policy() -> None:
     request = Request(ROLE, "sqs:ReceiveMessage", QUEUE)
-    assert authorize(request, identity_policies=[policy(allow("sqs:ReceiveMessage", QUEUE))], resource_account=ACCOUNT).allowed
+    assert authorize(
+        request, identity_policies=[policy(allow("sqs:ReceiveMessage", QUEUE))], resource_account=ACCOUNT
+    ).allowed
 
 
 def test_explicit_deny_in_either_policy_overrides_any_allow() -> None:
     request = Request(ROLE, "sns:Publish", TOPIC, {"aws:SecureTransport": False})
     identity = [policy(allow("sns:*", TOPIC))]
     resource = policy(allow("sns:Publish", TOPIC, Principal={"AWS": ROLE.arn}), TLS_DENY)
-    assert authorize(request, identity_policies=identity, resource_policy=resource, resource_account=ACCOUNT) is Decision.EXPLICIT_DENY
+    assert (
+        authorize(request, identity_policies=identity, resource_policy=resource, resource_account=ACCOUNT)
+        is Decision.EXPLICIT_DENY
+    )
     denying_identity = [policy(allow("sns:*", TOPIC), deny("sns:Publish", TOPIC))]
     secure = Request(ROLE, "sns:Publish", TOPIC, SECURE)
-    assert authorize(secure, identity_policies=denying_identity, resource_policy=resource, resource_account=ACCOUNT) is Decision.EXPLICIT_DENY
+    assert (
+        authorize(secure, identity_policies=denying_identity, resource_policy=resource, resource_account=ACCOUNT)
+        is Decision.EXPLICIT_DENY
+    )
 
 
 def test_same_account_resource_policy_naming_the_role_allows_without_identity_policy() -> None:
@@ -118,15 +132,24 @@ def test_principal_star_and_not_principal() -> None:
     )
     assert authorize(Request(ROLE, "sns:Publish", TOPIC), resource_policy=resource, resource_account=ACCOUNT).allowed
     other = Principal(arn=f"arn:aws:iam::{ACCOUNT}:role/other")
-    assert authorize(Request(other, "sns:Publish", TOPIC), resource_policy=resource, resource_account=ACCOUNT) is Decision.EXPLICIT_DENY
+    assert (
+        authorize(Request(other, "sns:Publish", TOPIC), resource_policy=resource, resource_account=ACCOUNT)
+        is Decision.EXPLICIT_DENY
+    )
 
 
 def test_not_action_and_not_resource() -> None:
     identity = [policy({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})]
-    assert authorize(Request(ROLE, "sqs:SendMessage", QUEUE), identity_policies=identity, resource_account=ACCOUNT).allowed
-    assert not authorize(Request(ROLE, "iam:CreateRole", "*"), identity_policies=identity, resource_account=ACCOUNT).allowed
+    assert authorize(
+        Request(ROLE, "sqs:SendMessage", QUEUE), identity_policies=identity, resource_account=ACCOUNT
+    ).allowed
+    assert not authorize(
+        Request(ROLE, "iam:CreateRole", "*"), identity_policies=identity, resource_account=ACCOUNT
+    ).allowed
     not_resource = [policy({"Effect": "Allow", "Action": "sqs:*", "NotResource": QUEUE})]
-    assert not authorize(Request(ROLE, "sqs:SendMessage", QUEUE), identity_policies=not_resource, resource_account=ACCOUNT).allowed
+    assert not authorize(
+        Request(ROLE, "sqs:SendMessage", QUEUE), identity_policies=not_resource, resource_account=ACCOUNT
+    ).allowed
 
 
 def test_multiple_keys_are_and_multiple_values_are_or() -> None:
@@ -136,7 +159,9 @@ def test_multiple_keys_are_and_multiple_values_are_or() -> None:
     identity = [policy(allow("sqs:ReceiveMessage", QUEUE, Condition=condition))]
 
     def decide(context: dict[str, Any]) -> bool:
-        return authorize(Request(ROLE, "sqs:ReceiveMessage", QUEUE, context), identity_policies=identity, resource_account=ACCOUNT).allowed
+        return authorize(
+            Request(ROLE, "sqs:ReceiveMessage", QUEUE, context), identity_policies=identity, resource_account=ACCOUNT
+        ).allowed
 
     assert decide({"aws:PrincipalTag/department": "hr", "aws:PrincipalTag/role": "audit"})
     assert not decide({"aws:PrincipalTag/department": "hr", "aws:PrincipalTag/role": "developer"})
@@ -148,9 +173,13 @@ def test_negated_operators_match_none_of_the_values_and_hold_when_the_key_is_mis
         allow("sns:Publish", TOPIC, Principal="*"),
         deny("sns:Publish", TOPIC, Principal="*", Condition={"ArnNotEquals": {"aws:PrincipalArn": [ROLE.arn, ROOT]}}),
     )
-    assert authorize(Request(ROLE, "sns:Publish", TOPIC), resource_policy=deny_outside, resource_account=ACCOUNT).allowed
+    assert authorize(
+        Request(ROLE, "sns:Publish", TOPIC), resource_policy=deny_outside, resource_account=ACCOUNT
+    ).allowed
     other = Principal(arn=f"arn:aws:iam::{ACCOUNT}:role/other")
-    assert not authorize(Request(other, "sns:Publish", TOPIC), resource_policy=deny_outside, resource_account=ACCOUNT).allowed
+    assert not authorize(
+        Request(other, "sns:Publish", TOPIC), resource_policy=deny_outside, resource_account=ACCOUNT
+    ).allowed
     # a service carries no aws:PrincipalArn: the negated condition holds, the deny applies
     service = Request(Principal(service="sns.amazonaws.com"), "sns:Publish", TOPIC)
     assert authorize(service, resource_policy=deny_outside, resource_account=ACCOUNT) is Decision.EXPLICIT_DENY
@@ -158,23 +187,50 @@ def test_negated_operators_match_none_of_the_values_and_hold_when_the_key_is_mis
 
 def test_if_exists_null_bool_and_case_insensitive_keys() -> None:
     if_exists = [policy(allow("sqs:SendMessage", QUEUE, Condition={"StringLikeIfExists": {"aws:SourceVpc": "vpc-1*"}}))]
-    assert authorize(Request(ROLE, "sqs:SendMessage", QUEUE), identity_policies=if_exists, resource_account=ACCOUNT).allowed
-    assert not authorize(Request(ROLE, "sqs:SendMessage", QUEUE, {"aws:SourceVpc": "vpc-2"}), identity_policies=if_exists, resource_account=ACCOUNT).allowed
+    assert authorize(
+        Request(ROLE, "sqs:SendMessage", QUEUE), identity_policies=if_exists, resource_account=ACCOUNT
+    ).allowed
+    assert not authorize(
+        Request(ROLE, "sqs:SendMessage", QUEUE, {"aws:SourceVpc": "vpc-2"}),
+        identity_policies=if_exists,
+        resource_account=ACCOUNT,
+    ).allowed
     # AWS's example: deny requests made with long-term credentials (no aws:TokenIssueTime)
     null = [policy(allow("sqs:*", QUEUE), deny("sqs:*", QUEUE, Condition={"Null": {"aws:TokenIssueTime": "true"}}))]
-    assert authorize(Request(ROLE, "sqs:SendMessage", QUEUE), identity_policies=null, resource_account=ACCOUNT) is Decision.EXPLICIT_DENY
-    assert authorize(Request(ROLE, "sqs:SendMessage", QUEUE, {"AWS:TokenIssueTime": "2026-11-30T00:00:00Z"}), identity_policies=null, resource_account=ACCOUNT).allowed
+    assert (
+        authorize(Request(ROLE, "sqs:SendMessage", QUEUE), identity_policies=null, resource_account=ACCOUNT)
+        is Decision.EXPLICIT_DENY
+    )
+    assert authorize(
+        Request(ROLE, "sqs:SendMessage", QUEUE, {"AWS:TokenIssueTime": "2026-11-30T00:00:00Z"}),
+        identity_policies=null,
+        resource_account=ACCOUNT,
+    ).allowed
     tls = policy(allow("sns:Publish", TOPIC, Principal={"AWS": ROLE.arn}), TLS_DENY)
     assert authorize(Request(ROLE, "sns:Publish", TOPIC, SECURE), resource_policy=tls, resource_account=ACCOUNT).allowed
-    assert not authorize(Request(ROLE, "sns:Publish", TOPIC, {"aws:SecureTransport": False}), resource_policy=tls, resource_account=ACCOUNT).allowed
+    assert not authorize(
+        Request(ROLE, "sns:Publish", TOPIC, {"aws:SecureTransport": False}),
+        resource_policy=tls,
+        resource_account=ACCOUNT,
+    ).allowed
 
 
 def test_set_operators() -> None:
-    any_value = [policy(allow("sqs:SendMessage", QUEUE, Condition={"ForAnyValue:StringEquals": {"aws:TagKeys": ["team", "cost"]}}))]
-    all_values = [policy(allow("sqs:SendMessage", QUEUE, Condition={"ForAllValues:StringEquals": {"aws:TagKeys": ["team", "cost"]}}))]
+    any_value = [
+        policy(
+            allow("sqs:SendMessage", QUEUE, Condition={"ForAnyValue:StringEquals": {"aws:TagKeys": ["team", "cost"]}})
+        )
+    ]
+    all_values = [
+        policy(
+            allow("sqs:SendMessage", QUEUE, Condition={"ForAllValues:StringEquals": {"aws:TagKeys": ["team", "cost"]}})
+        )
+    ]
 
     def decide(identity: list[dict[str, Any]], context: dict[str, Any]) -> bool:
-        return authorize(Request(ROLE, "sqs:SendMessage", QUEUE, context), identity_policies=identity, resource_account=ACCOUNT).allowed
+        return authorize(
+            Request(ROLE, "sqs:SendMessage", QUEUE, context), identity_policies=identity, resource_account=ACCOUNT
+        ).allowed
 
     assert decide(any_value, {"aws:TagKeys": ["team", "other"]})
     assert not decide(any_value, {"aws:TagKeys": ["other"]})
@@ -188,11 +244,22 @@ def test_kms_key_policy_is_the_root_of_access() -> None:
     request = Request(ROLE, "kms:Decrypt", KEY)
     identity = [policy(allow("kms:Decrypt", KEY))]
     # the default key policy delegates to IAM: the role's own policy decides
-    assert authorize(request, identity_policies=identity, resource_policy=default_key_policy, resource_account=ACCOUNT, key_policy=True).allowed
+    assert authorize(
+        request,
+        identity_policies=identity,
+        resource_policy=default_key_policy,
+        resource_account=ACCOUNT,
+        key_policy=True,
+    ).allowed
     assert not authorize(request, resource_policy=default_key_policy, resource_account=ACCOUNT, key_policy=True).allowed
     # without the account in the key policy, an IAM policy alone gives nothing
     no_root = policy(allow("kms:*", "*", Principal={"AWS": f"arn:aws:iam::{ACCOUNT}:role/admin"}))
-    assert authorize(request, identity_policies=identity, resource_policy=no_root, resource_account=ACCOUNT, key_policy=True) is Decision.IMPLICIT_DENY
+    assert (
+        authorize(
+            request, identity_policies=identity, resource_policy=no_root, resource_account=ACCOUNT, key_policy=True
+        )
+        is Decision.IMPLICIT_DENY
+    )
     # a key policy naming the role allows it directly
     named = policy(allow("kms:Decrypt", "*", Principal={"AWS": ROLE.arn}))
     assert authorize(request, resource_policy=named, resource_account=ACCOUNT, key_policy=True).allowed
@@ -200,23 +267,45 @@ def test_kms_key_policy_is_the_root_of_access() -> None:
     foreign = Request(FOREIGN_ROLE, "kms:Decrypt", KEY)
     named_foreign = policy(allow("kms:Decrypt", "*", Principal={"AWS": FOREIGN_ROLE.arn}))
     assert not authorize(foreign, resource_policy=named_foreign, resource_account=ACCOUNT, key_policy=True).allowed
-    assert authorize(foreign, identity_policies=identity, resource_policy=named_foreign, resource_account=ACCOUNT, key_policy=True).allowed
+    assert authorize(
+        foreign, identity_policies=identity, resource_policy=named_foreign, resource_account=ACCOUNT, key_policy=True
+    ).allowed
 
 
 def test_kms_via_service_condition() -> None:
-    identity = [policy(allow(["kms:GenerateDataKey", "kms:Decrypt"], KEY, Condition={"StringEquals": {"kms:ViaService": "sns.us-east-1.amazonaws.com"}}))]
+    identity = [
+        policy(
+            allow(
+                ["kms:GenerateDataKey", "kms:Decrypt"],
+                KEY,
+                Condition={"StringEquals": {"kms:ViaService": "sns.us-east-1.amazonaws.com"}},
+            )
+        )
+    ]
     key = policy(allow("kms:*", "*", Principal={"AWS": ROOT}))
     through_sns = Request(ROLE, "kms:GenerateDataKey", KEY, {"kms:ViaService": "sns.us-east-1.amazonaws.com"})
     direct = Request(ROLE, "kms:GenerateDataKey", KEY)
-    assert authorize(through_sns, identity_policies=identity, resource_policy=key, resource_account=ACCOUNT, key_policy=True).allowed
-    assert not authorize(direct, identity_policies=identity, resource_policy=key, resource_account=ACCOUNT, key_policy=True).allowed
+    assert authorize(
+        through_sns, identity_policies=identity, resource_policy=key, resource_account=ACCOUNT, key_policy=True
+    ).allowed
+    assert not authorize(
+        direct, identity_policies=identity, resource_policy=key, resource_account=ACCOUNT, key_policy=True
+    ).allowed
 
 
 def test_malformed_policies_are_refused_with_a_reason() -> None:
     request = Request(ROLE, "sqs:SendMessage", QUEUE)
     with pytest.raises(ValueError, match="Effect"):
-        authorize(request, identity_policies=[policy({"Effect": "Maybe", "Action": "sqs:*", "Resource": "*"})], resource_account=ACCOUNT)
+        authorize(
+            request,
+            identity_policies=[policy({"Effect": "Maybe", "Action": "sqs:*", "Resource": "*"})],
+            resource_account=ACCOUNT,
+        )
     with pytest.raises(ValueError, match="operator"):
-        authorize(request, identity_policies=[policy(allow("sqs:*", "*", Condition={"StringSoundsLike": {"a": "b"}}))], resource_account=ACCOUNT)
+        authorize(
+            request,
+            identity_policies=[policy(allow("sqs:*", "*", Condition={"StringSoundsLike": {"a": "b"}}))],
+            resource_account=ACCOUNT,
+        )
     with pytest.raises(ValueError, match="Principal"):
         authorize(request, resource_policy=policy(allow("sqs:*", "*")), resource_account=ACCOUNT)

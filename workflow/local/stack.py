@@ -167,11 +167,9 @@ class LocalDeployer:
     def _bootstrap(self, template: dict[str, Any]) -> None:
         """The SSM parameters a CDK template's parameters read (the bootstrap version)."""
         for parameter in template.get("Parameters", {}).values():
-            if parameter.get("Type", "").startswith("AWS::SSM::Parameter::Value"):
-                if _public_parameter(parameter["Default"], self.region) is None:
-                    self.client("ssm").put_parameter(
-                        Name=parameter["Default"], Value="30", Type="String", Overwrite=True
-                    )
+            is_ssm = parameter.get("Type", "").startswith("AWS::SSM::Parameter::Value")
+            if is_ssm and _public_parameter(parameter["Default"], self.region) is None:
+                self.client("ssm").put_parameter(Name=parameter["Default"], Value="30", Type="String", Overwrite=True)
 
     def _given_public_value(self, parameter: dict[str, Any]) -> dict[str, Any]:
         """AWS's public SSM parameters (under /aws/service/, which the embedded SSM reserves) are
