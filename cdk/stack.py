@@ -174,7 +174,7 @@ def subscribe_queue(
     """`queue` receives the topic's messages that match `filter_policy`, raw.
 
     Written out rather than with SqsSubscription, which also grants SNS the queue's key with no
-    condition: the stack grants SNS the key itself, conditioned on the account (`sns_uses_key`).
+    condition: the stack grants SNS the key itself, conditioned on the account (SnsDeliversToEncryptedQueues).
     """
     result = queue.add_to_resource_policy(
         iam.PolicyStatement(
