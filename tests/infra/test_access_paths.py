@@ -400,3 +400,56 @@ def test_the_operator_policy_reaches_the_dead_letters_through_the_key(template_j
     assert not Path_("operator <- lane", receive, lane, identity).decide(stack).allowed, (
         "operators do not consume lanes"
     )
+
+
+def workflow_task_paths(stack: Resolved) -> list[Path_]:
+    """Each Task of statemachine.asl.json, as the state machine role calls it on the resource its
+    substitution names (workflow/asl_iam.py gives the action)."""
+    from workflow.asl_iam import required_permissions
+    from workflow.local.stack import ROOT
+
+    (machine,) = stack.of_kind("AWS::StepFunctions::StateMachine")
+    role = stack.props(machine)["RoleArn"]["Fn::GetAtt"][0]
+    principal = Principal(arn=stack.arn(role))
+    identity = tuple(stack.identity_policies(role))
+    substitutions = stack.props(machine)["DefinitionSubstitutions"]
+    paths = []
+    for permission in required_permissions(json.loads((ROOT / "statemachine.asl.json").read_text())):
+        target = substitutions[permission.target.removeprefix("${").removesuffix("}")]
+        logical = target.get("Ref") or target["Fn::GetAtt"][0]
+        request = Request(principal, permission.action, stack.arn(logical), SECURE)
+        paths.append(Path_(f"{permission.state}: {permission.action} {logical}", request, logical, identity))
+    return paths
+
+
+def test_every_workflow_task_is_allowed_on_its_resource(template_json: dict[str, Any]) -> None:
+    stack = Resolved(template_json)
+    paths = workflow_task_paths(stack)
+    assert {p.request.action for p in paths} >= {"dynamodb:GetItem", "lambda:InvokeFunction", "sns:Publish"}
+    refused = []
+    for path in paths:
+        kind = stack.kind(path.resource)
+        if kind == "AWS::SNS::Topic":
+            decision = path.decide(stack)
+        else:  # a function or the table of this account: the role's own policy decides
+            decision = authorize(path.request, identity_policies=path.identity, resource_account=ACCOUNT)
+        if not decision.allowed:
+            refused.append(path.what)
+    assert refused == []
+
+
+def test_without_the_get_item_grant_compare_stored_would_be_denied(template_json: dict[str, Any]) -> None:
+    """Defect 1: the role granted PutItem and UpdateItem only; CompareStored's getItem failed on AWS."""
+    old = copy.deepcopy(template_json)
+    for resource in old["Resources"].values():
+        if resource["Type"] == "AWS::IAM::Policy":
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                if isinstance(statement["Action"], list) and "dynamodb:GetItem" in statement["Action"]:
+                    statement["Action"].remove("dynamodb:GetItem")
+    stack = Resolved(old)
+    refused = [
+        p.what
+        for p in workflow_task_paths(stack)
+        if not authorize(p.request, identity_policies=p.identity, resource_account=ACCOUNT).allowed
+    ]
+    assert refused and all(what.startswith("CompareStored: dynamodb:GetItem") for what in refused), refused
