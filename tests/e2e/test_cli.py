@@ -63,7 +63,7 @@ def test_local_up_serves_an_endpoint_for_any_client(tmp_path: Path) -> None:
         )
         assert [i["event_id"] for i in timeline["items"]] == [event.event_id]
         executions = run_cli("executions", "list", "--outputs-file", str(outputs_file), env=env)
-        assert [e["status"] for e in executions] == ["SUCCEEDED"]
+        assert [e["status"] for e in executions["items"]] == ["SUCCEEDED"]
     finally:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
