@@ -868,7 +868,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except Stopped as stop:
-        return stop.status
+        # What was abandoned (threads blocked on the stopped server) is not waited for.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(stop.status)
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
     except Exception as error:

@@ -167,7 +167,9 @@ class LocalRuntime:
             self._route_logs_to(sys.__stderr__ or sys.stderr)
             self._log_stream.close()
             self._log_stream = None
-        # Otherwise what was abandoned may still log as it dies: into the functions' log, not the terminal.
+        elif self._log_stream is not None:
+            # What was abandoned may still log as it dies: into the functions' log, not the terminal.
+            self._log_stream.flush()
         return abandoned
 
     def _wait_for_executions(self, deadline: float) -> tuple[str, ...]:
