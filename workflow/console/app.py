@@ -485,9 +485,11 @@ class ConsoleApp:
         now = datetime.now(UTC)
         # The last `days` days up to now (or up to `until`); events dated a little ahead are kept.
         until = _time_arg(request, "until", now + timedelta(days=1))
-        since = _time_arg(request, "since", (until if request.args.get("until") else now) - timedelta(days=days))
         try:
+            since = _time_arg(request, "since", (until if request.args.get("until") else now) - timedelta(days=days))
             day_range(since, until)
+        except OverflowError:
+            raise ApiError(400, "BadRequest", "until: too early to go back `days` from it") from None
         except ValueError as error:
             raise ApiError(400, "BadRequest", str(error)) from None
         return since, until
