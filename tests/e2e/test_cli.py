@@ -85,3 +85,12 @@ def test_local_up_serves_an_endpoint_for_any_client(tmp_path: Path) -> None:
     assert "created from the template beside moto's CloudFormation: " in err
     assert "AWS::SNS::Subscription" in err and "not created locally" not in err
     assert '"level"' not in err  # the functions' log lines go to their log file
+
+
+def test_the_start_says_it_synthesizes_only_when_nothing_is_cached(assembly: Path, tmp_path: Path) -> None:
+    """`local up` prints "(synthesizing the CDK app first…)" only when cached_assembly finds nothing."""
+    from workflow.local.stack import cached_assembly
+
+    assert cached_assembly() == assembly  # the session's synthesis is reused
+    assert cached_assembly(cache_dir=tmp_path) is None
+    assert cached_assembly({"workflow_type": "express"}, cache_dir=assembly.parent) != assembly
