@@ -702,7 +702,9 @@ class _Parser(argparse.ArgumentParser):
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint-url", help="AWS endpoint (default: AWS_ENDPOINT_URL, else AWS)")
     parser.add_argument("--region", help="AWS region (default: AWS_REGION, else us-east-1)")
-    parser.add_argument("--outputs-file", help=f"stack outputs JSON (default: {DEFAULT_OUTPUTS} if present)")
+    parser.add_argument(
+        "--outputs-file", type=_readable_file, help=f"stack outputs JSON (default: {DEFAULT_OUTPUTS} if present)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

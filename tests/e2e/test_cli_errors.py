@@ -81,6 +81,7 @@ WITHOUT_A_STACK = [
     (["query", "type", "card.imported", "--days", "3650"], 2, "must be from 1 to 366"),
     (["query", "user", "u1"], 2, "--outputs-file"),
     (["query", "user", "u1", "--outputs-file", "garbage-outputs.json"], 2, "not a stack outputs file"),
+    (["query", "user", "u1", "--outputs-file", "no-such-outputs.json"], 2, "no such file: no-such-outputs.json"),
     (["query", "user", "u1", "--outputs-file", "stopped-outputs.json"], 1, "the local stack isn't running"),
     (["executions", "list", "--outputs-file", "stopped-outputs.json"], 1, "start it with `eventflow local up`"),
     (["publish", "missing.jsonl"], 2, "no such file: missing.jsonl"),
