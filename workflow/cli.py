@@ -213,7 +213,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
             except ValueError as error:
                 raise UsageError(f"{name} line {number}: not JSON ({error})") from None
             if not isinstance(event, dict):
-                raise UsageError(f"{name} line {number}: an event is a JSON object, not {type(event).__name__}")
+                kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+                    type(event), "a number"
+                )
+                raise UsageError(f"{name} line {number}: an event is a JSON object, not {kind}")
             events.append(event)
     if not events:
         raise UsageError(f"{name}: no events (one JSON object per line)")

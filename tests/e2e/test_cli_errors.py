@@ -85,7 +85,7 @@ WITHOUT_A_STACK = [
     (["query", "user", "u1", "--outputs-file", "stopped-outputs.json"], 1, "the local stack isn't running"),
     (["executions", "list", "--outputs-file", "stopped-outputs.json"], 1, "start it with `eventflow local up`"),
     (["publish", "missing.jsonl"], 2, "no such file: missing.jsonl"),
-    (["publish", "events.jsonl"], 2, "events.jsonl line 1: an event is a JSON object, not list"),
+    (["publish", "events.jsonl"], 2, "events.jsonl line 1: an event is a JSON object, not an array"),
     (["publish", "not-json.jsonl"], 2, "not-json.jsonl line 1: not JSON"),
     (["diagram", "--definition", "missing.asl.json"], 2, "no such file"),
     (["executions", "describe", "--outputs-file", "stopped-outputs.json"], 2, "name the execution"),
