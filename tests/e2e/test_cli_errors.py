@@ -42,8 +42,7 @@ def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.
     )
 
 
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
+def prepare(tmp_path: Path) -> Path:
     """A directory outside the repository, with an empty HOME beside it."""
     (tmp_path / "home").mkdir()
     (tmp_path / "events.jsonl").write_text("[1,2]\n")
@@ -52,6 +51,11 @@ def workdir(tmp_path: Path) -> Path:
     dead = {"EndpointUrl": f"http://127.0.0.1:{free_port()}", "TableName": "t", "StateMachineArn": "arn:x"}
     (tmp_path / "stopped-outputs.json").write_text(json.dumps(dead))
     return tmp_path
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return prepare(tmp_path)
 
 
 def assert_one_line(result: subprocess.CompletedProcess[str], status: int, says: str) -> None:
@@ -94,9 +98,20 @@ WITHOUT_A_STACK = [
 ]
 
 
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Every row of WITHOUT_A_STACK, run side by side (most of a run is Python starting)."""
+    workdir = prepare(tmp_path_factory.mktemp("cli-errors"))
+    with ThreadPoolExecutor(4) as pool:
+        results = pool.map(lambda row: run(workdir, *row[0]), WITHOUT_A_STACK)
+        return {" ".join(args): result for (args, _, _), result in zip(WITHOUT_A_STACK, results, strict=True)}
+
+
 @pytest.mark.parametrize(("args", "status", "says"), WITHOUT_A_STACK, ids=[" ".join(a) for a, _, _ in WITHOUT_A_STACK])
-def test_a_failing_command_says_one_line(workdir: Path, args: list[str], status: int, says: str) -> None:
-    assert_one_line(run(workdir, *args), status, says)
+def test_a_failing_command_says_one_line(
+    ran: dict[str, subprocess.CompletedProcess[str]], args: list[str], status: int, says: str
+) -> None:
+    assert_one_line(ran[" ".join(args)], status, says)
 
 
 def test_no_credentials_for_aws_is_one_line(workdir: Path) -> None:
