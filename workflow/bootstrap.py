@@ -33,7 +33,10 @@ if TYPE_CHECKING:
 
 class MissingSetting(RuntimeError):
     def __init__(self, name: str, variable: str) -> None:
-        super().__init__(f"{name} is not configured: set {variable} (or pass it on the command line)")
+        super().__init__(
+            f"{name} is not configured: give `eventflow` the stack's --outputs-file (from `cdk deploy "
+            f"--outputs-file` or `eventflow local up`), or set {variable}"
+        )
 
 
 @dataclass(frozen=True)

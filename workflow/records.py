@@ -27,6 +27,7 @@ from workflow.constants import (
     GSI_BY_KIND_SK,
     GSI_BY_USER_PK,
     GSI_BY_USER_SK,
+    MAX_QUERY_DAYS,
     MAX_REJECTED_BODY_CHARS,
     PK,
     SK,
@@ -185,6 +186,8 @@ def day_range(since: datetime, until: datetime) -> list[str]:
     """The days covered by [since, until], newest first: the by-kind-day partitions to read."""
     first = since.astimezone(UTC).date()
     day = until.astimezone(UTC).date()
+    if (day - first).days > MAX_QUERY_DAYS:
+        raise ValueError(f"since/until: at most {MAX_QUERY_DAYS} days apart for a query by day")
     days = []
     while day >= first:
         days.append(day.isoformat())

@@ -134,6 +134,53 @@ def test_stored_event_lookup_shows_the_follow_up_failure(page: Any, console: Con
     assert event["event_id"] in page.locator("#timeline").inner_text()
 
 
+# Everything the diagram draws, as laid out by the browser: edges and labels inside the canvas,
+# no label over another label or over a state.
+DIAGRAM_PROBLEMS = """svg => {
+  const problems = [];
+  const canvas = svg.getBoundingClientRect();
+  const rect = (node) => node.getBoundingClientRect();
+  const inside = (b, what) => {
+    const out = b.left < canvas.left - 1 || b.top < canvas.top - 1;
+    if (out || b.right > canvas.right + 1 || b.bottom > canvas.bottom + 1) {
+      problems.push(what + " runs past the canvas");
+    }
+  };
+  const overlap = (a, b) =>
+    a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  for (const edge of svg.querySelectorAll(".ef-wire")) {
+    inside(rect(edge), "edge " + edge.dataset.from + " -> " + edge.dataset.to);
+  }
+  const labels = [...svg.querySelectorAll(".ef-wire-label")].map((l) => [l.firstChild.textContent, rect(l)]);
+  const states = [...svg.querySelectorAll(".ef-state > rect, .ef-start > rect")]
+    .map((r) => [r.parentNode.dataset.state || "Start", rect(r)]);
+  labels.forEach(([text, box], i) => {
+    inside(box, "label " + text);
+    for (const [other, box2] of labels.slice(i + 1)) {
+      if (overlap(box, box2)) problems.push("labels overlap: " + text + " / " + other);
+    }
+    for (const [name, box2] of states) {
+      if (overlap(box, box2)) problems.push("label over state " + name + ": " + text);
+    }
+  });
+  return problems;
+}"""
+
+
+def test_a_succeeded_execution_shows_no_stray_text_and_its_diagram_fits(
+    page: Any, console: Console, mocked_runs: MockedRuns
+) -> None:
+    page.goto(execution_url(console.url, mocked_runs.arns["StoreThrottledThenOk"]))
+    page.locator('#diagram .ef-node[data-state="Store"][data-outcome="retried"]').wait_for()
+    assert page.locator(".exec-title .badge").inner_text().lower() == "succeeded"
+    assert page.locator("#execution-error").count() == 0
+    stray = page.locator("#view").evaluate(
+        "view => [...view.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent)"
+    )
+    assert stray == []  # no "null" where a failed execution has its error banner
+    assert page.locator("#diagram svg").evaluate(DIAGRAM_PROBLEMS) == []
+
+
 def test_a_running_execution_refreshes_until_it_ends(page: Any, console: Console, runtime: Any) -> None:
     sfn = runtime.client("stepfunctions")
     definition = {

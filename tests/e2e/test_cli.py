@@ -1,5 +1,6 @@
 """`eventflow local up` as a user runs it: a foreground process serving an endpoint that any AWS
-client can use; then `eventflow query` reads back what was published; Ctrl-C stops it cleanly."""
+client can use; then `eventflow query` reads back what was published; Ctrl-C with events in flight
+stops it cleanly: bounded, no traceback, exit status 130."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from tests.conftest import boto, free_port
 from tests.e2e.raw import publish_raw
 from tests.factories import card_imported
 from tests.waiting import eventually
+from workflow.cli import DRAIN_SECONDS
 from workflow.events import to_json
 
 pytestmark = pytest.mark.e2e
@@ -44,7 +47,7 @@ def test_local_up_serves_an_endpoint_for_any_client(tmp_path: Path) -> None:
     )
     try:
         eventually(
-            lambda: outputs_file.exists() and outputs_file.stat().st_size > 0, timeout=120, what="outputs written"
+            lambda: outputs_file.exists() and outputs_file.stat().st_size > 0, timeout=240, what="outputs written"
         )
         outputs = json.loads(outputs_file.read_text())
         assert outputs["EndpointUrl"] == f"http://127.0.0.1:{port}"
@@ -63,9 +66,31 @@ def test_local_up_serves_an_endpoint_for_any_client(tmp_path: Path) -> None:
         )
         assert [i["event_id"] for i in timeline["items"]] == [event.event_id]
         executions = run_cli("executions", "list", "--outputs-file", str(outputs_file), env=env)
-        assert [e["status"] for e in executions] == ["SUCCEEDED"]
+        assert [e["status"] for e in executions["items"]] == ["SUCCEEDED"]
+        # Ctrl-C with events in flight
+        sns = boto("sns", outputs["EndpointUrl"])
+        for _ in range(20):
+            publish_raw(sns, outputs["TopicArn"], to_json(card_imported(user_id="cli-user")))
     finally:
         process.send_signal(signal.SIGINT)
+        stopping = time.monotonic()
         _, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
-    assert "stopping" in err
+    assert process.returncode == 130, err  # 128 + SIGINT, as shells expect
+    assert time.monotonic() - stopping < DRAIN_SECONDS + 20, err
+    assert "Traceback" not in err and "Error" not in err, err
+    assert "stopping: finishing in-flight batches and executions" in err
+    assert "stopped;" in err.splitlines()[-1]
+    # a quiet start: moto's warnings absorbed, one line naming what was created instead
+    assert "No Moto CloudFormation support" not in err and "UserWarning" not in err, err
+    assert "created from the template beside moto's CloudFormation: " in err
+    assert "AWS::SNS::Subscription" in err and "not created locally" not in err
+    assert '"level"' not in err  # the functions' log lines go to their log file
+
+
+def test_the_start_says_it_synthesizes_only_when_nothing_is_cached(assembly: Path, tmp_path: Path) -> None:
+    """`local up` prints "(synthesizing the CDK app first…)" only when cached_assembly finds nothing."""
+    from workflow.local.stack import cached_assembly
+
+    assert cached_assembly() == assembly  # the session's synthesis is reused
+    assert cached_assembly(cache_dir=tmp_path) is None
+    assert cached_assembly({"workflow_type": "express"}, cache_dir=assembly.parent) != assembly

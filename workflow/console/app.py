@@ -28,7 +28,8 @@ from workflow import bootstrap, boundedjson
 from workflow.bootstrap import MissingSetting, Settings
 from workflow.console import diagram
 from workflow.console.outcomes import details, trace
-from workflow.constants import MAX_JSON_DEPTH
+from workflow.constants import MAX_JSON_DEPTH, MAX_QUERY_DAYS
+from workflow.records import day_range
 from workflow.webaccess import LOOPBACK, AccessPolicy
 
 if TYPE_CHECKING:
@@ -477,13 +478,17 @@ class ConsoleApp:
         return _json({"item": item})
 
     def _window(self, request: Request) -> tuple[datetime, datetime]:
-        days = _int_arg(request, "days", 7, 1, 366)
+        days = _int_arg(request, "days", 7, 1, MAX_QUERY_DAYS)
         now = datetime.now(UTC)
         # The last `days` days up to now (or up to `until`); events dated a little ahead are kept.
         until = _time_arg(request, "until", now + timedelta(days=1))
-        since = _time_arg(request, "since", (until if request.args.get("until") else now) - timedelta(days=days))
-        if (until - since).days > 366:
-            raise ApiError(400, "BadRequest", "since/until: at most 366 days apart")
+        try:
+            since = _time_arg(request, "since", (until if request.args.get("until") else now) - timedelta(days=days))
+            day_range(since, until)
+        except OverflowError:
+            raise ApiError(400, "BadRequest", "until: too early to go back `days` from it") from None
+        except ValueError as error:
+            raise ApiError(400, "BadRequest", str(error)) from None
         return since, until
 
     def events_of_type(self, request: Request) -> Response:

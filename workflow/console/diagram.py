@@ -32,6 +32,7 @@ from typing import Any, Protocol
 NODE_H = 58.0
 MIN_NODE_W = 156.0
 CHAR_W = 7.3  # an estimate of one character of the 13px labels
+LABEL_CHAR_W = 6.2  # of the 10.5px edge labels, on the wide side: an estimate too narrow lets labels overlap
 NODE_PAD_X = 16.0
 GAP_X = 30.0
 GAP_Y = 44.0
@@ -470,7 +471,8 @@ def _layout_graph(states: Mapping[str, Any], start_at: str) -> Layout:
     for item in items.values():
         if item.key not in frames:
             item.x += shift
-    width = max((b.x + b.w for b in frames.values()), default=0.0)
+    # the placeholders of long edges count too: an edge may pass right of every state
+    width = max((item.x + item.w for item in items.values()), default=0.0)
 
     # wires: forward edges through their placeholders, back edges round the right side
     lane = 0
@@ -634,7 +636,7 @@ def _label_place(wire: Wire, width: float, taken: list[tuple[float, float, float
             if p1[1] - p0[1] < 1:
                 continue
             going_left = p1[0] < p0[0] - 12
-            for t in (0.5, 0.3, 0.7, 0.15, 0.85):
+            for t in (0.5, 0.3, 0.7, 0.15, 0.85, 0.4, 0.6, 0.2, 0.8, 0.1, 0.9):
                 x, y = _bezier(p0, p1, t)
                 for side in ("end", "start") if going_left else ("start", "end"):
                     candidates.append((x - 6 if side == "end" else x + 6, y + 4, side))
@@ -648,7 +650,11 @@ def _label_place(wire: Wire, width: float, taken: list[tuple[float, float, float
         return (left, y - 10, left + width, y + 3)
 
     def clear(box: tuple[float, float, float, float]) -> bool:
-        return all(box[2] <= o[0] or box[0] >= o[2] or box[3] <= o[1] or box[1] >= o[3] for o in taken)
+        return (
+            box[0] >= 0
+            and box[1] >= 0
+            and all(box[2] <= o[0] or box[0] >= o[2] or box[3] <= o[1] or box[1] >= o[3] for o in taken)
+        )
 
     chosen = next((spot for spot in candidates if clear(bounds(spot))), candidates[0])
     taken.append(bounds(chosen))
@@ -686,9 +692,19 @@ def to_svg(
     by it, carries ``data-outcome`` and shows its retries and error; states missing from the
     mapping were not reached. Every state is a ``<g class="ef-node" data-state="NAME">``."""
     plan = layout(definition)
+    # Labels first: the canvas holds them as well as the states and edges.
+    obstacles = [(b.x, b.y, b.x + b.w, b.y + b.h) for b in plan.boxes if b.kind in ("state", "group", "start")]
+    labels: list[tuple[Wire, str, float, float, str]] = []
+    for wire in plan.wires:
+        if wire.label:
+            text = _fit(short_label(wire.label), 200, 6.0)
+            lx, ly, anchor = _label_place(wire, _text_width(text, LABEL_CHAR_W) + 4, obstacles)
+            labels.append((wire, text, lx, ly, anchor))
+    width = max([plan.width, *(box[2] + MARGIN for box in obstacles)])
+    height = max([plan.height, *(box[3] + MARGIN for box in obstacles)])
     out: list[str] = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="ef-diagram" width="{plan.width:.0f}" '
-        f'height="{plan.height:.0f}" viewBox="0 0 {plan.width:.0f} {plan.height:.0f}" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="ef-diagram" width="{width:.0f}" '
+        f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
         f'aria-label="state machine diagram">'
     ]
     if standalone:
@@ -754,15 +770,11 @@ def to_svg(
             f'<path class="ef-wire ef-wire-{wire.kind}" data-from="{_esc(wire.source)}" data-to="{_esc(wire.target)}" '
             f'd="{_path(wire.points, wire.back)}" marker-end="url(#ef-arrow)"/>'
         )
-    obstacles = [(b.x, b.y, b.x + b.w, b.y + b.h) for b in plan.boxes if b.kind in ("state", "group", "start")]
-    for wire in plan.wires:
-        if wire.label:
-            text = _fit(short_label(wire.label), 200, 6.0)
-            lx, ly, anchor = _label_place(wire, _text_width(text, 6.0) + 4, obstacles)
-            out.append(
-                f'<text class="ef-wire-label ef-label-{wire.kind}" x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}">'
-                f"{_esc(text)}<title>{_esc(wire.label)}</title></text>"
-            )
+    for wire, text, lx, ly, anchor in labels:
+        out.append(
+            f'<text class="ef-wire-label ef-label-{wire.kind}" x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}">'
+            f"{_esc(text)}<title>{_esc(wire.label)}</title></text>"
+        )
     for box in plan.boxes:
         if box.kind == "start":
             out.append(

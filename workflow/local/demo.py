@@ -13,6 +13,7 @@ import json
 import random
 import statistics
 import sys
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -158,13 +159,19 @@ def publish_workload(settings: Settings, work: Workload, sns: Any, workers: int 
     web = [e for e in work.valid if e.source == "web"]
     batch = [e for e in work.valid if e.source == "batch"]
 
+    stopping = threading.Event()  # the servers stop between two events when the demo is interrupted
+
     def web_server(events: list[UserEvent]) -> None:
         for event in events:
+            if stopping.is_set():
+                return
             sent_at[event.event_id] = time.time()
             publisher.publish(event)
 
     def batch_server(events: list[UserEvent]) -> None:
         for start in range(0, len(events), 50):
+            if stopping.is_set():
+                return
             chunk = events[start : start + 50]
             now = time.time()
             sent_at.update({e.event_id: now for e in chunk})
@@ -173,8 +180,12 @@ def publish_workload(settings: Settings, work: Workload, sns: Any, workers: int 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(web_server, web[i :: workers - 1]) for i in range(workers - 1)]
         futures.append(pool.submit(batch_server, batch))
-        for future in futures:
-            future.result()
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            stopping.set()
+            raise
     publisher.publish_many(work.duplicates)
     for raw in work.invalid:
         send_invalid(sns, settings.require("topic_arn"), raw)

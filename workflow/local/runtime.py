@@ -39,6 +39,17 @@ class ConflictingEnvironment(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Abandoned:
+    """What a bounded stop left unfinished: batches still being handled, executions still running."""
+
+    batches: int = 0
+    executions: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.batches or self.executions)
+
+
+@dataclass(frozen=True)
 class Backlog:
     visible: int
     in_flight: int
@@ -131,20 +142,61 @@ class LocalRuntime:
         """The plan in force now (tests switch it on and off on the router)."""
         return self.aws.router.faults if self.aws.router is not None else None
 
-    def stop_pollers(self) -> None:
+    def stop_pollers(self, timeout: float = 60.0) -> int:
+        """Stop receiving; wait up to `timeout` for the batches in flight. Returns how many are left."""
+        deadline = time.monotonic() + timeout
         for poller in self.pollers:
-            poller.stop()
+            poller.stop(max(0.0, deadline - time.monotonic()))
+        left = sum(poller.stats.in_flight for poller in self.pollers)
         self.pollers.clear()
+        return left
 
-    def stop(self) -> None:
-        """Pollers first (in-flight batches finish and are acknowledged), then the server."""
-        self.stop_pollers()
+    def stop(self, *, drain: float | None = None) -> Abandoned:
+        """Pollers first (in-flight batches finish and are acknowledged), then the server. With
+        `drain`, waits at most that long in all, running executions included, and returns what it
+        abandoned."""
+        if drain is None:
+            self.stop_pollers()
+            abandoned = Abandoned()
+        else:
+            deadline = time.monotonic() + drain
+            batches = self.stop_pollers(drain)
+            abandoned = Abandoned(batches, self._wait_for_executions(deadline))
         if self._owns_aws:
             self.aws.stop()
-        if self._log_stream is not None:
+        if self._log_stream is not None and not abandoned:
             self._route_logs_to(sys.__stderr__ or sys.stderr)
             self._log_stream.close()
             self._log_stream = None
+        elif self._log_stream is not None:
+            # What was abandoned may still log as it dies: into the functions' log, not the terminal.
+            self._log_stream.flush()
+        return abandoned
+
+    def _wait_for_executions(self, deadline: float) -> tuple[str, ...]:
+        """The names of the executions still running at `deadline`."""
+        if self.deployment is None or self.aws.router is None:
+            return ()
+        running: list[str] = []
+        while True:
+            try:
+                running = self._running_executions()
+            except Exception:  # the server is going: nothing more can be known
+                return tuple(running)
+            if not running or time.monotonic() >= deadline:
+                return tuple(running)
+            time.sleep(0.2)
+
+    def _running_executions(self) -> list[str]:
+        assert self.deployment is not None
+        return [
+            execution["name"]
+            for arn in self.deployment.state_machines.values()
+            for page in self.client("stepfunctions")
+            .get_paginator("list_executions")
+            .paginate(stateMachineArn=arn, statusFilter="RUNNING")
+            for execution in page["executions"]
+        ]
 
     def __enter__(self) -> LocalRuntime:
         return self.start()

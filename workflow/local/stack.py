@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +53,7 @@ class Deployment:
     state_machines: dict[str, str]
     definitions: dict[str, str] = field(default_factory=dict)
     materialized: dict[str, list[str]] = field(default_factory=dict)
+    skipped_by_moto: list[str] = field(default_factory=list)
 
 
 def read_context() -> dict[str, Any]:
@@ -69,11 +74,20 @@ def _fingerprint(context: dict[str, Any]) -> str:
     return digest.hexdigest()[:16]
 
 
+def _assembly_dir(context: dict[str, Any] | None, cache_dir: Path | None) -> tuple[Path, dict[str, Any]]:
+    merged = {**read_context(), **(context or {})}
+    return (cache_dir or ROOT / ".eventflow" / "cdk.out") / _fingerprint(merged), merged
+
+
+def cached_assembly(context: dict[str, Any] | None = None, *, cache_dir: Path | None = None) -> Path | None:
+    """The synthesized app for these sources and context, if it is already there."""
+    outdir, _ = _assembly_dir(context, cache_dir)
+    return outdir if (outdir / f"{STACK_NAME}.template.json").exists() else None
+
+
 def synthesize(context: dict[str, Any] | None = None, *, cache_dir: Path | None = None) -> Path:
     """Run the CDK app as the CLI would (CDK_OUTDIR, CDK_CONTEXT_JSON); reuse an unchanged result."""
-    merged = {**read_context(), **(context or {})}
-    cache_dir = cache_dir or ROOT / ".eventflow" / "cdk.out"
-    outdir = cache_dir / _fingerprint(merged)
+    outdir, merged = _assembly_dir(context, cache_dir)
     template = outdir / f"{STACK_NAME}.template.json"
     if template.exists():
         return outdir
@@ -83,11 +97,26 @@ def synthesize(context: dict[str, Any] | None = None, *, cache_dir: Path | None 
         "CDK_CONTEXT_JSON": json.dumps(merged),
         "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
     }
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "cdk" / "app.py")], env=env, capture_output=True, text=True, check=False
+    # Its own process group (the app starts node): an interrupted synthesis stops all of it.
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "cdk" / "app.py")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
-    if result.returncode != 0 or not template.exists():
-        raise RuntimeError(f"cdk synth failed:\n{result.stderr[-4000:]}")
+    try:
+        _, stderr = process.communicate()
+    except BaseException:
+        _stop_group(process)
+        shutil.rmtree(outdir, ignore_errors=True)  # no half-written template taken for a cached one
+        raise
+    if process.returncode != 0 or not template.exists():
+        log = ROOT / ".eventflow" / "logs" / "synth.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(stderr)
+        raise RuntimeError(f"cdk synth failed (exit status {process.returncode}); its output is in {log}")
     return outdir
 
 
@@ -99,6 +128,49 @@ def _public_parameter(name: str, region: str) -> str | None:
         arch, runtime = parts[5], parts[6].replace(".", "")
         return f"arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-{runtime}-{arch}:1"
     return None
+
+
+def _stop_group(process: subprocess.Popen[str], grace: float = 3.0) -> None:
+    """SIGTERM to the process and its children, SIGKILL after `grace` seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(grace)
+            # The group may outlive its leader (node): one more round for it.
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        except subprocess.TimeoutExpired:
+            continue
+
+
+class _SkippedByMoto(logging.Filter):
+    """moto warns once per resource it cannot create ("No Moto CloudFormation support for …"):
+    this deployer creates those itself, so the warnings are absorbed and their types kept."""
+
+    _LOGGER = "moto"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.types: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "No Moto CloudFormation support for %s" and record.args:
+            self.types.add(str(record.args[0]))  # type: ignore[index]
+            return False
+        return True
+
+    def __enter__(self) -> _SkippedByMoto:
+        logging.getLogger(self._LOGGER).addFilter(self)
+        # ... and says it a second time as a UserWarning, with its file path
+        warnings.filterwarnings("ignore", message=r"Tried to parse AWS::\S+ but it's not supported by moto")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger(self._LOGGER).removeFilter(self)
 
 
 class LocalDeployer:
@@ -129,11 +201,12 @@ class LocalDeployer:
             name: self._given_public_value(parameter) for name, parameter in template.get("Parameters", {}).items()
         }
         cloudformation = self.client("cloudformation")
-        cloudformation.create_stack(
-            StackName=stack_name,
-            TemplateBody=json.dumps(for_moto),
-            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
-        )
+        with _SkippedByMoto() as skipped:
+            cloudformation.create_stack(
+                StackName=stack_name,
+                TemplateBody=json.dumps(for_moto),
+                Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+            )
         status = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
         if status["StackStatus"] != "CREATE_COMPLETE":
             raise RuntimeError(
@@ -160,6 +233,7 @@ class LocalDeployer:
             if created:
                 deployment.materialized.setdefault(kind, []).append(logical)
         deployment.outputs = self._outputs(template, resolve)
+        deployment.skipped_by_moto = sorted(skipped.types)
         return deployment
 
     # --- before the stack

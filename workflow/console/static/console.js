@@ -143,7 +143,7 @@ function setHash(path, params) {
 
 function view(...children) {
   const main = document.getElementById("view");
-  main.replaceChildren(...children);
+  main.replaceChildren(...children.filter((child) => child !== null && child !== undefined));
   return main;
 }
 
