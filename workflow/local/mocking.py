@@ -128,6 +128,11 @@ _installed: dict[str, MockConfig | None] = {"config": None}
 _install_lock = threading.Lock()
 
 
+def installed() -> MockConfig | None:
+    """The mock config executions started now would use."""
+    return _installed["config"]
+
+
 def install(config: MockConfig | None) -> None:
     """Let executions started as ``arn#Case`` use `config`'s test cases (None: mocks off)."""
     with _install_lock:

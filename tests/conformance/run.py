@@ -1,0 +1,111 @@
+"""Run conformance cases on a Step Functions endpoint: every state machine created, every execution
+started at once, then each one read back (DescribeExecution, GetExecutionHistory).
+
+Waits and retries sleep for real, side by side: a run takes about as long as its slowest case.
+Cases with `mocks` run as test cases of a Step Functions Local MockConfigFile written for the run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from tests.conformance.case import Case, Outcome
+from tests.conformance.cases import CALLBACK_QUEUE, execution_name
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/conformance"
+TEST_CASE = "Conformance"
+
+
+def _message(error: ClientError) -> str:
+    details = error.response.get("Error", {})
+    return f"{details.get('Code', '')}: {details.get('Message', '')}"
+
+
+def mock_config(cases: list[Case], names: dict[str, str]) -> dict[str, Any]:
+    """The MockConfigFile (Amazon's format) of the cases that mock their tasks."""
+    raw: dict[str, Any] = {"StateMachines": {}, "MockedResponses": {}}
+    for case in cases:
+        if not case.mocks or case.id not in names:
+            continue
+        states = {}
+        for state, ranges in case.mocks.items():
+            response = f"{case.id}.{state}"
+            raw["MockedResponses"][response] = ranges
+            states[state] = response
+        raw["StateMachines"][names[case.id]] = {"TestCases": {TEST_CASE: states}}
+    return raw
+
+
+def run_cases(sfn: Any, cases: list[Case], workdir: Path, timeout: float = 90) -> dict[str, Outcome]:
+    from workflow.local import mocking
+
+    import boto3
+
+    sqs = boto3.client("sqs", endpoint_url=sfn.meta.endpoint_url, region_name=sfn.meta.region_name)
+    queue_url = sqs.create_queue(QueueName="conformance-callbacks")["QueueUrl"]
+    outcomes = {case.id: Outcome() for case in cases}
+    machines: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for case in cases:
+        name = f"conformance-{case.id}"[:80]
+        definition = json.dumps(case.definition).replace(CALLBACK_QUEUE, queue_url)
+        try:
+            machines[case.id] = sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE_ARN)[
+                "stateMachineArn"
+            ]
+            names[case.id] = name
+        except ClientError as error:
+            outcomes[case.id] = Outcome(status="CREATE_FAILED", message=_message(error))
+
+    mocks = mock_config(cases, names)
+    previous = mocking.installed()
+    if mocks["StateMachines"]:
+        path = workdir / "MockConfigFile.json"
+        path.write_text(json.dumps(mocks, indent=2))
+        mocking.install(mocking.MockConfig.load(path))
+    executions: dict[str, str] = {}
+    try:
+        for case in cases:
+            if case.id not in machines:
+                continue
+            outcome = outcomes[case.id]
+            outcome.name = execution_name(case)
+            target = f"{machines[case.id]}#{TEST_CASE}" if case.mocks else machines[case.id]
+            try:
+                executions[case.id] = sfn.start_execution(
+                    stateMachineArn=target, name=outcome.name, input=json.dumps(case.input)
+                )["executionArn"]
+            except ClientError as error:
+                outcome.status, outcome.message = "START_FAILED", _message(error)
+    finally:
+        if mocks["StateMachines"]:
+            mocking.install(previous)  # the executions have their test cases already
+
+    deadline = time.monotonic() + timeout
+    pending = dict(executions)
+    while pending and time.monotonic() < deadline:
+        for case_id, arn in list(pending.items()):
+            outcome = outcomes[case_id]
+            try:
+                description = sfn.describe_execution(executionArn=arn)
+            except ClientError as error:
+                outcome.status, outcome.message = "DESCRIBE_FAILED", _message(error)
+                del pending[case_id]
+                continue
+            if description["status"] == "RUNNING":
+                continue
+            outcome.status = description["status"]
+            outcome.output = json.loads(description["output"]) if description.get("output") else None
+            outcome.error, outcome.cause = description.get("error"), description.get("cause")
+            pages = sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
+            outcome.history = [event for page in pages for event in page["events"]]
+            del pending[case_id]
+        time.sleep(0.2)
+    for case_id in pending:
+        outcomes[case_id].status, outcomes[case_id].message = "STILL_RUNNING", f"still running after {timeout} s"
+    return outcomes
