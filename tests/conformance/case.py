@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ class Outcome:
     def gaps(self, kind: str) -> list[float]:
         """Seconds between consecutive events of `kind` (e.g. between the attempts of a Task)."""
         times = self.times(kind)
-        return [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+        return [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,9 @@ class Case:
         if self.error is not None:
             errors = (self.error,) if isinstance(self.error, str) else self.error
             assert outcome.status == "FAILED", f"{where}: expected failure {errors}, got {outcome.status} {outcome}"
-            assert outcome.error in errors, f"{where}: error {outcome.error!r} (cause {outcome.cause!r}), expected {errors}"
+            assert outcome.error in errors, (
+                f"{where}: error {outcome.error!r} (cause {outcome.cause!r}), expected {errors}"
+            )
             if self.cause is not None:
                 assert self.cause in (outcome.cause or ""), f"{where}: cause {outcome.cause!r} lacks {self.cause!r}"
         else:

@@ -65,7 +65,9 @@ add(
         {"title": "Heat"},
         note="A reference path with an index followed by a field selects one value, not a list.",
     ),
-    Case("index-alone", "paths", f"{SPEC}#ref-paths", params({"m.$": "$.movies[0]"}), MOVIES, {"m": MOVIES["movies"][0]}),
+    Case(
+        "index-alone", "paths", f"{SPEC}#ref-paths", params({"m.$": "$.movies[0]"}), MOVIES, {"m": MOVIES["movies"][0]}
+    ),
     Case(
         "index-then-nested-fields",
         "paths",
@@ -482,7 +484,13 @@ add(
         "Your name is Foo, we are in the year 2020",
         section=GENERIC,
     ),
-    fn("format-template-from-path", "States.Format($.template, $.name)", {"name": "Arnav", "template": "Hello, my name is {}."}, "Hello, my name is Arnav.", section=GENERIC),
+    fn(
+        "format-template-from-path",
+        "States.Format($.template, $.name)",
+        {"name": "Arnav", "template": "Hello, my name is {}."},
+        "Hello, my name is Arnav.",
+        section=GENERIC,
+    ),
     fn(
         "format-escaped-braces",
         r"States.Format('\{{}\} and \{\}', $.v)",
@@ -540,7 +548,13 @@ add(
         section=ARRAYS,
     ),
     fn("array-contains-absent", "States.ArrayContains($.a, 10)", {"a": [1, 2]}, False, section=ARRAYS),
-    fn("array-contains-object", "States.ArrayContains($.a, $.o)", {"a": [{"k": 1}], "o": {"k": 1}}, True, section=ARRAYS),
+    fn(
+        "array-contains-object",
+        "States.ArrayContains($.a, $.o)",
+        {"a": [{"k": 1}], "o": {"k": 1}},
+        True,
+        section=ARRAYS,
+    ),
     fn("array-range-example", "States.ArrayRange(1, 9, 2)", {}, [1, 3, 5, 7, 9], section=ARRAYS),
     fn(
         "array-range-negative-step",
@@ -550,7 +564,13 @@ add(
         section=ARRAYS,
         note="The docs ask for a non-zero step, so a negative one counts down.",
     ),
-    fn("array-range-from-paths", "States.ArrayRange($.a, $.b, $.c)", {"a": 0, "b": 4, "c": 2}, [0, 2, 4], section=ARRAYS),
+    fn(
+        "array-range-from-paths",
+        "States.ArrayRange($.a, $.b, $.c)",
+        {"a": 0, "b": 4, "c": 2},
+        [0, 2, 4],
+        section=ARRAYS,
+    ),
     fn_fails("array-range-zero-step", "States.ArrayRange(1, 9, 0)", {}, section=ARRAYS),
     fn_fails("array-range-non-integer", "States.ArrayRange($.a, 9, 2)", {"a": 1.5}, section=ARRAYS),
     fn_fails("array-range-non-integer-literal", "States.ArrayRange(1, 9, 1.5)", {}, section=ARRAYS),
@@ -570,8 +590,20 @@ add(
         6,
         section=ARRAYS,
     ),
-    fn("array-length-example", "States.ArrayLength($.inputArray)", {"inputArray": [1, 2, 3, 4, 5, 6, 7, 8, 9]}, 9, section=ARRAYS),
-    fn("array-unique-example", "States.ArrayUnique($.inputArray)", {"inputArray": [1, 2, 3, 3, 3, 3, 3, 3, 4]}, [1, 2, 3, 4], section=ARRAYS),
+    fn(
+        "array-length-example",
+        "States.ArrayLength($.inputArray)",
+        {"inputArray": [1, 2, 3, 4, 5, 6, 7, 8, 9]},
+        9,
+        section=ARRAYS,
+    ),
+    fn(
+        "array-unique-example",
+        "States.ArrayUnique($.inputArray)",
+        {"inputArray": [1, 2, 3, 3, 3, 3, 3, 3, 4]},
+        [1, 2, 3, 4],
+        section=ARRAYS,
+    ),
     fn(
         "array-unique-nested",
         "States.ArrayUnique($.a)",
@@ -580,7 +612,13 @@ add(
         section=ARRAYS,
         note="The docs say duplicate values are removed; arrays and objects are values too.",
     ),
-    fn("base64-encode-example", "States.Base64Encode($.input)", {"input": "Data to encode"}, "RGF0YSB0byBlbmNvZGU=", section=ENCODING),
+    fn(
+        "base64-encode-example",
+        "States.Base64Encode($.input)",
+        {"input": "Data to encode"},
+        "RGF0YSB0byBlbmNvZGU=",
+        section=ENCODING,
+    ),
     fn(
         "base64-decode-example",
         "States.Base64Decode($.base64)",
@@ -679,7 +717,15 @@ def choice_machine(rule: dict[str, Any], **state: Any) -> dict[str, Any]:
 
 
 def rule(id_: str, condition: dict[str, Any], data: Any, matched: bool, note: str = "") -> Case:
-    return Case(id_, "choice", f"{CHOICE}#amazon-states-language-choice-state-rules", choice_machine(condition), data, "yes" if matched else "no", note=note)
+    return Case(
+        id_,
+        "choice",
+        f"{CHOICE}#amazon-states-language-choice-state-rules",
+        choice_machine(condition),
+        data,
+        "yes" if matched else "no",
+        note=note,
+    )
 
 
 T0 = "2016-03-14T01:59:00Z"
@@ -692,11 +738,26 @@ add(
     rule("string-greater-than", {"Variable": "$.s", "StringGreaterThan": "a"}, {"s": "b"}, True),
     rule("string-greater-than-path", {"Variable": "$.s", "StringGreaterThanPath": "$.t"}, {"s": "b", "t": "a"}, True),
     rule("string-less-than-equals", {"Variable": "$.s", "StringLessThanEquals": "a"}, {"s": "a"}, True),
-    rule("string-less-than-equals-path", {"Variable": "$.s", "StringLessThanEqualsPath": "$.t"}, {"s": "a", "t": "a"}, True),
+    rule(
+        "string-less-than-equals-path",
+        {"Variable": "$.s", "StringLessThanEqualsPath": "$.t"},
+        {"s": "a", "t": "a"},
+        True,
+    ),
     rule("string-greater-than-equals", {"Variable": "$.s", "StringGreaterThanEquals": "b"}, {"s": "a"}, False),
-    rule("string-greater-than-equals-path", {"Variable": "$.s", "StringGreaterThanEqualsPath": "$.t"}, {"s": "b", "t": "b"}, True),
+    rule(
+        "string-greater-than-equals-path",
+        {"Variable": "$.s", "StringGreaterThanEqualsPath": "$.t"},
+        {"s": "b", "t": "b"},
+        True,
+    ),
     rule("string-matches-wildcard", {"Variable": "$.f", "StringMatches": "log-*.txt"}, {"f": "log-2024-01.txt"}, True),
-    rule("string-matches-wildcard-miss", {"Variable": "$.f", "StringMatches": "log-*.txt"}, {"f": "log-2024-01.csv"}, False),
+    rule(
+        "string-matches-wildcard-miss",
+        {"Variable": "$.f", "StringMatches": "log-*.txt"},
+        {"f": "log-2024-01.csv"},
+        False,
+    ),
     rule(
         "string-matches-escaped-star",
         {"Variable": "$.f", "StringMatches": "foo\\*"},
@@ -720,9 +781,16 @@ add(
     rule("numeric-greater-than", {"Variable": "$.n", "NumericGreaterThan": 1}, {"n": 2}, True),
     rule("numeric-greater-than-path", {"Variable": "$.n", "NumericGreaterThanPath": "$.m"}, {"n": 2, "m": 1}, True),
     rule("numeric-less-than-equals", {"Variable": "$.n", "NumericLessThanEquals": 1}, {"n": 1}, True),
-    rule("numeric-less-than-equals-path", {"Variable": "$.n", "NumericLessThanEqualsPath": "$.m"}, {"n": 1, "m": 1}, True),
+    rule(
+        "numeric-less-than-equals-path", {"Variable": "$.n", "NumericLessThanEqualsPath": "$.m"}, {"n": 1, "m": 1}, True
+    ),
     rule("numeric-greater-than-equals", {"Variable": "$.n", "NumericGreaterThanEquals": 1}, {"n": 0}, False),
-    rule("numeric-greater-than-equals-path", {"Variable": "$.n", "NumericGreaterThanEqualsPath": "$.m"}, {"n": 3, "m": 1}, True),
+    rule(
+        "numeric-greater-than-equals-path",
+        {"Variable": "$.n", "NumericGreaterThanEqualsPath": "$.m"},
+        {"n": 3, "m": 1},
+        True,
+    ),
     rule("boolean-equals", {"Variable": "$.b", "BooleanEquals": False}, {"b": False}, True),
     rule("boolean-equals-path", {"Variable": "$.b", "BooleanEqualsPath": "$.c"}, {"b": True, "c": True}, True),
     rule("timestamp-equals", {"Variable": "$.t", "TimestampEquals": T0}, {"t": T0}, True),
@@ -736,12 +804,34 @@ add(
     rule("timestamp-equals-path", {"Variable": "$.t", "TimestampEqualsPath": "$.u"}, {"t": T0, "u": T0}, True),
     rule("timestamp-less-than", {"Variable": "$.t", "TimestampLessThan": T0}, {"t": "2016-03-14T01:58:59Z"}, True),
     rule("timestamp-less-than-path", {"Variable": "$.t", "TimestampLessThanPath": "$.u"}, {"t": T0, "u": T0}, False),
-    rule("timestamp-greater-than", {"Variable": "$.t", "TimestampGreaterThan": T0}, {"t": "2016-03-14T02:00:00Z"}, True),
-    rule("timestamp-greater-than-path", {"Variable": "$.t", "TimestampGreaterThanPath": "$.u"}, {"t": T0, "u": "2016-03-14T01:00:00Z"}, True),
+    rule(
+        "timestamp-greater-than", {"Variable": "$.t", "TimestampGreaterThan": T0}, {"t": "2016-03-14T02:00:00Z"}, True
+    ),
+    rule(
+        "timestamp-greater-than-path",
+        {"Variable": "$.t", "TimestampGreaterThanPath": "$.u"},
+        {"t": T0, "u": "2016-03-14T01:00:00Z"},
+        True,
+    ),
     rule("timestamp-less-than-equals", {"Variable": "$.t", "TimestampLessThanEquals": T0}, {"t": T0}, True),
-    rule("timestamp-less-than-equals-path", {"Variable": "$.t", "TimestampLessThanEqualsPath": "$.u"}, {"t": T0, "u": T0}, True),
-    rule("timestamp-greater-than-equals", {"Variable": "$.t", "TimestampGreaterThanEquals": T0}, {"t": "2015-01-01T00:00:00Z"}, False),
-    rule("timestamp-greater-than-equals-path", {"Variable": "$.t", "TimestampGreaterThanEqualsPath": "$.u"}, {"t": T0, "u": T0}, True),
+    rule(
+        "timestamp-less-than-equals-path",
+        {"Variable": "$.t", "TimestampLessThanEqualsPath": "$.u"},
+        {"t": T0, "u": T0},
+        True,
+    ),
+    rule(
+        "timestamp-greater-than-equals",
+        {"Variable": "$.t", "TimestampGreaterThanEquals": T0},
+        {"t": "2015-01-01T00:00:00Z"},
+        False,
+    ),
+    rule(
+        "timestamp-greater-than-equals-path",
+        {"Variable": "$.t", "TimestampGreaterThanEqualsPath": "$.u"},
+        {"t": T0, "u": T0},
+        True,
+    ),
     rule("is-null", {"Variable": "$.v", "IsNull": True}, {"v": None}, True),
     rule("is-null-false", {"Variable": "$.v", "IsNull": True}, {"v": 0}, False),
     rule("is-present", {"Variable": "$.v", "IsPresent": True}, {"v": None}, True),
@@ -752,7 +842,12 @@ add(
     rule("is-string", {"Variable": "$.v", "IsString": True}, {"v": "x"}, True),
     rule("is-boolean", {"Variable": "$.v", "IsBoolean": True}, {"v": False}, True),
     rule("is-timestamp", {"Variable": "$.v", "IsTimestamp": True}, {"v": T0}, True),
-    rule("is-timestamp-numeric-offset", {"Variable": "$.v", "IsTimestamp": True}, {"v": "2016-03-14T01:59:00+06:00"}, True),
+    rule(
+        "is-timestamp-numeric-offset",
+        {"Variable": "$.v", "IsTimestamp": True},
+        {"v": "2016-03-14T01:59:00+06:00"},
+        True,
+    ),
     rule("is-timestamp-fraction", {"Variable": "$.v", "IsTimestamp": True}, {"v": "2016-03-14T01:59:00.123Z"}, True),
     rule(
         "is-timestamp-lowercase-t",
@@ -770,7 +865,12 @@ add(
         {"n": 25},
         True,
     ),
-    rule("or", {"Or": [{"Variable": "$.s", "StringEquals": "a"}, {"Variable": "$.s", "StringEquals": "b"}]}, {"s": "b"}, True),
+    rule(
+        "or",
+        {"Or": [{"Variable": "$.s", "StringEquals": "a"}, {"Variable": "$.s", "StringEquals": "b"}]},
+        {"s": "b"},
+        True,
+    ),
     rule("not", {"Not": {"Variable": "$.type", "StringEquals": "Private"}}, {"type": "Public"}, True),
     rule(
         "is-present-guards-and",
@@ -782,7 +882,11 @@ add(
     ),
     rule(
         "nested-not-and-or",
-        {"Not": {"Or": [{"Variable": "$.a", "BooleanEquals": True}, {"And": [{"Variable": "$.n", "NumericEquals": 1}]}]}},
+        {
+            "Not": {
+                "Or": [{"Variable": "$.a", "BooleanEquals": True}, {"And": [{"Variable": "$.n", "NumericEquals": 1}]}]
+            }
+        },
         {"a": False, "n": 2},
         True,
     ),
@@ -888,7 +992,12 @@ add(
             {
                 "Type": "Parallel",
                 "Branches": [
-                    machine({"W": {"Type": "Wait", "Seconds": 1, "Next": "A"}, "A": {"Type": "Pass", "Result": "a", "End": True}}),
+                    machine(
+                        {
+                            "W": {"Type": "Wait", "Seconds": 1, "Next": "A"},
+                            "A": {"Type": "Pass", "Result": "a", "End": True},
+                        }
+                    ),
                     machine({"B": {"Type": "Pass", "InputPath": "$.x", "End": True}}),
                 ],
             }
@@ -911,7 +1020,11 @@ add(
         PARALLEL,
         machine(
             {
-                "P": {**failing("BranchBroke"), "Catch": [{"ErrorEquals": ["BranchBroke"], "ResultPath": "$.err", "Next": "Done"}], "End": True},
+                "P": {
+                    **failing("BranchBroke"),
+                    "Catch": [{"ErrorEquals": ["BranchBroke"], "ResultPath": "$.err", "Next": "Done"}],
+                    "End": True,
+                },
                 "Done": {"Type": "Pass", "End": True},
             }
         ),
@@ -1021,7 +1134,14 @@ add(
         error="ItemFailed",
         cause="item 2",
     ),
-    Case("map-empty-array", "parallel-map", MAP, one({"Type": "Map", "ItemProcessor": machine({"P": {"Type": "Pass", "End": True}})}), [], []),
+    Case(
+        "map-empty-array",
+        "parallel-map",
+        MAP,
+        one({"Type": "Map", "ItemProcessor": machine({"P": {"Type": "Pass", "End": True}})}),
+        [],
+        [],
+    ),
     Case(
         "map-items-path-not-an-array",
         "parallel-map",
@@ -1054,7 +1174,13 @@ add(
             {
                 "Type": "Map",
                 "ItemProcessor": machine(
-                    {"Inner": {"Type": "Map", "ItemProcessor": machine({"P": {"Type": "Pass", "End": True}}), "End": True}}
+                    {
+                        "Inner": {
+                            "Type": "Map",
+                            "ItemProcessor": machine({"P": {"Type": "Pass", "End": True}}),
+                            "End": True,
+                        }
+                    }
                 ),
             }
         ),
@@ -1108,7 +1234,11 @@ add(
         "retry-max-attempts",
         "retry",
         RETRY,
-        one(missing_table_task(Retry=[{"ErrorEquals": [DDB_ERROR], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 1}])),
+        one(
+            missing_table_task(
+                Retry=[{"ErrorEquals": [DDB_ERROR], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 1}]
+            )
+        ),
         error=DDB_ERROR,
         check=_attempts(3),
     ),
@@ -1116,7 +1246,11 @@ add(
         "retry-backoff-rate",
         "retry",
         RETRY,
-        one(missing_table_task(Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 2}])),
+        one(
+            missing_table_task(
+                Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 2}]
+            )
+        ),
         error=DDB_ERROR,
         check=_backoff([1, 2]),
     ),
@@ -1126,7 +1260,15 @@ add(
         RETRY,
         one(
             missing_table_task(
-                Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 3, "MaxDelaySeconds": 1}]
+                Retry=[
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "IntervalSeconds": 1,
+                        "MaxAttempts": 3,
+                        "BackoffRate": 3,
+                        "MaxDelaySeconds": 1,
+                    }
+                ]
             )
         ),
         error=DDB_ERROR,
@@ -1138,7 +1280,15 @@ add(
         RETRY,
         one(
             missing_table_task(
-                Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 2, "JitterStrategy": "FULL"}]
+                Retry=[
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "IntervalSeconds": 1,
+                        "MaxAttempts": 2,
+                        "BackoffRate": 2,
+                        "JitterStrategy": "FULL",
+                    }
+                ]
             )
         ),
         error=DDB_ERROR,
@@ -1213,7 +1363,11 @@ add(
         CATCH,
         machine(
             {
-                "P": {**failing("ErrorA", "Kaiju"), "Catch": [{"ErrorEquals": ["ErrorA"], "ResultPath": "$.error-info", "Next": "R"}], "End": True},
+                "P": {
+                    **failing("ErrorA", "Kaiju"),
+                    "Catch": [{"ErrorEquals": ["ErrorA"], "ResultPath": "$.error-info", "Next": "R"}],
+                    "End": True,
+                },
                 "R": {"Type": "Pass", "End": True},
             }
         ),
@@ -1226,7 +1380,11 @@ add(
         CATCH,
         machine(
             {
-                "P": {**failing("ErrorA", "Kaiju"), "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "R"}], "End": True},
+                "P": {
+                    **failing("ErrorA", "Kaiju"),
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "R"}],
+                    "End": True,
+                },
                 "R": {"Type": "Pass", "End": True},
             }
         ),
@@ -1261,7 +1419,9 @@ add(
         CATCH,
         machine(
             {
-                "T": missing_table_task(Catch=[{"ErrorEquals": [DDB_ERROR], "ResultPath": "$.e", "Next": "R"}], End=True),
+                "T": missing_table_task(
+                    Catch=[{"ErrorEquals": [DDB_ERROR], "ResultPath": "$.e", "Next": "R"}], End=True
+                ),
                 "R": {"Type": "Pass", "Parameters": {"error.$": "$.e.Error"}, "End": True},
             }
         ),
@@ -1294,7 +1454,11 @@ add(
         f"{SPEC}#fallback-states",
         machine(
             {
-                "P": {**failing("E"), "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "R"}, {"ErrorEquals": ["E"], "Next": "R"}], "End": True},
+                "P": {
+                    **failing("E"),
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "R"}, {"ErrorEquals": ["E"], "Next": "R"}],
+                    "End": True,
+                },
                 "R": {"Type": "Pass", "End": True},
             }
         ),
@@ -1371,7 +1535,9 @@ def _context(outcome: Outcome) -> None:
     assert value["role"] == "arn:aws:iam::123456789012:role/conformance", value
     assert value["retry"] == 0, value
     for key in ("start", "entered"):
-        assert isinstance(value[key], str) and re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$", value[key]), value
+        assert isinstance(value[key], str) and re.match(
+            r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$", value[key]
+        ), value
 
 
 add(
@@ -1437,7 +1603,10 @@ def _timestamp_string(value: Any) -> None:
 
 def _mocked_history(resource_type: str, resource: str) -> Any:
     def check(outcome: Outcome) -> None:
-        for kind, details in (("TaskScheduled", "taskScheduledEventDetails"), ("TaskSucceeded", "taskSucceededEventDetails")):
+        for kind, details in (
+            ("TaskScheduled", "taskScheduledEventDetails"),
+            ("TaskSucceeded", "taskSucceededEventDetails"),
+        ):
             events = outcome.events(kind)
             assert events, f"no {kind} in the history"
             for event in events:
@@ -1453,7 +1622,14 @@ add(
         "mocked-aws-sdk-history",
         "mock layer",
         f"{DG}/sfn-local-test-sm-exec.html",
-        one({"Type": "Task", "Resource": SENTIMENT, "Parameters": {"LanguageCode": "en", "Text.$": "$.text"}, "ResultPath": "$.s"}),
+        one(
+            {
+                "Type": "Task",
+                "Resource": SENTIMENT,
+                "Parameters": {"LanguageCode": "en", "Text.$": "$.text"},
+                "ResultPath": "$.s",
+            }
+        ),
         {"text": "I am glad"},
         {"text": "I am glad", "s": {"Sentiment": "POSITIVE"}},
         mocks={"S": {"0": {"Return": {"Sentiment": "POSITIVE"}}}},
@@ -1464,7 +1640,14 @@ add(
         "mocked-lambda-history",
         "mock layer",
         f"{DG}/sfn-local-test-sm-exec.html",
-        one({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "nowhere"}, "OutputPath": "$.Payload"}),
+        one(
+            {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "nowhere"},
+                "OutputPath": "$.Payload",
+            }
+        ),
         {},
         {"ok": True},
         mocks={"S": {"0": {"Return": {"StatusCode": 200, "Payload": {"ok": True}}}}},
@@ -1480,10 +1663,17 @@ add(
                     "Type": "Task",
                     "Resource": "arn:aws:states:::lambda:invoke",
                     "Parameters": {"FunctionName": "nowhere"},
-                    "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.e", "Next": "Timeout"}, {"ErrorEquals": ["States.ALL"], "Next": "Other"}],
+                    "Catch": [
+                        {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.e", "Next": "Timeout"},
+                        {"ErrorEquals": ["States.ALL"], "Next": "Other"},
+                    ],
                     "End": True,
                 },
-                "Timeout": {"Type": "Pass", "Parameters": {"error.$": "$.e.Error", "cause.$": "$.e.Cause"}, "End": True},
+                "Timeout": {
+                    "Type": "Pass",
+                    "Parameters": {"error.$": "$.e.Error", "cause.$": "$.e.Cause"},
+                    "End": True,
+                },
                 "Other": {"Type": "Pass", "Result": "other", "End": True},
             }
         ),

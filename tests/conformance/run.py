@@ -42,9 +42,9 @@ def mock_config(cases: list[Case], names: dict[str, str]) -> dict[str, Any]:
 
 
 def run_cases(sfn: Any, cases: list[Case], workdir: Path, timeout: float = 90) -> dict[str, Outcome]:
-    from workflow.local import mocking
-
     import boto3
+
+    from workflow.local import mocking
 
     sqs = boto3.client("sqs", endpoint_url=sfn.meta.endpoint_url, region_name=sfn.meta.region_name)
     queue_url = sqs.create_queue(QueueName="conformance-callbacks")["QueueUrl"]
@@ -108,4 +108,6 @@ def run_cases(sfn: Any, cases: list[Case], workdir: Path, timeout: float = 90) -
         time.sleep(0.2)
     for case_id in pending:
         outcomes[case_id].status, outcomes[case_id].message = "STILL_RUNNING", f"still running after {timeout} s"
+    for arn in machines.values():  # the session's other tiers list state machines too
+        sfn.delete_state_machine(stateMachineArn=arn)
     return outcomes

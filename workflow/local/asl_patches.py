@@ -19,6 +19,7 @@ error that says so, instead of failing later in ways that look like bugs.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import re
@@ -26,7 +27,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 MOTO_VERSION = "5.2.5"
 _lock = threading.Lock()
@@ -46,7 +47,9 @@ PATCHES: list[Patch] = []
 
 
 def _replace(owner: Any, attribute: str, value: Any) -> None:
-    _originals.setdefault((owner, attribute), owner.__dict__[attribute] if attribute in owner.__dict__ else getattr(owner, attribute))
+    _originals.setdefault(
+        (owner, attribute), owner.__dict__[attribute] if attribute in owner.__dict__ else getattr(owner, attribute)
+    )
     setattr(owner, attribute, value)
 
 
@@ -78,6 +81,14 @@ def patch(name: str, fixes: str, still_wrong: Callable[[], bool]) -> Callable[[C
     return register
 
 
+def _event_details(**details: Any) -> Any:
+    """moto's EventDetails (a TypedDict whose every key mypy would ask for)."""
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    build: Any = EventDetails
+    return build(**details)
+
+
 def _failure(env: Any, error: str, cause: str) -> Exception:
     """moto's way of failing a state with a named error (what Retry and Catch look at)."""
     from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
@@ -86,14 +97,13 @@ def _failure(env: Any, error: str, cause: str) -> Exception:
         FailureEventException,
     )
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
     return FailureEventException(
         failure_event=FailureEvent(
             env=env,
             error_name=StatesErrorName.from_name(error),
             event_type=HistoryEventType.TaskFailed,
-            event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(error=error, cause=cause)),
+            event_details=_event_details(taskFailedEventDetails=TaskFailedEventDetails(error=error, cause=cause)),
         )
     )
 
@@ -124,16 +134,21 @@ def _moto_json_path_still_wrong() -> bool:
     return bool(extract("$.movies[1].title", {"movies": [{"title": "a"}, {"title": "b"}]}) != "b")
 
 
-@patch("definite-json-paths", "paths:index-then-field, index-then-nested-fields, root-index-in-result-selector", _moto_json_path_still_wrong)
+@patch(
+    "definite-json-paths",
+    "paths:index-then-field, index-then-nested-fields, root-index-in-result-selector",
+    _moto_json_path_still_wrong,
+)
 def _definite_json_paths() -> None:
     """moto 5.2.5 answers a list for any path whose last match sits under an index
     (`$.movies[1].title` → `["b"]`); AWS answers the one value of a definite path."""
     from moto.stepfunctions.parser.asl.utils import json_path
 
     moto_extract = original(json_path, "extract_json")
+    module: Any = json_path
 
     def extract_json(path: str, data: Any) -> Any:
-        expression = json_path.parse(path)  # engine.py may have cached `parse`
+        expression = module.parse(path)  # engine.py may have cached `parse`
         if _is_definite(expression):
             matches = expression.find(data)
             if not matches:
@@ -164,7 +179,7 @@ def _import_engine() -> None:
             continue
         try:
             importlib.import_module(info.name)
-        except Exception:  # noqa: S112 - an optional part of moto that cannot load changes nothing here
+        except Exception:
             continue
 
 
@@ -274,8 +289,8 @@ class _IntrinsicParser:
         if number:
             self.at += number.end()
             text = number.group(0)
-            value: Any = int(text) if number.group(1) is None and number.group(2) is None else float(text)
-            return ArgumentLiteral(definition_value=value)
+            literal: Any = int(text) if number.group(1) is None and number.group(2) is None else float(text)
+            return ArgumentLiteral(definition_value=literal)
         raise self.fail("expected an argument")
 
     def string(self) -> str:
@@ -452,14 +467,17 @@ def _function_class(key: str) -> Any:
     import importlib
 
     module, _, name = key.partition(":")
-    return getattr(importlib.import_module(f"moto.stepfunctions.parser.asl.component.intrinsic.function.statesfunction.{module}"), name)
+    return getattr(
+        importlib.import_module(f"moto.stepfunctions.parser.asl.component.intrinsic.function.statesfunction.{module}"),
+        name,
+    )
 
 
 def _moto_intrinsics_still_wrong() -> bool:
     """moto's own bodies, on documented cases: any still wrong keeps this patch."""
     from moto.stepfunctions.parser.asl.component.intrinsic.argument.argument import ArgumentList, ArgumentLiteral
 
-    cases = {
+    cases: dict[str, tuple[list[Any], Any]] = {
         "array.array_range:ArrayRange": ([9, 1, -2], [9, 7, 5, 3, 1]),
         "array.array_unique:ArrayUnique": ([[[1], [1]]], [[1]]),
         "generic.string_format:StringFormat": (["{}", "a", "b"], ValueError),
@@ -531,19 +549,27 @@ def _string_matches(variable: Any, comparison_value: Any) -> bool:
 
 
 def _moto_string_matches_still_wrong() -> bool:
-    from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.string_operators import (
-        StringMatches,
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations import (
+        string_operators,
     )
+
+    StringMatches = string_operators.StringMatches
 
     compare = original(StringMatches, "_compare")
     return bool(_call(compare, "foobar", "foo\\*") or _call(compare, "abc", "a?c"))
 
 
-@patch("string-matches", "choice:string-matches-escaped-star, string-matches-question-mark-is-literal", _moto_string_matches_still_wrong)
+@patch(
+    "string-matches",
+    "choice:string-matches-escaped-star, string-matches-question-mark-is-literal",
+    _moto_string_matches_still_wrong,
+)
 def _string_matches_patch() -> None:
-    from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.string_operators import (
-        StringMatches,
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations import (
+        string_operators,
     )
+
+    StringMatches = string_operators.StringMatches
 
     _replace(StringMatches, "_compare", staticmethod(_string_matches))
 
@@ -569,7 +595,11 @@ def _moto_timestamps_still_wrong() -> bool:
     return _call(original(IsTimestamp, "string_to_timestamp"), "2016-03-14T01:59:00+06:00") is None
 
 
-@patch("timestamps", "choice:is-timestamp-numeric-offset, timestamp-equals-across-offsets, is-timestamp-fraction", _moto_timestamps_still_wrong)
+@patch(
+    "timestamps",
+    "choice:is-timestamp-numeric-offset, timestamp-equals-across-offsets, is-timestamp-fraction",
+    _moto_timestamps_still_wrong,
+)
 def _timestamps() -> None:
     from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.is_operator import (
         IsTimestamp,
@@ -621,7 +651,9 @@ def _not_missing_is_true() -> bool:
     return "NoSuchVariable" not in __import__("inspect").getsource(original(ComparisonVariable, "_eval_body"))
 
 
-@patch("missing-choice-variable", "choice:missing-variable-fails, missing-variable-under-not-fails", _not_missing_is_true)
+@patch(
+    "missing-choice-variable", "choice:missing-variable-fails, missing-variable-under-not-fails", _not_missing_is_true
+)
 def _missing_choice_variable() -> None:
     from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_operator_type import (
         ComparisonOperatorType,
@@ -657,7 +689,11 @@ def _moto_result_path_still_wrong() -> bool:
     return "ResultPathMatchFailure" not in inspect.getsource(original(ResultPath, "_eval_body"))
 
 
-@patch("result-path-match-failure", "paths:result-path-into-a-string-fails, result-path-match-failure-is-caught", _moto_result_path_still_wrong)
+@patch(
+    "result-path-match-failure",
+    "paths:result-path-into-a-string-fails, result-path-match-failure-is-caught",
+    _moto_result_path_still_wrong,
+)
 def _result_path_match_failure() -> None:
     from moto.stepfunctions.parser.asl.component.common.path.result_path import ResultPath
 
@@ -669,7 +705,7 @@ def _result_path_match_failure() -> None:
             raise _failure(
                 env,
                 "States.ResultPathMatchFailure",
-                f"Unable to apply ResultPath \"{source}\" to input {json.dumps(env.states.get_input(), default=str)}",
+                f'Unable to apply ResultPath "{source}" to input {json.dumps(env.states.get_input(), default=str)}',
             )
         moto_eval(self, env)
 
@@ -755,12 +791,12 @@ def _moto_describe_output_still_wrong() -> bool:
     return 'response["output"] = execution.output' in source
 
 
-@patch("describe-execution-output", "choice:* (an output that is a JSON string)", _moto_describe_output_still_wrong)
+@patch("describe-execution-output", "choice:string-equals, first-matching-rule-wins", _moto_describe_output_still_wrong)
 def _describe_execution_output() -> None:
     """moto's DescribeExecution sends an output that is a string as it is (`yes`, not `"yes"`),
     so no client can parse it. The output is JSON text, whatever its type."""
-    from moto.stepfunctions.parser.backend.execution import Execution
     from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+    from moto.stepfunctions.parser.backend.execution import Execution
     from moto.stepfunctions.responses import StepFunctionResponse
 
     moto_describe = original(StepFunctionResponse, "describe_execution")
@@ -817,7 +853,11 @@ def _moto_mocked_errors_still_wrong() -> bool:
     return False
 
 
-@patch("mocked-states-errors", "mock layer:mocked-states-timeout-caught, mocked-states-timeout-retried", _moto_mocked_errors_still_wrong)
+@patch(
+    "mocked-states-errors",
+    "mock layer:mocked-states-timeout-caught, mocked-states-timeout-retried",
+    _moto_mocked_errors_still_wrong,
+)
 def _mocked_states_errors() -> None:
     """A MockConfigFile Throw named States.* (AWS's own guide mocks States.Timeout) is that error,
     for Retry and Catch alike; moto turned it into States.Runtime."""
@@ -829,7 +869,6 @@ def _mocked_states_errors() -> None:
     )
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import mock_eval_utils
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
     def _eval_mocked_response_throw(env: Any, mocked_response: Any) -> None:
         error = mocked_response.error
@@ -843,7 +882,7 @@ def _mocked_states_errors() -> None:
                 env=env,
                 error_name=name,
                 event_type=HistoryEventType.TaskFailed,
-                event_details=EventDetails(
+                event_details=_event_details(
                     taskFailedEventDetails=TaskFailedEventDetails(error=error, cause=mocked_response.cause)
                 ),
             )
@@ -861,7 +900,7 @@ def _moto_sdk_history_still_wrong() -> bool:
         service_name, api_name, api_action = "aws-sdk", "comprehend", "detectSentiment"
 
     task = StateTaskServiceAwsSdk.__new__(StateTaskServiceAwsSdk)
-    task.resource = _Resource()  # type: ignore[attr-defined]
+    cast(Any, task).resource = _Resource()
     return bool(original(StateTaskServiceAwsSdk, "_get_sfn_resource_type")(task) != "aws-sdk")
 
 
@@ -887,7 +926,7 @@ def _aws_sdk_history() -> None:
 
 JSONATA_UNSUPPORTED = (
     "JSONata is not supported by the local engine (moto {version}'s ASL interpreter has no JSONata): "
-    "write the state machine in JSONPath (no QueryLanguage, or \"QueryLanguage\": \"JSONPath\")"
+    'write the state machine in JSONPath (no QueryLanguage, or "QueryLanguage": "JSONPath")'
 )
 DISTRIBUTED_MAP_UNSUPPORTED = (
     "Distributed Map is not supported by the local engine (state {state!r}): use an inline Map "
@@ -968,15 +1007,13 @@ def _moto_accepts_unsupported() -> bool:
 
 @patch(
     "refuse-unsupported",
-    "not supported:jsonata-refused-clearly, distributed-map-refused-clearly; retry-all-must-be-last, catch-all-must-be-last",
+    "not supported:jsonata-refused-clearly, distributed-map-refused-clearly;"
+    " retry:retry-all-must-be-last; catch:catch-all-must-be-last",
     _moto_accepts_unsupported,
 )
 def _refuse_unsupported() -> None:
-    from moto.stepfunctions.exceptions import AWSError
+    from moto.stepfunctions.parser.api import InvalidDefinition
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
-
-    class InvalidDefinition(AWSError):
-        TYPE = "InvalidDefinition"
 
     moto_create = original(StepFunctionsParserBackend, "create_state_machine")
     moto_update = original(StepFunctionsParserBackend, "update_state_machine")
@@ -984,19 +1021,17 @@ def _refuse_unsupported() -> None:
     def create_state_machine(self: Any, name: str, definition: str, *args: Any, **kwargs: Any) -> Any:
         reason = unsupported(definition)
         if reason:
-            raise InvalidDefinition(reason)
+            raise InvalidDefinition(message=reason)
         return moto_create(self, name, definition, *args, **kwargs)
 
     def update_state_machine(self: Any, arn: str, definition: str | None = None, *args: Any, **kwargs: Any) -> Any:
         reason = unsupported(definition) if definition else None
         if reason:
-            raise InvalidDefinition(reason)
+            raise InvalidDefinition(message=reason)
         return moto_update(self, arn, definition, *args, **kwargs)
 
     _replace(StepFunctionsParserBackend, "create_state_machine", create_state_machine)
     _replace(StepFunctionsParserBackend, "update_state_machine", update_state_machine)
-
-
 
 
 # --- Map items, the context object's State, definition checks -----------------------------------
@@ -1023,11 +1058,13 @@ def _map_items_not_an_array() -> None:
         try:
             moto_eval(self, env)
         except FailureEventException as error:
-            details = error.failure_event.event_details.get("evaluationFailedEventDetails") or {}
-            cause = details.get("cause", "")
+            details: Any = error.failure_event.event_details or {}
+            cause = str((details.get("evaluationFailedEventDetails") or {}).get("cause") or "")
             if not cause.startswith("Map state input must be an array") or not self._is_language_query_jsonpath():
                 raise
-            raise _failure(env, "States.Runtime", f"The Map state '{self.name}' needs a JSON array of items: {cause}") from None
+            raise _failure(
+                env, "States.Runtime", f"The Map state '{self.name}' needs a JSON array of items: {cause}"
+            ) from None
 
     _replace(StateMap, "_eval_execution", _eval_execution)
 
@@ -1044,17 +1081,16 @@ def _moto_state_context_still_wrong() -> bool:
 def _state_context() -> None:
     """`$$.State` holds EnteredTime (as AWS renders times), Name and RetryCount in every state;
     moto sets RetryCount only in Task, Parallel and Map states."""
-    from moto.stepfunctions.parser.asl.component.state import state
+    import importlib
 
+    state: Any = importlib.import_module("moto.stepfunctions.parser.asl.component.state.state")
     moto_state_data = state.StateData
 
     def state_data(**fields: Any) -> Any:
         entered = fields.get("EnteredTime")
         if isinstance(entered, str):
-            try:
+            with contextlib.suppress(ValueError):
                 fields["EnteredTime"] = aws_timestamp(datetime.datetime.fromisoformat(entered))
-            except ValueError:
-                pass
         data = moto_state_data(**fields)
         data.setdefault("RetryCount", 0)
         return data
@@ -1087,5 +1123,50 @@ def _all_is_last(definition: Any) -> str | None:
             for index, handler in enumerate(handlers):
                 errors = handler.get("ErrorEquals") if isinstance(handler, dict) else None
                 if isinstance(errors, list) and "States.ALL" in errors and index != len(handlers) - 1:
-                    return f"State {name!r}: States.ALL must appear in the last element of {field} (it is element {index})"
+                    return (
+                        f"State {name!r}: States.ALL must appear in the last element of {field} (it is element {index})"
+                    )
     return None
+
+
+def _moto_heartbeat_still_wrong() -> bool:
+    import inspect
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+        StateTaskServiceCallback,
+    )
+
+    return "HeartbeatTimeout" not in inspect.getsource(original(StateTaskServiceCallback, "_from_error"))
+
+
+@patch("heartbeat-timeout", "errors:states-heartbeat-timeout", _moto_heartbeat_still_wrong)
+def _heartbeat_timeout() -> None:
+    """A task whose heartbeat stops fails with States.HeartbeatTimeout; moto reports every
+    timeout as States.Timeout."""
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskTimedOutEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+        StateTaskServiceCallback,
+    )
+    from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimeoutError
+
+    moto_from_error = original(StateTaskServiceCallback, "_from_error")
+
+    def _from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if isinstance(ex, HeartbeatTimeoutError):
+            return FailureEvent(
+                env=env,
+                error_name=StatesErrorName.from_name("States.HeartbeatTimeout"),
+                event_type=HistoryEventType.TaskTimedOut,
+                event_details=_event_details(
+                    taskTimedOutEventDetails=TaskTimedOutEventDetails(
+                        resourceType=self._get_sfn_resource_type(),
+                        resource=self._get_sfn_resource(),
+                        error="States.HeartbeatTimeout",
+                    )
+                ),
+            )
+        return moto_from_error(self, env, ex)
+
+    _replace(StateTaskServiceCallback, "_from_error", _from_error)
