@@ -161,26 +161,11 @@ def _definite_json_paths() -> None:
 
 
 def _rebind(name: str, old: Any, new: Any) -> None:
-    """moto's modules import functions by name: rebind every already imported copy."""
-    _import_engine()
+    """moto's modules import functions by name: rebind every already imported copy (the ones
+    imported later take the module's new attribute)."""
     for module_name, module in list(sys.modules.items()):
         if module_name.startswith("moto.stepfunctions.parser") and getattr(module, name, None) is old:
             setattr(module, name, new)
-
-
-def _import_engine() -> None:
-    import importlib
-    import pkgutil
-
-    import moto.stepfunctions.parser.asl as asl
-
-    for info in pkgutil.walk_packages(asl.__path__, prefix="moto.stepfunctions.parser.asl."):
-        if ".antlr" in info.name or "jsonata" in info.name:
-            continue
-        try:
-            importlib.import_module(info.name)
-        except Exception:
-            continue
 
 
 # --- intrinsic functions: the parser -------------------------------------------------------------

@@ -143,6 +143,9 @@ def install(config: MockConfig | None) -> None:
 
 
 def _patch_engine() -> None:
+    from workflow.local import asl_patches
+
+    asl_patches.apply()  # mocked States.* errors keep their names there, as on Step Functions Local
     from moto.stepfunctions.exceptions import ValidationException
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb import (

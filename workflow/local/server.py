@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
 
-from workflow.local import asl_patches, engine
+from workflow.local import asl_patches, engine, teststate
 from workflow.local import operations as local_operations
 from workflow.local.faults import FaultPlan, throttle_response
 from workflow.local.lambdas import LocalFunction
@@ -31,6 +31,7 @@ _SERVICES = {"DynamoDB_20120810": "dynamodb", "AWSStepFunctions": "stepfunctions
 _LOCAL_APIS = {
     "AmazonSQS.StartMessageMoveTask": ("sqs", local_operations.start_message_move_task),
     "AWSStepFunctions.RedriveExecution": ("stepfunctions", local_operations.redrive_execution),
+    "AWSStepFunctions.TestState": ("stepfunctions", teststate.answer),
 }
 
 
