@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,10 +31,10 @@ class Outcome:
     def times(self, kind: str) -> list[datetime]:
         return [e["timestamp"] for e in self.events(kind)]
 
-    def gaps(self, kind: str) -> list[float]:
-        """Seconds between consecutive events of `kind` (e.g. between the attempts of a Task)."""
-        times = self.times(kind)
-        return [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+    def retry_delays(self) -> list[float]:
+        """Seconds from each failed attempt of a Task to the next attempt: the Retry's delays."""
+        failed, scheduled = self.times("TaskFailed"), self.times("TaskScheduled")[1:]
+        return [(b - a).total_seconds() for a, b in zip(failed, scheduled, strict=False)]
 
 
 @dataclass(frozen=True)

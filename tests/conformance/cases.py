@@ -1204,7 +1204,7 @@ def _attempts(n: int) -> Any:
 
 def _backoff(expected: list[float], slack: float = 0.9) -> Any:
     def check(outcome: Outcome) -> None:
-        gaps = outcome.gaps("TaskScheduled")
+        gaps = outcome.retry_delays()
         assert len(gaps) == len(expected), gaps
         for gap, nominal in zip(gaps, expected, strict=True):
             assert nominal - 0.1 <= gap <= nominal + slack, f"gaps {gaps}, expected about {expected}"
@@ -1214,7 +1214,7 @@ def _backoff(expected: list[float], slack: float = 0.9) -> Any:
 
 def _jittered(limit: list[float]) -> Any:
     def check(outcome: Outcome) -> None:
-        gaps = outcome.gaps("TaskScheduled")
+        gaps = outcome.retry_delays()
         assert len(gaps) == len(limit) and all(g <= top + 0.9 for g, top in zip(gaps, limit, strict=True)), gaps
 
     return check

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from tests.conformance.case import Case, Outcome
 from tests.conformance.cases import CALLBACK_QUEUE, execution_name
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/conformance"
+SLOW = ("retry", "wait", "errors", "mock layer", "parallel-map")  # categories that sleep for real
 TEST_CASE = "Conformance"
 
 
@@ -49,31 +51,28 @@ def run_cases(sfn: Any, cases: list[Case], workdir: Path, timeout: float = 90) -
     sqs = boto3.client("sqs", endpoint_url=sfn.meta.endpoint_url, region_name=sfn.meta.region_name)
     queue_url = sqs.create_queue(QueueName="conformance-callbacks")["QueueUrl"]
     outcomes = {case.id: Outcome() for case in cases}
+    names = {case.id: f"conformance-{case.id}"[:80] for case in cases}
     machines: dict[str, str] = {}
-    names: dict[str, str] = {}
-    for case in cases:
-        name = f"conformance-{case.id}"[:80]
-        definition = json.dumps(case.definition).replace(CALLBACK_QUEUE, queue_url)
-        try:
-            machines[case.id] = sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE_ARN)[
-                "stateMachineArn"
-            ]
-            names[case.id] = name
-        except ClientError as error:
-            outcomes[case.id] = Outcome(status="CREATE_FAILED", message=_message(error))
-
+    executions: dict[str, str] = {}
     mocks = mock_config(cases, names)
     previous = mocking.installed()
     if mocks["StateMachines"]:
         path = workdir / "MockConfigFile.json"
         path.write_text(json.dumps(mocks, indent=2))
         mocking.install(mocking.MockConfig.load(path))
-    executions: dict[str, str] = {}
     try:
-        for case in cases:
-            if case.id not in machines:
-                continue
+        # Each execution starts as soon as its machine exists: the slow ones (waits, retries)
+        # run while the others are being created.
+        for case in sorted(cases, key=lambda c: c.category not in SLOW):
             outcome = outcomes[case.id]
+            definition = json.dumps(case.definition).replace(CALLBACK_QUEUE, queue_url)
+            try:
+                machines[case.id] = sfn.create_state_machine(
+                    name=names[case.id], definition=definition, roleArn=ROLE_ARN
+                )["stateMachineArn"]
+            except ClientError as error:
+                outcome.status, outcome.message = "CREATE_FAILED", _message(error)
+                continue
             outcome.name = execution_name(case)
             target = f"{machines[case.id]}#{TEST_CASE}" if case.mocks else machines[case.id]
             try:
@@ -87,25 +86,35 @@ def run_cases(sfn: Any, cases: list[Case], workdir: Path, timeout: float = 90) -
             mocking.install(previous)  # the executions have their test cases already
 
     deadline = time.monotonic() + timeout
+    by_id = {case.id: case for case in cases}
     pending = dict(executions)
-    while pending and time.monotonic() < deadline:
-        for case_id, arn in list(pending.items()):
-            outcome = outcomes[case_id]
-            try:
-                description = sfn.describe_execution(executionArn=arn)
-            except ClientError as error:
-                outcome.status, outcome.message = "DESCRIBE_FAILED", _message(error)
-                del pending[case_id]
-                continue
-            if description["status"] == "RUNNING":
-                continue
-            outcome.status = description["status"]
-            outcome.output = json.loads(description["output"]) if description.get("output") else None
-            outcome.error, outcome.cause = description.get("error"), description.get("cause")
+
+    def read_back(case_id: str) -> bool:
+        """True once the execution has ended and its outcome is recorded."""
+        outcome, arn = outcomes[case_id], pending[case_id]
+        try:
+            description = sfn.describe_execution(executionArn=arn)
+        except ClientError as error:
+            outcome.status, outcome.message = "DESCRIBE_FAILED", _message(error)
+            return True
+        if description["status"] == "RUNNING":
+            return False
+        outcome.status = description["status"]
+        outcome.output = json.loads(description["output"]) if description.get("output") else None
+        outcome.error, outcome.cause = description.get("error"), description.get("cause")
+        if by_id[case_id].check is not None:  # only checks look at the history
             pages = sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
             outcome.history = [event for page in pages for event in page["events"]]
-            del pending[case_id]
-        time.sleep(0.2)
+        return True
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        while pending and time.monotonic() < deadline:
+            ids = list(pending)
+            ended = [case_id for case_id, done in zip(ids, pool.map(read_back, ids), strict=True) if done]
+            for case_id in ended:
+                del pending[case_id]
+            if pending:
+                time.sleep(0.2)
     for case_id in pending:
         outcomes[case_id].status, outcomes[case_id].message = "STILL_RUNNING", f"still running after {timeout} s"
     for arn in machines.values():  # the session's other tiers list state machines too
