@@ -1767,6 +1767,293 @@ add(
 )
 
 
+# --- breadth: more of each section -----------------------------------------------------------
+
+
+def _two_uuids_differ(outcome: Outcome) -> None:
+    assert outcome.output["a"] != outcome.output["b"], outcome.output
+
+
+def _execution_ids(outcome: Outcome) -> None:
+    value = outcome.output
+    assert value["id"].startswith("arn:aws:states:") and value["id"].endswith(":" + outcome.name), value
+    assert value["machine"].startswith("arn:aws:states:") and ":stateMachine:conformance-" in value["machine"], value
+
+
+add(
+    Case(
+        "bracket-notation-field",
+        "paths",
+        f"{DG}/amazon-states-language-paths.html",
+        params({"v.$": "$['first name']"}),
+        {"first name": "Hanako"},
+        {"v": "Hanako"},
+    ),
+    Case(
+        "negative-index",
+        "paths",
+        f"{DG}/amazon-states-language-paths.html",
+        params({"last.$": "$.a[-1]"}),
+        {"a": [1, 2, 3]},
+        {"last": 3},
+        note="The guide's JSONPath is Jayway's, where [-1] is the last element; the guide gives no example.",
+    ),
+    Case(
+        "input-path-root",
+        "paths",
+        f"{DG}/input-output-inputpath-params.html#input-output-inputpath",
+        one({"Type": "Pass", "InputPath": "$"}),
+        {"a": 1},
+        {"a": 1},
+    ),
+    Case(
+        "items-path-with-index",
+        "paths",
+        f"{MAP}",
+        one(
+            {
+                "Type": "Map",
+                "ItemsPath": "$.groups[0].items",
+                "ItemProcessor": machine({"P": {"Type": "Pass", "End": True}}),
+            }
+        ),
+        {"groups": [{"items": ["x", "y"]}]},
+        ["x", "y"],
+    ),
+    rule("index-path-in-choice", {"Variable": "$.list[1].v", "NumericEquals": 2}, {"list": [{"v": 1}, {"v": 2}]}, True),
+    fn_fails("string-to-json-not-json", "States.StringToJson($.s)", {"s": "{oops"}, section=JSON_MANIP),
+    fn_fails("json-merge-not-objects", "States.JsonMerge($.a, $.b, false)", {"a": [1], "b": {}}, section=JSON_MANIP),
+    fn_fails("array-length-not-an-array", "States.ArrayLength($.a)", {"a": "abc"}, section=ARRAYS),
+    fn_fails("hash-over-10000", "States.Hash($.s, 'SHA-1')", {"s": "x" * 10001}, section=HASH),
+    fn_fails("base64-decode-over-10000", "States.Base64Decode($.s)", {"s": "QUFB" * 2501}, section=ENCODING),
+    fn("json-to-string-number", "States.JsonToString($.n)", {"n": 12}, "12", section=JSON_MANIP),
+    fn(
+        "array-unique-json-values",
+        "States.ArrayUnique($.a)",
+        {"a": [1, True, 1, "1", None, None]},
+        [1, True, "1", None],
+        section=ARRAYS,
+        note='1, true and "1" are different JSON values.',
+    ),
+    fn("array-contains-true-is-not-1", "States.ArrayContains($.a, true)", {"a": [1, 2]}, False, section=ARRAYS),
+    Case(
+        "uuids-differ",
+        "intrinsics",
+        f"{INTRINSICS}#{UUID_SECTION}",
+        params({"a.$": "States.UUID()", "b.$": "States.UUID()"}),
+        check=_two_uuids_differ,
+    ),
+    Case(
+        "parallel-branches-get-the-same-input",
+        "parallel-map",
+        PARALLEL,
+        one(
+            {
+                "Type": "Parallel",
+                "Branches": [
+                    machine({"A": {"Type": "Pass", "End": True}}),
+                    machine({"B": {"Type": "Pass", "End": True}}),
+                ],
+            }
+        ),
+        {"k": 1},
+        [{"k": 1}, {"k": 1}],
+    ),
+    Case(
+        "map-catch-iteration-failure",
+        "parallel-map",
+        MAP,
+        machine(
+            {
+                "M": {
+                    "Type": "Map",
+                    "ItemsPath": "$.items",
+                    "ItemProcessor": machine({"F": {"Type": "Fail", "Error": "ItemFailed", "Cause": "bad item"}}),
+                    "Catch": [{"ErrorEquals": ["ItemFailed"], "ResultPath": "$.error", "Next": "R"}],
+                    "End": True,
+                },
+                "R": {"Type": "Pass", "OutputPath": "$.error", "End": True},
+            }
+        ),
+        {"items": [1]},
+        check=lambda o: _caught_as(o, "ItemFailed"),
+    ),
+    Case(
+        "map-item-selector-intrinsic",
+        "parallel-map",
+        f"{DG}/input-output-itemselector.html",
+        one(
+            {
+                "Type": "Map",
+                "ItemsPath": "$.names",
+                "ItemSelector": {"greeting.$": "States.Format('hello {}', $$.Map.Item.Value)"},
+                "ItemProcessor": machine({"P": {"Type": "Pass", "End": True}}),
+            }
+        ),
+        {"names": ["a", "b"]},
+        [{"greeting": "hello a"}, {"greeting": "hello b"}],
+    ),
+    Case(
+        "retry-defaults",
+        "retry",
+        f"{SPEC}#retrying-after-error",
+        one(missing_table_task(Retry=[{"ErrorEquals": ["States.ALL"]}])),
+        error=DDB_ERROR,
+        check=_attempts(4),
+        note="Defaults: IntervalSeconds 1, MaxAttempts 3, BackoffRate 2.0.",
+    ),
+    Case(
+        "retry-other-error-not-retried",
+        "retry",
+        RETRY,
+        one(missing_table_task(Retry=[{"ErrorEquals": ["SomethingElse"], "MaxAttempts": 3}])),
+        error=DDB_ERROR,
+        check=_attempts(1),
+    ),
+    Case(
+        "retry-on-states-timeout",
+        "retry",
+        RETRY,
+        one(
+            callback_task(
+                TimeoutSeconds=1, Retry=[{"ErrorEquals": ["States.Timeout"], "IntervalSeconds": 1, "MaxAttempts": 1}]
+            )
+        ),
+        error="States.Timeout",
+        check=_attempts(2),
+    ),
+    Case(
+        "catch-task-failed",
+        "catch",
+        f"{SPEC}#appendix-a",
+        machine(
+            {
+                "T": missing_table_task(
+                    Catch=[{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.e", "Next": "R"}], End=True
+                ),
+                "R": {"Type": "Pass", "Parameters": {"error.$": "$.e.Error"}, "End": True},
+            }
+        ),
+        {},
+        {"error": DDB_ERROR},
+    ),
+    Case(
+        "catch-no-match-fails",
+        "catch",
+        CATCH,
+        machine(
+            {
+                "P": {**failing("ErrorA"), "Catch": [{"ErrorEquals": ["ErrorB"], "Next": "R"}], "End": True},
+                "R": {"Type": "Pass", "End": True},
+            }
+        ),
+        error="ErrorA",
+    ),
+    Case(
+        "catch-result-path-null",
+        "catch",
+        CATCH,
+        machine(
+            {
+                "P": {
+                    **failing("ErrorA"),
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": None, "Next": "R"}],
+                    "End": True,
+                },
+                "R": {"Type": "Pass", "End": True},
+            }
+        ),
+        {"keep": 1},
+        {"keep": 1},
+    ),
+    Case(
+        "catch-all-catches-timeout",
+        "catch",
+        CATCH,
+        machine(
+            {
+                "T": callback_task(
+                    TimeoutSeconds=1,
+                    Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.e", "Next": "R"}],
+                    End=True,
+                ),
+                "R": {"Type": "Pass", "Parameters": {"error.$": "$.e.Error"}, "End": True},
+            }
+        ),
+        {},
+        {"error": "States.Timeout"},
+    ),
+    Case(
+        "catch-all-does-not-catch-data-limit",
+        "catch",
+        f"{ERRORS}#error-handling-error-representation",
+        machine(
+            {
+                "P": {
+                    "Type": "Parallel",
+                    "Parameters": {"a.$": "$.s", "b.$": "$.s"},
+                    "Branches": [machine({"A": {"Type": "Pass", "End": True}})],
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "R"}],
+                    "End": True,
+                },
+                "R": {"Type": "Pass", "End": True},
+            }
+        ),
+        {"s": "x" * 150_000},
+        error="States.DataLimitExceeded",
+        note="The guide: States.ALL does not catch States.DataLimitExceeded.",
+    ),
+    Case(
+        "context-execution-and-machine-ids",
+        "context",
+        CONTEXT,
+        params({"id.$": "$$.Execution.Id", "machine.$": "$$.StateMachine.Id"}),
+        check=_execution_ids,
+    ),
+    Case(
+        "mocked-custom-error-caught-as-task-failed",
+        "mock layer",
+        MOCKS,
+        machine(
+            {
+                "S": {
+                    "Type": "Task",
+                    "Resource": SENTIMENT,
+                    "Parameters": {"LanguageCode": "en", "Text": "x"},
+                    "Catch": [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.e", "Next": "R"}],
+                    "End": True,
+                },
+                "R": {"Type": "Pass", "Parameters": {"error.$": "$.e.Error"}, "End": True},
+            }
+        ),
+        {},
+        {"error": "InternalServerException"},
+        mocks={"S": {"0": {"Throw": {"Error": "InternalServerException", "Cause": "Server Exception"}}}},
+    ),
+    Case(
+        "mocked-return-through-filters",
+        "mock layer",
+        MOCKS,
+        one(
+            {
+                "Type": "Task",
+                "Resource": SENTIMENT,
+                "Parameters": {"LanguageCode": "en", "Text": "x"},
+                "ResultSelector": {"sentiment.$": "$.Sentiment", "positive.$": "$.SentimentScore.Positive"},
+                "ResultPath": "$.analysis",
+            }
+        ),
+        {"id": 1},
+        {"id": 1, "analysis": {"sentiment": "POSITIVE", "positive": 0.99}},
+        mocks={"S": {"0": {"Return": {"Sentiment": "POSITIVE", "SentimentScore": {"Positive": 0.99}}}}},
+    ),
+)
+
+
+def _caught_as(outcome: Outcome, error: str) -> None:
+    assert outcome.output["Error"] == error, outcome.output
+
+
 def execution_name(case: Case) -> str:
     return f"{case.id[:60]}-{uuid.uuid4().hex[:8]}"
 

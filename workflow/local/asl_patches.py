@@ -418,6 +418,13 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+def _array_contains(array: Any, value: Any) -> bool:
+    if not isinstance(array, list):
+        raise ValueError(f"the first argument must be an array, got {json.dumps(array)}")
+    wanted = _canonical(value)
+    return any(_canonical(item) == wanted for item in array)
+
+
 def _array_unique(array: Any) -> list[Any]:
     if not isinstance(array, list):
         raise ValueError(f"the argument must be an array, got {json.dumps(array)}")
@@ -443,6 +450,7 @@ _FUNCTIONS: dict[str, tuple[str, Callable[..., Any]]] = {
     "generic.string_format:StringFormat": ("Format", lambda template, *values: _format(template, list(values))),
     "array.array_range:ArrayRange": ("ArrayRange", _array_range),
     "array.array_unique:ArrayUnique": ("ArrayUnique", _array_unique),
+    "array.array_contains:ArrayContains": ("ArrayContains", _array_contains),
     "math_operations.math_random:MathRandom": ("MathRandom", _math_random),
     "math_operations.math_add:MathAdd": ("MathAdd", _math_add),
 }
@@ -467,6 +475,7 @@ def _moto_intrinsics_still_wrong() -> bool:
         "array.array_unique:ArrayUnique": ([[[1], [1]]], [[1]]),
         "generic.string_format:StringFormat": (["{}", "a", "b"], ValueError),
         "math_operations.math_random:MathRandom": ([1.5, 3], ValueError),
+        "array.array_contains:ArrayContains": ([[1, 2], True], False),
     }
     for key, (arguments, expected) in cases.items():
         cls = _function_class(key)
@@ -492,7 +501,7 @@ class _FakeEnv:
 @patch(
     "intrinsic-validation",
     "intrinsics:format-surplus-argument, format-array-argument, array-range-negative-step, array-range-non-integer,"
-    " math-random-non-integer, array-unique-nested",
+    " math-random-non-integer, array-unique-nested, array-contains-true-is-not-1",
     _moto_intrinsics_still_wrong,
 )
 def _intrinsic_validation() -> None:
@@ -828,52 +837,35 @@ def _describe_execution_output() -> None:
 # --- the mock layer and task history -------------------------------------------------------------
 
 
-def _moto_mocked_errors_still_wrong() -> bool:
+def _moto_states_error_names_still_wrong() -> bool:
     from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 
     try:
-        CustomErrorName("States.Timeout")
+        CustomErrorName.__init__(object.__new__(CustomErrorName), "States.Timeout")
     except ValueError:
         return True
     return False
 
 
 @patch(
-    "mocked-states-errors",
-    "mock layer:mocked-states-timeout-caught, mocked-states-timeout-retried",
-    _moto_mocked_errors_still_wrong,
+    "states-error-names",
+    "mock layer:mocked-states-timeout-caught, mocked-states-timeout-retried; catch:catch-all-does-not-catch-data-limit",
+    _moto_states_error_names_still_wrong,
 )
-def _mocked_states_errors() -> None:
-    """A MockConfigFile Throw named States.* (AWS's own guide mocks States.Timeout) is that error,
-    for Retry and Catch alike; moto turned it into States.Runtime."""
-    from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+def _states_error_names() -> None:
+    """An error named States.* that moto passes on as a custom name (a MockConfigFile Throw, as in
+    AWS's own guide's States.Timeout; an error leaving a Parallel branch or a Map iteration) is that
+    predefined error, for Retry and Catch alike; moto refused it and failed with States.Runtime."""
     from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
-    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
-        FailureEvent,
-        FailureEventException,
-    )
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task import mock_eval_utils
 
-    def _eval_mocked_response_throw(env: Any, mocked_response: Any) -> None:
-        error = mocked_response.error
-        try:
-            name: Any = StatesErrorName.from_name(error) if error.startswith("States.") else CustomErrorName(error)
-        except ValueError:
-            name = CustomErrorName.__new__(CustomErrorName)
-            name.error_name = error
-        raise FailureEventException(
-            failure_event=FailureEvent(
-                env=env,
-                error_name=name,
-                event_type=HistoryEventType.TaskFailed,
-                event_details=_event_details(
-                    taskFailedEventDetails=TaskFailedEventDetails(error=error, cause=mocked_response.cause)
-                ),
-            )
-        )
+    def __new__(cls: Any, error_name: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if cls is CustomErrorName and isinstance(error_name, str) and error_name.startswith("States."):
+            with contextlib.suppress(ValueError):  # an unknown States.* name stays refused
+                return StatesErrorName.from_name(error_name)
+        return object.__new__(cls)
 
-    _replace(mock_eval_utils, "_eval_mocked_response_throw", _eval_mocked_response_throw)
+    _replace(CustomErrorName, "__new__", staticmethod(__new__))
 
 
 def _moto_sdk_history_still_wrong() -> bool:
