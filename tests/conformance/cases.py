@@ -48,6 +48,16 @@ def missing_table_task(**more: Any) -> dict[str, Any]:
     }
 
 
+def caught(task: dict[str, Any], errors: list[str], name: str = "T") -> dict[str, Any]:
+    """`task`, with a Catch of `errors` (ResultPath $.e) leading to a state that outputs {"error": <name>}."""
+    return machine(
+        {
+            name: {**task, "Catch": [{"ErrorEquals": errors, "ResultPath": "$.e", "Next": "R"}], "End": True},
+            "R": {"Type": "Pass", "Parameters": {"error.$": "$.e.Error"}, "End": True},
+        }
+    )
+
+
 def attempts(outcome: Outcome) -> int:
     return len(outcome.events("TaskScheduled"))
 
@@ -1417,14 +1427,7 @@ add(
         "catch-service-error",
         "catch",
         CATCH,
-        machine(
-            {
-                "T": missing_table_task(
-                    Catch=[{"ErrorEquals": [DDB_ERROR], "ResultPath": "$.e", "Next": "R"}], End=True
-                ),
-                "R": {"Type": "Pass", "Parameters": {"error.$": "$.e.Error"}, "End": True},
-            }
-        ),
+        caught(missing_table_task(), [DDB_ERROR]),
         {},
         {"error": DDB_ERROR},
     ),
@@ -1485,16 +1488,7 @@ add(
         "states-timeout-caught",
         "errors",
         CATCH,
-        machine(
-            {
-                "T": callback_task(
-                    TimeoutSeconds=1,
-                    Catch=[{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.e", "Next": "R"}],
-                    End=True,
-                ),
-                "R": {"Type": "Pass", "Parameters": {"error.$": "$.e.Error"}, "End": True},
-            }
-        ),
+        caught(callback_task(TimeoutSeconds=1), ["States.Timeout"]),
         {},
         {"error": "States.Timeout"},
     ),
@@ -1926,14 +1920,7 @@ add(
         "catch-task-failed",
         "catch",
         f"{SPEC}#appendix-a",
-        machine(
-            {
-                "T": missing_table_task(
-                    Catch=[{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.e", "Next": "R"}], End=True
-                ),
-                "R": {"Type": "Pass", "Parameters": {"error.$": "$.e.Error"}, "End": True},
-            }
-        ),
+        caught(missing_table_task(), ["States.TaskFailed"]),
         {},
         {"error": DDB_ERROR},
     ),
@@ -1970,16 +1957,7 @@ add(
         "catch-all-catches-timeout",
         "catch",
         CATCH,
-        machine(
-            {
-                "T": callback_task(
-                    TimeoutSeconds=1,
-                    Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.e", "Next": "R"}],
-                    End=True,
-                ),
-                "R": {"Type": "Pass", "Parameters": {"error.$": "$.e.Error"}, "End": True},
-            }
-        ),
+        caught(callback_task(TimeoutSeconds=1), ["States.ALL"]),
         {},
         {"error": "States.Timeout"},
     ),
@@ -2014,17 +1992,10 @@ add(
         "mocked-custom-error-caught-as-task-failed",
         "mock layer",
         MOCKS,
-        machine(
-            {
-                "S": {
-                    "Type": "Task",
-                    "Resource": SENTIMENT,
-                    "Parameters": {"LanguageCode": "en", "Text": "x"},
-                    "Catch": [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.e", "Next": "R"}],
-                    "End": True,
-                },
-                "R": {"Type": "Pass", "Parameters": {"error.$": "$.e.Error"}, "End": True},
-            }
+        caught(
+            {"Type": "Task", "Resource": SENTIMENT, "Parameters": {"LanguageCode": "en", "Text": "x"}},
+            ["States.TaskFailed"],
+            "S",
         ),
         {},
         {"error": "InternalServerException"},
