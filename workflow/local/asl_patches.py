@@ -497,6 +497,9 @@ class _FakeEnv:
     def __init__(self) -> None:
         self.stack: list[Any] = []
 
+    def is_running(self) -> bool:
+        return True
+
 
 @patch(
     "intrinsic-validation",
@@ -608,11 +611,21 @@ def _timestamps() -> None:
 
 
 def _moto_no_choice_still_wrong() -> bool:
-    import inspect
+    """moto's Choice with no matching rule and no Default: anything but States.NoChoiceMatched."""
+    from types import SimpleNamespace
 
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
     from moto.stepfunctions.parser.asl.component.state.choice.state_choice import StateChoice
 
-    return "NoChoiceMatched" not in inspect.getsource(original(StateChoice, "_eval_state"))
+    choice: Any = StateChoice.__new__(StateChoice)
+    choice.choices_decl, choice.default_state, choice.name = SimpleNamespace(rules=[]), None, "C"
+    try:
+        original(StateChoice, "_eval_state")(choice, _FakeEnv())
+    except FailureEventException as error:
+        return getattr(error.failure_event.error_name, "error_name", None) != "States.NoChoiceMatched"
+    except Exception:
+        return True
+    return True
 
 
 @patch("no-choice-matched", "choice:no-match-no-default", _moto_no_choice_still_wrong)
@@ -639,10 +652,25 @@ def _no_choice_matched() -> None:
 
 
 def _not_missing_is_true() -> bool:
-    """moto answers a comparison of a missing field with False (so Not of it with True)."""
-    from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_variable import ComparisonVariable
+    """moto compares a missing field as False (so Not of it is True) instead of failing."""
+    from types import SimpleNamespace
 
-    return "NoSuchVariable" not in __import__("inspect").getsource(original(ComparisonVariable, "_eval_body"))
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_func import ComparisonFuncValue
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_operator_type import (
+        ComparisonOperatorType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_variable import ComparisonVariable
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.variable import NoSuchVariable
+
+    comparison: Any = ComparisonVariable.__new__(ComparisonVariable)
+    comparison.variable = SimpleNamespace(eval=lambda env: env.stack.append(NoSuchVariable("$.missing")))
+    comparison.comparison_function = ComparisonFuncValue(ComparisonOperatorType.StringEquals, "a")
+    env = _FakeEnv()
+    try:
+        original(ComparisonVariable, "_eval_body")(comparison, env)
+    except Exception:
+        return False
+    return env.stack[-1] is False
 
 
 @patch(
@@ -676,11 +704,22 @@ def _missing_choice_variable() -> None:
 
 
 def _moto_result_path_still_wrong() -> bool:
-    import inspect
+    """moto's ResultPath $.x on a string input: anything but States.ResultPathMatchFailure."""
+    from types import SimpleNamespace
 
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
     from moto.stepfunctions.parser.asl.component.common.path.result_path import ResultPath
 
-    return "ResultPathMatchFailure" not in inspect.getsource(original(ResultPath, "_eval_body"))
+    env: Any = _FakeEnv()
+    env.states = SimpleNamespace(get_input=lambda: "just text")
+    env.stack.append(1)
+    try:
+        original(ResultPath, "_eval_body")(ResultPath("$.x"), env)
+    except FailureEventException as error:
+        return getattr(error.failure_event.error_name, "error_name", None) != "States.ResultPathMatchFailure"
+    except Exception:
+        return True
+    return True
 
 
 @patch(
