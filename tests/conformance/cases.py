@@ -1982,6 +1982,26 @@ add(
         note="The guide: States.ALL does not catch States.DataLimitExceeded.",
     ),
     Case(
+        "intrinsic-failure-is-not-caught",
+        "catch",
+        f"{ERRORS}#error-handling-error-representation",
+        machine(
+            {
+                "P": {
+                    "Type": "Parallel",
+                    "Parameters": {"r.$": "States.ArrayRange(1, 9, 0)"},
+                    "Branches": [machine({"A": {"Type": "Pass", "End": True}})],
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "R"}],
+                    "End": True,
+                },
+                "R": {"Type": "Pass", "End": True},
+            }
+        ),
+        error="States.Runtime",
+        cause="States.ArrayRange",
+        note="An intrinsic function that fails is a States.Runtime error, which no Catch handles.",
+    ),
+    Case(
         "context-execution-and-machine-ids",
         "context",
         CONTEXT,

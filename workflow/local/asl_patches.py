@@ -508,20 +508,38 @@ class _FakeEnv:
     _moto_intrinsics_still_wrong,
 )
 def _intrinsic_validation() -> None:
-    """States.Format, ArrayRange, ArrayUnique, MathRandom and MathAdd as the Developer Guide
-    specifies them: argument counts and types checked, negative steps allowed, values compared as JSON."""
+    """States.Format, ArrayRange, ArrayUnique, ArrayContains, MathRandom and MathAdd as the Developer
+    Guide specifies them: argument counts and types checked, negative steps allowed, values compared
+    as JSON. Any intrinsic function that fails fails its state with States.Runtime, saying which
+    function and why, as AWS does (moto: the Python exception's repr)."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+    from moto.stepfunctions.parser.asl.component.intrinsic.function.statesfunction.states_function import (
+        StatesFunction,
+    )
+
     for key, (_, implementation) in _FUNCTIONS.items():
         cls = _function_class(key)
 
         def _eval_body(self: Any, env: Any, implementation: Callable[..., Any] = implementation) -> None:
             self.argument_list.eval(env=env)
-            arguments = env.stack.pop()
-            try:
-                env.stack.append(implementation(*arguments))
-            except (ValueError, TypeError) as error:
-                raise ValueError(f"{self.name.name}: {error}") from None
+            env.stack.append(implementation(*env.stack.pop()))
 
         _replace(cls, "_eval_body", _eval_body)
+
+    def eval(self: Any, env: Any) -> None:
+        try:
+            EvalComponent.eval(self, env)
+        except FailureEventException:
+            raise
+        except Exception as error:
+            detail = str(error) or type(error).__name__
+            function = getattr(getattr(self.name, "function_type", None), "_name_", "?")
+            raise _failure(
+                env, "States.Runtime", f"The function 'States.{function}' had the following error: {detail}"
+            ) from None
+
+    _replace(StatesFunction, "eval", eval)
 
 
 # --- Choice ---------------------------------------------------------------------------------------
