@@ -97,3 +97,22 @@ def test_a_users_state_machine_with_intrinsics_and_index_paths(runtime: Any) -> 
         "tags": ["new", None],
         "stored": {"total": "12"},
     }
+
+
+def test_test_state_runs_a_state_of_the_deployed_workflow(
+    runtime: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`eventflow test-state Validate`: the deployed definition, its function ARN substituted, the
+    function really invoked; no write (Validate only reads its input)."""
+    from tests.factories import card_imported
+    from workflow.cli import main
+    from workflow.constants import ENV_STATE_MACHINE_ARN
+    from workflow.events import to_json
+
+    monkeypatch.setenv(ENV_STATE_MACHINE_ARN, runtime.settings().require("state_machine_arn"))
+    event = json.loads(to_json(card_imported(f"ts-{uuid.uuid4().hex[:8]}")))
+    data = json.dumps({"event": event, "ingest": {"lane": "web"}})
+    code = main(["test-state", "Validate", "--endpoint-url", runtime.endpoint_url, "--input", data])
+    answer = json.loads(capsys.readouterr().out)
+    assert code == 0 and answer["status"] == "SUCCEEDED" and answer["nextState"] == "IsValid", answer
+    assert json.loads(answer["output"])["validation"]["valid"] is True
