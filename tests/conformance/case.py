@@ -58,6 +58,7 @@ class Case:
         where = f"[{self.id}] ({self.source})"
         if self.invalid is not None:
             assert outcome.status == "CREATE_FAILED", f"{where}: definition accepted, expected refusal: {outcome}"
+            assert outcome.message.startswith("InvalidDefinition: "), f"{where}: refused as {outcome.message}"
             assert self.invalid in outcome.message, f"{where}: refusal should say {self.invalid!r}: {outcome.message}"
             return
         if self.may_refuse_definition and outcome.status == "CREATE_FAILED":

@@ -2045,6 +2045,24 @@ def _caught_as(outcome: Outcome, error: str) -> None:
     assert outcome.output["Error"] == error, outcome.output
 
 
+add(
+    Case(
+        "unknown-intrinsic-refused",
+        "intrinsics",
+        f"{INTRINSICS}#amazon-states-language-intrinsic-functions",
+        intrinsic("States.Nope(1)"),
+        invalid="unknown intrinsic function States.Nope",
+    ),
+    Case(
+        "intrinsic-syntax-refused",
+        "intrinsics",
+        f"{INTRINSICS}#amazon-states-language-intrinsic-functions",
+        intrinsic("States.Array(1 2)"),
+        invalid="expected ',' or ')'",
+    ),
+)
+
+
 def execution_name(case: Case) -> str:
     return f"{case.id[:60]}-{uuid.uuid4().hex[:8]}"
 

@@ -1046,23 +1046,35 @@ def _moto_accepts_unsupported() -> bool:
     _moto_accepts_unsupported,
 )
 def _refuse_unsupported() -> None:
-    from moto.stepfunctions.parser.api import InvalidDefinition
+    """Also: moto's own definition errors reach clients with an empty error code; they are
+    InvalidDefinition, as on AWS."""
+    from moto.core.exceptions import AWSError
+    from moto.stepfunctions.parser import api
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     moto_create = original(StepFunctionsParserBackend, "create_state_machine")
     moto_update = original(StepFunctionsParserBackend, "update_state_machine")
 
+    def refuse(reason: str) -> Exception:
+        return AWSError(reason, exception_type="InvalidDefinition")
+
     def create_state_machine(self: Any, name: str, definition: str, *args: Any, **kwargs: Any) -> Any:
         reason = unsupported(definition)
         if reason:
-            raise InvalidDefinition(message=reason)
-        return moto_create(self, name, definition, *args, **kwargs)
+            raise refuse(reason)
+        try:
+            return moto_create(self, name, definition, *args, **kwargs)
+        except api.InvalidDefinition as error:
+            raise refuse(str(error.message if hasattr(error, "message") else error)) from None
 
     def update_state_machine(self: Any, arn: str, definition: str | None = None, *args: Any, **kwargs: Any) -> Any:
         reason = unsupported(definition) if definition else None
         if reason:
-            raise InvalidDefinition(message=reason)
-        return moto_update(self, arn, definition, *args, **kwargs)
+            raise refuse(reason)
+        try:
+            return moto_update(self, arn, definition, *args, **kwargs)
+        except api.InvalidDefinition as error:
+            raise refuse(str(error.message if hasattr(error, "message") else error)) from None
 
     _replace(StepFunctionsParserBackend, "create_state_machine", create_state_machine)
     _replace(StepFunctionsParserBackend, "update_state_machine", update_state_machine)
