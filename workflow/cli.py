@@ -700,6 +700,26 @@ def cmd_cost(args: argparse.Namespace) -> int:
 # --- parser
 
 
+def cmd_test_state(args: argparse.Namespace) -> int:
+    """One state of the workflow (or of --definition), run by TestState on its input."""
+    from workflow.local import teststate
+
+    settings = settings_from(args)
+    if args.definition:
+        machine = Path(args.definition).read_text()
+    elif settings.state_machine_arn and settings.endpoint_url:
+        sfn = bootstrap.client("stepfunctions", settings.region, settings.endpoint_url)
+        machine = sfn.describe_state_machine(stateMachineArn=settings.state_machine_arn)["definition"]
+    else:
+        machine = Path("statemachine.asl.json").read_text()
+        sys.stderr.write("eventflow: no stack found: statemachine.asl.json as written (${...} not substituted)\n")
+    result = teststate.call(
+        machine, args.state, args.input, level=args.inspection_level, endpoint_url=settings.endpoint_url
+    )
+    _print_json(result)
+    return 0 if result.get("status") in ("SUCCEEDED", "CAUGHT_ERROR") else 1
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, saying what is wrong in one line (the usage is one --help away)."""
 
@@ -866,6 +886,17 @@ def build_parser() -> argparse.ArgumentParser:
     chaos.add_argument("--timeout", type=_positive, default=3600.0, help="give up waiting for a drain after this")
     chaos.set_defaults(run=cmd_chaos)
 
+    test_state = commands.add_parser("test-state", help="run one state on an input (TestState) and show its output")
+    test_state.add_argument("state", help="the state's name (top level, or inside a Parallel or Map)")
+    test_state.add_argument("--input", default="{}", help="the state's input, JSON (default: {})")
+    test_state.add_argument(
+        "--definition",
+        type=_readable_file,
+        help="an ASL file (default: the deployed workflow, else statemachine.asl.json)",
+    )
+    test_state.add_argument("--inspection-level", choices=["INFO", "DEBUG", "TRACE"], default="DEBUG")
+    _common(test_state)
+    test_state.set_defaults(run=cmd_test_state)
     demo = commands.add_parser("demo", help="run a realistic workload on the embedded stack and reconcile it")
     demo.add_argument("--port", type=PORT, default=DEFAULT_PORT)
     demo.add_argument("--users", type=_int_in(1), default=12)

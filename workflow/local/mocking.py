@@ -128,6 +128,11 @@ _installed: dict[str, MockConfig | None] = {"config": None}
 _install_lock = threading.Lock()
 
 
+def installed() -> MockConfig | None:
+    """The mock config executions started now would use."""
+    return _installed["config"]
+
+
 def install(config: MockConfig | None) -> None:
     """Let executions started as ``arn#Case`` use `config`'s test cases (None: mocks off)."""
     with _install_lock:
@@ -138,6 +143,9 @@ def install(config: MockConfig | None) -> None:
 
 
 def _patch_engine() -> None:
+    from workflow.local import asl_patches
+
+    asl_patches.apply()  # mocked States.* errors keep their names there, as on Step Functions Local
     from moto.stepfunctions.exceptions import ValidationException
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_dynamodb import (

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
 
-from workflow.local import engine, refusals
+from workflow.local import asl_patches, engine, refusals, teststate
 from workflow.local import operations as local_operations
 from workflow.local.faults import FaultPlan, throttle_response
 from workflow.local.lambdas import LocalFunction
@@ -32,6 +32,7 @@ _SERVICES = {"DynamoDB_20120810": "dynamodb", "AWSStepFunctions": "stepfunctions
 _LOCAL_APIS = {
     "AmazonSQS.StartMessageMoveTask": ("sqs", local_operations.start_message_move_task),
     "AWSStepFunctions.RedriveExecution": ("stepfunctions", local_operations.redrive_execution),
+    "AWSStepFunctions.TestState": ("stepfunctions", teststate.answer),
 }
 
 
@@ -201,6 +202,7 @@ class EmbeddedAws:
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         if self._speed_up:
             engine.speed_up()
+        asl_patches.apply()  # the engine runs ASL as AWS documents it (tests/conformance)
 
         class _QuietHandler(MotoRequestHandler):
             def log_request(self, *args: Any, **kwargs: Any) -> None:

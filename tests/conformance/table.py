@@ -1,0 +1,83 @@
+"""The README's conformance table, from a run of the tier.
+
+    .venv/bin/python -m tests.conformance.table          # print it
+    .venv/bin/python -m tests.conformance.table --write  # rewrite the README's block
+
+`tests/conformance/test_readme_table.py` fails when the README's block and the tier disagree.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.conformance.case import Case, Outcome
+from tests.conformance.cases import CASES, CATEGORIES
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+BLOCK = re.compile(r"(<!-- conformance:begin -->\n)(.*?)(<!-- conformance:end -->)", re.S)
+TITLES = {
+    "paths": "paths, InputPath, Parameters, ResultSelector, ResultPath, OutputPath",
+    "pass": "Pass, Succeed",
+    "wait": "Wait",
+    "fail": "Fail (Error, Cause, ErrorPath, CausePath)",
+    "intrinsics": "intrinsic functions (all 18, examples and errors)",
+    "choice": "Choice (every operator, And/Or/Not, wildcards, timestamps)",
+    "parallel-map": "Parallel and inline Map",
+    "retry": "Retry",
+    "catch": "Catch",
+    "errors": "predefined error names",
+    "context": "the context object",
+    "mock layer": "MockConfigFile mocks and task history",
+    "not supported": "refused clearly: JSONata, Distributed Map",
+}
+
+
+def table(cases: list[Case], outcomes: dict[str, Outcome]) -> str:
+    lines = ["| category | cases | passing |", "|---|---:|---:|"]
+    total = passing = 0
+    for category in CATEGORIES:
+        members = [case for case in cases if case.category == category]
+        good = sum(case.passes(outcomes[case.id]) for case in members)
+        lines.append(f"| {TITLES.get(category, category)} | {len(members)} | {good} |")
+        total, passing = total + len(members), passing + good
+    lines.append(f"| **all** | **{total}** | **{passing}** |")
+    return "\n".join(lines) + "\n"
+
+
+def readme_block() -> str | None:
+    match = BLOCK.search(README.read_text())
+    return match.group(2) if match else None
+
+
+def write(text: str) -> None:
+    readme = README.read_text()
+    if not BLOCK.search(readme):
+        raise SystemExit("README.md has no <!-- conformance:begin --> ... <!-- conformance:end --> block")
+    README.write_text(BLOCK.sub(lambda m: m.group(1) + text + m.group(3), readme))
+
+
+def main(argv: list[str]) -> int:
+    import boto3
+
+    from tests.conformance.run import run_cases
+    from tests.conftest import free_port
+    from workflow.local.server import EmbeddedAws
+
+    aws = EmbeddedAws(port=free_port()).start()
+    try:
+        sfn = boto3.client("stepfunctions", endpoint_url=aws.endpoint_url, region_name="us-east-1")
+        with tempfile.TemporaryDirectory() as workdir:
+            text = table(CASES, run_cases(sfn, CASES, Path(workdir)))
+    finally:
+        aws.stop()
+    if "--write" in argv:
+        write(text)
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
