@@ -87,7 +87,11 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
+    from dataclasses import replace
+
+    # Publishing is a producer's right, not the operator's: the caller's own credentials, never
+    # the local operator role's that `eventflow local up` writes beside the outputs.
+    settings = replace(settings_from(args), credentials=Settings.from_env().credentials)
     publisher = bootstrap.publisher(settings)
     events: list[dict[str, Any]] = []
     source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
@@ -148,8 +152,8 @@ def cmd_dlq(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     dead_letters = DeadLetters(
-        bootstrap.client("sqs", settings.region, settings.endpoint_url),
-        bootstrap.client("stepfunctions", settings.region, settings.endpoint_url),
+        bootstrap.client_for("sqs", settings),
+        bootstrap.client_for("stepfunctions", settings),
         bootstrap.event_store(settings),
         settings.require("state_machine_arn"),
     )
@@ -189,7 +193,7 @@ def cmd_executions(args: argparse.Namespace) -> int:
     from workflow.operations import execution_arn
 
     settings = settings_from(args)
-    sfn = bootstrap.client("stepfunctions", settings.region, settings.endpoint_url)
+    sfn = bootstrap.client_for("stepfunctions", settings)
     if args.action == "list":
         params: dict[str, Any] = {"stateMachineArn": settings.require("state_machine_arn"), "maxResults": args.limit}
         if args.status:
@@ -237,17 +241,23 @@ def _start_runtime(args: argparse.Namespace, *, faults: Any = None, context: dic
         faults = FaultPlan.load(args.faults)
     if faults is not None:
         sys.stderr.write(f"fault injection on: {len(faults.faults)} fault(s), seed {faults.seed}\n")
-    runtime = LocalRuntime(port=args.port, log_file=log_file, faults=faults, context=context).start()
+    iam = not getattr(args, "no_iam", False)
+    runtime = LocalRuntime(port=args.port, log_file=log_file, faults=faults, context=context, iam=iam).start()
     sys.stderr.write(
         f"embedded AWS at {runtime.endpoint_url}, stack deployed in {time.monotonic() - started:.1f} s; "
         f"function logs in {log_file}\n"
     )
+    if iam:
+        sys.stderr.write(f"IAM identity policies enforced; {runtime.operator_note}\n")
+    else:
+        sys.stderr.write("IAM NOT enforced (--no-iam): every request is allowed\n")
     return runtime
 
 
 def _write_outputs(runtime: Any, path: Path) -> None:
+    """The stack's outputs, and the local operator role's credentials the other commands use."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(runtime.outputs, indent=2) + "\n")
+    path.write_text(json.dumps({**runtime.outputs, **runtime.operator_outputs}, indent=2) + "\n")
 
 
 def cmd_local_up(args: argparse.Namespace) -> int:
@@ -255,7 +265,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
     outputs_file = Path(args.outputs_file) if args.outputs_file else DEFAULT_OUTPUTS
     _write_outputs(runtime, outputs_file)
     _print_json(runtime.outputs)
-    console = _start_console(args, runtime.settings())
+    console = _start_console(args, runtime.operator_settings())
     sys.stderr.write(f"outputs written to {outputs_file}; Ctrl-C stops the stack\n")
     _wait_for_interrupt()
     _stop_console(console)
@@ -545,6 +555,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--outputs-file", help=f"where to write the outputs (default: {DEFAULT_OUTPUTS})")
     up.add_argument("--faults", help="a fault-injection plan (JSON; see workflow/local/faults.py)")
     up.add_argument("--console-port", type=int, default=CONSOLE_PORT, help="the web console's port (0: no console)")
+    up.add_argument(
+        "--no-iam", action="store_true", help="do not enforce IAM identity policies (every request is allowed)"
+    )
     up.set_defaults(run=cmd_local_up)
 
     cost_cmd = commands.add_parser("cost", help="the monthly bill per service, from the template and local runs")
