@@ -32,15 +32,20 @@ def _workflow_getitem(template: dict[str, Any]) -> Mutant:
     return found
 
 
-@pytest.fixture(scope="module")
-def without_getitem(embedded_aws: Any, assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def _without_getitem(embedded_aws: Any, assembly: Path, where: Path, *, iam: bool, name: str) -> Iterator[Any]:
     """The stack as synthesized, but for the state machine role's dynamodb:GetItem (defect 1)."""
     template = template_of(assembly)
-    mutated = assembly_with(assembly, mutate(template, _workflow_getitem(template)), tmp_path_factory.mktemp("m") / "a")
-    local = LocalRuntime(aws=embedded_aws, assembly=mutated, stack_name="EventflowNoGetItem")
+    mutated = assembly_with(assembly, mutate(template, _workflow_getitem(template)), where)
+    local = LocalRuntime(aws=embedded_aws, assembly=mutated, stack_name=name, iam=iam)
     local.start()
     yield local
     local.stop()
+
+
+@pytest.fixture(scope="module")
+def without_getitem(embedded_aws: Any, assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    where = tmp_path_factory.mktemp("m") / "a"
+    yield from _without_getitem(embedded_aws, assembly, where, iam=True, name="EventflowNoGetItem")
 
 
 def _conflict(runtime: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -156,3 +161,15 @@ def test_a_session_token_that_does_not_match_is_refused(runtime: Any) -> None:
     with pytest.raises(ClientError) as refused:
         bootstrap.client("dynamodb", "us-east-1", runtime.endpoint_url, forged).list_tables()
     assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
+
+
+def test_without_iam_enforcement_a_missing_grant_goes_unnoticed(
+    embedded_aws: Any, assembly: Path, tmp_path: Path
+) -> None:
+    """`LocalRuntime(iam=False)` (`eventflow local up --no-iam`): every component acts with full
+    rights, so the GetItem-less stack's conflict path succeeds, as it would not on AWS."""
+    for unchecked in _without_getitem(embedded_aws, assembly, tmp_path / "a", iam=False, name="EventflowNoIam"):
+        assert all(f.credentials is None for f in unchecked.deployment.functions)
+        description, _ = _conflict(unchecked)
+        assert description["status"] == "SUCCEEDED"
+        assert json.loads(description["output"])["status"] == "rejected"

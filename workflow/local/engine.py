@@ -36,7 +36,6 @@ import functools
 import importlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any
 
 from workflow.bootstrap import Credentials
@@ -55,10 +54,10 @@ KEEP_FINISHED_EXECUTIONS = 2000
 KEEP_SENT_NOTIFICATIONS = 1000
 _lock = threading.Lock()
 _applied: set[str] = set()
-# Who a state machine's Task states act as: its role's ARN -> that role's credentials (None:
-# moto's fixed identity). The local runtime sets it when it enforces IAM, so that service
-# integrations and Lambda invocations run as the state machine's role, as on AWS.
-role_credentials: Callable[[str], Credentials | None] | None = None
+# Who a state machine's Task states act as: its role's ARN -> a session of that role. A runtime
+# that enforces IAM registers its state machines' roles, so that their service integrations and
+# Lambda invocations run as the role, as on AWS; any other role: moto's fixed identity.
+ROLE_SESSIONS: dict[str, Credentials] = {}
 
 
 def speed_up() -> None:
@@ -93,7 +92,7 @@ def _reuse_task_clients() -> None:
         from moto.settings import moto_server_port
 
         role_arn = getattr(state_credentials, "role_arn", None)
-        credentials = role_credentials(role_arn) if role_credentials is not None and role_arn else None
+        credentials = ROLE_SESSIONS.get(role_arn) if role_arn else None
         key = (region, service, bool(botocore_stubber.enabled), moto_server_port(), credentials)
         with cache_lock:
             if key not in cache:

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -75,8 +74,6 @@ class LocalRuntime:
         self.iam = iam
         self.operator_credentials: Credentials | None = None
         self.operator_note = ""
-        self._role_sessions: dict[str, Credentials | None] = {}
-        self._role_lock = threading.Lock()
         self._stack_name = stack_name
         self._mock_config = mock_config
         self._owns_aws = aws is None
@@ -147,7 +144,10 @@ class LocalRuntime:
             self._prepare_functions(self.deployment.functions)
             self.aws.router.register(self.deployment.functions)
             self.aws.router.faults = self._faults
-            self.aws.router.iam.enforcing = self.iam
+            if self.iam:
+                # On for the whole server: a runtime without IAM on a shared server gives its
+                # components no role sessions, so nothing of its own is checked.
+                self.aws.router.iam.enforcing = True
             if with_pollers:
                 self.start_pollers()
         except BaseException:
@@ -180,22 +180,10 @@ class LocalRuntime:
                 function.credentials = iam.assume(
                     function.role_arn, service="lambda.amazonaws.com", session_name=function.name
                 )
-        engine.role_credentials = self._state_machine_session
+        for role_arn in set(deployment.state_machine_roles.values()):
+            with lock:
+                engine.ROLE_SESSIONS[role_arn] = iam.assume(role_arn, service="states.amazonaws.com")
         self._operator(deployment)
-
-    def _state_machine_session(self, role_arn: str) -> Credentials | None:
-        """A session of a state machine's role, assumed once; None for a role the embedded IAM
-        does not have (a state machine created outside the stack: moto's own identity)."""
-        with self._role_lock:
-            if role_arn not in self._role_sessions:
-                assert self.aws.router is not None
-                try:
-                    with self.aws.router.moto_lock:
-                        session = self.aws.router.iam.assume(role_arn, service="states.amazonaws.com")
-                except Exception:  # not in IAM: the engine's default identity
-                    session = None
-                self._role_sessions[role_arn] = session
-            return self._role_sessions[role_arn]
 
     def _operator(self, deployment: Deployment) -> None:
         """The operator role: the stack's operator managed policy (logical id `OperatorPolicy…`)
