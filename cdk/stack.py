@@ -7,11 +7,14 @@ import json
 import re
 import shutil
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
 from aws_cdk import (
     Acknowledgment,
+    ArnFormat,
+    Aws,
     CfnOutput,
     Duration,
     RemovalPolicy,
@@ -27,19 +30,24 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
 from workflow import constants as c
+from workflow.events import Source
 
 ROOT = Path(__file__).resolve().parent.parent
 ASL_FILE = ROOT / "statemachine.asl.json"
 LAMBDA_PACKAGES = ("workflow", "functions")
 
-# Powertools for AWS Lambda (Python) v3 public layer: Powertools, pydantic and the X-Ray SDK.
-POWERTOOLS_LAYER = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:{version}"
+# Powertools for AWS Lambda (Python) v3 public layer (Powertools, pydantic and the X-Ray SDK): AWS
+# publishes its ARN per architecture, runtime and release as a public SSM parameter, resolved by
+# CloudFormation at deploy time in the stack's own partition and region.
+POWERTOOLS_PARAMETER = "/aws/service/powertools/python/{arch}/{runtime}/{version}"
+LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_12
+LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
 
 DEFAULT_INGEST_TIMEOUT_SECONDS = 30
 
@@ -55,6 +63,19 @@ DEFAULT_INGEST_TIMEOUT_SECONDS = 30
 # Each is acknowledged to cdk-nag (AwsSolutions-IAM5[Resource::*]) on the role that holds it.
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+PINNED = re.compile(r"^aws-lambda-powertools(\[[\w,]+\])?==(?P<version>\d+\.\d+\.\d+)$")
+# Protocols an alarm subscription may use, and what their endpoint must look like.
+ALARM_ENDPOINTS = {
+    "email": re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    "email-json": re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    "https": re.compile(r"^https://\S+$"),
+    "sms": re.compile(r"^\+\d{6,15}$"),
+    "sqs": re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]+(\.fifo)?$"),
+    "lambda": re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+(:[\w$-]+)?$"),
+}
+# A lane's oldest message older than this means the lane is stuck or far behind: a record that is
+# retried waits one visibility timeout (six times the ingest timeout: 3 minutes by default).
+OLDEST_MESSAGE_ALARM_SECONDS = 900
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
@@ -82,6 +103,59 @@ def publisher_role_arns(value: Any) -> list[str]:
     return sorted(set(arns))
 
 
+def _listed(value: Any, key: str) -> list[Any]:
+    """A list context value, given as a list or (from `-c key=value`) as JSON text."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError(f"{key}: expected a JSON list, got {value!r}") from None
+    if not isinstance(value, list):
+        raise ValueError(f"{key}: expected a list, got {value!r}")
+    return value
+
+
+def alarm_subscriptions(email: Any, subscriptions: Any) -> list[tuple[str, str]]:
+    """(protocol, endpoint) of every alarm subscription: the `alarm_email` context (one address or
+    several, comma-separated) and `alarm_topic_subscriptions` ([{"protocol": ..., "endpoint": ...}])."""
+    found: list[tuple[str, str]] = []
+    if isinstance(email, str) and email.strip():
+        found.extend(("email", address.strip()) for address in email.split(",") if address.strip())
+    elif email not in (None, ""):
+        raise ValueError(f"alarm_email: expected an e-mail address, got {email!r}")
+    for entry in _listed(subscriptions, "alarm_topic_subscriptions"):
+        if not isinstance(entry, dict) or set(entry) != {"protocol", "endpoint"}:
+            raise ValueError(
+                f'alarm_topic_subscriptions: expected {{"protocol": ..., "endpoint": ...}} entries, got {entry!r}'
+            )
+        found.append((str(entry["protocol"]).lower(), str(entry["endpoint"]).strip()))
+    for protocol, endpoint in found:
+        pattern = ALARM_ENDPOINTS.get(protocol)
+        if pattern is None:
+            raise ValueError(f"alarm subscription: protocol {protocol!r} is not one of {sorted(ALARM_ENDPOINTS)}")
+        if not pattern.match(endpoint):
+            raise ValueError(f"alarm subscription: {endpoint!r} is not a valid {protocol} endpoint")
+    return sorted(set(found))
+
+
+def powertools_version(pyproject: Path = ROOT / "pyproject.toml") -> str:
+    """The Powertools release the project pins (pyproject.toml), so that the deployed layer is the
+    Powertools the tests ran with."""
+    dependencies = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    for dependency in dependencies:
+        match = PINNED.match(dependency.replace(" ", ""))
+        if match:
+            return match["version"]
+    raise ValueError(f"{pyproject}: aws-lambda-powertools must be pinned to one release (==X.Y.Z)")
+
+
+def powertools_parameter(version: str) -> str:
+    """The public SSM parameter holding the Powertools layer ARN for the functions' runtime."""
+    return POWERTOOLS_PARAMETER.format(arch=LAMBDA_ARCHITECTURE.name, runtime=LAMBDA_RUNTIME.name, version=version)
+
+
 def lambda_source() -> str:
     """Only the two packages the functions import: no tests, no CDK, no virtualenv."""
     staging = Path(tempfile.mkdtemp(prefix="eventflow-lambda-"))
@@ -92,6 +166,37 @@ def lambda_source() -> str:
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local", "console"),
         )
     return str(staging)
+
+
+def subscribe_queue(
+    scope: Construct, name: str, *, topic: sns.Topic, queue: sqs.Queue, filter_policy: dict[str, Any]
+) -> sns.CfnSubscription:
+    """`queue` receives the topic's messages that match `filter_policy`, raw.
+
+    Written out rather than with SqsSubscription, which also grants SNS the queue's key with no
+    condition: the stack grants SNS the key itself, conditioned on the account (`sns_uses_key`).
+    """
+    result = queue.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+            actions=["sqs:SendMessage"],
+            resources=[queue.queue_arn],
+            conditions={"ArnEquals": {"aws:SourceArn": topic.topic_arn}},
+        )
+    )
+    subscription = sns.CfnSubscription(
+        scope,
+        f"{name}Subscription",
+        topic_arn=topic.topic_arn,
+        protocol="sqs",
+        endpoint=queue.queue_arn,
+        raw_message_delivery=True,
+        filter_policy=filter_policy,
+    )
+    # SNS delivers only once the queue policy lets it.
+    if result.policy_dependable is not None:
+        subscription.node.add_dependency(result.policy_dependable)
+    return subscription
 
 
 class Lane:
@@ -128,19 +233,115 @@ class Lane:
             retention_period=Duration.days(4),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.dead_letter_queue),
         )
-        topic.add_subscription(
-            subscriptions.SqsSubscription(
-                self.queue,
-                raw_message_delivery=True,
-                filter_policy={c.ATTR_SOURCE: sns.SubscriptionFilter.string_filter(allowlist=[source])},
-            )
-        )
+        subscribe_queue(scope, name, topic=topic, queue=self.queue, filter_policy={c.ATTR_SOURCE: [source]})
         self.event_source = sources.SqsEventSource(
             self.queue,
             batch_size=10,
             max_batching_window=Duration.seconds(1),
             report_batch_item_failures=True,
             max_concurrency=max_concurrency,
+        )
+
+
+class OperatorPolicy:
+    """What `eventflow dlq|executions|replay|query|forget` call, and nothing else: a managed policy
+    (output OperatorPolicyArn) to attach to the operators' role. The README's Security section
+    holds the same list, command by command."""
+
+    def __init__(
+        self,
+        scope: Stack,
+        *,
+        key: kms.IKey,
+        table: dynamodb.Table,
+        state_machine: sfn.StateMachine,
+        dead_letter_queues: list[sqs.Queue],
+        lanes: list[sqs.Queue],
+        unrouted: sqs.Queue,
+    ) -> None:
+        executions = scope.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{state_machine.state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        via_sqs = {"StringEquals": {"kms:ViaService": f"sqs.{scope.region}.amazonaws.com"}}
+        statements = [
+            # dlq list (peek: receive, then make visible again) and dlq redrive (StartMessageMoveTask:
+            # on the source queue it also needs ReceiveMessage, DeleteMessage, GetQueueAttributes).
+            iam.PolicyStatement(
+                sid="DeadLetters",
+                actions=[
+                    "sqs:ReceiveMessage",
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes",
+                    "sqs:DeleteMessage",
+                    "sqs:StartMessageMoveTask",
+                ],
+                resources=[queue.queue_arn for queue in dead_letter_queues],
+            ),
+            # dlq list --queue-url <UnroutedQueueUrl>: peek at the events no lane took.
+            iam.PolicyStatement(
+                sid="UnroutedPeek",
+                actions=["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"],
+                resources=[unrouted.queue_arn],
+            ),
+            # dlq redrive: the move task sends the messages back to their lane.
+            iam.PolicyStatement(
+                sid="RedriveToLanes", actions=["sqs:SendMessage"], resources=[queue.queue_arn for queue in lanes]
+            ),
+            # the queues are encrypted: reading needs kms:Decrypt, the move task's sends GenerateDataKey.
+            iam.PolicyStatement(
+                sid="QueueKeyThroughSqs",
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[key.key_arn],
+                conditions=via_sqs,
+            ),
+            # executions list|failed
+            iam.PolicyStatement(
+                sid="ListExecutions", actions=["states:ListExecutions"], resources=[state_machine.state_machine_arn]
+            ),
+            # executions describe|history|redrive, and dlq list's reason (the execution's status)
+            iam.PolicyStatement(
+                sid="Executions",
+                actions=["states:DescribeExecution", "states:GetExecutionHistory", "states:RedriveExecution"],
+                resources=[executions],
+            ),
+            # query (GetItem, Query on the table and its indexes), replay (the projection's transaction
+            # of a conditional Put and an Update, then an Update), forget (Query, BatchWriteItem deletes)
+            iam.PolicyStatement(
+                sid="Table",
+                actions=[
+                    "dynamodb:GetItem",
+                    "dynamodb:Query",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:ConditionCheckItem",
+                    "dynamodb:BatchWriteItem",
+                ],
+                resources=[table.table_arn, f"{table.table_arn}/index/*"],
+            ),
+        ]
+        self.policy = iam.ManagedPolicy(
+            scope,
+            "OperatorPolicy",
+            description="eventflow operator: dlq, executions, replay, query, forget",
+            statements=statements,
+        )
+        table_ref = scope.resolve(table.node.default_child.logical_id)  # type: ignore[union-attr]
+        machine_ref = scope.resolve(state_machine.node.default_child.logical_id)  # type: ignore[union-attr]
+        acknowledge(
+            self.policy,
+            f"AwsSolutions-IAM5[Resource::<{table_ref}.Arn>/index/*]",
+            "query and forget read the table's global secondary indexes (by-user, by-kind-day): the index "
+            "ARNs of this one table.",
+        )
+        acknowledge(
+            self.policy,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+            f"<{machine_ref}.Name>:*]",
+            "executions describe|history|redrive and dlq list name one execution of this state machine at a "
+            "time: the executions of this one state machine (Step Functions names them <machine>:<execution>).",
         )
 
 
@@ -153,7 +354,12 @@ class EventflowStack(Stack):
         retention_days = int(self.node.try_get_context("retention_days") or c.DEFAULT_RETENTION_DAYS)
         if retention_days < 1:
             raise ValueError(f"retention_days: expected a positive number of days, got {retention_days}")
-        layer_version = int(self.node.try_get_context("powertools_layer_version") or 18)
+        layer_parameter = powertools_parameter(
+            str(self.node.try_get_context("powertools_version") or powertools_version())
+        )
+        alarm_endpoints = alarm_subscriptions(
+            self.node.try_get_context("alarm_email"), self.node.try_get_context("alarm_topic_subscriptions")
+        )
         ingest_timeout = Duration.seconds(
             int(self.node.try_get_context("ingest_timeout_seconds") or DEFAULT_INGEST_TIMEOUT_SECONDS)
         )
@@ -164,20 +370,66 @@ class EventflowStack(Stack):
         log_retention = logs.RetentionDays.ONE_MONTH
         sns_service = f"sns.{self.region}.amazonaws.com"  # kms:ViaService: the key used through SNS only
 
-        # One customer managed key for the three topics and the four queues (DLQs included).
+        # One customer managed key for the three topics and the five queues (DLQs included).
         # Key policy: the account (so that IAM policies apply), CloudWatch (alarms publish to the
-        # encrypted alarms topic as the CloudWatch service, as AWS documents for alarm actions), SNS
-        # (kms:GenerateDataKey, kms:Decrypt, added by SqsSubscription: SNS encrypts what it delivers
-        # into the lanes' encrypted queues), and the publisher roles below. Nothing else: the state
-        # machine and the functions use the key with their own IAM permissions. The SNS grant is not
-        # conditioned on the events topic (CDK's restrictSqsDescryption flag): with one key for the
-        # topic and the queues, that condition would make the key and the topic depend on each other.
+        # encrypted alarms topic as the CloudWatch service), SNS (it encrypts what it delivers into
+        # the encrypted queues), and the publisher roles below. Nothing else: the state machine, the
+        # functions and the operators use the key with their own IAM permissions. Both service grants
+        # carry aws:SourceAccount (the confused-deputy guard AWS documents); CloudWatch's also
+        # aws:SourceArn (this stack's alarms). SNS's has no aws:SourceArn: the events topic is
+        # encrypted with this key, so naming the topic in the key policy would make each depend on
+        # the other; the lane queues' own policies accept the events topic only.
         key = kms.Key(self, "DataKey", enable_key_rotation=True, description="eventflow topics and queues")
-        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:GenerateDataKey*", "kms:Decrypt")
+        # CloudFormation's stack name (a token): the same template deploys twice under two names.
+        alarm_prefix = f"{Aws.STACK_NAME}-"
+        this_account = {"aws:SourceAccount": self.account}
+        from_alarms = {
+            "StringEquals": this_account,
+            "ArnLike": {
+                "aws:SourceArn": f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:{alarm_prefix}*"
+            },
+        }
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsUseKey",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                resources=["*"],  # in a key policy: this key
+                conditions=from_alarms,
+            )
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="SnsDeliversToEncryptedQueues",
+                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=["*"],
+                conditions={"StringEquals": this_account},
+            )
+        )
 
         topic = sns.Topic(self, "EventsTopic", master_key=key, enforce_ssl=True)
         outbound = sns.Topic(self, "OutboundTopic", master_key=key, enforce_ssl=True)
+        # Alarms reach someone: a topic policy replaces SNS's default one, so CloudWatch (for this
+        # stack's alarms, in this account) is allowed to publish, and the context names who hears it.
         alarms = sns.Topic(self, "AlarmsTopic", master_key=key, enforce_ssl=True)
+        alarms.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[alarms.topic_arn],
+                conditions=from_alarms,
+            )
+        )
+        for index, (protocol, endpoint) in enumerate(alarm_endpoints):
+            sns.Subscription(
+                self,
+                f"AlarmSubscription{index}",
+                topic=alarms,
+                protocol=sns.SubscriptionProtocol(protocol.upper().replace("-", "_")),
+                endpoint=endpoint,
+            )
 
         # Who may publish events (enforce_ssl already denies every publish without TLS).
         if publishers:
@@ -228,8 +480,36 @@ class EventflowStack(Stack):
             )
 
         lane = functools.partial(Lane, self, topic=topic, key=key, consumer_timeout=ingest_timeout)
-        web = lane("Web", source="web", max_concurrency=10)
-        batch = lane("Batch", source="batch", max_concurrency=2)
+        web = lane("Web", source=Source.WEB, max_concurrency=10)
+        batch = lane("Batch", source=Source.BATCH, max_concurrency=2)
+        # SNS drops a message that matches no subscription's filter policy. What has no `source`,
+        # or one no lane takes, is kept here (14 days) instead, and alarms.
+        unrouted = sqs.Queue(
+            self,
+            "UnroutedQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        subscribe_queue(
+            self,
+            "Unrouted",
+            topic=topic,
+            queue=unrouted,
+            filter_policy={
+                "$or": [
+                    {c.ATTR_SOURCE: [{"exists": False}]},
+                    {c.ATTR_SOURCE: [{"anything-but": sorted(Source)}]},
+                ]
+            },
+        )
+        acknowledge(
+            unrouted,
+            "AwsSolutions-SQS3",
+            "The unrouted queue is itself the catch-all of the events topic: nothing consumes it, so a "
+            "dead-letter queue of its own would hold nothing; it keeps messages 14 days and alarms on the first.",
+        )
 
         table = dynamodb.Table(
             self,
@@ -259,7 +539,7 @@ class EventflowStack(Stack):
 
         code = lambda_.Code.from_asset(lambda_source())
         powertools = lambda_.LayerVersion.from_layer_version_arn(
-            self, "Powertools", POWERTOOLS_LAYER.format(region=self.region, version=layer_version)
+            self, "Powertools", ssm.StringParameter.value_for_string_parameter(self, layer_parameter)
         )
         common_env = {
             "POWERTOOLS_SERVICE_NAME": c.POWERTOOLS_SERVICE_NAME,
@@ -296,8 +576,8 @@ class EventflowStack(Stack):
             fn = lambda_.Function(
                 self,
                 name,
-                runtime=lambda_.Runtime.PYTHON_3_12,
-                architecture=lambda_.Architecture.ARM_64,
+                runtime=LAMBDA_RUNTIME,
+                architecture=LAMBDA_ARCHITECTURE,
                 handler=handler,
                 code=code,
                 layers=[powertools],
@@ -311,9 +591,8 @@ class EventflowStack(Stack):
             acknowledge(
                 fn.node.default_child,  # the AWS::Lambda::Function
                 "AwsSolutions-L1",
-                "python3.12 on purpose: the Powertools layer this function loads "
-                "(AWSLambdaPowertoolsPythonV3-python312-arm64, POWERTOOLS_LAYER) is built for python3.12; "
-                "the runtime and the layer name must move together.",
+                "python3.12 on purpose: the Powertools layer this function loads is resolved for "
+                "python3.12 (POWERTOOLS_PARAMETER, LAMBDA_RUNTIME); the runtime and the layer move together.",
             )
             acknowledge(
                 role,
@@ -331,8 +610,14 @@ class EventflowStack(Stack):
             "ProjectFunction", "functions.project.handler", timeout=Duration.seconds(10), memory=256, env={}
         )
 
+        # Under /aws/vendedlogs/: AWS's guidance for vended logs, so that Step Functions' log delivery
+        # does not grow the account's CloudWatch Logs resource policy (5,120 characters at most).
         workflow_logs = logs.LogGroup(
-            self, "WorkflowLogs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY
+            self,
+            "WorkflowLogs",
+            log_group_name=f"/aws/vendedlogs/states/{Aws.STACK_NAME}-Workflow",
+            retention=log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
         )
         state_machine = sfn.StateMachine(
             self,
@@ -417,30 +702,85 @@ class EventflowStack(Stack):
             )
         )
 
+        # --- alarms: every one notifies the alarms topic. Missing data is "not breaching" for
+        # each: these metrics are published only when something happens (an error, a throttle, a
+        # failed ingest) or while a queue is active, so no data means nothing went wrong.
         alarm_action = cloudwatch_actions.SnsAction(alarms)
-        for name, lane in (("Web", web), ("Batch", batch)):
-            alarm = cloudwatch.Alarm(
+        at_least_one = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+
+        def alarm(name: str, description: str, metric: cloudwatch.IMetric, *, threshold: float = 1) -> None:
+            created = cloudwatch.Alarm(
                 self,
-                f"{name}DeadLetterAlarm",
-                alarm_description=f"Messages in the {name.lower()} lane's DLQ: list and redrive them.",
-                metric=lane.dead_letter_queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(1)),
-                threshold=1,
+                name,
+                alarm_name=f"{alarm_prefix}{name}",  # the prefix the alarms topic's policy admits
+                alarm_description=description,
+                metric=metric,
+                threshold=threshold,
                 evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                comparison_operator=at_least_one,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
-            alarm.add_alarm_action(alarm_action)
-        failed = cloudwatch.Alarm(
-            self,
-            "FailedExecutionsAlarm",
-            alarm_description="Workflow executions failed: list and redrive them.",
-            metric=state_machine.metric_failed(period=Duration.minutes(1), statistic="Sum"),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            created.add_alarm_action(alarm_action)
+
+        minute = Duration.minutes(1)
+        for name, lane in (("Web", web), ("Batch", batch)):
+            alarm(
+                f"{name}DeadLetterAlarm",
+                f"Messages in the {name.lower()} lane's DLQ: list and redrive them.",
+                lane.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=minute, statistic="Maximum"
+                ),
+            )
+            alarm(
+                f"{name}OldestMessageAlarm",
+                f"The {name.lower()} lane's oldest message waits over {OLDEST_MESSAGE_ALARM_SECONDS // 60} minutes: "
+                "the ingest function is failing, throttled or far behind.",
+                lane.queue.metric_approximate_age_of_oldest_message(period=minute, statistic="Maximum"),
+                threshold=OLDEST_MESSAGE_ALARM_SECONDS,
+            )
+        alarm(
+            "UnroutedMessagesAlarm",
+            "Events with no or an unknown `source` attribute: no lane takes them; they wait in the unrouted queue.",
+            unrouted.metric_approximate_number_of_messages_visible(period=minute, statistic="Maximum"),
         )
-        failed.add_alarm_action(alarm_action)
+        for name, metric, what in (
+            ("FailedExecutionsAlarm", state_machine.metric_failed, "failed: list and redrive them"),
+            ("TimedOutExecutionsAlarm", state_machine.metric_timed_out, "timed out: list and redrive them"),
+            ("AbortedExecutionsAlarm", state_machine.metric_aborted, "were aborted: their events were not stored"),
+            ("ThrottledExecutionsAlarm", state_machine.metric_throttled, "were throttled (StartExecution quota)"),
+        ):
+            alarm(name, f"Workflow executions {what}.", metric(period=minute, statistic="Sum"))
+        for name, fn in (("Ingest", ingest_fn), ("Validate", validate_fn), ("Project", project_fn)):
+            alarm(f"{name}ErrorsAlarm", f"The {name.lower()} function failed.", fn.metric_errors(period=minute))
+            alarm(
+                f"{name}ThrottlesAlarm",
+                f"The {name.lower()} function was throttled.",
+                fn.metric_throttles(period=minute),
+            )
+        # With partial batch responses a record that could not be started is not a Lambda error:
+        # the ingest function counts it. Powertools Metrics publishes it (EMF) with one dimension,
+        # `service`: the alarm's metric must name exactly that dimension set to match.
+        alarm(
+            "IngestFailuresAlarm",
+            "Records the ingest function could not hand to the workflow (they are retried, then dead-lettered).",
+            cloudwatch.Metric(
+                namespace=c.METRICS_NAMESPACE,
+                metric_name="IngestFailures",
+                dimensions_map={"service": c.POWERTOOLS_SERVICE_NAME},
+                period=minute,
+                statistic="Sum",
+            ),
+        )
+
+        operator = OperatorPolicy(
+            self,
+            key=key,
+            table=table,
+            state_machine=state_machine,
+            dead_letter_queues=[web.dead_letter_queue, batch.dead_letter_queue],
+            lanes=[web.queue, batch.queue],
+            unrouted=unrouted,
+        )
 
         for output, value in (
             (c.OUT_TOPIC_ARN, topic.topic_arn),
@@ -451,5 +791,8 @@ class EventflowStack(Stack):
             (c.OUT_WEB_DLQ_URL, web.dead_letter_queue.queue_url),
             (c.OUT_BATCH_QUEUE_URL, batch.queue.queue_url),
             (c.OUT_BATCH_DLQ_URL, batch.dead_letter_queue.queue_url),
+            (c.OUT_UNROUTED_QUEUE_URL, unrouted.queue_url),
+            (c.OUT_ALARMS_TOPIC_ARN, alarms.topic_arn),
+            (c.OUT_OPERATOR_POLICY_ARN, operator.policy.managed_policy_arn),
         ):
             CfnOutput(self, output, value=value)

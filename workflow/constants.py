@@ -53,6 +53,9 @@ OUT_WEB_QUEUE_URL = "WebQueueUrl"
 OUT_WEB_DLQ_URL = "WebDeadLetterQueueUrl"
 OUT_BATCH_QUEUE_URL = "BatchQueueUrl"
 OUT_BATCH_DLQ_URL = "BatchDeadLetterQueueUrl"
+OUT_UNROUTED_QUEUE_URL = "UnroutedQueueUrl"
+OUT_ALARMS_TOPIC_ARN = "AlarmsTopicArn"
+OUT_OPERATOR_POLICY_ARN = "OperatorPolicyArn"
 
 STACK_NAME = "Eventflow"
 

@@ -49,9 +49,30 @@ def test_everything_moto_skips_is_created_from_the_template(runtime: Any, assemb
             policies.append(
                 (json.loads(attributes["Attributes"]["FilterPolicy"]), attributes["Attributes"]["RawMessageDelivery"])
             )
-    assert sorted(policies, key=str) == [({"source": ["batch"]}, "true"), ({"source": ["web"]}, "true")]
+    unrouted = {"$or": [{"source": [{"exists": False}]}, {"source": [{"anything-but": ["batch", "web"]}]}]}
+    assert sorted(policies, key=str) == sorted(
+        [({"source": ["batch"]}, "true"), ({"source": ["web"]}, "true"), (unrouted, "true")], key=str
+    )
     alarms = runtime.client("cloudwatch").describe_alarms()["MetricAlarms"]
     assert len([a for a in alarms if a["AlarmName"].startswith("Eventflow-")]) == by_type["AWS::CloudWatch::Alarm"]
     mappings = {m.queue_url.rsplit("/", 1)[-1].split("Queue")[0]: m for m in runtime.deployment.mappings}
     assert mappings["Eventflow-Web"].max_concurrency > mappings["Eventflow-Batch"].max_concurrency
     assert all(m.report_batch_item_failures for m in mappings.values())
+
+
+def test_events_no_lane_takes_are_kept_in_the_unrouted_queue(runtime: Any) -> None:
+    sns, sqs = runtime.client("sns"), runtime.client("sqs")
+    url = runtime.outputs["UnroutedQueueUrl"]
+    attributes = {"event_type": {"DataType": "String", "StringValue": "card.imported"}}
+    sns.publish(TopicArn=runtime.outputs["TopicArn"], Message='{"no": "source"}', MessageAttributes=attributes)
+    mobile = {**attributes, "source": {"DataType": "String", "StringValue": "mobile"}}
+    sns.publish(TopicArn=runtime.outputs["TopicArn"], Message='{"source": "mobile"}', MessageAttributes=mobile)
+    bodies: list[str] = []
+    for _ in range(20):
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        for message in messages:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        if len(bodies) >= 2:
+            break
+    assert sorted(bodies) == ['{"no": "source"}', '{"source": "mobile"}']

@@ -30,6 +30,9 @@ SQS_CONSUME = {
     "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
     "sqs:GetQueueUrl",
 }  # fmt: skip
+# The operator policy names a table's indexes (`<table>/index/*`) and a state machine's executions
+# (`execution:<machine>:*`): Resource wildcards inside one resource's own ARN space.
+OPERATOR_WILDCARDS = {"Table", "Executions"}
 PUBLISHERS = ["arn:aws:iam::111122223333:role/eventflow-web-server", "arn:aws:iam::111122223333:role/eventflow-batch"]
 
 
@@ -79,6 +82,8 @@ class Names:
         self.outbound = outputs[c.OUT_OUTBOUND_TOPIC_ARN]["Ref"]
         self.lane_queues = {outputs[c.OUT_WEB_QUEUE_URL]["Ref"], outputs[c.OUT_BATCH_QUEUE_URL]["Ref"]}
         self.dead_letter_queues = {outputs[c.OUT_WEB_DLQ_URL]["Ref"], outputs[c.OUT_BATCH_DLQ_URL]["Ref"]}
+        self.unrouted = outputs[c.OUT_UNROUTED_QUEUE_URL]["Ref"]
+        self.alarms = outputs[c.OUT_ALARMS_TOPIC_ARN]["Ref"]
         self.functions: dict[str, str] = {}
         self.roles: dict[str, str] = {}
         self.log_groups: dict[str, str] = {}
@@ -126,8 +131,11 @@ def test_roles_are_ours_with_inline_statements_only(template_json: dict[str, Any
     for logical, role in roles.items():
         assert "ManagedPolicyArns" not in role, f"{logical}: managed policies (AwsSolutions-IAM4)"
         assert "Policies" not in role, logical
-    for kind in ("AWS::IAM::ManagedPolicy", "AWS::IAM::User", "AWS::IAM::Group"):
+    for kind in ("AWS::IAM::User", "AWS::IAM::Group"):
         assert not resources(template_json, kind), kind
+    # one managed policy: the operators', attached to no role of the stack (operators attach it)
+    (operator,) = resources(template_json, "AWS::IAM::ManagedPolicy").values()
+    assert not {"Roles", "Users", "Groups"} & set(operator)
     for policy in resources(template_json, "AWS::IAM::Policy").values():
         assert set(policy) == {"PolicyDocument", "PolicyName", "Roles"}
         assert all(role["Ref"] in roles for role in policy["Roles"])
@@ -138,7 +146,8 @@ def test_no_wildcard_actions_and_resource_star_only_where_aws_has_no_resource(
     variant: str, template_json: dict[str, Any], with_publishers: dict[str, Any]
 ) -> None:
     template = template_json if variant == "default" else with_publishers
-    for logical, policy in resources(template, "AWS::IAM::Policy").items():
+    policies = {**resources(template, "AWS::IAM::Policy"), **resources(template, "AWS::IAM::ManagedPolicy")}
+    for logical, policy in policies.items():
         for statement in policy["PolicyDocument"]["Statement"]:
             assert statement["Effect"] == "Allow" and "NotAction" not in statement and "NotResource" not in statement
             actions = set(listed(statement["Action"]))
@@ -146,7 +155,8 @@ def test_no_wildcard_actions_and_resource_star_only_where_aws_has_no_resource(
             if "*" in listed(statement["Resource"]):
                 assert actions <= UNSCOPED, f"{logical}: Resource * for {actions - UNSCOPED}"
                 assert statement["Resource"] == "*"
-            else:  # nor a wildcard inside a resource, such as grant_invoke's `<function arn>:*`
+            elif statement.get("Sid") not in OPERATOR_WILDCARDS:
+                # nor a wildcard inside a resource, such as grant_invoke's `<function arn>:*`
                 assert "*" not in json.dumps(statement["Resource"]), f"{logical}: {statement['Resource']}"
 
 
@@ -293,7 +303,7 @@ def test_only_the_workflow_may_publish_to_the_outbound_topic(template_json: dict
 
 def test_lane_queues_accept_messages_from_the_events_topic_only(template_json: dict[str, Any]) -> None:
     names = Names(template_json)
-    for queue in names.lane_queues:
+    for queue in names.lane_queues | {names.unrouted}:
         allows = [s for s in queue_policy(template_json, queue) if s["Effect"] == "Allow"]
         assert allows == [
             {
@@ -307,8 +317,67 @@ def test_lane_queues_accept_messages_from_the_events_topic_only(template_json: d
     for queue in names.dead_letter_queues:
         assert not [s for s in queue_policy(template_json, queue) if s["Effect"] == "Allow"], queue
     subscriptions = resources(template_json, "AWS::SNS::Subscription").values()
-    assert {name(s["Endpoint"]) for s in subscriptions} == names.lane_queues
+    assert {name(s["Endpoint"]) for s in subscriptions} == names.lane_queues | {names.unrouted}
     assert all(s["TopicArn"] == {"Ref": names.topic} for s in subscriptions)
+
+
+def test_service_principals_in_the_key_and_topic_policies_are_held_to_this_account(
+    template_json: dict[str, Any],
+) -> None:
+    names = Names(template_json)
+    key_policy = resources(template_json, "AWS::KMS::Key")[names.key]["KeyPolicy"]["Statement"]
+    alarms_topic = [s for s in topic_policy(template_json, names.alarms) if s["Effect"] == "Allow"]
+    services = [s for s in key_policy + alarms_topic if "Service" in s["Principal"]]
+    assert {(s["Principal"]["Service"], s["Sid"]) for s in services} == {
+        ("cloudwatch.amazonaws.com", "CloudWatchAlarmsUseKey"),
+        ("cloudwatch.amazonaws.com", "CloudWatchAlarmsPublish"),
+        ("sns.amazonaws.com", "SnsDeliversToEncryptedQueues"),
+    }
+    for statement in services:
+        assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+        if statement["Principal"]["Service"] == "cloudwatch.amazonaws.com":
+            alarm_arns = json.dumps(statement["Condition"]["ArnLike"]["aws:SourceArn"])
+            assert ":alarm:" in alarm_arns and '"Ref": "AWS::StackName"' in alarm_arns
+    (publish,) = alarms_topic
+    assert publish["Action"] == "sns:Publish" and publish["Resource"] == {"Ref": names.alarms}
+
+
+def operator_statements(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    (policy,) = resources(template, "AWS::IAM::ManagedPolicy").values()
+    return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+
+
+def test_the_operator_policy_holds_exactly_what_the_operator_commands_call(template_json: dict[str, Any]) -> None:
+    names = Names(template_json)
+    by_sid = operator_statements(template_json)
+    pairs = set()
+    for statement in by_sid.values():
+        assert statement["Effect"] == "Allow"
+        for action in listed(statement["Action"]):
+            for resource in listed(statement["Resource"]):
+                pairs.add((action, name(resource)))
+    executions = name(by_sid["Executions"]["Resource"])
+    indexes = name(listed(by_sid["Table"]["Resource"])[1])
+    assert ":execution:" in executions and names.state_machine in executions and executions.endswith(':*"]]}')
+    assert names.table in indexes and indexes.endswith('/index/*"]]}')
+    dlq_actions = ("sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
+                   "sqs:DeleteMessage", "sqs:StartMessageMoveTask")  # fmt: skip
+    table_actions = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                     "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem")  # fmt: skip
+    assert pairs == (
+        set().union(*(on(queue, *dlq_actions) for queue in names.dead_letter_queues))
+        | on(names.unrouted, "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility")
+        | set().union(*(on(queue, "sqs:SendMessage") for queue in names.lane_queues))
+        | on(names.key, "kms:Decrypt", "kms:GenerateDataKey")
+        | on(names.state_machine, "states:ListExecutions")
+        | on(executions, "states:DescribeExecution", "states:GetExecutionHistory", "states:RedriveExecution")
+        | on(names.table, *table_actions)
+        | on(indexes, *table_actions)
+    )
+    assert set(by_sid["QueueKeyThroughSqs"]["Condition"]["StringEquals"]) == {"kms:ViaService"}
+    assert template_json["Outputs"][c.OUT_OPERATOR_POLICY_ARN]["Value"] == {
+        "Ref": next(iter(resources(template_json, "AWS::IAM::ManagedPolicy")))
+    }
 
 
 # --- encryption and TLS
@@ -318,7 +387,7 @@ def test_topics_and_queues_are_encrypted_with_the_stack_key(template_json: dict[
     names = Names(template_json)
     topics = resources(template_json, "AWS::SNS::Topic")
     queues = resources(template_json, "AWS::SQS::Queue")
-    assert len(topics) == 3 and set(queues) == names.lane_queues | names.dead_letter_queues
+    assert len(topics) == 3 and set(queues) == names.lane_queues | names.dead_letter_queues | {names.unrouted}
     for logical, props in {**topics, **queues}.items():
         assert props.get("KmsMasterKeyId") == {"Fn::GetAtt": [names.key, "Arn"]}, logical
     key = resources(template_json, "AWS::KMS::Key")[names.key]
@@ -387,3 +456,24 @@ def test_publisher_role_arns_come_as_a_list_or_as_cli_text_and_must_be_roles() -
     ):
         with pytest.raises(ValueError):
             publisher_role_arns(wrong)
+
+
+def test_state_machine_role_grants_exactly_what_the_asl_tasks_need(template_json: dict[str, Any]) -> None:
+    """From statemachine.asl.json: each Task's IAM action (workflow/asl_iam.py) on the resource its
+    substitution names; besides those only X-Ray, log delivery, and the key for the encrypted
+    outbound topic."""
+    from workflow.asl_iam import required_permissions
+    from workflow.local.stack import ROOT
+
+    names = Names(template_json)
+    machine = resources(template_json, "AWS::StepFunctions::StateMachine")[names.state_machine]
+    substitutions = machine["DefinitionSubstitutions"]
+    asl = json.loads((ROOT / "statemachine.asl.json").read_text())
+    needed = set()
+    for permission in required_permissions(asl):
+        placeholder = permission.target.removeprefix("${").removesuffix("}")
+        assert placeholder in substitutions, f"{permission.state}: {permission.target} is not a substitution"
+        needed.add((permission.action, name(substitutions[placeholder])))
+    assert ("dynamodb:GetItem", names.table) in needed, "CompareStored reads the table"
+    extra = on("*", *XRAY_STATE_MACHINE, *LOG_DELIVERY) | on(names.key, "kms:GenerateDataKey", "kms:Decrypt")
+    assert grants(template_json, names.state_machine_role) == needed | extra

@@ -38,7 +38,21 @@ def test_two_lanes_filtered_on_source_with_raw_delivery(template: Template) -> N
             "AWS::SNS::Subscription",
             {"Protocol": "sqs", "RawMessageDelivery": True, "FilterPolicy": {c.ATTR_SOURCE: [source]}},
         )
-    template.resource_count_is("AWS::SNS::Subscription", 2)
+    # what no lane takes (no `source`, or another one) is kept, not dropped by SNS
+    template.has_resource_properties(
+        "AWS::SNS::Subscription",
+        {
+            "Protocol": "sqs",
+            "RawMessageDelivery": True,
+            "FilterPolicy": {
+                "$or": [
+                    {c.ATTR_SOURCE: [{"exists": False}]},
+                    {c.ATTR_SOURCE: [{"anything-but": ["batch", "web"]}]},
+                ]
+            },
+        },
+    )
+    template.resource_count_is("AWS::SNS::Subscription", 3)
 
 
 def test_queues_have_dlqs_and_safe_visibility(template_json: dict[str, Any]) -> None:
@@ -46,7 +60,7 @@ def test_queues_have_dlqs_and_safe_visibility(template_json: dict[str, Any]) -> 
     functions = resources(template_json, "AWS::Lambda::Function")
     ingest_timeout = next(p["Timeout"] for p in functions.values() if p["Handler"] == "functions.ingest.handler")
     lanes = [q for q in queues.values() if "RedrivePolicy" in q]
-    assert len(lanes) == 2 and len(queues) == 4
+    assert len(lanes) == 2 and len(queues) == 5  # two lanes, their DLQs, the unrouted queue
     for queue in lanes:
         assert queue["RedrivePolicy"]["maxReceiveCount"] >= 5
         assert queue["VisibilityTimeout"] >= 6 * ingest_timeout
@@ -134,17 +148,135 @@ def test_functions_are_traced_and_need_no_docker_bundling(template_json: dict[st
         assert "S3Key" in props["Code"]
 
 
-def test_alarms_on_dead_letter_queues_and_failed_executions(template_json: dict[str, Any]) -> None:
+def test_alarms_cover_queues_executions_functions_and_ingest_failures(template_json: dict[str, Any]) -> None:
     alarms = list(resources(template_json, "AWS::CloudWatch::Alarm").values())
-    metrics = sorted(a["MetricName"] for a in alarms)
-    assert metrics == ["ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesVisible", "ExecutionsFailed"]
-    assert all(a["AlarmActions"] for a in alarms)
+    watched = sorted((a["Namespace"], a["MetricName"]) for a in alarms)
+    assert watched == sorted(
+        [("AWS/SQS", "ApproximateNumberOfMessagesVisible")] * 3  # both DLQs, the unrouted queue
+        + [("AWS/SQS", "ApproximateAgeOfOldestMessage")] * 2  # both lanes
+        + [
+            ("AWS/States", m)
+            for m in ("ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted", "ExecutionThrottled")
+        ]
+        + [("AWS/Lambda", "Errors")] * 3
+        + [("AWS/Lambda", "Throttles")] * 3
+        + [(c.METRICS_NAMESPACE, "IngestFailures")]
+    )
+    functions = set(resources(template_json, "AWS::Lambda::Function"))
+    lambda_alarms = [a for a in alarms if a["Namespace"] == "AWS/Lambda"]
+    for metric in ("Errors", "Throttles"):
+        named = {a["Dimensions"][0]["Value"]["Ref"] for a in lambda_alarms if a["MetricName"] == metric}
+        assert named == functions, metric
+    for alarm in alarms:
+        assert alarm["TreatMissingData"] == "notBreaching", alarm["MetricName"]  # no data: nothing happened
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and alarm["EvaluationPeriods"] == 1
+        assert alarm["AlarmName"]["Fn::Join"][1][0] == {"Ref": "AWS::StackName"}, "the prefix the topic admits"
+    queues = resources(template_json, "AWS::SQS::Queue")
+    for alarm in alarms:
+        if alarm["MetricName"] == "ApproximateAgeOfOldestMessage":
+            (dimension,) = alarm["Dimensions"]
+            queue = queues[dimension["Value"]["Fn::GetAtt"][0]]
+            assert alarm["Threshold"] > queue["VisibilityTimeout"], "a single retry does not alarm"
+
+
+def test_the_ingest_failures_alarm_matches_what_powertools_publishes(template_json: dict[str, Any]) -> None:
+    """EMF: the alarm's metric is found only with exactly the namespace and dimensions emitted."""
+    from functions.observability import metrics
+
+    metrics.add_metric(name="IngestFailures", unit="Count", value=1)
+    emitted = metrics.serialize_metric_set()
+    metrics.clear_metrics()
+    (directive,) = emitted["_aws"]["CloudWatchMetrics"]
+    (dimension_set,) = directive["Dimensions"]
+    (alarm,) = [
+        a for a in resources(template_json, "AWS::CloudWatch::Alarm").values() if a["MetricName"] == "IngestFailures"
+    ]
+    assert alarm["Namespace"] == directive["Namespace"]
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {k: emitted[k] for k in dimension_set}
+    assert alarm["Statistic"] == "Sum"
+
+
+def test_state_machine_logs_go_to_a_vended_logs_group(template_json: dict[str, Any]) -> None:
+    (machine,) = resources(template_json, "AWS::StepFunctions::StateMachine").values()
+    (destination,) = machine["LoggingConfiguration"]["Destinations"]
+    group = resources(template_json, "AWS::Logs::LogGroup")[
+        destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    ]
+    prefix, *rest = group["LogGroupName"]["Fn::Join"][1]
+    assert prefix == "/aws/vendedlogs/states/" and rest[0] == {"Ref": "AWS::StackName"}
+
+
+def test_the_powertools_layer_is_awss_public_parameter_for_the_pinned_release(template_json: dict[str, Any]) -> None:
+    from importlib.metadata import version
+
+    from cdk.stack import powertools_version
+
+    pinned = powertools_version()
+    assert version("aws-lambda-powertools") == pinned, "the tests run the Powertools the layer ships"
+    parameters = template_json["Parameters"]
+    (name,) = [k for k, v in parameters.items() if v["Default"].startswith("/aws/service/powertools/")]
+    assert parameters[name] == {
+        "Type": "AWS::SSM::Parameter::Value<String>",
+        "Default": f"/aws/service/powertools/python/arm64/python3.12/{pinned}",
+    }
+    for props in resources(template_json, "AWS::Lambda::Function").values():
+        assert props["Layers"] == [{"Ref": name}]
+        assert props["Runtime"] == "python3.12" and props["Architectures"] == ["arm64"]
+
+
+def test_powertools_must_be_pinned_to_one_release(tmp_path: Path) -> None:
+    from cdk.stack import powertools_version
+
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\ndependencies = ["aws-lambda-powertools[tracer]==3.2.1"]\n')
+    assert powertools_version(pyproject) == "3.2.1"
+    pyproject.write_text('[project]\ndependencies = ["aws-lambda-powertools[tracer]>=3.0,<4"]\n')
+    with pytest.raises(ValueError, match="pinned"):
+        powertools_version(pyproject)
+
+
+def test_alarm_subscriptions_come_from_context_and_are_checked() -> None:
+    from cdk.stack import alarm_subscriptions
+
+    assert alarm_subscriptions(None, None) == alarm_subscriptions("", []) == []
+    assert alarm_subscriptions("ops@example.com, oncall@example.com", None) == [
+        ("email", "oncall@example.com"),
+        ("email", "ops@example.com"),
+    ]
+    given = '[{"protocol": "https", "endpoint": "https://hooks.example.com/alarms"}]'  # -c as JSON text
+    assert alarm_subscriptions(None, given) == [("https", "https://hooks.example.com/alarms")]
+    for email, subscriptions in (
+        ("not-an-address", None),
+        (None, [{"protocol": "carrier-pigeon", "endpoint": "x"}]),
+        (None, [{"protocol": "https", "endpoint": "http://plain.example.com"}]),
+        (None, [{"protocol": "email"}]),
+        (None, "not json"),
+        (None, {"protocol": "email", "endpoint": "a@b.c"}),
+    ):
+        with pytest.raises(ValueError):
+            alarm_subscriptions(email, subscriptions)
+
+
+def test_alarm_context_subscribes_to_the_alarms_topic() -> None:
+    context = {
+        "alarm_email": "ops@example.com",
+        "alarm_topic_subscriptions": [{"protocol": "https", "endpoint": "https://hooks.example.com/alarms"}],
+    }
+    template = json.loads((synthesize(context) / f"{c.STACK_NAME}.template.json").read_text())
+    alarms_topic = template["Outputs"][c.OUT_ALARMS_TOPIC_ARN]["Value"]
+    found = sorted(
+        (s["Protocol"], s["Endpoint"])
+        for s in resources(template, "AWS::SNS::Subscription").values()
+        if s["TopicArn"] == alarms_topic
+    )
+    assert found == [("email", "ops@example.com"), ("https", "https://hooks.example.com/alarms")]
 
 
 def test_outputs_name_everything_a_client_needs(template_json: dict[str, Any]) -> None:
     assert set(template_json["Outputs"]) >= {
         c.OUT_TOPIC_ARN, c.OUT_OUTBOUND_TOPIC_ARN, c.OUT_TABLE_NAME, c.OUT_STATE_MACHINE_ARN,
         c.OUT_WEB_QUEUE_URL, c.OUT_WEB_DLQ_URL, c.OUT_BATCH_QUEUE_URL, c.OUT_BATCH_DLQ_URL,
+        c.OUT_UNROUTED_QUEUE_URL, c.OUT_ALARMS_TOPIC_ARN, c.OUT_OPERATOR_POLICY_ARN,
     }  # fmt: skip
 
 

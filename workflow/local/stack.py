@@ -94,6 +94,16 @@ def synthesize(context: dict[str, Any] | None = None, *, cache_dir: Path | None 
     return outdir
 
 
+def _public_parameter(name: str, region: str) -> str | None:
+    """The value AWS's public `/aws/service/powertools/python/<arch>/<runtime>/<version>` holds (the
+    local functions do not load the layer: they run with the installed Powertools)."""
+    parts = name.split("/")
+    if name.startswith("/aws/service/powertools/python/") and len(parts) == 8:
+        arch, runtime = parts[5], parts[6].replace(".", "")
+        return f"arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-{runtime}-{arch}:1"
+    return None
+
+
 class LocalDeployer:
     def __init__(self, endpoint_url: str, *, region: str = REGION) -> None:
         import boto3
@@ -118,6 +128,9 @@ class LocalDeployer:
         deferred = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::EventSourceMapping"}
         for_moto = {k: v for k, v in template.items() if k != "Rules"}
         for_moto["Resources"] = {k: v for k, v in resources.items() if k not in deferred}
+        for_moto["Parameters"] = {
+            name: self._given_public_value(parameter) for name, parameter in template.get("Parameters", {}).items()
+        }
         cloudformation = self.client("cloudformation")
         cloudformation.create_stack(
             StackName=stack_name,
@@ -157,8 +170,17 @@ class LocalDeployer:
     def _bootstrap(self, template: dict[str, Any]) -> None:
         """The SSM parameters a CDK template's parameters read (the bootstrap version)."""
         for parameter in template.get("Parameters", {}).values():
-            if parameter.get("Type", "").startswith("AWS::SSM::Parameter::Value"):
+            is_ssm = parameter.get("Type", "").startswith("AWS::SSM::Parameter::Value")
+            if is_ssm and _public_parameter(parameter["Default"], self.region) is None:
                 self.client("ssm").put_parameter(Name=parameter["Default"], Value="30", Type="String", Overwrite=True)
+
+    def _given_public_value(self, parameter: dict[str, Any]) -> dict[str, Any]:
+        """AWS's public SSM parameters (under /aws/service/, which the embedded SSM reserves) are
+        given to the stack as the value AWS publishes."""
+        value = None
+        if parameter.get("Type", "").startswith("AWS::SSM::Parameter::Value"):
+            value = _public_parameter(parameter["Default"], self.region)
+        return parameter if value is None else {"Type": "String", "Default": value}
 
     def _publish_assets(self, assembly: Path, stack_name: str) -> None:
         """File assets (the ASL definition) go where `cdk deploy` would put them."""
