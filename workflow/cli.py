@@ -86,12 +86,17 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_publish(args: argparse.Namespace) -> int:
+def own_settings(args: argparse.Namespace) -> Settings:
+    """For what the operator policy does not cover (publishing is a producer's right; the console
+    reads state machine definitions): the caller's own credentials, never the local operator
+    role's that `eventflow local up` writes beside the outputs."""
     from dataclasses import replace
 
-    # Publishing is a producer's right, not the operator's: the caller's own credentials, never
-    # the local operator role's that `eventflow local up` writes beside the outputs.
-    settings = replace(settings_from(args), credentials=Settings.from_env().credentials)
+    return replace(settings_from(args), credentials=Settings.from_env().credentials)
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    settings = own_settings(args)
     publisher = bootstrap.publisher(settings)
     events: list[dict[str, Any]] = []
     source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
@@ -265,7 +270,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
     outputs_file = Path(args.outputs_file) if args.outputs_file else DEFAULT_OUTPUTS
     _write_outputs(runtime, outputs_file)
     _print_json(runtime.outputs)
-    console = _start_console(args, runtime.operator_settings())
+    console = _start_console(args, runtime.settings())
     sys.stderr.write(f"outputs written to {outputs_file}; Ctrl-C stops the stack\n")
     _wait_for_interrupt()
     _stop_console(console)
@@ -309,7 +314,7 @@ def _stop_console(handle: Any) -> None:
 def cmd_console(args: argparse.Namespace) -> int:
     from workflow.console import serve, stop
 
-    settings = settings_from(args)
+    settings = own_settings(args)
     settings.require("state_machine_arn")
     server, thread, url = serve(settings, host=args.host, port=args.port)
     sys.stderr.write(f"console at {url} for {settings.state_machine_arn}; Ctrl-C stops it\n")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from workflow.iam_policy import Decision
 from workflow.local.iam import Call, Denial, checks, evaluate, read_call
 
 ACCOUNT = "123456789012"
@@ -22,63 +23,16 @@ def call(service: str, operation: str, **params: Any) -> Call:
     return Call("AKID", None, "us-east-1", service, operation, params, "/", "json")
 
 
-def test_an_allow_that_names_the_action_and_resource_allows() -> None:
-    allowed = policy({"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:GetItem"], "Resource": TABLE})
-    assert evaluate(allowed, "dynamodb:GetItem", TABLE, {}) == "Allow"
-    assert evaluate(allowed, "dynamodb:UpdateItem", TABLE, {}) == "ImplicitDeny"
-    assert evaluate(allowed, "dynamodb:GetItem", TABLE + "-other", {}) == "ImplicitDeny"
-
-
-def test_actions_match_without_case_and_with_wildcards_resources_with_case() -> None:
-    allowed = policy({"Effect": "Allow", "Action": "DynamoDB:Get*", "Resource": "arn:aws:dynamodb:*:*:table/ev?nts"})
-    assert evaluate(allowed, "dynamodb:GetItem", TABLE, {}) == "Allow"
-    assert evaluate(allowed, "dynamodb:GetItem", TABLE.upper(), {}) == "ImplicitDeny"
-    assert evaluate(allowed, "dynamodb:GetItem", TABLE + "/index/by-user", {}) == "ImplicitDeny"
-
-
-def test_an_explicit_deny_wins_over_any_allow() -> None:
+def test_a_role_s_identity_policies_decide_with_the_shared_evaluator() -> None:
+    """The evaluation itself is workflow.iam_policy's (tests/unit/test_iam_policy.py)."""
+    role = f"arn:aws:iam::{ACCOUNT}:role/r"
     documents = (
-        *policy({"Effect": "Allow", "Action": "*", "Resource": "*"}),
-        *policy({"Effect": "Deny", "Action": "dynamodb:DeleteItem", "Resource": "*"}),
+        *policy({"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:GetItem"], "Resource": TABLE}),
+        *policy({"Effect": "Deny", "Action": "dynamodb:PutItem", "Resource": "*"}),
     )
-    assert evaluate(documents, "dynamodb:DeleteItem", TABLE, {}) == "ExplicitDeny"
-    assert evaluate(documents, "dynamodb:PutItem", TABLE, {}) == "Allow"
-
-
-def test_not_action_and_not_resource_cover_everything_else() -> None:
-    documents = policy({"Effect": "Allow", "NotAction": "iam:*", "NotResource": TABLE})
-    assert evaluate(documents, "sqs:SendMessage", "arn:aws:sqs:us-east-1:1:q", {}) == "Allow"
-    assert evaluate(documents, "iam:CreateUser", "*", {}) == "ImplicitDeny"
-    assert evaluate(documents, "dynamodb:GetItem", TABLE, {}) == "ImplicitDeny"
-
-
-def test_a_condition_on_a_key_the_request_lacks_does_not_hold_unless_if_exists() -> None:
-    via_sns = {"StringEquals": {"kms:ViaService": "sns.us-east-1.amazonaws.com"}}
-    documents = policy({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*", "Condition": via_sns})
-    assert evaluate(documents, "kms:Decrypt", "*", {}) == "ImplicitDeny"
-    assert evaluate(documents, "kms:Decrypt", "*", {"kms:ViaService": "sns.us-east-1.amazonaws.com"}) == "Allow"
-    lenient = {"StringEqualsIfExists": {"kms:ViaService": "sns.us-east-1.amazonaws.com"}}
-    documents = policy({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*", "Condition": lenient})
-    assert evaluate(documents, "kms:Decrypt", "*", {}) == "Allow"
-
-
-def test_a_deny_whose_condition_does_not_hold_denies_nothing() -> None:
-    documents = (
-        *policy({"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}),
-        *policy(
-            {
-                "Effect": "Deny",
-                "Action": "*",
-                "Resource": "*",
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
-        ),
-    )
-    assert evaluate(documents, "sns:Publish", "arn:aws:sns:us-east-1:1:t", {"aws:SecureTransport": "true"}) == "Allow"
-    assert (
-        evaluate(documents, "sns:Publish", "arn:aws:sns:us-east-1:1:t", {"aws:SecureTransport": "false"})
-        == "ExplicitDeny"
-    )
+    assert evaluate(documents, "dynamodb:GetItem", TABLE, role_arn=role) is Decision.ALLOW
+    assert evaluate(documents, "dynamodb:PutItem", TABLE, role_arn=role) is Decision.EXPLICIT_DENY
+    assert evaluate(documents, "dynamodb:UpdateItem", TABLE, role_arn=role) is Decision.IMPLICIT_DENY
 
 
 def test_a_transaction_is_authorized_item_by_item() -> None:

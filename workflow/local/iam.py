@@ -32,6 +32,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from workflow.bootstrap import Credentials
+from workflow.iam_policy import Decision, Request, authorize
+from workflow.iam_policy import Principal as IamPrincipal
 
 log = logging.getLogger("eventflow.local")
 
@@ -215,83 +217,25 @@ def _sqs(operation: str, params: Mapping[str, Any], region: str, account: str) -
 
 
 @lru_cache(maxsize=512)
-def _statements(document: str) -> tuple[dict[str, Any], ...]:
-    statements = json.loads(document).get("Statement", [])
-    return tuple(statements if isinstance(statements, list) else [statements])
+def _document(text: str) -> dict[str, Any]:
+    return dict(json.loads(text))
 
 
 def _values(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-def _glob(pattern: str, value: str, *, case_sensitive: bool) -> bool:
-    """IAM's wildcards: * any run of characters, ? one character; nothing else is special."""
-    regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
-    return re.fullmatch(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
-
-
-def _matches(statement: Mapping[str, Any], element: str, value: str, *, case_sensitive: bool) -> bool:
-    """Whether Action/Resource (or, negated, NotAction/NotResource) covers the value."""
-    if element in statement:
-        return any(_glob(p, value, case_sensitive=case_sensitive) for p in _values(statement[element]))
-    negated = f"Not{element}"
-    if negated in statement:
-        return not any(_glob(p, value, case_sensitive=case_sensitive) for p in _values(statement[negated]))
-    return False
-
-
-def _condition_holds(condition: Mapping[str, Any], context: Mapping[str, str]) -> bool:
-    """Every operator and every key must hold; a key absent from the request's context fails the
-    condition (except with ...IfExists, and Null), as in AWS's evaluation."""
-    lowered = {key.lower(): value for key, value in context.items()}
-    for operator, tests in condition.items():
-        base, if_exists = (operator[: -len("IfExists")], True) if operator.endswith("IfExists") else (operator, False)
-        for key, expected in tests.items():
-            actual = lowered.get(key.lower())
-            if base == "Null":
-                if (actual is None) != (str(expected).lower() == "true"):
-                    return False
-                continue
-            if actual is None:
-                if if_exists:
-                    continue
-                return False
-            if not _compare(base, actual, _values(expected)):
-                return False
-    return True
-
-
-def _compare(operator: str, actual: str, expected: list[str]) -> bool:
-    if operator in ("StringEquals", "ArnEquals"):
-        return actual in expected
-    if operator == "StringEqualsIgnoreCase":
-        return actual.lower() in (e.lower() for e in expected)
-    if operator in ("StringNotEquals", "ArnNotEquals"):
-        return actual not in expected
-    if operator in ("StringLike", "ArnLike"):
-        return any(_glob(e, actual, case_sensitive=True) for e in expected)
-    if operator in ("StringNotLike", "ArnNotLike"):
-        return not any(_glob(e, actual, case_sensitive=True) for e in expected)
-    if operator == "Bool":
-        return actual.lower() in (e.lower() for e in expected)
-    return False  # an operator this evaluator does not know never holds
-
-
-def evaluate(policies: tuple[str, ...], action: str, resource: str, context: Mapping[str, str]) -> str:
-    """ "Allow", "ExplicitDeny" or "ImplicitDeny" for one action on one resource."""
-    allowed = False
-    for document in policies:
-        for statement in _statements(document):
-            if not _matches(statement, "Action", action, case_sensitive=False):
-                continue
-            if not _matches(statement, "Resource", resource, case_sensitive=True):
-                continue
-            if not _condition_holds(statement.get("Condition") or {}, context):
-                continue
-            if statement.get("Effect") == "Deny":
-                return "ExplicitDeny"
-            allowed = allowed or statement.get("Effect") == "Allow"
-    return "Allow" if allowed else "ImplicitDeny"
+def evaluate(
+    policies: tuple[str, ...], action: str, resource: str, *, role_arn: str, context: Mapping[str, str] | None = None
+) -> Decision:
+    """The identity policies of `role_arn` decide one action on one resource of its account (the
+    evaluator the infra tier uses for resource and key policies too)."""
+    principal = IamPrincipal(arn=role_arn)
+    return authorize(
+        Request(principal, action, resource, dict(context or {})),
+        identity_policies=[_document(text) for text in policies],
+        resource_account=principal.account,
+    )
 
 
 # --- the embedded account's principals
@@ -363,6 +307,20 @@ class LocalIam:
                 return Principal(user.arn, tuple(d if isinstance(d, str) else json.dumps(d) for d in documents))
         return None
 
+    def _redrive_destinations(self, call: Call) -> list[tuple[str, str]]:
+        """A dead-letter redrive without DestinationArn sends to the queues that use the DLQ."""
+        if call.service != "sqs" or call.operation != "StartMessageMoveTask" or call.params.get("DestinationArn"):
+            return []
+        from moto.sqs.models import sqs_backends
+
+        source = str(call.params.get("SourceArn", ""))
+        queues = sqs_backends[self.account][call.region].queues.values()
+        return [
+            ("sqs:SendMessage", str(queue.queue_arn))
+            for queue in queues
+            if (queue.redrive_policy or {}).get("deadLetterTargetArn") == source
+        ]
+
     def authorize(self, call: Call) -> Denial | str | None:
         """None when the call may go on; a Denial, or an error code for a bad session token."""
         principal = self.principal(call.access_key_id, call.session_token)
@@ -371,24 +329,22 @@ class LocalIam:
         if isinstance(principal, str):
             return principal
         context = {
-            "aws:PrincipalArn": _principal_arn(principal.arn),
-            "aws:PrincipalAccount": self.account,
             "aws:RequestedRegion": call.region,
             "aws:SecureTransport": "false",  # the embedded endpoint speaks plain HTTP
         }
-        for action, resource in checks(call, self.account):
+        for action, resource in [*checks(call, self.account), *self._redrive_destinations(call)]:
             if action in _ALWAYS_ALLOWED:
                 continue
-            decision = evaluate(principal.policies, action, resource, context)
-            if decision != "Allow":
-                denial = Denial(principal.arn, action, resource, explicit=decision == "ExplicitDeny")
+            decision = evaluate(principal.policies, action, resource, role_arn=role_of(principal.arn), context=context)
+            if not decision.allowed:
+                denial = Denial(principal.arn, action, resource, explicit=decision is Decision.EXPLICIT_DENY)
                 self.denials.append(denial)
                 log.warning("AccessDenied: %s", denial.message)
                 return denial
         return None
 
 
-def _principal_arn(session_arn: str) -> str:
+def role_of(session_arn: str) -> str:
     """aws:PrincipalArn of a role session is the role's ARN."""
     match = re.fullmatch(r"arn:aws:sts::(\d+):assumed-role/([^/]+)/.+", session_arn)
     return f"arn:aws:iam::{match.group(1)}:role/{match.group(2)}" if match else session_arn

@@ -19,7 +19,7 @@ from workflow.bootstrap import Credentials, Settings
 from workflow.constants import ENV_ENDPOINT_URL, POWERTOOLS_SERVICE_NAME, STACK_NAME
 from workflow.local import engine
 from workflow.local.faults import FaultPlan
-from workflow.local.iam import Denial
+from workflow.local.iam import Denial, role_of
 from workflow.local.iam import evaluate as iam_evaluate
 from workflow.local.lambdas import LocalFunction
 from workflow.local.mocking import ENV_MOCK_CONFIG, MockConfig
@@ -225,7 +225,7 @@ class LocalRuntime:
         if principal is None or isinstance(principal, str):
             return
         for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
-            if iam_evaluate(principal.policies, action, queue_arn, {}) != "Allow":
+            if not iam_evaluate(principal.policies, action, queue_arn, role_arn=role_of(principal.arn)).allowed:
                 iam.denials.append(Denial(principal.arn, action, queue_arn))
                 raise RuntimeError(
                     f"event source {queue_arn} -> {function.name}: InvalidParameterValueException: The provided "
