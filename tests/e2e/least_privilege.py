@@ -186,6 +186,8 @@ def run_scenario(runtime: Any, *, stop_on_denial_of: str | None = None, timeout:
         return _done(outcome, started)
     _check_executions(runtime, outcome, {web.event_id: ["rejected", "stored"], batch.event_id: ["stored"]})
     _check_executions(runtime, outcome, {invalid["event_id"]: ["rejected"]})
+    if not _follow_up_fails(runtime, publisher, outcome, wait, timeout) and denied():
+        return _done(outcome, started)
     _operate(runtime, operator, web, batch, outcome)
     denied()
     return _done(outcome, started)
@@ -194,6 +196,44 @@ def run_scenario(runtime: Any, *, stop_on_denial_of: str | None = None, timeout:
 def _done(outcome: Outcome, started: float) -> Outcome:
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def _follow_up_fails(runtime: Any, publisher: Any, outcome: Outcome, wait: Any, timeout: float) -> bool:
+    """A follow-up that fails (the projection function crashes on this event): the execution
+    records it (RecordFollowUpFailure) and ends in FollowUpFailed."""
+    from workflow.local.faults import Fault, FaultPlan
+
+    router = runtime.aws.router
+    before = router.faults
+    project = runtime.function("ProjectFunction").name
+    event = card_imported(f"lp-{uuid.uuid4().hex[:10]}")
+    sfn = runtime.client("stepfunctions")
+    machine = runtime.settings().state_machine_arn
+
+    def ended() -> dict[str, Any] | None:
+        mine = [
+            e
+            for e in sfn.list_executions(stateMachineArn=machine)["executions"]
+            if e["name"].startswith(event.event_id)
+        ]
+        return mine[0] if mine and mine[0]["status"] != "RUNNING" else None
+
+    router.faults = FaultPlan(faults=[Fault(f"lambda:{project}", rate=1.0, mode="crash")])
+    try:
+        publisher.publish(event)
+        if not wait(ended, "the execution whose follow-up failed", timeout):
+            return False
+    finally:
+        router.faults = before
+    execution = ended()
+    assert execution is not None
+    history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    if execution["status"] != "FAILED" or entered[-2:] != ["RecordFollowUpFailure", "FollowUpFailed"]:
+        outcome.problems.append(f"the failed follow-up ended {execution['status']} after {entered[-2:]}")
+    if any(e["type"] == "TaskFailed" and e["taskFailedEventDetails"]["resource"] == "updateItem" for e in history):
+        outcome.problems.append("RecordFollowUpFailure failed")
+    return True
 
 
 def _check_executions(runtime: Any, outcome: Outcome, expected: dict[str, list[str]]) -> None:

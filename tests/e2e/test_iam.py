@@ -173,3 +173,26 @@ def test_without_iam_enforcement_a_missing_grant_goes_unnoticed(
         description, _ = _conflict(unchecked)
         assert description["status"] == "SUCCEEDED"
         assert json.loads(description["output"])["status"] == "rejected"
+
+
+def test_an_iam_user_is_held_to_its_policies(runtime: Any) -> None:
+    iam = runtime.client("iam")
+    name = f"reader-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=name)
+    table = f"arn:aws:dynamodb:us-east-1:123456789012:table/{runtime.settings().table_name}"
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table}],
+    }
+    iam.put_user_policy(UserName=name, PolicyName="read", PolicyDocument=json.dumps(document))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    dynamodb = bootstrap.client(
+        "dynamodb", "us-east-1", runtime.endpoint_url, bootstrap.Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+    )
+    dynamodb.get_item(TableName=runtime.settings().table_name, Key={"PK": {"S": "none"}, "SK": {"S": "none"}})
+    with pytest.raises(ClientError) as denied:
+        dynamodb.delete_item(TableName=runtime.settings().table_name, Key={"PK": {"S": "none"}, "SK": {"S": "none"}})
+    assert denied.value.response["Error"]["Message"] == (
+        f"User: arn:aws:iam::123456789012:user/{name} is not authorized to perform: dynamodb:DeleteItem on resource: "
+        f"{table} because no identity-based policy allows the dynamodb:DeleteItem action"
+    )
