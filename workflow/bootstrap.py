@@ -21,6 +21,9 @@ from workflow.constants import (
     ENV_STATE_MACHINE_ARN,
     ENV_TABLE_NAME,
     ENV_TOPIC_ARN,
+    OUT_OPERATOR_ACCESS_KEY_ID,
+    OUT_OPERATOR_SECRET_ACCESS_KEY,
+    OUT_OPERATOR_SESSION_TOKEN,
     OUT_STATE_MACHINE_ARN,
     OUT_TABLE_NAME,
     OUT_TOPIC_ARN,
@@ -37,9 +40,6 @@ if TYPE_CHECKING:
 # unset and the process environment is read; the local runtime serves several functions in one
 # process and sets it for each invocation to that function's environment.
 FUNCTION_ENVIRONMENT: ContextVar[Mapping[str, str] | None] = ContextVar("FUNCTION_ENVIRONMENT", default=None)
-OUT_OPERATOR_ACCESS_KEY_ID = "OperatorAccessKeyId"
-OUT_OPERATOR_SECRET_ACCESS_KEY = "OperatorSecretAccessKey"
-OUT_OPERATOR_SESSION_TOKEN = "OperatorSessionToken"
 
 
 def environment() -> Mapping[str, str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from workflow import bootstrap
+from workflow import bootstrap, constants
 from workflow.bootstrap import Credentials, Settings
 from workflow.constants import ENV_ENDPOINT_URL, POWERTOOLS_SERVICE_NAME, STACK_NAME
 from workflow.local import engine
@@ -113,9 +113,9 @@ class LocalRuntime:
         if self.operator_credentials is None:
             return {}
         return {
-            bootstrap.OUT_OPERATOR_ACCESS_KEY_ID: self.operator_credentials.access_key_id,
-            bootstrap.OUT_OPERATOR_SECRET_ACCESS_KEY: self.operator_credentials.secret_access_key,
-            bootstrap.OUT_OPERATOR_SESSION_TOKEN: self.operator_credentials.session_token or "",
+            constants.OUT_OPERATOR_ACCESS_KEY_ID: self.operator_credentials.access_key_id,
+            constants.OUT_OPERATOR_SECRET_ACCESS_KEY: self.operator_credentials.secret_access_key,
+            constants.OUT_OPERATOR_SESSION_TOKEN: self.operator_credentials.session_token or "",
         }
 
     @property
