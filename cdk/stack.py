@@ -316,7 +316,6 @@ class OperatorPolicy:
                     "dynamodb:Query",
                     "dynamodb:PutItem",
                     "dynamodb:UpdateItem",
-                    "dynamodb:ConditionCheckItem",
                     "dynamodb:BatchWriteItem",
                 ],
                 resources=[table.table_arn, f"{table.table_arn}/index/*"],
@@ -697,7 +696,7 @@ class EventflowStack(Stack):
         # The projection is one transaction of a conditional Put and an Update, then an Update.
         project_fn.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"],
+                actions=["dynamodb:PutItem", "dynamodb:UpdateItem"],  # the projection's transaction: a Put, an Update
                 resources=[table.table_arn],
             )
         )

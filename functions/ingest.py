@@ -39,8 +39,7 @@ def _starts() -> ThreadPoolExecutor:
 
 
 @cache
-def _dependencies() -> tuple[ExecutionStarter, RejectionRecorder]:
-    settings = bootstrap.Settings.from_env()
+def _dependencies(settings: bootstrap.Settings) -> tuple[ExecutionStarter, RejectionRecorder]:
     return bootstrap.execution_starter(settings), bootstrap.event_store(settings)
 
 
@@ -115,5 +114,5 @@ def _budget_seconds(context: Any) -> float | None:
 @traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    starter, rejections = _dependencies()
+    starter, rejections = _dependencies(bootstrap.Settings.from_env())
     return process_batch(event, context, starter, rejections)

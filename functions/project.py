@@ -15,8 +15,8 @@ from workflow.projection import ProjectionChange
 
 
 @cache
-def _store() -> ProjectionStore:
-    return bootstrap.projection_store(bootstrap.Settings.from_env())
+def _store(settings: bootstrap.Settings) -> ProjectionStore:
+    return bootstrap.projection_store(settings)
 
 
 @logger.inject_lambda_context
@@ -25,7 +25,7 @@ def _store() -> ProjectionStore:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     change = ProjectionChange.from_summary(event["event"])
     correlate(change.event_id, user_id=change.user_id)
-    applied = _store().apply(change)
+    applied = _store(bootstrap.Settings.from_env()).apply(change)
     if applied:
         logger.info("projection updated")
         metrics.add_metric(name="ProjectionsApplied", unit=MetricUnit.Count, value=1)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,9 @@ from workflow.constants import (
     ENV_STATE_MACHINE_ARN,
     ENV_TABLE_NAME,
     ENV_TOPIC_ARN,
+    OUT_OPERATOR_ACCESS_KEY_ID,
+    OUT_OPERATOR_SECRET_ACCESS_KEY,
+    OUT_OPERATOR_SESSION_TOKEN,
     OUT_STATE_MACHINE_ARN,
     OUT_TABLE_NAME,
     OUT_TOPIC_ARN,
@@ -29,6 +33,39 @@ if TYPE_CHECKING:
     from workflow.adapters.dynamodb import DynamoDBEventStore, DynamoDBProjectionStore
     from workflow.adapters.stepfunctions import StepFunctionsStarter
     from workflow.publisher import Publisher
+
+
+# A Lambda function's process environment is its own: its variables and its execution role's
+# credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). On Lambda this stays
+# unset and the process environment is read; the local runtime serves several functions in one
+# process and sets it for each invocation to that function's environment.
+FUNCTION_ENVIRONMENT: ContextVar[Mapping[str, str] | None] = ContextVar("FUNCTION_ENVIRONMENT", default=None)
+
+
+def environment() -> Mapping[str, str]:
+    return FUNCTION_ENVIRONMENT.get() or os.environ
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Explicit AWS credentials; without them, boto3's default chain decides."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Credentials | None:
+        key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
+        if not key or not secret:
+            return None
+        return cls(key, secret, env.get("AWS_SESSION_TOKEN") or None)
+
+    def as_environment(self) -> dict[str, str]:
+        variables = {"AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": self.secret_access_key}
+        if self.session_token:
+            variables["AWS_SESSION_TOKEN"] = self.session_token
+        return variables
 
 
 class MissingSetting(RuntimeError):
@@ -47,10 +84,13 @@ class Settings:
     state_machine_arn: str | None = None
     topic_arn: str | None = None
     retention_days: int = DEFAULT_RETENTION_DAYS
+    credentials: Credentials | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
+        """The function's environment: its variables and, when the environment holds them, its
+        credentials (as Lambda gives each function its execution role's)."""
+        env = environment() if env is None else env
         return cls(
             region=env.get(ENV_REGION) or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             endpoint_url=env.get(ENV_ENDPOINT_URL) or None,
@@ -58,6 +98,7 @@ class Settings:
             state_machine_arn=env.get(ENV_STATE_MACHINE_ARN) or None,
             topic_arn=env.get(ENV_TOPIC_ARN) or None,
             retention_days=int(env.get(ENV_RETENTION_DAYS) or DEFAULT_RETENTION_DAYS),
+            credentials=Credentials.from_env(env),
         )
 
     def with_outputs(self, outputs: Mapping[str, str]) -> Settings:
@@ -68,6 +109,7 @@ class Settings:
             table_name=self.table_name or outputs.get(OUT_TABLE_NAME),
             state_machine_arn=self.state_machine_arn or outputs.get(OUT_STATE_MACHINE_ARN),
             topic_arn=self.topic_arn or outputs.get(OUT_TOPIC_ARN),
+            credentials=_operator_credentials(outputs) or self.credentials,
         )
 
     def require(self, field: str) -> str:
@@ -82,9 +124,17 @@ class Settings:
         return str(value)
 
 
+def _operator_credentials(outputs: Mapping[str, str]) -> Credentials | None:
+    """`eventflow local up` writes the credentials of its operator role beside the outputs."""
+    key, secret = outputs.get(OUT_OPERATOR_ACCESS_KEY_ID), outputs.get(OUT_OPERATOR_SECRET_ACCESS_KEY)
+    if not key or not secret:
+        return None
+    return Credentials(key, secret, outputs.get(OUT_OPERATOR_SESSION_TOKEN) or None)
+
+
 @cache
-def client(service: str, region: str, endpoint_url: str | None) -> Any:
-    """One boto3 client per service and endpoint, shared by every adapter that needs it."""
+def client(service: str, region: str, endpoint_url: str | None, credentials: Credentials | None = None) -> Any:
+    """One boto3 client per service, endpoint and identity, shared by every adapter that needs it."""
     import boto3
     from botocore.config import Config
 
@@ -96,8 +146,19 @@ def client(service: str, region: str, endpoint_url: str | None) -> Any:
         config = Config(retries={"mode": "adaptive", "max_attempts": 5}, max_pool_connections=32)
     else:
         config = Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32)
-    session: Any = boto3.session.Session()
+    keys: dict[str, Any] = {}
+    if credentials is not None:
+        keys = {
+            "aws_access_key_id": credentials.access_key_id,
+            "aws_secret_access_key": credentials.secret_access_key,
+            "aws_session_token": credentials.session_token,
+        }
+    session: Any = boto3.session.Session(**keys)
     return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+
+
+def client_for(service: str, settings: Settings) -> Any:
+    return client(service, settings.region, settings.endpoint_url, settings.credentials)
 
 
 def event_store(settings: Settings) -> DynamoDBEventStore:
@@ -105,7 +166,7 @@ def event_store(settings: Settings) -> DynamoDBEventStore:
 
     return DynamoDBEventStore(
         settings.require("table_name"),
-        client("dynamodb", settings.region, settings.endpoint_url),
+        client_for("dynamodb", settings),
         retention_days=settings.retention_days,
     )
 
@@ -115,7 +176,7 @@ def projection_store(settings: Settings) -> DynamoDBProjectionStore:
 
     return DynamoDBProjectionStore(
         settings.require("table_name"),
-        client("dynamodb", settings.region, settings.endpoint_url),
+        client_for("dynamodb", settings),
         retention_days=settings.retention_days,
     )
 
@@ -123,13 +184,11 @@ def projection_store(settings: Settings) -> DynamoDBProjectionStore:
 def execution_starter(settings: Settings) -> StepFunctionsStarter:
     from workflow.adapters.stepfunctions import StepFunctionsStarter
 
-    return StepFunctionsStarter(
-        settings.require("state_machine_arn"), client("stepfunctions", settings.region, settings.endpoint_url)
-    )
+    return StepFunctionsStarter(settings.require("state_machine_arn"), client_for("stepfunctions", settings))
 
 
 def publisher(settings: Settings) -> Publisher:
     from workflow.adapters.sns import SnsTransport
     from workflow.publisher import Publisher
 
-    return Publisher(SnsTransport(settings.require("topic_arn"), client("sns", settings.region, settings.endpoint_url)))
+    return Publisher(SnsTransport(settings.require("topic_arn"), client_for("sns", settings)))

@@ -209,6 +209,15 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def own_settings(args: argparse.Namespace) -> Settings:
+    """For what the operator policy does not cover (publishing is a producer's right; the console
+    reads state machine definitions): the caller's own credentials, never the local operator
+    role's that `eventflow local up` writes beside the outputs."""
+    from dataclasses import replace
+
+    return replace(settings_from(args), credentials=Settings.from_env().credentials)
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     events: list[dict[str, Any]] = []
     name = "standard input" if args.file == "-" else args.file
@@ -229,7 +238,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
             events.append(event)
     if not events:
         raise UsageError(f"{name}: no events (one JSON object per line)")
-    _print_json(bootstrap.publisher(settings_from(args)).publish_many(events))
+    _print_json(bootstrap.publisher(own_settings(args)).publish_many(events))
     return 0
 
 
@@ -283,8 +292,8 @@ def cmd_dlq(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     dead_letters = DeadLetters(
-        bootstrap.client("sqs", settings.region, settings.endpoint_url),
-        bootstrap.client("stepfunctions", settings.region, settings.endpoint_url),
+        bootstrap.client_for("sqs", settings),
+        bootstrap.client_for("stepfunctions", settings),
         bootstrap.event_store(settings),
         settings.require("state_machine_arn"),
     )
@@ -323,7 +332,7 @@ def cmd_executions(args: argparse.Namespace) -> int:
     from workflow.operations import execution_arn
 
     settings = settings_from(args)
-    sfn = bootstrap.client("stepfunctions", settings.region, settings.endpoint_url)
+    sfn = bootstrap.client_for("stepfunctions", settings)
     if args.action == "list":
         params: dict[str, Any] = {"stateMachineArn": settings.require("state_machine_arn"), "maxResults": args.limit}
         if args.status:
@@ -408,8 +417,9 @@ def _start_runtime(args: argparse.Namespace, *, faults: Any = None, context: dic
     if faults is not None:
         sys.stderr.write(f"fault injection on: {len(faults.faults)} fault(s), seed {faults.seed}\n")
     origins = getattr(args, "allow_origin", None) or ()
+    iam = not getattr(args, "no_iam", False)
     runtime = LocalRuntime(
-        port=args.port, log_file=log_file, faults=faults, context=context, allowed_origins=origins
+        port=args.port, log_file=log_file, faults=faults, context=context, allowed_origins=origins, iam=iam
     ).start()
     deployment = runtime.deployment
     if deployment is not None and deployment.materialized:
@@ -421,6 +431,10 @@ def _start_runtime(args: argparse.Namespace, *, faults: Any = None, context: dic
         f"embedded AWS at {runtime.endpoint_url}, stack deployed in {time.monotonic() - started:.1f} s; "
         f"function logs in {log_file}\n"
     )
+    if iam:
+        sys.stderr.write(f"IAM identity policies enforced; {runtime.operator_note}\n")
+    else:
+        sys.stderr.write("IAM NOT enforced (--no-iam): every request is allowed\n")
     return runtime
 
 
@@ -442,8 +456,9 @@ def _stop_runtime(runtime: Any) -> None:
 
 
 def _write_outputs(runtime: Any, path: Path) -> None:
+    """The stack's outputs, and the local operator role's credentials the other commands use."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(runtime.outputs, indent=2) + "\n")
+    path.write_text(json.dumps({**runtime.outputs, **runtime.operator_outputs}, indent=2) + "\n")
 
 
 def _running_stack(path: Path) -> str | None:
@@ -523,7 +538,7 @@ def _stop_console(handle: Any) -> None:
 def cmd_console(args: argparse.Namespace) -> int:
     from workflow.console import serve, stop
 
-    settings = settings_from(args)
+    settings = own_settings(args)
     settings.require("state_machine_arn")
     server, thread, url = serve(settings, host=args.host, port=args.port)
     sys.stderr.write(f"console at {url} for {settings.state_machine_arn}; Ctrl-C stops it\n")
@@ -831,6 +846,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_origin,
         metavar="ORIGIN",
         help="a web origin (http://localhost:3000) whose pages may call the endpoint; repeatable (default: none)",
+    )
+    up.add_argument(
+        "--no-iam", action="store_true", help="do not enforce IAM identity policies (every request is allowed)"
     )
     up.set_defaults(run=cmd_local_up)
 

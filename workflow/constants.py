@@ -56,6 +56,10 @@ OUT_BATCH_DLQ_URL = "BatchDeadLetterQueueUrl"
 OUT_UNROUTED_QUEUE_URL = "UnroutedQueueUrl"
 OUT_ALARMS_TOPIC_ARN = "AlarmsTopicArn"
 OUT_OPERATOR_POLICY_ARN = "OperatorPolicyArn"
+# Written by `eventflow local up` only: the local operator role's session, for the other commands.
+OUT_OPERATOR_ACCESS_KEY_ID = "OperatorAccessKeyId"
+OUT_OPERATOR_SECRET_ACCESS_KEY = "OperatorSecretAccessKey"
+OUT_OPERATOR_SESSION_TOKEN = "OperatorSessionToken"
 
 STACK_NAME = "Eventflow"
 

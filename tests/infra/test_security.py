@@ -185,7 +185,7 @@ def expected_function_grants(names: Names, short: str) -> set[tuple[str, str]]:
     if short == "validate":
         return base  # pure: reads and writes no data
     if short == "project":
-        return base | on(names.table, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem")
+        return base | on(names.table, "dynamodb:PutItem", "dynamodb:UpdateItem")
     assert short == "ingest"
     lanes = set().union(*(on(queue, *SQS_CONSUME) for queue in names.lane_queues))
     return (
@@ -363,7 +363,7 @@ def test_the_operator_policy_holds_exactly_what_the_operator_commands_call(templ
     dlq_actions = ("sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
                    "sqs:DeleteMessage", "sqs:StartMessageMoveTask")  # fmt: skip
     table_actions = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
-                     "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem")  # fmt: skip
+                     "dynamodb:BatchWriteItem")  # fmt: skip
     assert pairs == (
         set().union(*(on(queue, *dlq_actions) for queue in names.dead_letter_queues))
         | on(names.unrouted, "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility")

@@ -117,13 +117,14 @@ class Engine:
 def engine(request: pytest.FixtureRequest) -> Engine:
     runtime = request.getfixturevalue("runtime")
     (definition,) = runtime.deployment.definitions.values()
+    (role,) = runtime.deployment.state_machine_roles.values()
     endpoint = os.environ.get(ENV_SFN_ENDPOINT)
     if endpoint:
         sfn = boto("stepfunctions", endpoint)  # Step Functions Local, started with SFN_MOCK_CONFIG
     else:
         install(MockConfig.load(MOCK_CONFIG))
         sfn = runtime.client("stepfunctions")
-    return Engine(sfn, register_workflow(sfn, definition), runtime)
+    return Engine(sfn, register_workflow(sfn, definition, role), runtime)
 
 
 def store_as_if_by(engine: Engine, execution_name: str, payload: dict[str, Any]) -> None:

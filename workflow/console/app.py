@@ -201,7 +201,7 @@ class ConsoleApp:
     @property
     def sfn(self) -> Any:
         if self._sfn is None:
-            self._sfn = bootstrap.client("stepfunctions", self.settings.region, self.settings.endpoint_url)
+            self._sfn = bootstrap.client_for("stepfunctions", self.settings)
         return self._sfn
 
     @property

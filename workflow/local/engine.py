@@ -38,6 +38,8 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from workflow.bootstrap import Credentials
+
 # The modules of moto 5.2.5's engine that import `boto_client_for` by name.
 _CLIENT_USERS = [
     "asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3",
@@ -52,6 +54,10 @@ KEEP_FINISHED_EXECUTIONS = 2000
 KEEP_SENT_NOTIFICATIONS = 1000
 _lock = threading.Lock()
 _applied: set[str] = set()
+# Who a state machine's Task states act as: its role's ARN -> a session of that role. A runtime
+# that enforces IAM registers its state machines' roles, so that their service integrations and
+# Lambda invocations run as the role, as on AWS; any other role: moto's fixed identity.
+ROLE_SESSIONS: dict[str, Credentials] = {}
 
 
 def speed_up() -> None:
@@ -76,18 +82,21 @@ def _reuse_task_clients() -> None:
     from moto.stepfunctions.parser.asl.utils import boto_client
 
     original = boto_client.boto_client_for
-    cache: dict[tuple[str, str, bool, str], Any] = {}
+    cache: dict[tuple[str, str, bool, str, Credentials | None], Any] = {}
     cache_lock = threading.Lock()
 
     def cached_client(region: str, service: str, state_credentials: Any = None) -> Any:
-        # moto's own factory ignores the state's credentials too (one fixed test identity).
+        # The state's credentials name the role it acts as: the state machine's, unless the
+        # Task names another (`Credentials.RoleArn`).
         from moto.core.models import botocore_stubber
         from moto.settings import moto_server_port
 
-        key = (region, service, bool(botocore_stubber.enabled), moto_server_port())
+        role_arn = getattr(state_credentials, "role_arn", None)
+        credentials = ROLE_SESSIONS.get(role_arn) if role_arn else None
+        key = (region, service, bool(botocore_stubber.enabled), moto_server_port(), credentials)
         with cache_lock:
             if key not in cache:
-                cache[key] = _with_larger_pool(original(region, service), intercepted=key[2])
+                cache[key] = _with_larger_pool(original(region, service), intercepted=key[2], credentials=credentials)
             return cache[key]
 
     boto_client.boto_client_for = cached_client
@@ -96,8 +105,9 @@ def _reuse_task_clients() -> None:
         module.boto_client_for = cached_client  # type: ignore[attr-defined]
 
 
-def _with_larger_pool(client: Any, *, intercepted: bool) -> Any:
-    """moto's client settings, with a connection pool for every execution thread sharing it."""
+def _with_larger_pool(client: Any, *, intercepted: bool, credentials: Credentials | None = None) -> Any:
+    """moto's client settings, with a connection pool for every execution thread sharing it,
+    signed with `credentials` when given."""
     if intercepted:  # no HTTP at all
         return client
     import boto3
@@ -107,10 +117,39 @@ def _with_larger_pool(client: Any, *, intercepted: bool) -> Any:
         client.meta.service_model.service_name,
         region_name=client.meta.region_name,
         endpoint_url=client.meta.endpoint_url,
-        aws_access_key_id="ak",
-        aws_secret_access_key="sk",
+        aws_access_key_id=credentials.access_key_id if credentials else "ak",
+        aws_secret_access_key=credentials.secret_access_key if credentials else "sk",
+        aws_session_token=credentials.session_token if credentials else None,
         config=client.meta.config.merge(Config(max_pool_connections=64)),
     )
+
+
+def report_access_denied_as_aws() -> None:
+    """Step Functions names an AccessDeniedException from an optimized integration after the
+    SDK's generic exception of that service (`DynamoDB.AmazonDynamoDBException`,
+    `Lambda.AWSLambdaException`), not after the error code; the cause keeps the code."""
+    with _lock:
+        if "access_denied" in _applied:
+            return
+        _applied.add("access_denied")
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_dynamodb,
+        state_task_service_lambda,
+    )
+
+    for cls, generic in (
+        (state_task_service_dynamodb.StateTaskServiceDynamoDB, "DynamoDB.AmazonDynamoDBException"),
+        (state_task_service_lambda.StateTaskServiceLambda, "Lambda.AWSLambdaException"),
+    ):
+        original = cls._error_cause_from_client_error
+
+        def error_cause(client_error: Any, original: Any = original, generic: str = generic) -> tuple[str, str]:
+            error, cause = original(client_error)
+            if client_error.response["Error"]["Code"] == "AccessDeniedException":
+                error = generic
+            return error, cause
+
+        cls._error_cause_from_client_error = staticmethod(error_cause)  # type: ignore[method-assign]
 
 
 def _reuse_parsed_definitions(size: int = 32) -> None:

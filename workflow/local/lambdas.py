@@ -10,14 +10,17 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import threading
 import time
 import traceback
 import uuid
+from collections import ChainMap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from workflow.bootstrap import FUNCTION_ENVIRONMENT, Credentials
 from workflow.local.faults import FaultPlan
 
 Handler = Callable[[Any, Any], Any]
@@ -66,6 +69,10 @@ class LocalFunction:
     timeout_seconds: float
     memory_mb: int
     environment: dict[str, str]
+    role_arn: str = ""
+    # The execution role's credentials, given to the handler as Lambda gives them: in its
+    # environment. None: the process's own (the local stack without IAM enforcement).
+    credentials: Credentials | None = field(default=None, repr=False)
     _callable: Handler | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     invocations: int = 0
@@ -123,6 +130,10 @@ class LocalFunction:
         )
         started = time.monotonic()
         self.invocations += 1
+        own = dict(self.environment)
+        if self.credentials is not None:
+            own.update(self.credentials.as_environment())
+        token = FUNCTION_ENVIRONMENT.set(ChainMap(own, os.environ))
         try:
             result = self.resolve()(payload, context)
         except Exception as error:
@@ -137,6 +148,8 @@ class LocalFunction:
                 },
                 error=True,
             )
+        finally:
+            FUNCTION_ENVIRONMENT.reset(token)
         elapsed = time.monotonic() - started
         if elapsed > self.timeout_seconds:
             self.errors += 1

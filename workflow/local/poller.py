@@ -10,6 +10,7 @@ after ``maxReceiveCount`` receives. Stopping lets in-flight batches finish first
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from workflow.local.lambdas import LocalFunction
 from workflow.local.stack import EventSourceMapping
 
 _MAX_RECEIVE = 10
+log = logging.getLogger("eventflow.local")
 
 
 @dataclass
@@ -82,7 +84,12 @@ class QueuePoller:
     def _run(self) -> None:
         idle = 0.02
         while not self._stopping.is_set():
-            if self.poll_once():
+            try:
+                handled = self.poll_once()
+            except Exception as error:  # e.g. AccessDenied: Lambda keeps polling, and says so
+                log.warning("event source %s: %s", self.mapping.queue_arn, error)
+                handled = 0
+            if handled:
                 idle = 0.02
             else:
                 # Short polls, with the waiting done here: the embedded server handles one

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from workflow.bootstrap import Settings
+from workflow import bootstrap, constants
+from workflow.bootstrap import Credentials, Settings
 from workflow.constants import ENV_ENDPOINT_URL, POWERTOOLS_SERVICE_NAME, STACK_NAME
+from workflow.local import engine
 from workflow.local.faults import FaultPlan
+from workflow.local.iam import Denial, role_of
+from workflow.local.iam import evaluate as iam_evaluate
 from workflow.local.lambdas import LocalFunction
 from workflow.local.mocking import ENV_MOCK_CONFIG, MockConfig
 from workflow.local.mocking import install as install_mocks
 from workflow.local.poller import QueuePoller
-from workflow.local.server import DEFAULT_PORT, EmbeddedAws
+from workflow.local.server import ACCOUNT_ID, DEFAULT_PORT, EmbeddedAws
 from workflow.local.stack import REGION, Deployment, LocalDeployer, synthesize
 
 # What every in-process function sees besides its own variables from the template (these win:
@@ -74,8 +79,13 @@ class LocalRuntime:
         stack_name: str = STACK_NAME,
         faults: FaultPlan | None = None,
         allowed_origins: Iterable[str] = (),
+        iam: bool = True,
     ) -> None:
+        """`iam=False` leaves IAM unenforced: every component then acts with full rights."""
         self._faults = faults
+        self.iam = iam
+        self.operator_credentials: Credentials | None = None
+        self.operator_note = ""
         self._stack_name = stack_name
         self._mock_config = mock_config
         self._owns_aws = aws is None
@@ -102,7 +112,29 @@ class LocalRuntime:
         return {"EndpointUrl": self.endpoint_url, **self.deployment.outputs}
 
     def settings(self) -> Settings:
+        """The harness's view (publishing as a producer, reconciling): the account's root."""
         return Settings(region=REGION, endpoint_url=self.endpoint_url).with_outputs(self.outputs)
+
+    def operator_settings(self) -> Settings:
+        """The operator's: the local operator role's session (see `_operator`)."""
+        return replace(self.settings(), credentials=self.operator_credentials or self.settings().credentials)
+
+    @property
+    def operator_outputs(self) -> dict[str, str]:
+        """What `eventflow local up` writes beside the outputs, so that the CLI acts as the operator."""
+        if self.operator_credentials is None:
+            return {}
+        return {
+            constants.OUT_OPERATOR_ACCESS_KEY_ID: self.operator_credentials.access_key_id,
+            constants.OUT_OPERATOR_SECRET_ACCESS_KEY: self.operator_credentials.secret_access_key,
+            constants.OUT_OPERATOR_SESSION_TOKEN: self.operator_credentials.session_token or "",
+        }
+
+    @property
+    def denials(self) -> list[Denial]:
+        """The requests the embedded IAM refused so far (most recent last)."""
+        assert self.aws.router is not None
+        return list(self.aws.router.iam.denials)
 
     def client(self, service: str) -> Any:
         assert self._deployer is not None, "the runtime is not started"
@@ -118,10 +150,16 @@ class LocalRuntime:
         try:
             self._deployer = LocalDeployer(self.endpoint_url)
             self.deployment = self._deployer.deploy(assembly, self._stack_name)
-            self._prepare_functions(self.deployment.functions)
             assert self.aws.router is not None
+            if self.iam:
+                self._assume_roles(self.deployment)
+            self._prepare_functions(self.deployment.functions)
             self.aws.router.register(self.deployment.functions)
             self.aws.router.faults = self._faults
+            if self.iam:
+                # On for the whole server: a runtime without IAM on a shared server gives its
+                # components no role sessions, so nothing of its own is checked.
+                self.aws.router.iam.enforcing = True
             if with_pollers:
                 self.start_pollers()
         except BaseException:
@@ -133,10 +171,78 @@ class LocalRuntime:
         assert self.deployment is not None
         functions = {f.name: f for f in self.deployment.functions}
         for mapping in self.deployment.mappings:
-            poller = QueuePoller(
-                mapping, functions[mapping.function_name], self.client("sqs"), region=REGION, faults=self._fault_plan
-            )
+            function = functions[mapping.function_name]
+            if self.iam:
+                self._check_mapping_role(mapping.queue_arn, function)
+            # Lambda polls with the function's execution role.
+            sqs = bootstrap.client("sqs", REGION, self.endpoint_url, function.credentials) if self.iam else None
+            poller = QueuePoller(mapping, function, sqs or self.client("sqs"), region=REGION, faults=self._fault_plan)
             self.pollers.append(poller.start())
+
+    # --- IAM
+
+    def _assume_roles(self, deployment: Deployment) -> None:
+        """Each function runs with a session of its execution role, the state machine's tasks
+        with one of its role, the operator with one of the operator role."""
+        assert self.aws.router is not None
+        iam = self.aws.router.iam
+        lock = self.aws.router.moto_lock
+        for function in deployment.functions:
+            with lock:
+                function.credentials = iam.assume(
+                    function.role_arn, service="lambda.amazonaws.com", session_name=function.name
+                )
+        for role_arn in set(deployment.state_machine_roles.values()):
+            with lock:
+                engine.ROLE_SESSIONS[role_arn] = iam.assume(role_arn, service="states.amazonaws.com")
+        self._operator(deployment)
+
+    def _operator(self, deployment: Deployment) -> None:
+        """The operator role: the stack's operator managed policy (logical id `OperatorPolicy…`)
+        attached to a role this account may assume; without one, a role allowed everything."""
+        iam = self.client("iam")
+        name = f"{deployment.stack_name}-LocalOperator"[:64]
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+        try:
+            arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        except iam.exceptions.EntityAlreadyExistsException:
+            arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+        operator = [a for logical, a in deployment.managed_policies.items() if logical.startswith("OperatorPolicy")]
+        if operator:
+            for policy_arn in operator:
+                iam.attach_role_policy(RoleName=name, PolicyArn=policy_arn)
+            self.operator_note = "the operator acts with the stack's operator policy"
+        else:
+            everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+            iam.put_role_policy(RoleName=name, PolicyName="Everything", PolicyDocument=json.dumps(everything))
+            self.operator_note = "the template ships no operator policy: the local operator role may do everything"
+            logging.getLogger("eventflow.local").warning(self.operator_note)
+        session = self.client("sts").assume_role(RoleArn=arn, RoleSessionName="operator")["Credentials"]
+        self.operator_credentials = Credentials(
+            session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"]
+        )
+
+    def _check_mapping_role(self, queue_arn: str, function: LocalFunction) -> None:
+        """Lambda refuses an SQS event source whose function's role cannot receive, delete and
+        read the queue's attributes (CreateEventSourceMapping's InvalidParameterValueException)."""
+        assert self.aws.router is not None and function.credentials is not None
+        iam = self.aws.router.iam
+        with self.aws.router.moto_lock:
+            principal = iam.principal(function.credentials.access_key_id, function.credentials.session_token)
+        if principal is None or isinstance(principal, str):
+            return
+        for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+            if not iam_evaluate(principal.policies, action, queue_arn, role_arn=role_of(principal.arn)).allowed:
+                iam.denials.append(Denial(principal.arn, action, queue_arn))
+                raise RuntimeError(
+                    f"event source {queue_arn} -> {function.name}: InvalidParameterValueException: The provided "
+                    f"execution role does not have permissions to call {action.split(':')[1]} on SQS"
+                )
 
     def _fault_plan(self) -> FaultPlan | None:
         """The plan in force now (tests switch it on and off on the router)."""

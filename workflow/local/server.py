@@ -15,6 +15,7 @@ from urllib.parse import unquote
 from workflow.local import asl_patches, engine, refusals, teststate
 from workflow.local import operations as local_operations
 from workflow.local.faults import FaultPlan, throttle_response
+from workflow.local.iam import LocalIam, denied_response, read_call
 from workflow.local.lambdas import LocalFunction
 from workflow.webaccess import AccessPolicy, forbidden
 
@@ -65,10 +66,17 @@ class LambdaRouter:
         self._serialize = serialize
         self.faults: FaultPlan | None = None
         self.functions: dict[str, LocalFunction] = {}
+        # Identity policies, checked for every request (our Lambda route and the APIs answered
+        # here included) once `iam.enforcing` is on.
+        self.iam = LocalIam(ACCOUNT_ID, "us-east-1")
         # moto's backends are not thread-safe (a DynamoDB transaction deep-copies the table
         # while other requests write to it): one AWS request at a time. Lambda invocations
         # run outside the lock, since their handlers call back into moto.
         self._moto_lock = threading.Lock()
+
+    @property
+    def moto_lock(self) -> threading.Lock:
+        return self._moto_lock
 
     def register(self, functions: Iterable[LocalFunction]) -> None:
         for function in functions:
@@ -78,6 +86,12 @@ class LambdaRouter:
         refusal = self.access.refusal(environ)
         if refusal is not None:
             return forbidden(refusal, start_response)
+        if self.iam.enforcing:
+            refused = self._authorize(environ)
+            if refused is not None:
+                status, headers, body = refused
+                start_response(status, [*headers, ("Content-Length", str(len(body)))])
+                return [body]
         match = _INVOKE_PATH.match(environ.get("PATH_INFO", ""))
         if environ.get("REQUEST_METHOD") == "POST" and match:
             function = self.functions.get(function_name_of(match.group("name")))
@@ -104,6 +118,17 @@ class LambdaRouter:
         with self._moto_lock:
             # The body is produced inside the lock too: moto renders it lazily.
             return list(self._app(environ, start_response))
+
+    def _authorize(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)  # read again by whoever answers
+        call = read_call(environ, body)
+        if call is None:
+            return None
+        with self._moto_lock:  # IAM's and STS's backends are moto's too
+            verdict = self.iam.authorize(call)
+        return denied_response(call, verdict) if verdict is not None else None
 
     def _inject(self, target: str, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes] | None:
         assert self.faults is not None
@@ -203,6 +228,7 @@ class EmbeddedAws:
         if self._speed_up:
             engine.speed_up()
         asl_patches.apply()  # the engine runs ASL as AWS documents it (tests/conformance)
+        engine.report_access_denied_as_aws()
 
         class _QuietHandler(MotoRequestHandler):
             def log_request(self, *args: Any, **kwargs: Any) -> None:

@@ -54,6 +54,9 @@ class Deployment:
     definitions: dict[str, str] = field(default_factory=dict)
     materialized: dict[str, list[str]] = field(default_factory=dict)
     skipped_by_moto: list[str] = field(default_factory=list)
+    state_machine_roles: dict[str, str] = field(default_factory=dict)  # state machine ARN -> role ARN
+    # Managed policies by logical id -> ARN (the operator policy among them).
+    managed_policies: dict[str, str] = field(default_factory=dict)
 
 
 def read_context() -> dict[str, Any]:
@@ -334,7 +337,12 @@ class LocalDeployer:
             arn, definition = self._state_machine(logical, props, resolve)
             deployment.state_machines[logical] = arn
             deployment.definitions[logical] = definition
+            deployment.state_machine_roles[arn] = str(props["RoleArn"])
             return True
+        if kind in ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            if kind == "AWS::IAM::ManagedPolicy":
+                deployment.managed_policies[logical] = str(resolve({"Ref": logical}))
+            return self._iam(logical, kind, props, resolve)
         if kind == "AWS::Lambda::Function":
             deployment.functions.append(self._function(logical, props, resolve))
             return False
@@ -342,6 +350,43 @@ class LocalDeployer:
             deployment.mappings.append(self._mapping(props, resolve))
             return True
         return False
+
+    def _iam(self, logical: str, kind: str, props: dict[str, Any], resolve: Any) -> bool:
+        """Make sure IAM holds every policy the template gives a role, as IAM would after a
+        deployment: enforcement reads them from there. Returns whether anything was missing."""
+        iam = self.client("iam")
+        created = False
+
+        def role_name(reference: Any) -> str:
+            return str(reference).rsplit("/", 1)[-1]
+
+        def inline(role: str, name: str, document: Any) -> None:
+            nonlocal created
+            if name not in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+                iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
+                created = True
+
+        def attached(role: str, arn: str) -> None:
+            nonlocal created
+            names = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]]
+            if arn not in names:
+                iam.attach_role_policy(RoleName=role, PolicyArn=arn)
+                created = True
+
+        if kind == "AWS::IAM::Role":
+            name = role_name(resolve({"Ref": logical}))
+            for policy in props.get("Policies") or []:
+                inline(name, policy["PolicyName"], policy["PolicyDocument"])
+            for arn in props.get("ManagedPolicyArns") or []:
+                attached(name, str(arn))
+        elif kind == "AWS::IAM::Policy":
+            for role in props.get("Roles") or []:
+                inline(role_name(role), props["PolicyName"], props["PolicyDocument"])
+        else:
+            arn = str(resolve({"Ref": logical}))
+            for role in props.get("Roles") or []:
+                attached(role_name(role), arn)
+        return created
 
     def _alarm(self, logical: str, props: dict[str, Any], deployment: Deployment) -> None:
         allowed = {
@@ -393,6 +438,7 @@ class LocalDeployer:
             timeout_seconds=float(props.get("Timeout", 3)),
             memory_mb=int(props.get("MemorySize", 128)),
             environment={k: str(v) for k, v in (props.get("Environment", {}).get("Variables") or {}).items()},
+            role_arn=str(props.get("Role", "")),
         )
 
     def _mapping(self, props: dict[str, Any], resolve: Any) -> EventSourceMapping:
