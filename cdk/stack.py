@@ -12,6 +12,7 @@ from typing import Any
 
 from aws_cdk import (
     Acknowledgment,
+    ArnFormat,
     CfnOutput,
     Duration,
     RemovalPolicy,
@@ -399,9 +400,28 @@ class EventflowStack(Stack):
             "functions.ingest.handler",
             timeout=ingest_timeout,
             memory=256,
-            env={c.ENV_STATE_MACHINE_ARN: state_machine.state_machine_arn},
+            env={c.ENV_STATE_MACHINE_ARN: state_machine.state_machine_arn, c.ENV_WORKFLOW_TYPE: workflow_type},
         )
-        state_machine.grant_start_execution(ingest_fn)
+        if workflow_type == c.WORKFLOW_EXPRESS:
+            # Each record's execution runs inside the call; what does not succeed fails the record.
+            state_machine.grant_start_sync_execution(ingest_fn)
+        else:
+            # A name already taken: the ingest reads that execution's status and redrives it if it
+            # failed (a re-published event), on this state machine's executions only.
+            state_machine.grant_start_execution(ingest_fn)
+            ingest_fn.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["states:DescribeExecution", "states:RedriveExecution"],
+                    resources=[
+                        Stack.of(self).format_arn(
+                            service="states",
+                            resource="execution",
+                            resource_name=f"{state_machine.state_machine_name}:*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    ],
+                )
+            )
         # Rejections of unreadable messages are the only write the ingest function makes.
         ingest_fn.add_to_role_policy(iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table.table_arn]))
         # Consuming the lanes: sqs:ReceiveMessage, DeleteMessage, ChangeMessageVisibility,
