@@ -406,6 +406,13 @@ class EventflowStack(Stack):
             # Each record's execution runs inside the call; what does not succeed fails the record.
             state_machine.grant_start_sync_execution(ingest_fn)
         else:
+            acknowledge(
+                ingest_fn.role or ingest_fn,
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+                f"<{Stack.of(self).get_logical_id(state_machine.node.default_child)}.Name>:*]",
+                "The executions of this one state machine, whose names come from the events: "
+                "DescribeExecution and RedriveExecution of a re-published event's failed execution.",
+            )
             # A name already taken: the ingest reads that execution's status and redrives it if it
             # failed (a re-published event), on this state machine's executions only.
             state_machine.grant_start_execution(ingest_fn)

@@ -33,6 +33,12 @@ ACKNOWLEDGED = {
         for fn in ("IngestFunction", "ValidateFunction", "ProjectFunction")
     ),
     (f"{c.STACK_NAME}/Workflow/Role", "AwsSolutions-IAM5[Resource::*]"),
+    # Standard: DescribeExecution and RedriveExecution on the workflow's executions only
+    (
+        f"{c.STACK_NAME}/IngestFunctionRole",
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+        "<Workflow193EF7C1.Name>:*]",
+    ),
 }
 
 
