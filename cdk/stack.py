@@ -8,7 +8,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aws_cdk import (
     Acknowledgment,
@@ -409,7 +409,7 @@ class EventflowStack(Stack):
             acknowledge(
                 ingest_fn.role or ingest_fn,
                 f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
-                f"<{Stack.of(self).get_logical_id(state_machine.node.default_child)}.Name>:*]",
+                f"<{self.get_logical_id(cast(sfn.CfnStateMachine, state_machine.node.default_child))}.Name>:*]",
                 "The executions of this one state machine, whose names come from the events: "
                 "DescribeExecution and RedriveExecution of a re-published event's failed execution.",
             )
