@@ -70,13 +70,15 @@ class DeadLetters:
         except ValueError:
             decoded = None
         event_id = known_event_id(decoded)
-        if event_id and self._store.get_event(event_id):
-            reason = "already stored: the ingest function failed after starting it; redriving is harmless"
-        elif self._express():
+        stored = bool(event_id and self._store.get_event(event_id))
+        if self._express():
             reason = (
-                "its Express execution did not succeed on any receive (the ingest log names message_id "
-                f"{message['MessageId']} with the execution's status and error)"
+                f"{'stored, but ' if stored else ''}its Express execution did not succeed on any receive "
+                f"(the ingest log names message_id {message['MessageId']} with the execution's status and error); "
+                "redriving runs it again"
             )
+        elif stored:
+            reason = "already stored: the ingest function failed after starting it; redriving is harmless"
         else:
             try:
                 described = self._sfn.describe_execution(
