@@ -51,6 +51,7 @@ def test_a_small_chaos_run_reconciles_with_nothing_lost_and_nothing_stored_twice
     assert redeliveries > 0  # the throttled starts and crashed batches came back, and were absorbed
 
 
+@pytest.mark.timeout(1500)
 def test_a_small_chaos_run_on_express_reconciles_with_failures_inside_executions(tmp_path: Path) -> None:
     """Express: a failed execution fails its message, which SQS delivers again (and, past
     maxReceiveCount, parks in the DLQ for the operator's redrive); nothing lost, nothing twice."""
@@ -69,7 +70,7 @@ def test_a_small_chaos_run_on_express_reconciles_with_failures_inside_executions
         )
     )
     result = eventflow(
-        tmp_path, "chaos", "-c", "workflow_type=express", "--events", "150", "--faults", str(plan),
+        tmp_path, "chaos", "-c", "workflow_type=express", "--events", "100", "--faults", str(plan),
         "--ingest-timeout", "3", "--port", str(free_port()), "--timeout", "900", timeout=1500,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
