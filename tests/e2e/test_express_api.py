@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,3 +91,21 @@ def test_redrive_refuses_what_aws_refuses_on_standard(embedded_aws: Any) -> None
     with pytest.raises(ClientError) as missing:
         sfn.redrive_execution(executionArn=arn + "-nope")
     assert code_of(missing)[0] == "ExecutionDoesNotExist"
+
+
+@pytest.mark.parametrize("action", ["failed", "list", "history", "redrive"])
+def test_the_execution_commands_refuse_an_express_workflow_in_one_line(
+    embedded_aws: Any, tmp_path: Path, action: str
+) -> None:
+    from tests.e2e.cli import eventflow
+
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    machine = express_machine(sfn, {"P": {"Type": "Pass", "End": True}})
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"EndpointUrl": embedded_aws.endpoint_url, "StateMachineArn": machine}))
+    args = ["executions", action, *(["some-name"] if action in ("history", "redrive") else [])]
+    result = eventflow(tmp_path, *args, "--outputs-file", str(outputs), timeout=60)
+    assert result.returncode != 0 and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert f"executions {action}: not on an Express workflow" in line
+    assert "eventflow dlq list" in line and "eventflow dlq redrive" in line
