@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +33,7 @@ from typing import Any
 from workflow.local.operations import LocalApiError
 
 PASS: Any = object()
+_redrives = threading.Lock()
 REDRIVE_WINDOW = timedelta(days=14)
 MAX_HISTORY_EVENTS = 25_000
 EXPRESS_BILLED_MEMORY_MB = 64
@@ -247,9 +249,14 @@ def unsuccessful_state(history: list[dict[str, Any]], definition: dict[str, Any]
 
 def redrive_execution(_client: Any, request: dict[str, Any]) -> dict[str, Any]:
     execution = _execution(str(request.get("executionArn") or ""))
-    reason = not_redrivable_reason(execution)
-    if reason is not None:
-        raise LocalApiError("ExecutionNotRedrivable", f"{reason}: '{execution.exec_arn}'")
+    with _redrives:  # two redrives at once: the second finds the execution RUNNING, as on AWS
+        reason = not_redrivable_reason(execution)
+        if reason is not None:
+            raise LocalApiError("ExecutionNotRedrivable", f"{reason}: '{execution.exec_arn}'")
+        return _redrive(execution)
+
+
+def _redrive(execution: Any) -> dict[str, Any]:
     history = _history(execution)
     definition = json.loads(execution.state_machine.definition)
     state, state_input = unsuccessful_state(history, definition)
