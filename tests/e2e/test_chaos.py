@@ -63,15 +63,15 @@ def test_a_small_chaos_run_on_express_reconciles_with_failures_inside_executions
                 "faults": [
                     {"target": "dynamodb:write", "rate": 0.1},
                     {"target": "stepfunctions:StartSyncExecution", "rate": 0.05},
-                    {"target": "lambda:Ingest", "rate": 0.1, "mode": "crash_mid_batch"},
+                    {"target": "lambda:Ingest", "rate": 0.05, "mode": "crash_mid_batch"},
                     {"target": "lambda:Project", "rate": 0.1, "mode": "crash"},
                 ],
             }
         )
     )
     result = eventflow(
-        tmp_path, "chaos", "-c", "workflow_type=express", "--events", "100", "--faults", str(plan),
-        "--ingest-timeout", "3", "--port", str(free_port()), "--timeout", "900", timeout=1500,
+        tmp_path, "chaos", "-c", "workflow_type=express", "--events", "60", "--faults", str(plan),
+        "--ingest-timeout", "8", "--port", str(free_port()), "--timeout", "900", timeout=1500,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     out = result.stdout
