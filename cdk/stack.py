@@ -9,7 +9,7 @@ import shutil
 import tempfile
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aws_cdk import (
     Acknowledgment,
@@ -683,9 +683,35 @@ class EventflowStack(Stack):
             "functions.ingest.handler",
             timeout=ingest_timeout,
             memory=256,
-            env={c.ENV_STATE_MACHINE_ARN: state_machine.state_machine_arn},
+            env={c.ENV_STATE_MACHINE_ARN: state_machine.state_machine_arn, c.ENV_WORKFLOW_TYPE: workflow_type},
         )
-        state_machine.grant_start_execution(ingest_fn)
+        if workflow_type == c.WORKFLOW_EXPRESS:
+            # Each record's execution runs inside the call; what does not succeed fails the record.
+            state_machine.grant_start_sync_execution(ingest_fn)
+        else:
+            acknowledge(
+                ingest_fn.role or ingest_fn,
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+                f"<{self.get_logical_id(cast(sfn.CfnStateMachine, state_machine.node.default_child))}.Name>:*]",
+                "The executions of this one state machine, whose names come from the events: "
+                "DescribeExecution and RedriveExecution of a re-published event's failed execution.",
+            )
+            # A name already taken: the ingest reads that execution's status and redrives it if it
+            # failed (a re-published event), on this state machine's executions only.
+            state_machine.grant_start_execution(ingest_fn)
+            ingest_fn.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["states:DescribeExecution", "states:RedriveExecution"],
+                    resources=[
+                        Stack.of(self).format_arn(
+                            service="states",
+                            resource="execution",
+                            resource_name=f"{state_machine.state_machine_name}:*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    ],
+                )
+            )
         # Rejections of unreadable messages are the only write the ingest function makes.
         ingest_fn.add_to_role_policy(iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[table.table_arn]))
         # Consuming the lanes: sqs:ReceiveMessage, DeleteMessage, ChangeMessageVisibility,

@@ -4,6 +4,10 @@ The records of a batch start their executions side by side, at most `MAX_CONCURR
 at a time: a batch of ten costs about one StartExecution round trip, not ten. Each record
 still succeeds or fails on its own, and a record still waiting on a throttled start when the
 invocation nears its timeout fails alone instead of taking the batch down with a timeout.
+
+On an Express workflow each record's execution runs inside its StartSyncExecution call, so the
+batch waits for its slowest execution; an execution that does not succeed (or does not end
+before the function's deadline) fails its record, and SQS delivers it again.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from functions.observability import correlate, logger, metrics, traced
 from workflow import bootstrap
 from workflow.constants import ATTR_SOURCE
 from workflow.ingest import IngestResult, Outcome, ingest_message
-from workflow.ports import ExecutionStarter, RejectionRecorder
+from workflow.ports import ExecutionStarter, ExecutionUnsuccessful, RejectionRecorder
 
 MAX_CONCURRENT_STARTS = 10
 # One pool per invoking thread: on Lambda that is one per execution environment; the local
@@ -57,6 +61,15 @@ def handle_record(record: SQSRecord, starter: ExecutionStarter, rejections: Reje
     correlate(None, lane=lane, message_id=record.message_id)
     try:
         result = ingest_message(record.body, lane=lane, starter=starter, rejections=rejections)
+    except ExecutionUnsuccessful as unsuccessful:
+        # Express: the workflow ran for this event and did not succeed. The message comes back
+        # after the visibility timeout, and waits in the DLQ once it has failed maxReceiveCount times.
+        logger.warning(
+            "execution did not succeed; left in the queue for a retry",
+            extra={"status": unsuccessful.status, "error": unsuccessful.error},
+        )
+        metrics.add_metric(name="IngestFailures", unit=MetricUnit.Count, value=1)
+        raise
     except Exception:
         # Reported to SQS as this record's failure; it comes back after the visibility timeout.
         logger.exception("record failed; left in the queue for a retry")

@@ -21,17 +21,21 @@ from workflow.constants import (
     ENV_STATE_MACHINE_ARN,
     ENV_TABLE_NAME,
     ENV_TOPIC_ARN,
+    ENV_WORKFLOW_TYPE,
+    EXPRESS_MAX_SECONDS,
     OUT_OPERATOR_ACCESS_KEY_ID,
     OUT_OPERATOR_SECRET_ACCESS_KEY,
     OUT_OPERATOR_SESSION_TOKEN,
     OUT_STATE_MACHINE_ARN,
     OUT_TABLE_NAME,
     OUT_TOPIC_ARN,
+    WORKFLOW_EXPRESS,
+    WORKFLOW_STANDARD,
 )
 
 if TYPE_CHECKING:
     from workflow.adapters.dynamodb import DynamoDBEventStore, DynamoDBProjectionStore
-    from workflow.adapters.stepfunctions import StepFunctionsStarter
+    from workflow.ports import ExecutionStarter
     from workflow.publisher import Publisher
 
 
@@ -85,6 +89,7 @@ class Settings:
     topic_arn: str | None = None
     retention_days: int = DEFAULT_RETENTION_DAYS
     credentials: Credentials | None = None
+    workflow_type: str = WORKFLOW_STANDARD
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -99,6 +104,7 @@ class Settings:
             topic_arn=env.get(ENV_TOPIC_ARN) or None,
             retention_days=int(env.get(ENV_RETENTION_DAYS) or DEFAULT_RETENTION_DAYS),
             credentials=Credentials.from_env(env),
+            workflow_type=_workflow_type(env.get(ENV_WORKFLOW_TYPE) or WORKFLOW_STANDARD),
         )
 
     def with_outputs(self, outputs: Mapping[str, str]) -> Settings:
@@ -142,8 +148,16 @@ def client(service: str, region: str, endpoint_url: str | None, credentials: Cre
     # paces this client's calls to the rate the service has been allowing instead of retrying at
     # once. Its retries still draw on botocore's retry quota; a start that fails anyway is reported
     # for its record alone, which comes back through the queue.
+    # StartSyncExecution answers when the Express execution ends (at most 5 minutes): the read
+    # timeout waits that long, instead of botocore's 60 s and a retry that would run it again.
+    # Its `sync-` host prefix belongs to AWS's endpoints, not to an endpoint given by URL.
     if service == "stepfunctions":
-        config = Config(retries={"mode": "adaptive", "max_attempts": 5}, max_pool_connections=32)
+        config = Config(
+            retries={"mode": "adaptive", "max_attempts": 5},
+            max_pool_connections=32,
+            read_timeout=EXPRESS_MAX_SECONDS + 10,
+            inject_host_prefix=endpoint_url is None,
+        )
     else:
         config = Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32)
     keys: dict[str, Any] = {}
@@ -181,10 +195,19 @@ def projection_store(settings: Settings) -> DynamoDBProjectionStore:
     )
 
 
-def execution_starter(settings: Settings) -> StepFunctionsStarter:
-    from workflow.adapters.stepfunctions import StepFunctionsStarter
+def _workflow_type(value: str) -> str:
+    if value.lower() not in (WORKFLOW_STANDARD, WORKFLOW_EXPRESS):
+        raise ValueError(f"{ENV_WORKFLOW_TYPE}: expected {WORKFLOW_STANDARD!r} or {WORKFLOW_EXPRESS!r}, got {value!r}")
+    return value.lower()
 
-    return StepFunctionsStarter(settings.require("state_machine_arn"), client_for("stepfunctions", settings))
+
+def execution_starter(settings: Settings) -> ExecutionStarter:
+    """Standard: StartExecution, de-duplicated by name. Express: StartSyncExecution, so a failed
+    execution fails its message, which SQS redelivers."""
+    from workflow.adapters.stepfunctions import StepFunctionsStarter, StepFunctionsSyncStarter
+
+    starter = StepFunctionsSyncStarter if settings.workflow_type == WORKFLOW_EXPRESS else StepFunctionsStarter
+    return starter(settings.require("state_machine_arn"), client_for("stepfunctions", settings))
 
 
 def publisher(settings: Settings) -> Publisher:

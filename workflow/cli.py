@@ -329,10 +329,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_executions(args: argparse.Namespace) -> int:
-    from workflow.operations import execution_arn
+    from workflow.operations import Executions, execution_arn
 
     settings = settings_from(args)
     sfn = bootstrap.client_for("stepfunctions", settings)
+    Executions(sfn, settings.require("state_machine_arn")).require_standard(args.action)
     if args.action == "list":
         params: dict[str, Any] = {"stateMachineArn": settings.require("state_machine_arn"), "maxResults": args.limit}
         if args.status:
@@ -593,12 +594,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _stop_runtime(runtime)
 
 
+def _context(pairs: list[str] | None) -> dict[str, Any]:
+    """`-c key=value` pairs, as `cdk synth -c` takes them."""
+    context: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"-c {pair!r}: expected key=value, e.g. -c workflow_type=express")
+        context[key] = value
+    return context
+
+
 def cmd_chaos(args: argparse.Namespace) -> int:
     from workflow.local import chaos, demo
 
-    plan = None if args.faults else chaos.default_plan(args.seed)
-    context = {"ingest_timeout_seconds": args.ingest_timeout} if args.ingest_timeout else None
-    runtime = _start_runtime(args, faults=plan, context=context)
+    context = _context(args.context)
+    if args.ingest_timeout:
+        context["ingest_timeout_seconds"] = args.ingest_timeout
+    plan = None if args.faults else chaos.default_plan(args.seed, workflow_type=str(context.get("workflow_type", "")))
+    runtime = _start_runtime(args, faults=plan, context=context or None)
     try:
         report = chaos.run(
             runtime,
@@ -658,12 +672,13 @@ def _measure_stack(workflow_type: str) -> tuple[dict[str, Any], float, int]:
     from workflow.local.server import EmbeddedAws
     from workflow.local.stack import synthesize
 
-    assembly = synthesize({"workflow_type": workflow_type})
-    template = json.loads((assembly / f"{STACK_NAME}.template.json").read_text())
+    template = json.loads((synthesize({"workflow_type": workflow_type}) / f"{STACK_NAME}.template.json").read_text())
     port = EmbeddedAws().port + 7
+    # Counted on a Standard machine of the same definition, whose executions Step Functions lists
+    # (it keeps no Express execution); the transitions are the same.
     with LocalRuntime(
         port=port,
-        assembly=assembly,
+        assembly=synthesize({"workflow_type": "standard"}),
         stack_name=f"EventflowCost{workflow_type.title()}",
         log_file=Path(".eventflow") / "logs" / "cost-functions.log",
     ) as runtime:
@@ -900,6 +915,10 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest_timeout_seconds; the lanes' visibility timeout is 6x, so it sets how soon an unstarted record "
         "comes back)",
     )
+    chaos.add_argument(
+        "-c", "--context", action="append", metavar="KEY=VALUE",
+        help="CDK context for the stack, as `cdk synth -c` takes it (e.g. -c workflow_type=express); repeatable",
+    )  # fmt: skip
     chaos.add_argument("--port", type=PORT, default=DEFAULT_PORT)
     chaos.add_argument("--timeout", type=_positive, default=3600.0, help="give up waiting for a drain after this")
     chaos.set_defaults(run=cmd_chaos)

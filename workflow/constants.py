@@ -10,6 +10,10 @@ ENV_TABLE_NAME = "EVENTFLOW_TABLE_NAME"
 ENV_STATE_MACHINE_ARN = "EVENTFLOW_STATE_MACHINE_ARN"
 ENV_TOPIC_ARN = "EVENTFLOW_TOPIC_ARN"
 ENV_RETENTION_DAYS = "EVENTFLOW_RETENTION_DAYS"
+# `standard` (StartExecution, de-duplicated by name) or `express` (StartSyncExecution).
+ENV_WORKFLOW_TYPE = "EVENTFLOW_WORKFLOW_TYPE"
+WORKFLOW_STANDARD = "standard"
+WORKFLOW_EXPRESS = "express"
 ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 ENV_REGION = "AWS_REGION"
 
@@ -66,6 +70,7 @@ STACK_NAME = "Eventflow"
 # Limits. A state's input/output is capped at 256 KiB by Step Functions, and the workflow's
 # state carries an event about three times (raw input, stored item, outbound body).
 MAX_EVENT_BYTES = 32 * 1024
+EXPRESS_MAX_SECONDS = 300  # an Express execution's longest run
 SNS_MAX_MESSAGE_BYTES = 256 * 1024
 SNS_MAX_BATCH_ENTRIES = 10
 MAX_JSON_DEPTH = 8

@@ -1,6 +1,7 @@
 """The operator's tools: dead letters, failed executions, replay. The same calls on AWS and on the
 local stack (which answers StartMessageMoveTask and RedriveExecution itself, since moto lacks
-them)."""
+them). On an Express workflow the dead letters are the failed events, and the execution tools
+refuse, saying so: Step Functions keeps no Express execution."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ class DeadLetters:
         self._sfn = sfn
         self._store = store
         self._machine = state_machine_arn
+        self._is_express: bool | None = None
 
     def list(self, queue_url: str, *, limit: int = 100) -> list[DeadLetter]:
         """Peek: messages are hidden while listed, then made visible again at once."""
@@ -71,7 +73,14 @@ class DeadLetters:
         if unusable is not None:
             reason = f"unusable message ({unusable}): the ingest function now records it as rejected"
             return DeadLetter(message["MessageId"], receives, event_id, reason)
-        if event_id and self._store.get_event(event_id):
+        stored = bool(event_id and self._store.get_event(event_id))
+        if self._express():
+            reason = (
+                f"{'stored, but ' if stored else ''}its Express execution did not succeed on any receive "
+                f"(the ingest log names message_id {message['MessageId']} with the execution's status and error); "
+                "redriving runs it again"
+            )
+        elif stored:
             reason = "already stored: the ingest function failed after starting it; redriving is harmless"
         else:
             try:
@@ -90,6 +99,11 @@ class DeadLetters:
                 )
         return DeadLetter(message["MessageId"], receives, event_id, reason)
 
+    def _express(self) -> bool:
+        if self._is_express is None:
+            self._is_express = is_express(self._sfn, self._machine)
+        return self._is_express
+
     def redrive(self, dead_letter_queue_url: str) -> str:
         """Move every message back to the queue it came from (SQS StartMessageMoveTask)."""
         arn = self._sqs.get_queue_attributes(QueueUrl=dead_letter_queue_url, AttributeNames=["QueueArn"])["Attributes"][
@@ -98,10 +112,29 @@ class DeadLetters:
         return str(self._sqs.start_message_move_task(SourceArn=arn)["TaskHandle"])
 
 
+class ExpressHasNoExecutions(ValueError):
+    """Step Functions keeps no execution of an Express workflow to list, describe or redrive."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(
+            f"executions {action}: not on an Express workflow: Step Functions keeps no Express execution "
+            "(their history is in the workflow's CloudWatch log group); an event whose execution failed "
+            "waits in its lane's queue or dead-letter queue: `eventflow dlq list`, then `eventflow dlq redrive`"
+        )
+
+
+def is_express(sfn: Any, state_machine_arn: str) -> bool:
+    return str(sfn.describe_state_machine(stateMachineArn=state_machine_arn).get("type")) == "EXPRESS"
+
+
 class Executions:
     def __init__(self, sfn: Any, state_machine_arn: str) -> None:
         self._sfn = sfn
         self._machine = state_machine_arn
+
+    def require_standard(self, action: str) -> None:
+        if is_express(self._sfn, self._machine):
+            raise ExpressHasNoExecutions(action)
 
     def failed(self, *, limit: int = 100) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []

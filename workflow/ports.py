@@ -84,11 +84,27 @@ class ProjectionStore(abc.ABC):
         """Apply one event to its user's projection; False if it had been applied before."""
 
 
+class ExecutionUnsuccessful(RuntimeError):
+    """The workflow ran for this event and did not succeed (an Express execution that ended
+    FAILED or TIMED_OUT): the event must come back, so its record is reported as failed."""
+
+    def __init__(self, name: str, status: str, error: str | None) -> None:
+        super().__init__(f"execution {name} ended {status}" + (f" ({error})" if error else ""))
+        self.name = name
+        self.status = status
+        self.error = error
+
+
 class ExecutionStarter(abc.ABC):
     @abc.abstractmethod
     def start(self, name: str, payload: str) -> bool:
-        """Start a workflow execution; False if one with this name already exists. Raises
-        :class:`InputRefused` when the name or input can never be accepted."""
+        """Hand one event to the workflow under this execution name.
+
+        True: the workflow has it now (a new or a redriven execution). False: an execution of
+        this name has it already or is done with it (a redelivery, absorbed). Raises
+        :class:`ExecutionUnsuccessful` when the workflow ran and failed and the event must come
+        back (Express), :class:`InputRefused` when the name or input can never be accepted, and the
+        client's error when the start itself failed."""
 
 
 @dataclass(frozen=True)

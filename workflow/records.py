@@ -179,7 +179,27 @@ def execution_name(event_id: str | None, body: str | bytes) -> str:
     digest = content_digest(body)[:16]
     if not event_id:
         return f"noid-{digest}"
-    return f"{_UNSAFE.sub('_', event_id)[:63]}-{digest}"
+    # 60 + 1 + 16 = 77 characters: room for an attempt suffix within Step Functions' 80.
+    return f"{_UNSAFE.sub('_', event_id)[:60]}-{digest}"
+
+
+MAX_ATTEMPTS = 9
+_ATTEMPT = re.compile(r"^(?P<base>.*-[0-9a-f]{16})--(?P<n>[2-9])$")
+
+
+def attempt_name(name: str, attempt: int) -> str:
+    """The execution name of a later attempt at the same message: ``<name>--<attempt>``, for when
+    the first execution's name is taken by a closed execution that cannot be redriven."""
+    if not 2 <= attempt <= MAX_ATTEMPTS:
+        raise ValueError(f"attempt: expected 2..{MAX_ATTEMPTS}, got {attempt}")
+    return f"{name}--{attempt}"
+
+
+def base_execution_name(name: str) -> str:
+    """The message's execution name without an attempt suffix: every attempt stores and
+    rejects under it, so a later attempt finds the first one's item as its own."""
+    match = _ATTEMPT.match(name)
+    return match.group("base") if match else name
 
 
 def day_range(since: datetime, until: datetime) -> list[str]:

@@ -14,7 +14,7 @@ from workflow.boundedjson import PERMANENT_ERRORS, dumps_bounded
 from workflow.constants import MAX_REJECTED_BODY_CHARS
 from workflow.events import InvalidEvent, known_event_id, known_identifier, parse_event, to_json
 from workflow.projection import ProjectionChange
-from workflow.records import Rejection, event_item, rejection_item
+from workflow.records import Rejection, base_execution_name, event_item, rejection_item
 
 CONFLICT_REASON = "event_id: already stored with different content; the event stored first is kept"
 
@@ -33,7 +33,9 @@ class Verdict:
 
 def validate(raw: Any, *, execution_name: str, now: datetime, retention_days: int) -> Verdict:
     """`execution_name` names the rejection, and is written on the event's item as the execution
-    that stored it: a retried Store that had in fact succeeded finds its own name there."""
+    that stored it: a retried Store that had in fact succeeded finds its own name there. A later
+    attempt at the same message (``<name>--2``) stores and rejects under the first one's name."""
+    execution_name = base_execution_name(execution_name)
     try:
         event = parse_event(raw)
         body = to_json(event)

@@ -42,3 +42,99 @@ def test_starting_the_same_execution_name_twice_is_absorbed(embedded_aws: Any) -
     assert starter.start("event-1-abc", "{}") is True
     assert starter.start("event-1-abc", "{}") is False
     assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 1
+
+
+def failing_until_table_exists(sfn: Any, dynamodb_table: str, *, express: bool = False) -> str:
+    """A machine whose one Task reads a table: it fails until the table exists."""
+    definition = {
+        "StartAt": "Read",
+        "States": {
+            "Read": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:getItem",
+                "Parameters": {"TableName": dynamodb_table, "Key": {"PK": {"S": "k"}}},
+                "End": True,
+            }
+        },
+    }
+    return str(
+        sfn.create_state_machine(
+            name=f"reads-{uuid.uuid4().hex[:8]}",
+            definition=json.dumps(definition),
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+            type="EXPRESS" if express else "STANDARD",
+        )["stateMachineArn"]
+    )
+
+
+def create_table(embedded_aws: Any, name: str) -> None:
+    boto("dynamodb", embedded_aws.endpoint_url).create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def finished(sfn: Any, arn: str) -> dict[str, Any]:
+    from tests.waiting import eventually
+
+    def done() -> dict[str, Any] | None:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+        return described if described["status"] != "RUNNING" else None
+
+    return eventually(done, what=f"{arn} finished")
+
+
+def test_republishing_an_event_whose_execution_failed_redrives_that_execution(embedded_aws: Any) -> None:
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    table = f"t-{uuid.uuid4().hex[:8]}"
+    machine = failing_until_table_exists(sfn, table)
+    starter = StepFunctionsStarter(machine, sfn)
+    assert starter.start("event-2-abc", "{}") is True
+    arn = machine.replace(":stateMachine:", ":execution:") + ":event-2-abc"
+    assert finished(sfn, arn)["status"] == "FAILED"
+    create_table(embedded_aws, table)  # what was wrong is fixed; the event is published again
+    assert starter.start("event-2-abc", "{}") is True  # redriven, not absorbed
+    again = finished(sfn, arn)
+    assert again["status"] == "SUCCEEDED" and again["redriveCount"] == 1
+    assert [e["name"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]] == ["event-2-abc"]
+    assert starter.start("event-2-abc", "{}") is False  # succeeded: a duplicate, absorbed
+
+
+def test_a_failed_execution_past_the_redrive_window_gets_a_new_attempt(embedded_aws: Any) -> None:
+    from datetime import timedelta
+
+    from moto.stepfunctions.responses import get_backend
+
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    machine = failing_until_table_exists(sfn, f"t-{uuid.uuid4().hex[:8]}")
+    starter = StepFunctionsStarter(machine, sfn)
+    starter.start("event-3-abc", "{}")
+    arn = machine.replace(":stateMachine:", ":execution:") + ":event-3-abc"
+    finished(sfn, arn)
+    get_backend("123456789012", "us-east-1").describe_execution(arn).stop_date -= timedelta(days=15)
+    described = sfn.describe_execution(executionArn=arn)
+    assert described["redriveStatus"] == "NOT_REDRIVABLE"
+    assert described["redriveStatusReason"] == "Execution redrivable period exceeded"
+    assert starter.start("event-3-abc", "{}") is True
+    names = {e["name"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]}
+    assert names == {"event-3-abc", "event-3-abc--2"}
+
+
+def test_an_express_execution_that_fails_raises_with_its_status_and_error(embedded_aws: Any) -> None:
+    from workflow import bootstrap
+    from workflow.adapters.stepfunctions import StepFunctionsSyncStarter
+    from workflow.ports import ExecutionUnsuccessful
+
+    # The composition root's client: StartSyncExecution's `sync-` host prefix is AWS's, not ours.
+    sfn = bootstrap.client("stepfunctions", "us-east-1", embedded_aws.endpoint_url)
+    table = f"t-{uuid.uuid4().hex[:8]}"
+    starter = StepFunctionsSyncStarter(failing_until_table_exists(sfn, table, express=True), sfn)
+    with pytest.raises(ExecutionUnsuccessful) as failed:
+        starter.start("event-4-abc", "{}")
+    assert (failed.value.status, failed.value.error) == ("FAILED", "DynamoDB.ResourceNotFoundException")
+    create_table(embedded_aws, table)
+    # no name de-duplication on Express: the same name runs again, and now succeeds
+    assert starter.start("event-4-abc", "{}") is True
+    assert starter.start("event-4-abc", "{}") is True

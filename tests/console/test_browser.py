@@ -57,8 +57,7 @@ def test_a_failed_execution_shows_its_failed_state_and_error(
 
     banner = page.locator("#execution-error")
     assert banner.is_visible()
-    assert "EventFlow.FollowUpFailed" in banner.inner_text()
-    assert "a follow-up failed after its retries" in banner.inner_text()
+    assert "Lambda.ServiceException" in banner.inner_text()
 
     # the failed state is selected at first: its error and retries are beside the graph
     assert page.locator("#selected-state").inner_text() == "Project"
@@ -69,15 +68,13 @@ def test_a_failed_execution_shows_its_failed_state_and_error(
 
     outcomes = {
         name: page.locator(f'#diagram .ef-node[data-state="{name}"]').get_attribute("data-outcome")
-        for name in ("Validate", "Store", "FanOut", "Notify", "RecordFollowUpFailure", "FollowUpFailed", "Done")
+        for name in ("Validate", "Store", "FanOut", "Notify", "Done")
     }
     assert outcomes == {
         "Validate": "succeeded",
         "Store": "succeeded",
-        "FanOut": "caught",
+        "FanOut": "failed",  # where the execution stopped, and where a redrive continues
         "Notify": "succeeded",
-        "RecordFollowUpFailure": "succeeded",
-        "FollowUpFailed": "failed",
         "Done": "not_reached",
     }
 
@@ -94,13 +91,13 @@ def test_a_failed_execution_shows_its_failed_state_and_error(
     assert page.locator("#events tr.event-details pre").first.is_visible()
 
 
-def test_a_caught_error_is_told_apart(page: Any, console: Console, mocked_runs: MockedRuns) -> None:
+def test_an_uncaught_error_fails_in_its_state(page: Any, console: Console, mocked_runs: MockedRuns) -> None:
     page.goto(execution_url(console.url, mocked_runs.arns["ValidateUnhandledError"]))
     validate = page.locator('#diagram .ef-node[data-state="Validate"]')
     validate.wait_for()
-    assert validate.get_attribute("data-outcome") == "caught"
-    assert page.locator('#diagram .ef-node[data-state="Failed"]').get_attribute("data-outcome") == "failed"
-    assert "EventFlow.EventNotStored" in page.locator("#execution-error").inner_text()
+    assert validate.get_attribute("data-outcome") == "failed"
+    assert page.locator('#diagram .ef-node[data-state="IsValid"]').get_attribute("data-outcome") == "not_reached"
+    assert "KeyError" in page.locator("#execution-error").inner_text()
 
 
 def test_the_list_filters_failed_executions_and_links_to_them(
@@ -121,13 +118,14 @@ def test_the_list_filters_failed_executions_and_links_to_them(
     page.locator('[data-status="ALL"]').wait_for(state="detached")
 
 
-def test_stored_event_lookup_shows_the_follow_up_failure(page: Any, console: Console, mocked_runs: MockedRuns) -> None:
-    event = mocked_runs.inputs["ProjectFails"]["event"]  # stored for real, then marked by RecordFollowUpFailure
+def test_stored_event_lookup_finds_the_event_of_a_failed_follow_up(
+    page: Any, console: Console, mocked_runs: MockedRuns
+) -> None:
+    event = mocked_runs.inputs["ProjectFails"]["event"]  # stored for real, then the execution failed in FanOut
     page.goto(f"{console.url}#/events?event={quote(event['event_id'])}")
     body = page.locator("#event-body")
     body.wait_for()
     assert json.loads(body.inner_text())["event_id"] == event["event_id"]
-    assert "Lambda.ServiceException" in page.locator("main").inner_text()
     page.locator("#q-user").fill(event["user_id"])
     page.locator("#q-user").press("Enter")
     page.locator("#timeline tr.item").first.wait_for()

@@ -40,6 +40,12 @@ ACKNOWLEDGED = {
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
         "<Workflow193EF7C1.Name>:*]",
     ),
+    # Standard: DescribeExecution and RedriveExecution on the workflow's executions only
+    (
+        f"{c.STACK_NAME}/IngestFunctionRole",
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+        "<Workflow193EF7C1.Name>:*]",
+    ),
 }
 
 

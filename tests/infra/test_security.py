@@ -141,6 +141,10 @@ def test_roles_are_ours_with_inline_statements_only(template_json: dict[str, Any
         assert all(role["Ref"] in roles for role in policy["Roles"])
 
 
+# Actions on executions, whose names are the events': scoped to one state machine's executions.
+EXECUTION_ACTIONS = {"states:DescribeExecution", "states:RedriveExecution"}
+
+
 @pytest.mark.parametrize("variant", ["default", "publishers"])
 def test_no_wildcard_actions_and_resource_star_only_where_aws_has_no_resource(
     variant: str, template_json: dict[str, Any], with_publishers: dict[str, Any]
@@ -155,8 +159,12 @@ def test_no_wildcard_actions_and_resource_star_only_where_aws_has_no_resource(
             if "*" in listed(statement["Resource"]):
                 assert actions <= UNSCOPED, f"{logical}: Resource * for {actions - UNSCOPED}"
                 assert statement["Resource"] == "*"
-            elif statement.get("Sid") not in OPERATOR_WILDCARDS:
-                # nor a wildcard inside a resource, such as grant_invoke's `<function arn>:*`
+            elif statement.get("Sid") in OPERATOR_WILDCARDS:
+                pass
+            elif actions <= EXECUTION_ACTIONS:  # the executions of one state machine: `execution:<name>:*`
+                (resource,) = listed(statement["Resource"])
+                assert name(resource) == executions_of(resource["Fn::Join"][1][-2]["Fn::GetAtt"][0]), resource
+            else:  # nor a wildcard inside a resource, such as grant_invoke's `<function arn>:*`
                 assert "*" not in json.dumps(statement["Resource"]), f"{logical}: {statement['Resource']}"
 
 
@@ -180,7 +188,20 @@ def test_state_machine_role_may_call_exactly_its_targets(template_json: dict[str
     assert "sns." in json.dumps(kms["Condition"]["StringEquals"]["kms:ViaService"])
 
 
-def expected_function_grants(names: Names, short: str) -> set[tuple[str, str]]:
+def executions_of(state_machine: str) -> str:
+    """The ARN pattern of a state machine's executions, as the template writes it (`name()` form)."""
+    return name(
+        {
+            "Fn::Join": [
+                "",
+                ["arn:", {"Ref": "AWS::Partition"}, ":states:", {"Ref": "AWS::Region"}, ":",
+                 {"Ref": "AWS::AccountId"}, ":execution:", {"Fn::GetAtt": [state_machine, "Name"]}, ":*"],
+            ]
+        }
+    )  # fmt: skip
+
+
+def expected_function_grants(names: Names, short: str, *, express: bool = False) -> set[tuple[str, str]]:
     base = logs_of(names.log_groups[short]) | on("*", *XRAY_FUNCTION)
     if short == "validate":
         return base  # pure: reads and writes no data
@@ -188,9 +209,17 @@ def expected_function_grants(names: Names, short: str) -> set[tuple[str, str]]:
         return base | on(names.table, "dynamodb:PutItem", "dynamodb:UpdateItem")
     assert short == "ingest"
     lanes = set().union(*(on(queue, *SQS_CONSUME) for queue in names.lane_queues))
+    # Standard: a taken name is looked up, and its execution redriven if it failed. Express: each
+    # record's execution runs inside StartSyncExecution, and nothing else.
+    starts = (
+        on(names.state_machine, "states:StartSyncExecution")
+        if express
+        else on(names.state_machine, "states:StartExecution")
+        | on(executions_of(names.state_machine), "states:DescribeExecution", "states:RedriveExecution")
+    )
     return (
         base
-        | on(names.state_machine, "states:StartExecution")
+        | starts
         | on(names.table, "dynamodb:PutItem")
         | lanes
         | on(names.key, "kms:Decrypt")  # receiving from the encrypted lanes
@@ -205,6 +234,19 @@ def test_each_function_may_do_exactly_what_it_does(template_json: dict[str, Any]
     assert {a for a, _ in actual} == {a for a, _ in expected}
     assert actual == expected
     assert not any(resource in names.dead_letter_queues for _, resource in actual), "no function reads a DLQ"
+
+
+@pytest.fixture(scope="module")
+def express_json() -> dict[str, Any]:
+    return load(synthesize({"workflow_type": "express"}))
+
+
+def test_on_express_the_ingest_may_start_sync_executions_only(express_json: dict[str, Any]) -> None:
+    names = Names(express_json)
+    expected = expected_function_grants(names, "ingest", express=True)
+    assert grants(express_json, names.roles["ingest"]) == expected
+    (ingest,) = [p for p in resources(express_json, "AWS::Lambda::Function").values() if "ingest" in p["Handler"]]
+    assert ingest["Environment"]["Variables"][c.ENV_WORKFLOW_TYPE] == "express"
 
 
 # --- who may publish

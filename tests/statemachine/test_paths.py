@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from tests.mocked_workflow import MACHINE_NAME
 from tests.statemachine.conftest import Run
 from workflow.validation import CONFLICT_REASON
 
@@ -123,10 +122,12 @@ def test_reading_the_stored_event_is_retried(runs: dict[str, list[Run]]) -> None
     assert run.entered() == CONFLICT_PATH
 
 
-def test_when_the_stored_event_cannot_be_read_the_execution_fails(runs: dict[str, list[Run]]) -> None:
+def test_when_the_stored_event_cannot_be_read_the_execution_fails_there(runs: dict[str, list[Run]]) -> None:
+    """No Catch into a Fail state: the execution fails in the state that failed, with its error,
+    which is where a redrive continues."""
     run = one(runs, "CompareFails")
-    assert run.status == "FAILED" and run.error == "EventFlow.EventNotStored"
-    assert run.entered() == ["Validate", "IsValid", "Store", "CompareStored", "Failed"]
+    assert run.status == "FAILED" and run.error == "DynamoDB.ValidationException"
+    assert run.entered() == ["Validate", "IsValid", "Store", "CompareStored"]
 
 
 def test_validate_timeout_is_retried_then_recovers(runs: dict[str, list[Run]], store: Any) -> None:
@@ -139,17 +140,17 @@ def test_validate_timeout_is_retried_then_recovers(runs: dict[str, list[Run]], s
 
 def test_validate_retries_exhausted_fail_the_execution(runs: dict[str, list[Run]]) -> None:
     run = one(runs, "ValidateExhausted")
-    assert run.status == "FAILED" and run.error == "EventFlow.EventNotStored"
+    assert run.status == "FAILED" and run.error == "Lambda.ServiceException"
     assert run.attempts("Validate") == 4  # MaxAttempts 3 retries after the first
     assert {error for error, _ in run.failures()} == {"Lambda.ServiceException"}
-    assert run.entered() == ["Validate", "Failed"]
+    assert run.entered() == ["Validate"]
 
 
-def test_an_unhandled_handler_error_is_caught_without_retry(runs: dict[str, list[Run]]) -> None:
+def test_an_unhandled_handler_error_fails_the_execution_without_retry(runs: dict[str, list[Run]]) -> None:
     run = one(runs, "ValidateUnhandledError")
-    assert run.status == "FAILED" and run.attempts("Validate") == 1
+    assert run.status == "FAILED" and run.attempts("Validate") == 1 and run.error == "KeyError"
     assert run.failures() == [("KeyError", '{"errorType":"KeyError","errorMessage":"\'event\'"}')]
-    assert run.entered() == ["Validate", "Failed"]
+    assert run.entered() == ["Validate"]
 
 
 def test_store_throttled_twice_then_stored(runs: dict[str, list[Run]]) -> None:
@@ -161,9 +162,9 @@ def test_store_throttled_twice_then_stored(runs: dict[str, list[Run]]) -> None:
 
 def test_store_retries_exhausted_fail_before_anything_is_stored(runs: dict[str, list[Run]], store: Any) -> None:
     run = one(runs, "StoreExhausted")
-    assert run.status == "FAILED" and run.error == "EventFlow.EventNotStored"
+    assert run.status == "FAILED" and run.error == "DynamoDB.ThrottlingException"
     assert run.attempts("Store") == 6
-    assert run.entered() == ["Validate", "IsValid", "Store", "Failed"]
+    assert run.entered() == ["Validate", "IsValid", "Store"]
     assert store.projection(run.input["event"]["user_id"]) is None  # no follow-up ran
 
 
@@ -182,8 +183,8 @@ def test_rejection_already_recorded_is_not_an_error(runs: dict[str, list[Run]]) 
 
 def test_rejection_write_failure_fails_the_execution(runs: dict[str, list[Run]]) -> None:
     run = one(runs, "RejectionWriteFails")
-    assert run.status == "FAILED" and run.error == "EventFlow.EventNotStored"
-    assert run.entered() == ["Validate", "IsValid", "RecordRejection", "Failed"]
+    assert run.status == "FAILED" and run.error == "DynamoDB.ValidationException"
+    assert run.entered() == ["Validate", "IsValid", "RecordRejection"]
 
 
 def test_projection_throttled_twice_then_applied(runs: dict[str, list[Run]]) -> None:
@@ -192,27 +193,15 @@ def test_projection_throttled_twice_then_applied(runs: dict[str, list[Run]]) -> 
     assert run.output["followups"][0] == {"applied": True}  # type: ignore[index]
 
 
-def test_a_failing_follow_up_leaves_the_event_stored_and_marked(runs: dict[str, list[Run]], store: Any) -> None:
+def test_a_failing_follow_up_fails_the_execution_in_fan_out_with_the_event_stored(
+    runs: dict[str, list[Run]], store: Any
+) -> None:
     run = one(runs, "ProjectFails")
-    assert run.status == "FAILED" and run.error == "EventFlow.FollowUpFailed"
+    assert run.status == "FAILED" and run.error == "Lambda.ServiceException"
     assert run.attempts("Project") == 4
-    assert same_states(
-        run, ["Validate", "IsValid", "Store", "FanOut", "Project", "Notify", "RecordFollowUpFailure", "FollowUpFailed"]
-    )
-    stored = store.get_event(run.input["event"]["event_id"])
-    assert stored is not None and stored["followup_error"] == "Lambda.ServiceException"
-    assert "followup_failed_at" in stored
-
-
-def test_marking_the_follow_up_failure_is_retried(runs: dict[str, list[Run]]) -> None:
-    run = one(runs, "ProjectFailsAndMarkThrottled")
-    assert run.error == "EventFlow.FollowUpFailed" and run.attempts("RecordFollowUpFailure") == 2
-
-
-def test_when_even_the_mark_fails_the_execution_still_fails_visibly(runs: dict[str, list[Run]]) -> None:
-    run = one(runs, "ProjectFailsAndMarkFails")
-    assert run.status == "FAILED" and run.error == "EventFlow.FollowUpFailed"
-    assert run.entered()[-2:] == ["RecordFollowUpFailure", "FollowUpFailed"]
+    assert same_states(run, ["Validate", "IsValid", "Store", "FanOut", "Project", "Notify"])
+    assert store.get_event(run.input["event"]["event_id"]) is not None
+    assert store.projection(run.input["event"]["user_id"]) is None
 
 
 def test_notify_throttled_then_published(runs: dict[str, list[Run]]) -> None:
@@ -221,34 +210,39 @@ def test_notify_throttled_then_published(runs: dict[str, list[Run]]) -> None:
     assert run.output["followups"][1] == {"message_id": "00000000-0000-0000-0000-000000000001"}  # type: ignore[index]
 
 
-def test_a_failed_execution_is_redriven_from_the_state_that_failed(
-    runs: dict[str, list[Run]], engine: Any, store: Any
-) -> None:
-    """Locally, RedriveExecution runs the failed state again, with its input, in a new execution."""
+def test_a_failed_execution_is_redriven_as_on_aws(runs: dict[str, list[Run]], engine: Any, store: Any) -> None:
+    """The same execution (same ARN) continues from the state it failed in, with that state's
+    input; its history is kept and goes on after an ExecutionRedriven event."""
+    from botocore.exceptions import ClientError
+
+    from tests.waiting import eventually
     from workflow.operations import Executions
 
     failed = one(runs, "ProjectFails")
-    Executions(engine.sfn, engine.arn).redrive(failed.arn)
-    redrive_machine = next(
-        m["stateMachineArn"]
-        for m in engine.sfn.list_state_machines()["stateMachines"]
-        if m["name"] == f"{MACHINE_NAME}-redrive"
-    )
+    before = engine.sfn.get_execution_history(executionArn=failed.arn, maxResults=1000)["events"]
+    described = engine.sfn.describe_execution(executionArn=failed.arn)
+    assert (described["redriveCount"], described["redriveStatus"]) == (0, "REDRIVABLE")
+    answer = Executions(engine.sfn, engine.arn).redrive(failed.name)
+    assert answer["executionArn"] == failed.arn and "redriveDate" in answer
 
     def finished() -> dict[str, Any] | None:
-        runs_ = [
-            e
-            for e in engine.sfn.list_executions(stateMachineArn=redrive_machine)["executions"]
-            if e["name"].startswith(failed.name)
-        ]
-        return runs_[0] if runs_ and runs_[0]["status"] != "RUNNING" else None
-
-    from tests.waiting import eventually
+        now = engine.sfn.describe_execution(executionArn=failed.arn)
+        return now if now["status"] != "RUNNING" else None
 
     redriven = eventually(finished, what="the redriven execution finished")
-    assert redriven["name"] == f"{failed.name}-r1" and redriven["status"] == "SUCCEEDED"
-    history = engine.sfn.get_execution_history(executionArn=redriven["executionArn"])["events"]
-    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
-    assert entered[0] == "FanOut" and entered[-1] == "Done"  # from the failed state, not from the start
+    assert redriven["status"] == "SUCCEEDED" and redriven["redriveCount"] == 1 and "redriveDate" in redriven
+    assert redriven["redriveStatus"] == "NOT_REDRIVABLE"
+    assert redriven["redriveStatusReason"] == "Execution is SUCCEEDED and cannot be redriven"
+    history = engine.sfn.get_execution_history(executionArn=failed.arn, maxResults=1000)["events"]
+    assert history[: len(before)] == before  # kept as it was
+    after = history[len(before) :]
+    assert after[0]["type"] == "ExecutionRedriven" and after[0]["executionRedrivenEventDetails"] == {"redriveCount": 1}
+    assert [e["id"] for e in history] == list(range(1, len(history) + 1))
+    entered = [e["stateEnteredEventDetails"]["name"] for e in after if "stateEnteredEventDetails" in e]
+    assert entered[0] == "FanOut" and entered[-1] == "Done" and "Store" not in entered  # not from the start
+    assert after[-1]["type"] == "ExecutionSucceeded"
     projection = store.projection(failed.input["event"]["user_id"])
     assert projection is not None and projection.total == 1
+    with pytest.raises(ClientError) as refused:
+        engine.sfn.redrive_execution(executionArn=failed.arn)
+    assert refused.value.response["Error"]["Code"] == "ExecutionNotRedrivable"

@@ -68,3 +68,21 @@ def test_a_throttled_start_raises_so_only_that_record_is_retried() -> None:
         ingest_message(
             to_json(card_imported()), lane="web", starter=FakeStarter(throttled), rejections=FakeRejections()
         )
+
+
+def test_a_later_attempt_stores_and_rejects_under_the_first_attempts_name() -> None:
+    from datetime import UTC, datetime
+
+    from workflow.records import MAX_ATTEMPTS, attempt_name, base_execution_name, execution_name
+    from workflow.validation import validate
+
+    event = card_imported(card_id="x" * 10)
+    name = execution_name("e" * 200, to_json(event))  # the longest id: the name stays within 80
+    second = attempt_name(name, MAX_ATTEMPTS)
+    assert len(second) <= 80 and base_execution_name(second) == name
+    assert base_execution_name(name) == name and base_execution_name("abc--1234567890123456") == "abc--1234567890123456"
+    verdict = validate(json.loads(to_json(event)), execution_name=attempt_name(name, 2), now=datetime.now(UTC),
+                       retention_days=1)  # fmt: skip
+    assert verdict.item["stored_by"] == name
+    with pytest.raises(ValueError, match="attempt"):
+        attempt_name(name, MAX_ATTEMPTS + 1)

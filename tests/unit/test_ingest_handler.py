@@ -13,6 +13,7 @@ from functions.ingest import MAX_CONCURRENT_STARTS, process_batch
 from tests.factories import card_imported
 from tests.fakes import FakeRejections, FakeStarter
 from workflow.events import to_json
+from workflow.ports import ExecutionUnsuccessful
 
 
 class SlowStarter(FakeStarter):
@@ -112,3 +113,28 @@ def test_a_record_still_waiting_at_the_deadline_fails_alone_before_the_function_
     assert time.monotonic() - began < 1.5  # answered inside the invocation's time
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
     assert {name.rsplit("-", 1)[0] for name in starter.started} >= {events[i].event_id for i in (0, 2, 3)}
+
+
+class ExpressStarter(FakeStarter):
+    """As StartSyncExecution: the executions of the events in `failing` end FAILED."""
+
+    def __init__(self, failing: set[str]) -> None:
+        super().__init__()
+        self.failing = failing
+
+    def start(self, name: str, payload: str) -> bool:
+        if any(name.startswith(event_id) for event_id in self.failing):
+            raise ExecutionUnsuccessful(name, "FAILED", "Lambda.Unknown")
+        self.started[name] = payload
+        return True
+
+
+def test_a_record_whose_express_execution_did_not_succeed_is_reported_for_redelivery() -> None:
+    events = [card_imported(card_id=f"x{i}") for i in range(4)]
+    starter = ExpressStarter(failing={events[1].event_id, events[2].event_id})
+    event = sqs_event([to_json(e) for e in events])
+
+    response = process_batch(event, None, starter, FakeRejections())
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][i]["messageId"]} for i in (1, 2)]}
+    assert len(starter.started) == 2

@@ -1,4 +1,5 @@
-"""Step Functions StartExecution as an :class:`~workflow.ports.ExecutionStarter`."""
+"""Step Functions as an :class:`~workflow.ports.ExecutionStarter`: ``StartExecution`` on a
+Standard workflow, ``StartSyncExecution`` on an Express one."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from workflow.ports import ExecutionStarter, InputRefused
+from workflow.ports import ExecutionStarter, ExecutionUnsuccessful, InputRefused
+from workflow.records import MAX_ATTEMPTS, attempt_name
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -14,22 +16,83 @@ if TYPE_CHECKING:
 # StartExecution's errors about the request itself: the same request fails the same way forever.
 REFUSED_INPUT = {"InvalidExecutionInput", "InvalidName", "ValidationException"}
 
+# A closed execution's name blocks StartExecution for 90 days; these statuses mean the event
+# is handled (or being handled) by that execution.
+HANDLED = ("RUNNING", "SUCCEEDED", "PENDING_REDRIVE")
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _refuse_input(error: ClientError) -> None:
+    """The request itself can never be accepted: say so, rather than retry it forever."""
+    if _code(error) in REFUSED_INPUT:
+        raise InputRefused(f"the workflow refused it ({_code(error)})") from None
+
 
 class StepFunctionsStarter(ExecutionStarter):
+    """Standard: one execution per message, de-duplicated by its name.
+
+    A name already taken is a redelivery or a re-publish. If that execution is running or
+    succeeded, the message is absorbed. If it failed, timed out or was aborted, it is redriven
+    (the same execution continues from the state that failed); if AWS will not redrive it
+    (past the 14-day window, or the redrive limit), the message starts a new attempt
+    ``<name>--2`` (then ``--3`` ...), which the workflow's conditional Store keeps from storing
+    twice.
+    """
+
+    def __init__(self, state_machine_arn: str, client: SFNClient) -> None:
+        self._arn = state_machine_arn
+        self._client = client
+
+    def start(self, name: str, payload: str) -> bool:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            current = name if attempt == 1 else attempt_name(name, attempt)
+            try:
+                self._client.start_execution(stateMachineArn=self._arn, name=current, input=payload)
+            except ClientError as error:
+                _refuse_input(error)
+                if _code(error) != "ExecutionAlreadyExists":
+                    raise
+            else:
+                return True
+            handled = self._existing(current)
+            if handled is not None:
+                return handled
+        raise ExecutionUnsuccessful(name, "FAILED", f"{MAX_ATTEMPTS} attempts, none redrivable")
+
+    def _existing(self, name: str) -> bool | None:
+        """True: redriven; False: handled already; None: closed unsuccessfully for good."""
+        arn = self._arn.replace(":stateMachine:", ":execution:") + ":" + name
+        status = self._client.describe_execution(executionArn=arn)["status"]
+        if status in HANDLED:
+            return False
+        try:
+            self._client.redrive_execution(executionArn=arn)
+        except ClientError as error:
+            if _code(error) != "ExecutionNotRedrivable":
+                raise
+            return None
+        return True
+
+
+class StepFunctionsSyncStarter(ExecutionStarter):
+    """Express: the execution runs to its end inside the call (StartSyncExecution), and whatever
+    did not succeed raises, so the message stays in its queue and comes back; after the queue's
+    maxReceiveCount it waits in the dead-letter queue. Express has no name de-duplication: a
+    redelivery runs the workflow again, and the conditional Store absorbs it."""
+
     def __init__(self, state_machine_arn: str, client: SFNClient) -> None:
         self._arn = state_machine_arn
         self._client = client
 
     def start(self, name: str, payload: str) -> bool:
         try:
-            self._client.start_execution(stateMachineArn=self._arn, name=name, input=payload)
+            result = self._client.start_sync_execution(stateMachineArn=self._arn, name=name, input=payload)
         except ClientError as error:
-            # Same name: the event was handed to the workflow before (a redelivery). On a
-            # Standard workflow this is the whole deduplication of starts.
-            if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
-                return False
-            code = error.response["Error"]["Code"]
-            if code in REFUSED_INPUT:
-                raise InputRefused(f"StartExecution refused it ({code})") from None
+            _refuse_input(error)
             raise
+        if result["status"] != "SUCCEEDED":
+            raise ExecutionUnsuccessful(name, str(result["status"]), result.get("error"))
         return True

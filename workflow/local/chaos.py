@@ -32,7 +32,7 @@ from workflow.local.demo import (
     send_unparsable,
 )
 from workflow.local.faults import Fault, FaultPlan
-from workflow.operations import DeadLetter, DeadLetters, Executions
+from workflow.operations import DeadLetter, DeadLetters, Executions, is_express
 from workflow.projection import Projection, ProjectionChange
 
 # The faults of a chaos run, at the rates a bad day on AWS might bring.
@@ -48,8 +48,13 @@ EVENTS_PER_USER = 200
 REDRIVE_ROUNDS = 5
 
 
-def default_plan(seed: int) -> FaultPlan:
-    return FaultPlan(seed=seed, faults=list(DEFAULT_FAULTS))
+def default_plan(seed: int, *, workflow_type: str = "standard") -> FaultPlan:
+    """The default faults; on Express the starts throttled are StartSyncExecution calls."""
+    faults = list(DEFAULT_FAULTS)
+    if workflow_type == "express":
+        faults = [Fault("stepfunctions:StartSyncExecution", rate=f.rate) if f.target.endswith(":StartExecution") else f
+                  for f in faults]  # fmt: skip
+    return FaultPlan(seed=seed, faults=faults)
 
 
 def chaos_workload(events: int, *, seed: int) -> Workload:
@@ -151,23 +156,20 @@ class Recovery:
 
 def recover(runtime: Any, wait: Callable[[], None], out: TextIO) -> Recovery:
     """What the operator does after a bad day, round after round until nothing is left (or the
-    rounds run out): dead letters explained and redriven, failed executions redriven."""
+    rounds run out): dead letters explained and redriven, failed executions redriven (each one
+    continues where it failed; one that fails again is redriven in the next round). On Express
+    the failed events are in the queues and dead-letter queues only: Step Functions keeps no
+    Express execution to redrive."""
     settings = runtime.settings()
     sqs, sfn = runtime.client("sqs"), runtime.client("stepfunctions")
     machine = settings.require("state_machine_arn")
     recovery = Recovery()
     letters = DeadLetters(sqs, sfn, bootstrap.event_store(settings), machine)
-    # Locally a redrive is a new execution (on `<machine>-redrive`), so a failed execution once
-    # redriven is done with; what fails again is the new one.
-    redriven: set[str] = set()
+    executions = Executions(sfn, machine)
+    express = is_express(sfn, machine)
 
     def failed_now() -> list[dict[str, Any]]:
-        return [
-            execution
-            for arn in _workflow_machines(sfn, machine)
-            for execution in Executions(sfn, arn).failed(limit=100_000)
-            if execution["executionArn"] not in redriven
-        ]
+        return [] if express else executions.failed(limit=100_000)
 
     for round_number in range(1, REDRIVE_ROUNDS + 1):
         dead = 0
@@ -185,8 +187,7 @@ def recover(runtime: Any, wait: Callable[[], None], out: TextIO) -> Recovery:
         if failed:
             out.write(f"  round {round_number}: redriving {len(failed)} failed execution(s)\n")
         for execution in failed:
-            Executions(sfn, execution["stateMachineArn"]).redrive(execution["executionArn"])
-            redriven.add(execution["executionArn"])
+            executions.redrive(execution["executionArn"])
         recovery.executions_redriven.append(len(failed))
         wait()
     recovery.still_failed = [e["name"] for e in failed_now()]
@@ -195,13 +196,6 @@ def recover(runtime: Any, wait: Callable[[], None], out: TextIO) -> Recovery:
 
 def dead_letter_queues(runtime: Any) -> list[str]:
     return [runtime.outputs[OUT_WEB_DLQ_URL], runtime.outputs[OUT_BATCH_DLQ_URL]]
-
-
-def _workflow_machines(sfn: Any, machine_arn: str) -> list[str]:
-    """The workflow, and the machines the local stack runs its redrives on (`<name>-redrive`)."""
-    name = machine_arn.rsplit(":", 1)[-1]
-    machines = [m for page in sfn.get_paginator("list_state_machines").paginate() for m in page["stateMachines"]]
-    return [m["stateMachineArn"] for m in machines if m["name"] == name or m["name"].startswith(name + "-redrive")]
 
 
 @dataclass

@@ -373,7 +373,7 @@ class LocalRuntime:
             visible += int(attributes["ApproximateNumberOfMessages"])
             in_flight += int(attributes["ApproximateNumberOfMessagesNotVisible"])
         running = 0
-        for arn in self.deployment.state_machines.values():
+        for arn in self._standard_machines():
             running += len(
                 self.client("stepfunctions").list_executions(
                     stateMachineArn=arn, statusFilter="RUNNING", maxResults=100
@@ -381,6 +381,19 @@ class LocalRuntime:
             )
         busy = sum(poller.stats.in_flight for poller in self.pollers)
         return Backlog(visible=visible, in_flight=in_flight, running_executions=running, pollers_busy=busy)
+
+    def _standard_machines(self) -> list[str]:
+        """The deployed Standard state machines: Step Functions lists no Express executions (an
+        Express execution runs inside its ingest invocation, which `pollers_busy` counts)."""
+        assert self.deployment is not None
+        if getattr(self, "_standard", None) is None:
+            sfn = self.client("stepfunctions")
+            self._standard = [
+                arn
+                for arn in self.deployment.state_machines.values()
+                if sfn.describe_state_machine(stateMachineArn=arn).get("type") != "EXPRESS"
+            ]
+        return list(self._standard or [])
 
     def wait_until_drained(
         self,

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
 
-from workflow.local import asl_patches, engine, refusals, teststate
+from workflow.local import asl_patches, engine, executions, refusals, teststate
 from workflow.local import operations as local_operations
 from workflow.local.faults import FaultPlan, throttle_response
 from workflow.local.iam import LocalIam, denied_response, read_call
@@ -32,8 +32,14 @@ def function_name_of(path_name: str) -> str:
 _SERVICES = {"DynamoDB_20120810": "dynamodb", "AWSStepFunctions": "stepfunctions", "AmazonSQS": "sqs"}
 _LOCAL_APIS = {
     "AmazonSQS.StartMessageMoveTask": ("sqs", local_operations.start_message_move_task),
-    "AWSStepFunctions.RedriveExecution": ("stepfunctions", local_operations.redrive_execution),
     "AWSStepFunctions.TestState": ("stepfunctions", teststate.answer),
+    "AWSStepFunctions.RedriveExecution": ("stepfunctions", executions.redrive_execution),
+    "AWSStepFunctions.StartSyncExecution": ("stepfunctions", executions.start_sync_execution),
+    "AWSStepFunctions.StartExecution": ("stepfunctions", executions.start_execution),
+    "AWSStepFunctions.DescribeExecution": ("stepfunctions", executions.describe_execution),
+    "AWSStepFunctions.GetExecutionHistory": ("stepfunctions", executions.refuse_express_execution),
+    "AWSStepFunctions.StopExecution": ("stepfunctions", executions.refuse_express_execution),
+    "AWSStepFunctions.ListExecutions": ("stepfunctions", executions.list_executions),
 }
 
 
@@ -112,7 +118,9 @@ class LambdaRouter:
                 return [body]
         local_api = _LOCAL_APIS.get(target)
         if local_api is not None and self._clients is not None:
-            return self._answer(local_api, environ, start_response)
+            answer = self._answer(local_api, environ, start_response)
+            if answer is not None:
+                return answer
         if not self._serialize:
             return list(self._app(environ, start_response))
         with self._moto_lock:
@@ -139,15 +147,20 @@ class LambdaRouter:
         fault = self.faults.decide(service, operation, _peek_body(environ))
         return throttle_response(service) if fault is not None else None
 
-    def _answer(self, api: tuple[str, Any], environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        """An API moto lacks, answered here with AWS's request and response shapes."""
+    def _answer(self, api: tuple[str, Any], environ: dict[str, Any], start_response: Any) -> list[bytes] | None:
+        """An API moto lacks or answers unlike AWS, answered here with AWS's request and response
+        shapes; None when moto's answer is the right one (the request is left for it)."""
         service, call = api
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        request = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        raw = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(raw)  # moto may read it after all
+        request = json.loads(raw or b"{}")
         try:
             status, body = "200 OK", call(self._clients(service), request)
         except local_operations.LocalApiError as error:
             status, body = "400 Bad Request", {"__type": error.code, "message": error.message}
+        if body is executions.PASS:
+            return None
         data = json.dumps(body).encode()
         start_response(status, [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(data)))])
         return [data]

@@ -367,7 +367,8 @@ async function showExecution(arn, params, fresh) {
 
 function defaultSelection(data) {
   const order = data.runs;
-  const failed = order.find((r) => r.outcome === "failed");
+  // the last failed run: the Task inside a Parallel that failed with it, not the Parallel
+  const failed = order.filter((r) => r.outcome === "failed").pop();
   if (failed) return failed.name;
   const caught = order.find((r) => r.outcome === "caught");
   if (caught) return caught.name;

@@ -1,0 +1,305 @@
+"""Step Functions executions as AWS runs them, where moto 5.2.5 does not:
+
+* ``StartSyncExecution`` (moto lacks it): an Express execution run to its end inside the call,
+  answered with AWS's shape (status SUCCEEDED, FAILED or TIMED_OUT; error, cause, output,
+  billingDetails);
+* Express executions, sync or not, get ARNs ``arn:aws:states:REGION:ACCOUNT:express:SM:NAME:ID``
+  and are not kept: ``DescribeExecution``, ``GetExecutionHistory``, ``StopExecution`` and
+  ``RedriveExecution`` refuse such an ARN (``InvalidArn``), ``ListExecutions`` refuses an Express
+  state machine (``StateMachineTypeNotSupported``), as on AWS. Express has no name
+  de-duplication;
+* ``RedriveExecution`` (moto lacks it): the same execution (same ARN) continues from its
+  unsuccessful state, with the input that state had; its history is kept and goes on with an
+  ``ExecutionRedriven`` event; ``redriveCount``, ``redriveDate``, ``redriveStatus`` and
+  ``redriveStatusReason`` appear in ``DescribeExecution``. ``ExecutionNotRedrivable`` for a
+  running or succeeded execution, past the 14-day window or the history limit. One difference
+  remains: AWS reruns only the failed branches of a Parallel state, the local engine reruns the
+  whole state.
+
+Each function takes the request as AWS's JSON protocol has it and returns the response body, or
+:data:`PASS` when moto's own answer is the right one.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from workflow.local.operations import LocalApiError
+
+PASS: Any = object()
+_redrives = threading.Lock()
+REDRIVE_WINDOW = timedelta(days=14)
+MAX_HISTORY_EVENTS = 25_000
+EXPRESS_BILLED_MEMORY_MB = 64
+_EXPRESS_ARN = "Invalid Arn: 'Resource type not valid in this context: express'"
+_NOT_SUPPORTED = "This operation is not supported by this type of state machine"
+
+
+def _timestamp(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def _backend(arn: str) -> Any:
+    from moto.stepfunctions.responses import get_backend
+
+    parts = arn.split(":")
+    if len(parts) < 7 or parts[:3] != ["arn", "aws", "states"]:
+        raise LocalApiError("InvalidArn", f"Invalid Arn: '{arn}'")
+    return get_backend(parts[4], parts[3])
+
+
+def _moto_error(error: Exception) -> LocalApiError:
+    return LocalApiError(str(getattr(error, "error_type", type(error).__name__)), str(getattr(error, "message", error)))
+
+
+def _moto_call(call: Any, arn: str) -> Any:
+    try:
+        return call(arn)
+    except LocalApiError:
+        raise
+    except Exception as error:  # moto's StateMachineDoesNotExist, ExecutionDoesNotExist, InvalidArn
+        raise _moto_error(error) from None
+
+
+def _machine(arn: str) -> Any:
+    arn = arn.partition("#")[0]  # `<arn>#<test case>`: a mocked run (workflow.local.mocking)
+    return _moto_call(lambda a: _backend(a).describe_state_machine(a), arn)
+
+
+def _execution(arn: str) -> Any:
+    if ":express:" in arn:
+        raise LocalApiError("InvalidArn", _EXPRESS_ARN)
+    return _moto_call(lambda a: _backend(a).describe_execution(a), arn)
+
+
+def _is_express(machine: Any) -> bool:
+    return str(getattr(machine, "type", "STANDARD")).upper() == "EXPRESS"
+
+
+# --- Express
+
+
+def _express_execution(machine: Any, request: dict[str, Any], *, sync: bool) -> Any:
+    from moto.stepfunctions.parser.backend.execution import Execution, SyncExecution
+
+    name = str(request.get("name") or uuid.uuid4())
+    text = request.get("input") or "{}"
+    try:
+        json.loads(text)
+    except ValueError as error:
+        raise LocalApiError("InvalidExecutionInput", f"Invalid State Machine Execution Input: '{error}'") from None
+    arn_parts = machine.arn.split(":")
+    arn = ":".join([*arn_parts[:5], "express", machine.name, name, str(uuid.uuid4())])
+    # A snapshot of the machine, as moto's StartExecution takes: its executions and backend shared.
+    snapshot = copy.deepcopy(machine, {id(machine.executions): [], id(machine.backend): machine.backend})
+    kind = SyncExecution if sync else Execution
+    return kind(
+        name=name,
+        sm_type=snapshot.sm_type,
+        role_arn=snapshot.roleArn,
+        exec_arn=arn,
+        account_id=arn_parts[4],
+        region_name=arn_parts[3],
+        state_machine=snapshot,
+        start_date=datetime.now(UTC),
+        cloud_watch_logging_session=None,
+        input_data=text,
+        trace_header=request.get("traceHeader"),
+        activity_store={},
+    )
+
+
+def start_sync_execution(_client: Any, request: dict[str, Any]) -> dict[str, Any]:
+    machine = _machine(str(request.get("stateMachineArn") or ""))
+    if not _is_express(machine):
+        raise LocalApiError("StateMachineTypeNotSupported", _NOT_SUPPORTED)
+    execution = _express_execution(machine, request, sync=True)
+    execution.start()  # runs to its end in this thread
+    out = execution.to_start_sync_execution_output()
+    elapsed_ms = (execution.stop_date - execution.start_date).total_seconds() * 1000
+    body: dict[str, Any] = {
+        "executionArn": out["executionArn"],
+        "stateMachineArn": out["stateMachineArn"],
+        "name": out["name"],
+        "startDate": _timestamp(out["startDate"]),
+        "stopDate": _timestamp(out["stopDate"]),
+        "status": str(getattr(out["status"], "value", out["status"])),
+        "input": out["input"],
+        "inputDetails": {"included": True},
+        "billingDetails": {
+            "billedMemoryUsedInMB": EXPRESS_BILLED_MEMORY_MB,
+            "billedDurationInMilliseconds": max(100, math.ceil(elapsed_ms / 100) * 100),
+        },
+    }
+    for key in ("output", "error", "cause"):
+        if out.get(key) is not None:
+            body[key] = out[key]
+    if "output" in body:
+        body["outputDetails"] = {"included": True}
+    return body
+
+
+def start_execution(_client: Any, request: dict[str, Any]) -> Any:
+    """On an Express machine: asynchronous, an ``:express:`` ARN, no name de-duplication."""
+    machine = _machine(str(request.get("stateMachineArn") or ""))
+    if not _is_express(machine):
+        return PASS
+    execution = _express_execution(machine, request, sync=False)
+    execution.start()
+    return {"executionArn": execution.exec_arn, "startDate": _timestamp(execution.start_date)}
+
+
+def refuse_express_execution(_client: Any, request: dict[str, Any]) -> Any:
+    """DescribeExecution, GetExecutionHistory, StopExecution of an ``:express:`` ARN."""
+    if ":express:" in str(request.get("executionArn") or ""):
+        raise LocalApiError("InvalidArn", _EXPRESS_ARN)
+    return PASS
+
+
+def list_executions(_client: Any, request: dict[str, Any]) -> Any:
+    if _is_express(_machine(str(request.get("stateMachineArn") or ""))):
+        raise LocalApiError("StateMachineTypeNotSupported", _NOT_SUPPORTED)
+    return PASS
+
+
+# --- Standard: DescribeExecution with the redrive fields, RedriveExecution
+
+
+def _status(execution: Any) -> str:
+    status = execution.exec_status
+    return str(getattr(status, "value", status))
+
+
+def _history(execution: Any) -> list[dict[str, Any]]:
+    worker = execution.exec_worker
+    if worker is None or worker.env is None:
+        return []
+    return list(worker.env.event_manager.get_event_history())
+
+
+def not_redrivable_reason(execution: Any, now: datetime | None = None) -> str | None:
+    """Why AWS would refuse to redrive this execution (its ``redriveStatusReason``), or None."""
+    status = _status(execution)
+    if status in ("RUNNING", "SUCCEEDED"):
+        return f"Execution is {status} and cannot be redriven"
+    stopped = execution.stop_date
+    if stopped is not None and (now or datetime.now(UTC)) - stopped > REDRIVE_WINDOW:
+        return "Execution redrivable period exceeded"
+    if len(_history(execution)) >= MAX_HISTORY_EVENTS:
+        return "Execution history event limit exceeded"
+    return None
+
+
+def describe_execution(_client: Any, request: dict[str, Any]) -> dict[str, Any]:
+    execution = _execution(str(request.get("executionArn") or ""))
+    out = execution.to_describe_output()
+    body: dict[str, Any] = {
+        "executionArn": out["executionArn"],
+        "stateMachineArn": out["stateMachineArn"],
+        "name": out["name"],
+        "status": _status(execution),
+        "startDate": _timestamp(out["startDate"]),
+        "input": execution.execution_input,
+        "inputDetails": {"included": True},
+        "redriveCount": getattr(execution, "redrive_count", 0),
+    }
+    if out.get("stopDate") is not None and body["status"] != "RUNNING":
+        body["stopDate"] = _timestamp(out["stopDate"])
+    for key in ("output", "error", "cause", "traceHeader"):
+        if out.get(key) is not None:
+            body[key] = out[key]
+    if "output" in body:
+        body["outputDetails"] = {"included": True}
+    if getattr(execution, "redrive_date", None) is not None:
+        body["redriveDate"] = _timestamp(execution.redrive_date)
+    reason = not_redrivable_reason(execution)
+    body["redriveStatus"] = "NOT_REDRIVABLE" if reason else "REDRIVABLE"
+    if reason:
+        body["redriveStatusReason"] = reason
+    return body
+
+
+def unsuccessful_state(history: list[dict[str, Any]], definition: dict[str, Any]) -> tuple[str, Any]:
+    """The top-level state the execution stopped in (entered and never left: the Task that
+    failed, or the Fail state a Catch led to), and the input it had."""
+    top = set(definition["States"])
+    open_states: dict[str, Any] = {}
+    order: list[str] = []
+    for event in history:
+        entered = event.get("stateEnteredEventDetails")
+        if entered and entered["name"] in top:
+            open_states[entered["name"]] = json.loads(entered.get("input") or "{}")
+            order.append(entered["name"])
+        exited = event.get("stateExitedEventDetails")
+        if exited and exited["name"] in top:
+            open_states.pop(exited["name"], None)
+    for name in reversed(order):
+        if name in open_states:
+            return name, open_states[name]
+    started = next((e for e in history if e.get("executionStartedEventDetails")), None)
+    text = started["executionStartedEventDetails"].get("input") if started else None
+    return str(definition["StartAt"]), json.loads(text or "{}")
+
+
+def redrive_execution(_client: Any, request: dict[str, Any]) -> dict[str, Any]:
+    execution = _execution(str(request.get("executionArn") or ""))
+    with _redrives:  # two redrives at once: the second finds the execution RUNNING, as on AWS
+        reason = not_redrivable_reason(execution)
+        if reason is not None:
+            raise LocalApiError("ExecutionNotRedrivable", f"{reason}: '{execution.exec_arn}'")
+        return _redrive(execution)
+
+
+def _redrive(execution: Any) -> dict[str, Any]:
+    history = _history(execution)
+    definition = json.loads(execution.state_machine.definition)
+    state, state_input = unsuccessful_state(history, definition)
+    previous = execution.exec_worker.env
+    execution.redrive_count = getattr(execution, "redrive_count", 0) + 1
+    execution.redrive_date = datetime.now(UTC)
+    worker = execution._get_start_execution_worker()
+    worker._execution_logic = lambda: _continue(
+        worker, previous, definition, state, state_input, execution.redrive_count, len(history)
+    )
+    execution.exec_worker = worker
+    execution.exec_status = type(execution.exec_status)("RUNNING")
+    execution.stop_date = None
+    execution.error = execution.cause = execution.output = None
+    worker.env = previous  # the history stays readable until the continuation takes over
+    worker.start()
+    return {"redriveDate": _timestamp(execution.redrive_date)}
+
+
+def _continue(
+    worker: Any,
+    previous: Any,
+    definition: dict[str, Any],
+    state: str,
+    state_input: Any,
+    redrive_count: int,
+    last_event_id: int,
+) -> None:
+    from moto.stepfunctions.parser.api import HistoryEventType
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventHistoryContext
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    program = AmazonStateLanguageParser.parse(json.dumps({**definition, "StartAt": state}))[0]
+    env = worker._get_evaluation_environment()
+    env.event_manager = previous.event_manager  # one history: event ids go on
+    env.event_history_context = EventHistoryContext(previous_event_id=last_event_id)
+    env.event_manager.add_event(
+        context=env.event_history_context,
+        event_type=HistoryEventType.ExecutionRedriven,
+        # moto's EventDetails type does not list this event's details; the history takes them as they are.
+        event_details={"executionRedrivenEventDetails": {"redriveCount": redrive_count}},
+    )
+    env.states.reset(input_value=state_input)
+    worker.env = env
+    program.eval(env)
+    worker._execution_communication.terminated()
