@@ -4,6 +4,8 @@ succeeded ones beyond the limit; failed ones stay for the operator."""
 from __future__ import annotations
 
 import json
+import threading
+import uuid
 from typing import Any
 
 import pytest
@@ -195,3 +197,96 @@ def test_the_engines_thread_list_does_not_grow_with_executions(embedded_aws: Any
     }
     assert users == {id(utils.TMP_THREADS)}  # one list, wherever moto appends to it
     assert len(utils.TMP_THREADS) < 120, len(utils.TMP_THREADS)
+
+
+def _machine(sfn: Any, name: str, definition: dict[str, Any]) -> str:
+    return str(
+        sfn.create_state_machine(
+            name=f"{name}-{uuid.uuid4().hex[:6]}",
+            definition=json.dumps(definition),
+            roleArn="arn:aws:iam::123456789012:role/local",
+        )["stateMachineArn"]
+    )
+
+
+def _finished(sfn: Any, arn: str, name: str) -> dict[str, Any]:
+    execution = arn.replace(":stateMachine:", ":execution:") + f":{name}"
+
+    def done() -> dict[str, Any] | None:
+        described = sfn.describe_execution(executionArn=execution)
+        return None if described["status"] == "RUNNING" else dict(described)
+
+    return eventually(done, timeout=30, interval=0.05, what=f"{name} finished")
+
+
+def _thread_names_started() -> list[str]:
+    """The names of the threads started from now on (until the test ends)."""
+    started: list[str] = []
+    start = threading.Thread.start
+
+    def recording_start(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        start(thread)
+
+    threading.Thread.start = recording_start  # type: ignore[method-assign]
+    return started
+
+
+def test_a_state_that_cannot_time_out_starts_no_thread_of_its_own(
+    embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    branch = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    arn = _machine(
+        sfn,
+        "no-timeout",
+        {"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "Branches": [branch], "End": True}}},
+    )
+    monkeypatch.setattr(threading.Thread, "start", threading.Thread.start)  # restored after the test
+    started = _thread_names_started()
+    for i in range(5):
+        sfn.start_execution(stateMachineArn=arn, name=f"n-{i}", input="{}")
+        assert _finished(sfn, arn, f"n-{i}")["status"] == "SUCCEEDED"
+    assert not [name for name in started if "_exec_and_notify" in name or name == "asl-state"]
+    assert any("eval" in name for name in started)  # the executions' and branches' own threads were seen
+
+
+def test_a_task_past_its_timeout_fails_with_states_timeout_and_its_waits_reuse_threads(
+    embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workflow.local.lambdas import LocalFunction
+
+    name = f"sleepy-{uuid.uuid4().hex[:6]}"
+    function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    embedded_aws.router.register(
+        [
+            LocalFunction(
+                name=name,
+                arn=function_arn,
+                handler="tests.e2e.handlers.sleepy",
+                timeout_seconds=10,
+                memory_mb=128,
+                environment={},
+            )
+        ]
+    )
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": function_arn, "Payload.$": "$"},
+        "TimeoutSeconds": 1,
+        "End": True,
+    }
+    arn = _machine(sfn, "timeout", {"StartAt": "Sleep", "States": {"Sleep": task}})
+    monkeypatch.setattr(threading.Thread, "start", threading.Thread.start)
+    started = _thread_names_started()
+    for i in range(4):
+        sfn.start_execution(stateMachineArn=arn, name=f"quick-{i}", input='{"seconds": 0}')
+        assert _finished(sfn, arn, f"quick-{i}")["status"] == "SUCCEEDED"
+    assert started.count("asl-state") <= 1  # one worker, reused by every Task's wait
+    sfn.start_execution(stateMachineArn=arn, name="slow", input='{"seconds": 3}')
+    slow = _finished(sfn, arn, "slow")
+    assert (slow["status"], slow.get("error")) == ("FAILED", "States.Timeout")
+    history = sfn.get_execution_history(executionArn=slow["executionArn"])["events"]
+    assert [e["type"] for e in history if e["type"].startswith("TaskTimedOut")] == ["TaskTimedOut"]

@@ -28,6 +28,11 @@ Measured on the pipeline (py-spy --gil), moto spent its time on work it repeats:
   Map iteration's, each Task's) appended to moto's ``TMP_THREADS`` list, which nothing reads
   and nothing empties (~15 threads, ~31 KB, an event): the list now drops finished threads
   whenever it has doubled since it last did, so it holds about as many as are running;
+* a new thread for every Task, Parallel and Map state, only to wait for it with the state's
+  timeout: a state that cannot time out (no ``TimeoutSeconds`` nor ``HeartbeatSeconds``: the
+  default is 99,999,999 s) now runs on the thread that waits for it, and one that can runs on
+  a reused worker (a new one only when every worker is busy), waited for exactly as before, so
+  ``States.Timeout`` comes when it did;
 * every finished execution kept forever, with its whole history (~100 KB an event): the most
   recent `KEEP_FINISHED_EXECUTIONS` succeeded executions of each state machine are kept, older
   ones are forgotten, as AWS forgets them after 90 days. A redelivery of a forgotten one starts
@@ -42,8 +47,11 @@ from __future__ import annotations
 import copy
 import functools
 import importlib
+import logging
+import queue
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 # The modules of moto 5.2.5's engine that import `TMP_THREADS` by name.
@@ -88,6 +96,7 @@ def speed_up() -> None:
             ("queue_counts", _read_the_clock_once),
             ("notifications", _keep_recent_notifications),
             ("threads", _forget_finished_threads),
+            ("state_threads", _run_states_without_a_thread_each),
         ):
             if name not in _applied:
                 patch()
@@ -181,6 +190,97 @@ def _forget_finished_threads() -> None:
     for name in _THREAD_LIST_USERS:
         module = importlib.import_module(f"moto.stepfunctions.parser.{name}")
         module.TMP_THREADS = running  # type: ignore[attr-defined]
+
+
+class _Workers:
+    """Daemon threads reused for the states that can time out: a new one starts only when none is
+    idle, and one idle for `idle_seconds` leaves, so their number follows the states running at
+    once, not the rate. (Daemons, as moto's were: a state abandoned at its timeout must not
+    hold up the process's exit.)"""
+
+    def __init__(self, idle_seconds: float = 30.0) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._idle = 0  # workers waiting for a job that no submitted job has claimed yet
+        self._lock = threading.Lock()
+        self._idle_seconds = idle_seconds
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            start = self._idle == 0
+            if not start:
+                self._idle -= 1
+        self._jobs.put(job)
+        if start:
+            threading.Thread(target=self._work, name="asl-state", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get(timeout=self._idle_seconds)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle > 0:  # else every waiting worker is claimed by a job on its way
+                        self._idle -= 1
+                        return
+                continue
+            try:
+                job()
+            except Exception as error:  # moto's own catches everything; a worker outlives any job
+                logging.getLogger("eventflow.local").error("a state's evaluation raised %s", type(error).__name__)
+            with self._lock:
+                self._idle += 1
+
+
+_state_workers = _Workers()
+_inline = threading.local()
+
+
+class _StateRun:
+    """What moto's `_evaluate_with_timeout` starts in a Thread's place: the state's evaluation,
+    inline when it cannot time out, on a reused worker when it can."""
+
+    def __init__(self, target: Callable[[], None], daemon: bool = True) -> None:
+        self._target = target
+        self._done = threading.Event()
+
+    def start(self) -> None:
+        if getattr(_inline, "active", False):
+            self._run()
+        else:
+            _state_workers.submit(self._run)
+
+    def _run(self) -> None:
+        try:
+            self._target()
+        finally:
+            self._done.set()
+
+    def is_alive(self) -> bool:
+        return not self._done.is_set()
+
+
+def _run_states_without_a_thread_each() -> None:
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+
+    evaluate = execute_state.ExecutionState._evaluate_with_timeout
+
+    def evaluate_with_timeout(self: Any, env: Any) -> None:
+        timeout = self.timeout
+        cannot_time_out = (
+            self.heartbeat is None
+            and isinstance(timeout, TimeoutSeconds)
+            and timeout.timeout_seconds == TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS
+        )
+        outer = getattr(_inline, "active", False)
+        _inline.active = cannot_time_out
+        try:
+            evaluate(self, env)
+        finally:
+            _inline.active = outer
+
+    execute_state.Thread = _StateRun  # type: ignore[attr-defined,assignment]
+    execute_state.ExecutionState._evaluate_with_timeout = evaluate_with_timeout  # type: ignore[method-assign]
 
 
 def _reuse_parsed_definitions(size: int = 32) -> None:
