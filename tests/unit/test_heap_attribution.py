@@ -1,40 +1,37 @@
-"""`eventflow bench --memory` charges each allocation to the innermost known part of the stack."""
+"""`eventflow bench --memory`: growth per event by source, each byte counted once."""
 
 from __future__ import annotations
-
-import tracemalloc
-from collections import Counter
 
 from workflow.local import heap
 
 
-def test_the_innermost_known_frame_is_charged() -> None:
-    frames = [
-        "/usr/lib/python3.11/json/decoder.py",  # stdlib: not a source of its own
-        "/venv/site-packages/moto/stepfunctions/parser/asl/eval/environment.py",
-        "/venv/site-packages/moto/core/responses.py",
-        "/venv/site-packages/werkzeug/serving.py",
-    ]
-    assert heap.source_of(frames) == "Step Functions (moto)"
-    assert heap.source_of(frames[2:]) == "moto routing and HTTP server"
-    assert heap.source_of(["/venv/site-packages/moto/dynamodb/models/table.py"]) == "DynamoDB (moto)"
-    assert heap.source_of(["/work/repo/workflow/local/poller.py"]) == "eventflow"
-    assert heap.source_of(["/usr/lib/python3.11/threading.py"]) == "other"
-
-
 def test_growth_per_event_is_the_difference_per_event_largest_first() -> None:
-    first = Counter({"DynamoDB (moto)": 100 * 1024, "other": 50 * 1024})
-    second = Counter({"DynamoDB (moto)": 300 * 1024, "Step Functions (moto)": 1000 * 1024, "other": 40 * 1024})
+    first = {"DynamoDB tables (moto)": 100 * 1024, "SQS queues (moto)": 50 * 1024}
+    second = {"DynamoDB tables (moto)": 300 * 1024, "Step Functions executions (moto)": 1000 * 1024}
     growth = heap.growth_per_event(first, second, 100)
-    assert list(growth) == ["Step Functions (moto)", "DynamoDB (moto)", "other"]
-    assert growth == {"Step Functions (moto)": 10.0, "DynamoDB (moto)": 2.0, "other": -0.1}
+    assert list(growth) == ["Step Functions executions (moto)", "DynamoDB tables (moto)", "SQS queues (moto)"]
+    assert growth == {
+        "Step Functions executions (moto)": 10.0,
+        "DynamoDB tables (moto)": 2.0,
+        "SQS queues (moto)": -0.5,
+    }
 
 
-def test_a_snapshot_is_summed_by_source() -> None:
-    tracemalloc.start(heap.FRAMES)
-    try:
-        kept = [bytearray(4096) for _ in range(64)]  # allocated here, in tests/: "other"
-        sizes = heap.by_source(tracemalloc.take_snapshot())
-    finally:
-        tracemalloc.stop()
-    assert sizes["other"] >= 64 * 4096 and len(kept) == 64
+def test_what_two_sources_share_is_counted_once_in_the_first() -> None:
+    shared = [b"x" * 10_000 for _ in range(10)]
+    sized = heap.sizes({"a": {"items": shared}, "b": {"same": shared}, "c": {"own": b"y" * 50_000}})
+    assert sized["a"] >= 100_000
+    assert sized["b"] < 1_000  # only its own dict
+    assert 50_000 <= sized["c"] < 51_000
+
+
+def test_every_source_is_found_in_the_embedded_backends() -> None:
+    roots = heap.sources()
+    assert set(roots) == {
+        "Step Functions executions (moto)",
+        "DynamoDB tables (moto)",
+        "SQS queues (moto)",
+        "SNS topics (moto)",
+        "engine thread list (moto TMP_THREADS)",
+    }
+    assert all(isinstance(sized, int) for sized in heap.sizes(roots).values())

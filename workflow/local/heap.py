@@ -1,70 +1,68 @@
 """`eventflow bench --memory`: where the local pipeline's memory grows with the events it stores.
 
-The pipeline runs a first count of events untraced (cold starts, parsed definitions,
-connection pools and caches fill up), then the rest with allocations traced; whatever allocated
-in the second part is still allocated at its end is charged to the innermost frame that belongs
-to a known part of the stack (moto's Step Functions engine, its DynamoDB, SQS and SNS backends,
-moto's routing and HTTP server, botocore, our own code); what none of them claims is "other".
-Growth per event is that divided by the events of the second part. Events go in chunks, each
-drained before the next: tracing slows the process several times, and a whole burst at once
-would outlast the clients' read timeouts.
+The pipeline runs a first count of events (cold starts, parsed definitions, connection pools
+and caches fill up), then the rest; after each part, every place that keeps something per event
+is sized with everything it references (pympler's `asizeof`): moto's Step Functions executions
+and their histories, DynamoDB tables, SQS queues (their messages and the receipt handles of
+deleted ones), SNS topics (published messages kept for inspection), and moto's list of engine
+threads. Growth per event is the difference divided by the events of the second part; the
+process's resident memory is read too, so that what no source accounts for shows.
+
+(Tracing every allocation with tracemalloc instead slows the process so much that the
+clients' 60 s read timeouts expire on a loaded machine.)
 """
 
 from __future__ import annotations
 
 import gc
 import time
-import tracemalloc
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# Innermost matching frame wins; checked in this order, so the specific before the general.
-SOURCES: list[tuple[str, tuple[str, ...]]] = [
-    ("Step Functions (moto)", ("/moto/stepfunctions/",)),
-    ("DynamoDB (moto)", ("/moto/dynamodb/",)),
-    ("SQS (moto)", ("/moto/sqs/",)),
-    ("SNS (moto)", ("/moto/sns/",)),
-    ("moto routing and HTTP server", ("/moto/", "/werkzeug/", "/flask/")),
-    ("botocore and HTTP client", ("/botocore/", "/boto3/", "/urllib3/")),
-    ("eventflow", ("/workflow/", "/functions/", "/aws_lambda_powertools/")),
-]
-FRAMES = 12
 CHUNK = 50
 
 Progress = Callable[[str], None]
 
 
-def source_of(filenames: Iterable[str]) -> str:
-    """The part of the stack charged for an allocation, given its frames innermost first."""
-    for filename in filenames:
-        path = filename.replace("\\", "/")
-        for name, markers in SOURCES:
-            if any(marker in path for marker in markers):
-                return name
-    return "other"
+def sources() -> dict[str, Any]:
+    """The places that keep something per event, by name."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.sns.models import sns_backends
+    from moto.sqs.models import sqs_backends
+    from moto.stepfunctions.parser import utils
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    def backends(backend_dict: Any) -> list[Any]:
+        return [backend for regions in backend_dict.values() for backend in regions.values()]
+
+    return {
+        "Step Functions executions (moto)": backends(stepfunctions_parser_backends),
+        "DynamoDB tables (moto)": backends(dynamodb_backends),
+        "SQS queues (moto)": backends(sqs_backends),
+        "SNS topics (moto)": backends(sns_backends),
+        "engine thread list (moto TMP_THREADS)": utils.TMP_THREADS,
+    }
 
 
-def by_source(snapshot: tracemalloc.Snapshot) -> Counter[str]:
-    sizes: Counter[str] = Counter()
-    for statistic in snapshot.statistics("traceback"):
-        # tracemalloc lists frames outermost first (most_recent_first=False is its default order).
-        frames = [frame.filename for frame in reversed(statistic.traceback)]
-        sizes[source_of(frames)] += statistic.size
-    return sizes
+def sizes(roots: dict[str, Any]) -> dict[str, int]:
+    """Bytes held by each root, counting what several share once, in the first that holds it."""
+    from pympler import asizeof
+
+    measured = asizeof.Asizer().asizesof(*roots.values())  # type: ignore[no-untyped-call]
+    return dict(zip(roots, measured, strict=True))
 
 
-def growth_per_event(first: Counter[str], second: Counter[str], events: int) -> dict[str, float]:
+def growth_per_event(first: dict[str, int], second: dict[str, int], events: int) -> dict[str, float]:
     """KB per event by source between two readings `events` apart, largest first."""
     events = max(events, 1)
-    growth = {name: (second[name] - first[name]) / 1024 / events for name in set(first) | set(second)}
+    growth = {name: (second.get(name, 0) - first.get(name, 0)) / 1024 / events for name in {*first, *second}}
     ordered = sorted(growth.items(), key=lambda item: -item[1])
     return {name: round(kb, 2) for name, kb in ordered}
 
 
 def measure(runtime: Any, first: int, second: int, progress: Progress) -> dict[str, Any]:
-    """Heap growth per event between `first` and `second` events through the running pipeline."""
+    """Growth per event between `first` and `second` events through the running pipeline."""
     from workflow.local import bench
 
     settings = runtime.settings()
@@ -76,22 +74,22 @@ def measure(runtime: Any, first: int, second: int, progress: Progress) -> dict[s
             runtime.wait_until_drained(timeout=600.0, interval=0.2, settle=2)
             progress(f"memory: {len(sent_at)} of {second} events stored")
 
-    push(first, 2 * 10**7)
-    gc.collect()
-    tracemalloc.start(FRAMES)
-    try:
-        before, rss_before, started = tracemalloc.take_snapshot(), bench._rss_mb(), time.monotonic()
-        push(second - first, 2 * 10**7 + first)
+    def reading() -> tuple[dict[str, int], float]:
         gc.collect()
-        after, rss_after = tracemalloc.take_snapshot(), bench._rss_mb()
-    finally:
-        tracemalloc.stop()
+        return sizes(sources()), bench._rss_mb()
+
+    push(first, 2 * 10**7)
+    before, rss_before = reading()
+    started = time.monotonic()
+    push(second - first, 2 * 10**7 + first)
+    seconds = time.monotonic() - started
+    after, rss_after = reading()
     events = second - first
-    per_source = growth_per_event(by_source(before), by_source(after), events)
+    per_source = growth_per_event(before, after, events)
     return {
         "events": [first, second],
-        "seconds": round(time.monotonic() - started, 1),
-        "traced_kb_per_event": round(sum(per_source.values()), 2),
+        "seconds": round(seconds, 1),
+        "sources_kb_per_event": round(sum(per_source.values()), 2),
         "rss_kb_per_event": round((rss_after - rss_before) * 1024 / events, 1),
         "kb_per_event_by_source": per_source,
     }
@@ -108,8 +106,8 @@ def run(events: int, port: int, progress: Progress) -> dict[str, Any]:
 def render(result: dict[str, Any]) -> str:
     first, second = result["events"]
     lines = [
-        f"== heap growth per event, between {first} and {second} events ==",
-        f"traced {result['traced_kb_per_event']} KB/event; resident {result['rss_kb_per_event']} KB/event",
+        f"== memory growth per event, between {first} and {second} events ==",
+        f"sources {result['sources_kb_per_event']} KB/event; resident {result['rss_kb_per_event']} KB/event",
     ]
     lines += [f"  {kb:8.2f} KB  {name}" for name, kb in result["kb_per_event_by_source"].items()]
     return "\n".join(lines)
