@@ -646,6 +646,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
             text = load.render_lanes(result)
         sys.stdout.write((json.dumps(result, indent=2) if args.json else text) + "\n")
         return 0
+    if args.memory:
+        from workflow.local import heap
+
+        result = heap.run(args.events or 400, args.port, lambda line: print(f"  {line}", file=sys.stderr))
+        sys.stdout.write((json.dumps(result, indent=2) if args.json else heap.render(result)) + "\n")
+        return 0
     if args.cold_start:
         from workflow.local import coldstart
 
@@ -882,6 +888,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="machine-readable result")
     bench.add_argument(
         "--cold-start", action="store_true", help="only measure each handler module's import time (vs boto3)"
+    )
+    bench.add_argument(
+        "--memory", action="store_true", help="only heap growth per event by source (events/4 vs events; default 400)"
     )
     bench.add_argument("--runs", type=_int_in(1), default=5, help="imports per module for --cold-start")
     bench.add_argument(

@@ -25,3 +25,11 @@ def crash(event: dict[str, Any], context: Any) -> None:
 
 def remaining_time(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"remaining": context.get_remaining_time_in_millis(), "name": context.function_name}
+
+
+def sleepy(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Sleeps for the event's "seconds"."""
+    import time
+
+    time.sleep(float(event.get("seconds", 0)))
+    return {"slept": event.get("seconds", 0)}

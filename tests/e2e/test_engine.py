@@ -3,6 +3,9 @@ succeeded ones beyond the limit; failed ones stay for the operator."""
 
 from __future__ import annotations
 
+import json
+import threading
+import uuid
 from typing import Any
 
 import pytest
@@ -89,3 +92,201 @@ def test_queue_counts_keep_sqs_semantics(embedded_aws: Any) -> None:
     assert counts["ApproximateNumberOfMessagesNotVisible"] == "1"  # the one received; moto counts delayed apart
     rest = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert sorted(m["Body"] for m in rest) == sorted({"a", "b", "c"} - {taken["Body"]})
+
+
+def _engine_client(service: str) -> Any:
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    return boto_client.boto_client_for("us-east-1", service)
+
+
+def _answer(status: int, body: bytes) -> Any:
+    from botocore.awsrequest import AWSResponse
+
+    class Raw:
+        def stream(self, **_: Any) -> Any:
+            return iter([body])
+
+    return AWSResponse("http://local", status, {"Content-Type": "application/x-amz-json-1.0"}, Raw())
+
+
+def test_the_engines_clients_retry_a_lost_connection(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+
+    monkeypatch.setattr(engine, "ENGINE_BACKOFF_BASE_SECONDS", 0.01)
+    client = _engine_client("dynamodb")
+    sends: list[str] = []
+
+    def drop_two(request: Any, **_: Any) -> None:
+        sends.append(request.url)
+        if len(sends) == 1:
+            raise EndpointConnectionError(endpoint_url=request.url)
+        if len(sends) == 2:
+            raise ConnectionClosedError(endpoint_url=request.url)
+
+    client.meta.events.register("before-send.dynamodb.ListTables", drop_two, unique_id="test-drop-two")
+    try:
+        assert "TableNames" in client.list_tables()
+        assert len(sends) == engine.ENGINE_ATTEMPTS == 3
+        sends.clear()
+
+        def always_drop(request: Any, **_: Any) -> None:
+            sends.append(request.url)
+            raise EndpointConnectionError(endpoint_url=request.url)
+
+        client.meta.events.unregister("before-send.dynamodb.ListTables", unique_id="test-drop-two")
+        client.meta.events.register("before-send.dynamodb.ListTables", always_drop, unique_id="test-drop-two")
+        with pytest.raises(EndpointConnectionError):
+            client.list_tables()
+        assert len(sends) == 3  # a few attempts, then the Task sees the failure
+    finally:
+        client.meta.events.unregister("before-send.dynamodb.ListTables", unique_id="test-drop-two")
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(400, "ProvisionedThroughputExceededException"), (400, "ThrottlingException"), (500, "InternalServerError")],
+)
+def test_the_engines_clients_leave_service_errors_to_the_states_retry(
+    embedded_aws: Any, status: int, error: str
+) -> None:
+    from botocore.exceptions import ClientError
+
+    client = _engine_client("dynamodb")
+    sends: list[str] = []
+
+    def refuse(request: Any, **_: Any) -> Any:
+        sends.append(request.url)
+        return _answer(status, b'{"__type": "com.amazonaws.dynamodb.v20120810#%s", "message": "no"}' % error.encode())
+
+    client.meta.events.register("before-send.dynamodb.ListTables", refuse, unique_id="test-refuse")
+    try:
+        with pytest.raises(ClientError) as refused:
+            client.list_tables()
+    finally:
+        client.meta.events.unregister("before-send.dynamodb.ListTables", unique_id="test-refuse")
+    assert refused.value.response["Error"]["Code"] == error
+    assert len(sends) == 1
+
+
+def test_the_engines_thread_list_does_not_grow_with_executions(embedded_aws: Any) -> None:
+    import importlib
+
+    from moto.stepfunctions.parser import utils
+
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    branch = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    arn = sfn.create_state_machine(
+        name="engine-threads",
+        definition=json.dumps(
+            {"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "Branches": [branch, branch], "End": True}}}
+        ),
+        roleArn="arn:aws:iam::123456789012:role/local",
+    )["stateMachineArn"]
+
+    def succeeded() -> int:
+        return len(sfn.list_executions(stateMachineArn=arn, statusFilter="SUCCEEDED", maxResults=100)["executions"])
+
+    # Waves of 10, so that at most ~40 engine threads run at once; ≥ 4 per execution, 240 in all.
+    for wave in range(6):
+        for i in range(10):
+            sfn.start_execution(stateMachineArn=arn, name=f"t-{wave}-{i}", input="{}")
+        eventually(lambda wave=wave: succeeded() == 10 * (wave + 1), timeout=30, what=f"wave {wave} succeeded")
+    users = {
+        id(importlib.import_module(f"moto.stepfunctions.parser.{m}").TMP_THREADS) for m in engine._THREAD_LIST_USERS
+    }
+    assert users == {id(utils.TMP_THREADS)}  # one list, wherever moto appends to it
+    assert len(utils.TMP_THREADS) < 120, len(utils.TMP_THREADS)
+
+
+def _machine(sfn: Any, name: str, definition: dict[str, Any]) -> str:
+    return str(
+        sfn.create_state_machine(
+            name=f"{name}-{uuid.uuid4().hex[:6]}",
+            definition=json.dumps(definition),
+            roleArn="arn:aws:iam::123456789012:role/local",
+        )["stateMachineArn"]
+    )
+
+
+def _finished(sfn: Any, arn: str, name: str) -> dict[str, Any]:
+    execution = arn.replace(":stateMachine:", ":execution:") + f":{name}"
+
+    def done() -> dict[str, Any] | None:
+        described = sfn.describe_execution(executionArn=execution)
+        return None if described["status"] == "RUNNING" else dict(described)
+
+    return eventually(done, timeout=30, interval=0.05, what=f"{name} finished")
+
+
+def _thread_names_started() -> list[str]:
+    """The names of the threads started from now on (until the test ends)."""
+    started: list[str] = []
+    start = threading.Thread.start
+
+    def recording_start(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        start(thread)
+
+    threading.Thread.start = recording_start  # type: ignore[method-assign]
+    return started
+
+
+def test_a_state_that_cannot_time_out_starts_no_thread_of_its_own(
+    embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    branch = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    arn = _machine(
+        sfn,
+        "no-timeout",
+        {"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "Branches": [branch], "End": True}}},
+    )
+    monkeypatch.setattr(threading.Thread, "start", threading.Thread.start)  # restored after the test
+    started = _thread_names_started()
+    for i in range(5):
+        sfn.start_execution(stateMachineArn=arn, name=f"n-{i}", input="{}")
+        assert _finished(sfn, arn, f"n-{i}")["status"] == "SUCCEEDED"
+    assert not [name for name in started if "_exec_and_notify" in name or name == "asl-state"]
+    assert any("eval" in name for name in started)  # the executions' and branches' own threads were seen
+
+
+def test_a_task_past_its_timeout_fails_with_states_timeout_and_its_waits_reuse_threads(
+    embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workflow.local.lambdas import LocalFunction
+
+    name = f"sleepy-{uuid.uuid4().hex[:6]}"
+    function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    embedded_aws.router.register(
+        [
+            LocalFunction(
+                name=name,
+                arn=function_arn,
+                handler="tests.e2e.handlers.sleepy",
+                timeout_seconds=10,
+                memory_mb=128,
+                environment={},
+            )
+        ]
+    )
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": function_arn, "Payload.$": "$"},
+        "TimeoutSeconds": 1,
+        "End": True,
+    }
+    arn = _machine(sfn, "timeout", {"StartAt": "Sleep", "States": {"Sleep": task}})
+    monkeypatch.setattr(threading.Thread, "start", threading.Thread.start)
+    started = _thread_names_started()
+    for i in range(4):
+        sfn.start_execution(stateMachineArn=arn, name=f"quick-{i}", input='{"seconds": 0}')
+        assert _finished(sfn, arn, f"quick-{i}")["status"] == "SUCCEEDED"
+    assert started.count("asl-state") <= 1  # one worker, reused by every Task's wait
+    sfn.start_execution(stateMachineArn=arn, name="slow", input='{"seconds": 3}')
+    slow = _finished(sfn, arn, "slow")
+    assert (slow["status"], slow.get("error")) == ("FAILED", "States.Timeout")
+    history = sfn.get_execution_history(executionArn=slow["executionArn"])["events"]
+    assert [e["type"] for e in history if e["type"].startswith("TaskTimedOut")] == ["TaskTimedOut"]

@@ -49,7 +49,9 @@ def lane(embedded_aws: Any) -> dict[str, Any]:
     return {"sqs": sqs, "url": url, "arn": arn, "dlq": dlq}
 
 
-def poller(lane: dict[str, Any], fn: LocalFunction, *, report: bool = True, batch: int = 10) -> QueuePoller:
+def poller(
+    lane: dict[str, Any], fn: LocalFunction, *, report: bool = True, batch: int = 10, sqs: Any = None
+) -> QueuePoller:
     mapping = EventSourceMapping(
         function_name=fn.name,
         queue_arn=lane["arn"],
@@ -59,7 +61,7 @@ def poller(lane: dict[str, Any], fn: LocalFunction, *, report: bool = True, batc
         report_batch_item_failures=report,
         max_concurrency=2,
     )
-    return QueuePoller(mapping, fn, lane["sqs"], region="us-east-1")
+    return QueuePoller(mapping, fn, sqs or lane["sqs"], region="us-east-1")
 
 
 def counts(lane: dict[str, Any], url_key: str = "url") -> tuple[int, int]:
@@ -154,3 +156,44 @@ def test_an_exception_becomes_an_unhandled_function_error() -> None:
     assert result.error
     assert result.payload["errorType"] == "RuntimeError"
     assert result.payload["errorMessage"] == "handler crashed"
+
+
+def test_a_poller_outlives_failing_receives_and_then_drains_the_queue(lane: dict[str, Any], embedded_aws: Any) -> None:
+    import logging
+
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ConnectionClosedError
+
+    # A real client whose first receives lose their connection (no SDK retry, so each reaches the poller).
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=embedded_aws.endpoint_url,
+        region_name="us-east-1",
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+    )
+    failures = {"left": 3}
+
+    def drop_connection(request: Any, **_: Any) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionClosedError(endpoint_url=request.url)
+
+    sqs.meta.events.register("before-send.sqs.ReceiveMessage", drop_connection)
+    records: list[logging.LogRecord] = []
+    capture = logging.Handler()
+    capture.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("eventflow.local").addHandler(capture)
+    p = poller(lane, function("partial"), sqs=sqs)
+    try:
+        p.start()
+        send(lane, "ok-private-body")
+        eventually(lambda: p.stats.deleted == 1, timeout=15, what="the message handled after the failures")
+        assert p.stats.errors == 3 and p.stats.last_error == "ConnectionClosedError"
+        assert p.alive == 2
+    finally:
+        p.stop()
+        logging.getLogger("eventflow.local").removeHandler(capture)
+    logged = [r.getMessage() for r in records if "poller" in r.getMessage()]
+    assert len(logged) == 3 and all("ConnectionClosedError" in line for line in logged)
+    assert not any("private" in line or "ok-" in line for line in logged)

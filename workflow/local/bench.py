@@ -9,6 +9,9 @@ Two figures from one run on this machine:
   runtime and on the peer, moto's server as shipped (no engine speed-ups, no request
   serialization) with only the Lambda route added (without it no Task can run). The peer runs
   in a subprocess so that nothing of this runtime leaks into it.
+
+Each figure comes with what it cost the process per event (or execution): CPU time, threads
+started and context switches, here and on the peer, so that a regression in any shows.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ import json
 import resource
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,6 +49,50 @@ def _rss_mb() -> float:
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+_thread_starts = 0
+_thread_starts_lock = threading.Lock()
+
+
+def count_thread_starts() -> None:
+    """Count every `threading.Thread.start` from now on in this process (idempotent)."""
+    global _thread_starts
+    start = threading.Thread.start
+    if getattr(start, "counted", False):
+        return
+
+    def counted_start(thread: threading.Thread) -> None:
+        global _thread_starts
+        with _thread_starts_lock:
+            _thread_starts += 1
+        start(thread)
+
+    counted_start.counted = True  # type: ignore[attr-defined]
+    threading.Thread.start = counted_start  # type: ignore[method-assign,assignment]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What the process has spent so far: CPU seconds, threads started, context switches."""
+
+    cpu_seconds: float
+    threads_started: int
+    context_switches: int
+
+    @classmethod
+    def now(cls) -> Usage:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return cls(time.process_time(), _thread_starts, usage.ru_nvcsw + usage.ru_nivcsw)
+
+    def per(self, later: Usage, count: int, unit: str) -> dict[str, float]:
+        """The cost of each of `count` units of work done between this reading and `later`."""
+        count = max(count, 1)
+        return {
+            f"cpu_ms_per_{unit}": round((later.cpu_seconds - self.cpu_seconds) * 1000 / count, 1),
+            f"threads_per_{unit}": round((later.threads_started - self.threads_started) / count, 1),
+            f"context_switches_per_{unit}": round((later.context_switches - self.context_switches) / count, 1),
+        }
 
 
 def _events(n: int, users: int = 50, offset: int = 0) -> list[UserEvent]:
@@ -77,6 +126,8 @@ def pipeline(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, Any
     sent_at: dict[str, float] = {}
     first = min(1000, n)
     memory: dict[str, float] = {}
+    count_thread_starts()
+    before = Usage.now()
     started = time.monotonic()
     for events in (_events(first), _events(n - first, offset=first)):
         if not events:
@@ -92,6 +143,7 @@ def pipeline(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, Any
         )
         memory[f"rss_mb_after_{len(sent_at)}"] = round(_rss_mb(), 1)
     elapsed = time.monotonic() - started
+    cost = before.per(Usage.now(), n, "event")
     store = bootstrap.event_store(settings)
     far = datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1)
     items = [
@@ -111,6 +163,7 @@ def pipeline(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, Any
         "latency_p99_s": round(percentile(latencies, 99), 2),
         **memory,
         "peak_rss_mb": round(_peak_rss_mb(), 1),
+        **cost,
     }
 
 
@@ -121,6 +174,8 @@ def executions(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, A
     inputs = [
         json.dumps({"event": json.loads(to_json(e)), "ingest": {"lane": "bench"}}) for e in _events(n, offset=10**7)
     ]
+    count_thread_starts()
+    before = Usage.now()
     started = time.monotonic()
     run_id = f"bench-{int(time.time())}"
     for i, payload in enumerate(inputs):
@@ -134,13 +189,20 @@ def executions(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, A
             break
         time.sleep(0.5)
     elapsed = time.monotonic() - started
+    cost = before.per(Usage.now(), n, "execution")
     succeeded = sum(
         1
         for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine, statusFilter="SUCCEEDED")
         for execution in page["executions"]
         if execution["name"].startswith(run_id + "-")
     )
-    return {"executions": n, "succeeded": succeeded, "seconds": round(elapsed, 1), "per_second": round(n / elapsed, 1)}
+    return {
+        "executions": n,
+        "succeeded": succeeded,
+        "seconds": round(elapsed, 1),
+        "per_second": round(n / elapsed, 1),
+        **cost,
+    }
 
 
 def peer(n: int, port: int) -> dict[str, Any]:
@@ -186,9 +248,19 @@ def render(result: dict[str, Any]) -> str:
             f"latency    publish→stored p50 {p['latency_p50_s']} s, p95 {p['latency_p95_s']} s, "
             f"p99 {p['latency_p99_s']} s",
             f"memory     resident after {memory}; peak {p['peak_rss_mb']} MB",
+            f"cost       per event: {_cost(p, 'event')}",
             f"engine     {e['executions']} executions: {e['per_second']}/s here, "
             f"{q['per_second']}/s on moto as shipped ({result['engine_ratio']}x)",
+            f"cost       per execution here: {_cost(e, 'execution')}",
+            f"           on moto as shipped: {_cost(q, 'execution')}",
         ]
+    )
+
+
+def _cost(figures: dict[str, Any], unit: str) -> str:
+    return (
+        f"{figures[f'cpu_ms_per_{unit}']} ms CPU, {figures[f'threads_per_{unit}']} threads started, "
+        f"{figures[f'context_switches_per_{unit}']} context switches"
     )
 
 

@@ -3,7 +3,11 @@
 Measured on the pipeline (py-spy --gil), moto spent its time on work it repeats:
 
 * a new boto3 client for every Task attempt (a third of all CPU time): each (region, service)
-  now gets one client, shared by every execution (boto3 clients are thread-safe);
+  now gets one client, shared by every execution (boto3 clients are thread-safe). moto's
+  clients never retry (``retries=0``), so a dropped connection failed the execution; these
+  retry transport errors as the SDKs' standard mode does (``ENGINE_ATTEMPTS`` attempts,
+  exponential backoff with jitter) and nothing else: a throttling or server error reaches the
+  state's Retry and Catch, as Step Functions' integrations do not retry service errors;
 * parsing the same ASL definition again for every execution: the parsed program is kept per
   definition text (its components hold no per-execution state; each execution evaluates it in
   an environment of its own);
@@ -20,6 +24,15 @@ Measured on the pipeline (py-spy --gil), moto spent its time on work it repeats:
   at the message (deletes were quadratic in queue depth, like receives);
 * SNS keeping every published message for moto's inspection API: the most recent
   `KEEP_SENT_NOTIFICATIONS` per topic are kept;
+* every thread the engine starts (an execution's, its program's, each Parallel branch's, each
+  Map iteration's, each Task's) appended to moto's ``TMP_THREADS`` list, which nothing reads
+  and nothing empties (~15 threads, ~31 KB, an event): the list now drops finished threads
+  whenever it has doubled since it last did, so it holds about as many as are running;
+* a new thread for every Task, Parallel and Map state, only to wait for it with the state's
+  timeout: a state that cannot time out (no ``TimeoutSeconds`` nor ``HeartbeatSeconds``: the
+  default is 99,999,999 s) now runs on the thread that waits for it, and one that can runs on
+  a reused worker (a new one only when every worker is busy), waited for exactly as before, so
+  ``States.Timeout`` comes when it did;
 * every finished execution kept forever, with its whole history (~100 KB an event): the most
   recent `KEEP_FINISHED_EXECUTIONS` succeeded executions of each state machine are kept, older
   ones are forgotten, as AWS forgets them after 90 days. A redelivery of a forgotten one starts
@@ -34,12 +47,26 @@ from __future__ import annotations
 import copy
 import functools
 import importlib
+import logging
+import queue
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from workflow.bootstrap import Credentials
 
+# The modules of moto 5.2.5's engine that import `TMP_THREADS` by name.
+_THREAD_LIST_USERS = [
+    "utils",
+    "asl.component.program.program",
+    "asl.component.test_state.program.test_state_program",
+    "asl.component.state.exec.state_map.iteration.inline_iteration_component",
+    "asl.component.state.exec.state_task.service.state_task_service_callback",
+    "asl.component.state.exec.state_parallel.branch_worker",
+    "asl.component.state.exec.execute_state",
+    "backend.execution_worker",
+]
 # The modules of moto 5.2.5's engine that import `boto_client_for` by name.
 _CLIENT_USERS = [
     "asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3",
@@ -50,6 +77,8 @@ _CLIENT_USERS = [
         for name in ("unsupported", "glue", "events", "ecs", "sqs", "sfn", "dynamodb", "batch", "sns", "aws_sdk")
     ),
 ]
+ENGINE_ATTEMPTS = 3
+ENGINE_BACKOFF_BASE_SECONDS = 1.0  # standard mode's: the n-th retry waits up to base * 2**(n-1)
 KEEP_FINISHED_EXECUTIONS = 2000
 KEEP_SENT_NOTIFICATIONS = 1000
 _lock = threading.Lock()
@@ -72,6 +101,8 @@ def speed_up() -> None:
             ("deletes", _delete_in_one_pass),
             ("queue_counts", _read_the_clock_once),
             ("notifications", _keep_recent_notifications),
+            ("threads", _forget_finished_threads),
+            ("state_threads", _run_states_without_a_thread_each),
         ):
             if name not in _applied:
                 patch()
@@ -107,21 +138,159 @@ def _reuse_task_clients() -> None:
 
 def _with_larger_pool(client: Any, *, intercepted: bool, credentials: Credentials | None = None) -> Any:
     """moto's client settings, with a connection pool for every execution thread sharing it,
-    signed with `credentials` when given."""
+    signed with `credentials` when given, and retries of transport errors."""
     if intercepted:  # no HTTP at all
         return client
     import boto3
     from botocore.config import Config
 
-    return boto3.client(
+    larger = boto3.client(
         client.meta.service_model.service_name,
         region_name=client.meta.region_name,
         endpoint_url=client.meta.endpoint_url,
         aws_access_key_id=credentials.access_key_id if credentials else "ak",
         aws_secret_access_key=credentials.secret_access_key if credentials else "sk",
         aws_session_token=credentials.session_token if credentials else None,
-        config=client.meta.config.merge(Config(max_pool_connections=64)),
+        config=client.meta.config.merge(
+            Config(max_pool_connections=64, retries={"mode": "standard", "total_max_attempts": 1})
+        ),
     )
+    _retry_transport_errors(larger)
+    return larger
+
+
+def _retry_transport_errors(client: Any) -> None:
+    """Retry what the SDKs' standard mode calls a transient transport error: connection failures
+    and lost connections, not answers. The SDK's own handler is left one attempt."""
+    import random
+
+    from botocore.exceptions import ConnectionError, HTTPClientError
+
+    def needs_retry(attempts: int, caught_exception: Exception | None = None, **_: Any) -> float | None:
+        if isinstance(caught_exception, ConnectionError | HTTPClientError) and attempts < ENGINE_ATTEMPTS:
+            return float(min(20.0, random.random() * ENGINE_BACKOFF_BASE_SECONDS * 2 ** (attempts - 1)))
+        return None
+
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register_first(f"needs-retry.{service}", needs_retry, unique_id=f"transport-retry-{service}")
+
+
+class _RunningThreads(list[threading.Thread]):
+    """A list of threads that drops the finished ones whenever it has doubled: appending stays
+    O(1) amortized, and the list holds about twice the threads still running."""
+
+    _FLOOR = 64
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._prune_at = self._FLOOR
+
+    def append(self, thread: threading.Thread) -> None:
+        super().append(thread)
+        if len(self) >= self._prune_at:
+            self[:] = [t for t in self if t.is_alive()]
+            self._prune_at = max(self._FLOOR, 2 * len(self))
+
+
+def _forget_finished_threads() -> None:
+    from moto.stepfunctions.parser import utils
+
+    running = _RunningThreads()
+    running.extend(t for t in utils.TMP_THREADS if t.is_alive())
+    for name in _THREAD_LIST_USERS:
+        module = importlib.import_module(f"moto.stepfunctions.parser.{name}")
+        module.TMP_THREADS = running  # type: ignore[attr-defined]
+
+
+class _Workers:
+    """Daemon threads reused for the states that can time out: a new one starts only when none is
+    idle, and one idle for `idle_seconds` leaves, so their number follows the states running at
+    once, not the rate. (Daemons, as moto's were: a state abandoned at its timeout must not
+    hold up the process's exit.)"""
+
+    def __init__(self, idle_seconds: float = 30.0) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._idle = 0  # workers waiting for a job that no submitted job has claimed yet
+        self._lock = threading.Lock()
+        self._idle_seconds = idle_seconds
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            start = self._idle == 0
+            if not start:
+                self._idle -= 1
+        self._jobs.put(job)
+        if start:
+            threading.Thread(target=self._work, name="asl-state", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get(timeout=self._idle_seconds)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle > 0:  # else every waiting worker is claimed by a job on its way
+                        self._idle -= 1
+                        return
+                continue
+            try:
+                job()
+            except Exception as error:  # moto's own catches everything; a worker outlives any job
+                logging.getLogger("eventflow.local").error("a state's evaluation raised %s", type(error).__name__)
+            with self._lock:
+                self._idle += 1
+
+
+_state_workers = _Workers()
+_inline = threading.local()
+
+
+class _StateRun:
+    """What moto's `_evaluate_with_timeout` starts in a Thread's place: the state's evaluation,
+    inline when it cannot time out, on a reused worker when it can."""
+
+    def __init__(self, target: Callable[[], None], daemon: bool = True) -> None:
+        self._target = target
+        self._done = threading.Event()
+
+    def start(self) -> None:
+        if getattr(_inline, "active", False):
+            self._run()
+        else:
+            _state_workers.submit(self._run)
+
+    def _run(self) -> None:
+        try:
+            self._target()
+        finally:
+            self._done.set()
+
+    def is_alive(self) -> bool:
+        return not self._done.is_set()
+
+
+def _run_states_without_a_thread_each() -> None:
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+
+    evaluate = execute_state.ExecutionState._evaluate_with_timeout
+
+    def evaluate_with_timeout(self: Any, env: Any) -> None:
+        timeout = self.timeout
+        cannot_time_out = (
+            self.heartbeat is None
+            and isinstance(timeout, TimeoutSeconds)
+            and timeout.timeout_seconds == TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS
+        )
+        outer = getattr(_inline, "active", False)
+        _inline.active = cannot_time_out
+        try:
+            evaluate(self, env)
+        finally:
+            _inline.active = outer
+
+    execute_state.Thread = _StateRun  # type: ignore[attr-defined,assignment]
+    execute_state.ExecutionState._evaluate_with_timeout = evaluate_with_timeout  # type: ignore[method-assign]
 
 
 def report_access_denied_as_aws() -> None:

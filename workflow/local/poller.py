@@ -6,6 +6,12 @@ With ``ReportBatchItemFailures`` only the reported items stay in the queue (an u
 identifier fails the whole batch, as on AWS); a function error leaves the whole batch. Whatever
 stays becomes visible again after the queue's visibility timeout, and SQS moves it to the DLQ
 after ``maxReceiveCount`` receives. Stopping lets in-flight batches finish first.
+
+A poller survives any exception in a cycle (a dropped connection, a read timeout, an error from
+SQS): it is logged by its type only (never a message, which may quote a payload), counted in
+``PollerStats.errors`` and followed by a backoff that doubles up to ``_MAX_BACKOFF_SECONDS``.
+Messages received in a failed cycle stay in the queue and come back after the visibility
+timeout, as they would on AWS.
 """
 
 from __future__ import annotations
@@ -17,11 +23,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from workflow.local.faults import FaultPlan
 from workflow.local.lambdas import LocalFunction
 from workflow.local.stack import EventSourceMapping
 
 _MAX_RECEIVE = 10
+_FIRST_BACKOFF_SECONDS = 0.1
+_MAX_BACKOFF_SECONDS = 5.0
 log = logging.getLogger("eventflow.local")
 
 
@@ -33,6 +43,8 @@ class PollerStats:
     returned: int = 0
     function_errors: int = 0
     in_flight: int = 0
+    errors: int = 0
+    last_error: str = ""
 
 
 class QueuePoller:
@@ -81,14 +93,23 @@ class QueuePoller:
     def idle(self) -> bool:
         return self.stats.in_flight == 0
 
+    @property
+    def alive(self) -> int:
+        """How many of this mapping's poller threads are running."""
+        return sum(thread.is_alive() for thread in self._threads)
+
     def _run(self) -> None:
         idle = 0.02
+        backoff = _FIRST_BACKOFF_SECONDS
         while not self._stopping.is_set():
             try:
                 handled = self.poll_once()
-            except Exception as error:  # e.g. AccessDenied: Lambda keeps polling, and says so
-                log.warning("event source %s: %s", self.mapping.queue_arn, error)
-                handled = 0
+            except Exception as error:  # a poller must outlive any one cycle
+                self._failed(error, backoff)
+                self._stopping.wait(backoff)
+                backoff = min(_MAX_BACKOFF_SECONDS, backoff * 2)
+                continue
+            backoff = _FIRST_BACKOFF_SECONDS
             if handled:
                 idle = 0.02
             else:
@@ -96,6 +117,19 @@ class QueuePoller:
                 # request at a time, so a long poll there would stall everything else.
                 self._stopping.wait(idle)
                 idle = min(self._idle_sleep, idle * 2)
+
+    def _failed(self, error: Exception, backoff: float) -> None:
+        code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
+        label = f"{type(error).__name__} ({code})" if code else type(error).__name__
+        with self._lock:
+            self.stats.errors += 1
+            self.stats.last_error = label
+        log.warning(
+            "poller for %s: %s; polling again in %.1f s",
+            self.mapping.queue_arn.rsplit(":", 1)[-1],
+            label,
+            backoff,
+        )
 
     def poll_once(self) -> int:
         """One receive → invoke → acknowledge cycle; returns the number of messages handled."""
