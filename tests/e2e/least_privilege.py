@@ -281,15 +281,15 @@ def _operate(runtime: Any, operator: bootstrap.Settings, web: Any, batch: Any, o
     (first, *_) = [e for e in mine if e["name"].startswith(web.event_id)]
     steps: list[tuple[str, Any]] = [
         ("query event", lambda: store.get_event(web.event_id)),
-        ("query user", lambda: store.user_events(web.user_id, now - timedelta(days=400), now + timedelta(days=1))),
-        ("query type", lambda: store.events_by_type(str(web.event_type), now - timedelta(days=400), now)),
+        ("query user", lambda: store.user_events(web.user_id, now - timedelta(days=300), now + timedelta(days=1))),
+        ("query type", lambda: store.events_by_type(str(web.event_type), now - timedelta(days=300), now)),
         ("query rejected", lambda: store.rejected(now - timedelta(hours=1), now + timedelta(hours=1))),
         ("query projection", lambda: store.projection(web.user_id)),
         ("executions list", lambda: sfn.list_executions(stateMachineArn=machine)),
         ("executions failed", lambda: executions.failed(limit=10)),
         ("executions describe", lambda: sfn.describe_execution(executionArn=first["executionArn"])),
         ("executions history", lambda: sfn.get_execution_history(executionArn=first["executionArn"])),
-        ("replay", lambda: replay(store, projections, since=now - timedelta(days=400), until=now, user_id=web.user_id)),
+        ("replay", lambda: replay(store, projections, since=now - timedelta(days=300), until=now, user_id=web.user_id)),
         ("forget", lambda: store.forget(batch.user_id)),
         *[(f"dlq list {name}", lambda url=url: letters.list(url, limit=10)) for name, url in queues.items()],
         *[

@@ -42,10 +42,11 @@ def test_dead_letters_are_explained_and_moved_back_to_their_lane(runtime: Any) -
     listed = {letter.event_id: letter for letter in letters.list(dlq)}
     assert listed[stranded.event_id].reason.startswith("never handed to the workflow")
     assert listed[stored.event_id].reason.startswith("already stored")
-    assert len(letters.list(dlq)) == 2, "listing does not consume the messages"
+    # Other tests share this stack: letters they left in the lane's DLQ are counted, not assumed absent.
+    assert len(letters.list(dlq)) == len(listed), "listing does not consume the messages"
 
     handle = json.loads(letters.redrive(dlq))
-    assert handle["moved"] == 2 and handle["destination"].endswith(
+    assert handle["moved"] == len(listed) and handle["destination"].endswith(
         runtime.outputs[OUT_WEB_QUEUE_URL].rsplit("/", 1)[-1]
     )
     eventually(lambda: store.get_event(stranded.event_id), what="the redriven event stored")

@@ -67,12 +67,14 @@ def test_events_no_lane_takes_are_kept_in_the_unrouted_queue(runtime: Any) -> No
     sns.publish(TopicArn=runtime.outputs["TopicArn"], Message='{"no": "source"}', MessageAttributes=attributes)
     mobile = {**attributes, "source": {"DataType": "String", "StringValue": "mobile"}}
     sns.publish(TopicArn=runtime.outputs["TopicArn"], Message='{"source": "mobile"}', MessageAttributes=mobile)
-    bodies: list[str] = []
+    mine = {'{"no": "source"}', '{"source": "mobile"}'}
+    bodies: list[str] = []  # this test's; other tests share the stack and may have left theirs
     for _ in range(20):
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
         for message in messages:
-            bodies.append(message["Body"])
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            if message["Body"] in mine:
+                bodies.append(message["Body"])
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         if len(bodies) >= 2:
             break
-    assert sorted(bodies) == ['{"no": "source"}', '{"source": "mobile"}']
+    assert sorted(bodies) == sorted(mine)
