@@ -10,37 +10,21 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.infra.conftest import PUBLISHERS
 from workflow import constants as c
 from workflow.iam_policy import Decision, Principal, Request, authorize
-from workflow.local.stack import synthesize
 
 pytestmark = pytest.mark.infra
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-PUBLISHERS = ["arn:aws:iam::111122223333:role/eventflow-web-server", "arn:aws:iam::111122223333:role/eventflow-batch"]
 SECURE = {"aws:SecureTransport": True}
 # What Lambda's SQS event source polls with, as AWS documents for the execution role.
 EVENT_SOURCE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
-
-
-def load(assembly: Path) -> dict[str, Any]:
-    return json.loads((assembly / f"{c.STACK_NAME}.template.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def template_json(assembly: Path) -> dict[str, Any]:
-    return load(assembly)
-
-
-@pytest.fixture(scope="module")
-def with_publishers() -> dict[str, Any]:
-    return load(synthesize({"publisher_role_arns": PUBLISHERS}))
 
 
 class Resolved:

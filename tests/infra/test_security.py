@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.infra.conftest import PUBLISHERS, load
 from workflow import constants as c
 from workflow.local.stack import synthesize
 
@@ -33,21 +34,6 @@ SQS_CONSUME = {
 # The operator policy names a table's indexes (`<table>/index/*`) and a state machine's executions
 # (`execution:<machine>:*`): Resource wildcards inside one resource's own ARN space.
 OPERATOR_WILDCARDS = {"Table", "Executions"}
-PUBLISHERS = ["arn:aws:iam::111122223333:role/eventflow-web-server", "arn:aws:iam::111122223333:role/eventflow-batch"]
-
-
-def load(assembly: Path) -> dict[str, Any]:
-    return json.loads((assembly / f"{c.STACK_NAME}.template.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def template_json(assembly: Path) -> dict[str, Any]:
-    return load(assembly)
-
-
-@pytest.fixture(scope="module")
-def with_publishers() -> dict[str, Any]:
-    return load(synthesize({"publisher_role_arns": PUBLISHERS}))
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
