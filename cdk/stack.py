@@ -297,9 +297,11 @@ class OperatorPolicy:
                 resources=[key.key_arn],
                 conditions=via_sqs,
             ),
-            # executions list|failed
+            # executions list|failed, and every executions command's check of the workflow type
             iam.PolicyStatement(
-                sid="ListExecutions", actions=["states:ListExecutions"], resources=[state_machine.state_machine_arn]
+                sid="ListExecutions",
+                actions=["states:ListExecutions", "states:DescribeStateMachine"],
+                resources=[state_machine.state_machine_arn],
             ),
             # executions describe|history|redrive, and dlq list's reason (the execution's status)
             iam.PolicyStatement(
@@ -645,7 +647,7 @@ class EventflowStack(Stack):
         )
         state_machine.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], resources=[table.table_arn]
+                actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[table.table_arn]
             )
         )
         state_machine.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[outbound.topic_arn]))

@@ -332,6 +332,8 @@ def cmd_executions(args: argparse.Namespace) -> int:
     from workflow.operations import Executions, execution_arn
 
     settings = settings_from(args)
+    if args.action in ("describe", "history", "redrive") and not args.execution:
+        raise UsageError(f"executions {args.action}: name the execution (see `eventflow executions list`)")
     sfn = bootstrap.client_for("stepfunctions", settings)
     Executions(sfn, settings.require("state_machine_arn")).require_standard(args.action)
     if args.action == "list":

@@ -159,7 +159,7 @@ def test_state_machine_role_may_call_exactly_its_targets(template_json: dict[str
     expected = (
         on(names.functions["validate"], "lambda:InvokeFunction")
         | on(names.functions["project"], "lambda:InvokeFunction")
-        | on(names.table, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+        | on(names.table, "dynamodb:GetItem", "dynamodb:PutItem")
         | on(names.outbound, "sns:Publish")
         # publishing to the encrypted outbound topic
         | on(names.key, "kms:GenerateDataKey", "kms:Decrypt")
@@ -397,7 +397,7 @@ def test_the_operator_policy_holds_exactly_what_the_operator_commands_call(templ
         | on(names.unrouted, "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility")
         | set().union(*(on(queue, "sqs:SendMessage") for queue in names.lane_queues))
         | on(names.key, "kms:Decrypt", "kms:GenerateDataKey")
-        | on(names.state_machine, "states:ListExecutions")
+        | on(names.state_machine, "states:ListExecutions", "states:DescribeStateMachine")
         | on(executions, "states:DescribeExecution", "states:GetExecutionHistory", "states:RedriveExecution")
         | on(names.table, *table_actions)
         | on(indexes, *table_actions)
