@@ -62,6 +62,7 @@ def _killed(embedded_aws: Any, assembly: Path, mutant: Mutant, where: Path) -> b
     return outcome.denied_action(mutant.action)
 
 
+@pytest.mark.drill
 def test_each_role_s_needed_grants_fail_the_scenario_when_removed(
     embedded_aws: Any, assembly: Path, tmp_path: Path
 ) -> None:

@@ -32,6 +32,7 @@ def test_a_reading_counts_threads_started_cpu_spent_and_context_switches() -> No
     for thread in threads:
         thread.join()
     after = Usage.now()
-    assert after.threads_started - before.threads_started == 3
+    # Threads of a stack other tests left running may start meanwhile; a start counted twice would be 6.
+    assert 3 <= after.threads_started - before.threads_started < 6
     assert after.cpu_seconds > before.cpu_seconds
     assert after.context_switches >= before.context_switches
