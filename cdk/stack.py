@@ -646,9 +646,7 @@ class EventflowStack(Stack):
             )
         )
         state_machine.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[table.table_arn]
-            )
+            iam.PolicyStatement(actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[table.table_arn])
         )
         state_machine.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[outbound.topic_arn]))
         # Publishing to the KMS-encrypted outbound topic: SNS generates and decrypts a data key with
