@@ -200,7 +200,8 @@ def _done(outcome: Outcome, started: float) -> Outcome:
 
 def _follow_up_fails(runtime: Any, publisher: Any, outcome: Outcome, wait: Any, timeout: float) -> bool:
     """A follow-up that fails (the projection function crashes on this event): the execution
-    fails in its fan-out, where a redrive would continue it."""
+    fails in its fan-out; the event published again redrives it (the ingest's
+    DescribeExecution and RedriveExecution)."""
     from workflow.local.faults import Fault, FaultPlan
 
     router = runtime.aws.router
@@ -234,7 +235,14 @@ def _follow_up_fails(runtime: Any, publisher: Any, outcome: Outcome, wait: Any, 
     causes = [str(e["taskFailedEventDetails"].get("cause", "")) for e in history if e["type"] == "TaskFailed"]
     if any("not authorized" in cause for cause in causes):
         outcome.problems.append("a task of the failed follow-up was refused")
-    return True
+    # Published again, as a producer would: the ingest finds the failed execution and redrives it.
+    publisher.publish(event)
+    arn = execution["executionArn"]
+    return wait(
+        lambda: sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED",
+        "the failed execution redriven by the ingest when its event came again",
+        timeout,
+    )
 
 
 def _check_executions(runtime: Any, outcome: Outcome, expected: dict[str, list[str]]) -> None:

@@ -23,6 +23,7 @@ _names = itertools.count()
 FAST = {
     ("WorkflowRole", "dynamodb:GetItem"),
     ("IngestFunctionRole", "states:StartExecution"),
+    ("IngestFunctionRole", "states:RedriveExecution"),
     ("ProjectFunctionRole", "dynamodb:UpdateItem"),
     ("OperatorPolicy", "dynamodb:Query"),
 }
