@@ -329,7 +329,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_executions(args: argparse.Namespace) -> int:
-    from workflow.operations import Executions, execution_arn
+    from workflow.operations import Executions
+    from workflow.records import execution_arn
 
     settings = settings_from(args)
     if args.action in ("describe", "history", "redrive") and not args.execution:

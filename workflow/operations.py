@@ -16,7 +16,7 @@ from workflow.events import known_event_id
 from workflow.ingest import inspect_body
 from workflow.ports import EventStore, ProjectionStore, every_item
 from workflow.projection import ProjectionChange
-from workflow.records import execution_name
+from workflow.records import execution_arn, execution_name
 
 
 @dataclass(frozen=True)
@@ -25,13 +25,6 @@ class DeadLetter:
     receive_count: int
     event_id: str | None
     reason: str
-
-
-def execution_arn(state_machine_arn: str, name_or_arn: str) -> str:
-    """An execution's ARN from its name (an ARN is returned as it is)."""
-    if name_or_arn.startswith("arn:"):
-        return name_or_arn
-    return state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name_or_arn
 
 
 class DeadLetters:

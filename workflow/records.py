@@ -213,3 +213,10 @@ def day_range(since: datetime, until: datetime) -> list[str]:
         days.append(day.isoformat())
         day -= timedelta(days=1)
     return days
+
+
+def execution_arn(state_machine_arn: str, name_or_arn: str) -> str:
+    """An execution's ARN from its name (an ARN is returned as it is)."""
+    if name_or_arn.startswith("arn:"):
+        return name_or_arn
+    return state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name_or_arn

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from workflow.ports import ExecutionStarter, ExecutionUnsuccessful, InputRefused
-from workflow.records import MAX_ATTEMPTS, attempt_name
+from workflow.records import MAX_ATTEMPTS, attempt_name, execution_arn
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -64,7 +64,7 @@ class StepFunctionsStarter(ExecutionStarter):
 
     def _existing(self, name: str) -> bool | None:
         """True: redriven; False: handled already; None: closed unsuccessfully for good."""
-        arn = self._arn.replace(":stateMachine:", ":execution:") + ":" + name
+        arn = execution_arn(self._arn, name)
         status = self._client.describe_execution(executionArn=arn)["status"]
         if status in HANDLED:
             return False

@@ -29,7 +29,7 @@ from workflow.bootstrap import MissingSetting, Settings
 from workflow.console import diagram
 from workflow.console.outcomes import details, trace
 from workflow.constants import MAX_JSON_DEPTH, MAX_QUERY_DAYS
-from workflow.records import day_range
+from workflow.records import day_range, execution_arn
 from workflow.webaccess import LOOPBACK, AccessPolicy
 
 if TYPE_CHECKING:
@@ -387,7 +387,7 @@ class ConsoleApp:
         arn = request.args.get("arn")
         if not arn:
             name = _required(request, "name")
-            arn = self._machine(request).replace(":stateMachine:", ":execution:") + ":" + name
+            arn = execution_arn(self._machine(request), name)
         description = self.sfn.describe_execution(executionArn=arn)
         machine = description.get("stateMachineArn") or self._machine(request)
         definition = self._definition(machine, arn)
