@@ -13,7 +13,9 @@ before the function's deadline) fails its record, and SQS delivers it again.
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
@@ -27,9 +29,13 @@ from functions.observability import correlate, logger, metrics, traced
 from workflow import bootstrap
 from workflow.constants import ATTR_SOURCE
 from workflow.ingest import IngestResult, Outcome, ingest_message
-from workflow.ports import ExecutionStarter, ExecutionUnsuccessful, RejectionRecorder
+from workflow.ports import ExecutionStarter, ExecutionUnsuccessful, RejectionRecorder, TransientError
 
 MAX_CONCURRENT_STARTS = 10
+# A throttled record tries again until its deadline, after a jittered wait that doubles up to
+# this: the quota's bucket refills every second, and a record that gives up early leaves the
+# refill unused while its message waits out a whole visibility timeout (and spends a receive).
+MAX_PACING_SECONDS = 1.0
 # One pool per invoking thread: on Lambda that is one per execution environment; the local
 # runtime invokes side by side from several threads, each standing for an environment.
 _pools = threading.local()
@@ -56,11 +62,29 @@ def lane_of(record: SQSRecord) -> str:
     return record.event_source_arn.rsplit(":", 1)[-1]
 
 
-def handle_record(record: SQSRecord, starter: ExecutionStarter, rejections: RejectionRecorder) -> IngestResult:
+def _paced(
+    record: SQSRecord, lane: str, starter: ExecutionStarter, rejections: RejectionRecorder, deadline: float | None
+) -> IngestResult:
+    """The record's ingest, tried again while it is throttled and its deadline allows."""
+    wait = 0.05
+    while True:
+        try:
+            return ingest_message(record.body, lane=lane, starter=starter, rejections=rejections)
+        except TransientError:
+            if deadline is None or time.monotonic() + wait >= deadline:
+                raise
+            time.sleep(random.uniform(wait / 2, wait))
+            wait = min(2 * wait, MAX_PACING_SECONDS)
+
+
+def handle_record(
+    record: SQSRecord, starter: ExecutionStarter, rejections: RejectionRecorder, deadline: float | None = None
+) -> IngestResult:
+    """One record, on its own; ``deadline`` (monotonic seconds) bounds the retries of a throttled start."""
     lane = lane_of(record)
     correlate(None, lane=lane, message_id=record.message_id)
     try:
-        result = ingest_message(record.body, lane=lane, starter=starter, rejections=rejections)
+        result = _paced(record, lane, starter, rejections, deadline)
     except ExecutionUnsuccessful as unsuccessful:
         # Express: the workflow ran for this event and did not succeed. The message comes back
         # after the visibility timeout, and waits in the DLQ once it has failed maxReceiveCount times.
@@ -92,13 +116,14 @@ def process_batch(
     event: dict[str, Any], context: Any, starter: ExecutionStarter, rejections: RejectionRecorder
 ) -> dict[str, Any]:
     budget = _budget_seconds(context)
+    deadline = None if budget is None else time.monotonic() + budget
     pool = _starts()
 
     async def record_handler(record: SQSRecord) -> IngestResult:
         loop = asyncio.get_running_loop()
         try:
             return await asyncio.wait_for(
-                loop.run_in_executor(pool, handle_record, record, starter, rejections), timeout=budget
+                loop.run_in_executor(pool, handle_record, record, starter, rejections, deadline), timeout=budget
             )
         except TimeoutError:
             # Still waiting (a throttled StartExecution being paced and retried) when the function

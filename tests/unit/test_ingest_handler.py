@@ -13,7 +13,7 @@ from functions.ingest import MAX_CONCURRENT_STARTS, process_batch
 from tests.factories import card_imported
 from tests.fakes import FakeRejections, FakeStarter
 from workflow.events import to_json
-from workflow.ports import ExecutionUnsuccessful
+from workflow.ports import ExecutionUnsuccessful, TransientError
 
 
 class SlowStarter(FakeStarter):
@@ -138,3 +138,70 @@ def test_a_record_whose_express_execution_did_not_succeed_is_reported_for_redeli
 
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][i]["messageId"]} for i in (1, 2)]}
     assert len(starter.started) == 2
+
+
+class BucketStarter(FakeStarter):
+    """Step Functions behind a token bucket: `burst` starts at once, then one per `every` seconds;
+    a start finding the bucket empty is throttled (as the adapter reports it after the SDK's retries)."""
+
+    def __init__(self, burst: int, every: float) -> None:
+        super().__init__()
+        self.tokens, self.every, self.throttled = float(burst), every, 0
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+
+    def start(self, name: str, payload: str) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            self.tokens, self._last = self.tokens + (now - self._last) / self.every, now
+            if self.tokens < 1:
+                self.throttled += 1
+                raise TransientError("Step Functions ThrottlingException after the SDK's retries")
+            self.tokens -= 1
+        return super().start(name, payload)
+
+
+def test_throttled_records_keep_trying_until_their_deadline_and_use_the_refilled_bucket() -> None:
+    events = [card_imported(card_id=f"q{i}") for i in range(10)]
+    starter = BucketStarter(burst=2, every=0.1)  # 8 more starts need ~0.8 s of refill
+    event = sqs_event([to_json(e) for e in events])
+
+    response = process_batch(event, Deadline(4.0), starter, FakeRejections())
+
+    assert starter.throttled > 0  # the bucket did bind
+    assert response == {"batchItemFailures": []}
+    assert len(starter.started) == 10
+
+
+def test_a_record_throttled_until_its_deadline_fails_alone_inside_the_invocations_time() -> None:
+    events = [card_imported(card_id=f"t{i}") for i in range(3)]
+    starter = BucketStarter(burst=2, every=3600)  # no refill within the invocation
+    event = sqs_event([to_json(e) for e in events])
+    began = time.monotonic()
+
+    response = process_batch(event, Deadline(1.5), starter, FakeRejections())
+
+    assert time.monotonic() - began < 1.5
+    assert len(response["batchItemFailures"]) == 1 and len(starter.started) == 2
+    assert starter.throttled > 2  # tried again while the deadline allowed, not given up at once
+
+
+def test_the_starter_reports_a_throttled_start_as_transient_and_a_refused_one_as_refused() -> None:
+    import boto3
+    import pytest
+    from botocore.stub import Stubber
+
+    from workflow.adapters.stepfunctions import StepFunctionsStarter
+    from workflow.ports import InputRefused
+
+    client = boto3.client(
+        "stepfunctions", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
+    )  # fmt: skip
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:m"
+    with Stubber(client) as stub:
+        stub.add_client_error("start_execution", service_error_code="ThrottlingException", http_status_code=400)
+        stub.add_client_error("start_execution", service_error_code="InvalidExecutionInput", http_status_code=400)
+        with pytest.raises(TransientError, match="ThrottlingException"):
+            StepFunctionsStarter(machine, client).start("e-1", "{}")
+        with pytest.raises(InputRefused):
+            StepFunctionsStarter(machine, client).start("e-1", "{}")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from workflow.ports import ExecutionStarter, ExecutionUnsuccessful, InputRefused
+from workflow.ports import ExecutionStarter, ExecutionUnsuccessful, InputRefused, TransientError
 from workflow.records import MAX_ATTEMPTS, attempt_name, execution_arn
 
 if TYPE_CHECKING:
@@ -25,10 +25,22 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+# Step Functions' answers when a quota's token bucket is empty (StartExecution: 1,300 burst and
+# 300 per second in the largest regions), once the SDK's own retries are spent.
+THROTTLED = {"ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
+
+
+def _throttled(error: ClientError) -> None:
+    """A throttled request is worth another try as soon as the bucket refills."""
+    if _code(error) in THROTTLED:
+        raise TransientError(f"Step Functions {_code(error)} after the SDK's retries") from None
+
+
 def _refuse_input(error: ClientError) -> None:
     """The request itself can never be accepted: say so, rather than retry it forever."""
     if _code(error) in REFUSED_INPUT:
         raise InputRefused(f"the workflow refused it ({_code(error)})") from None
+    _throttled(error)
 
 
 class StepFunctionsStarter(ExecutionStarter):
@@ -65,12 +77,13 @@ class StepFunctionsStarter(ExecutionStarter):
     def _existing(self, name: str) -> bool | None:
         """True: redriven; False: handled already; None: closed unsuccessfully for good."""
         arn = execution_arn(self._arn, name)
-        status = self._client.describe_execution(executionArn=arn)["status"]
-        if status in HANDLED:
-            return False
         try:
+            status = self._client.describe_execution(executionArn=arn)["status"]
+            if status in HANDLED:
+                return False
             self._client.redrive_execution(executionArn=arn)
         except ClientError as error:
+            _throttled(error)
             if _code(error) != "ExecutionNotRedrivable":
                 raise
             return None
