@@ -275,3 +275,18 @@ def test_hostile_records_and_inputs_are_served_not_a_server_error() -> None:
     assert rejected.get_json()["items"][0]["body"].startswith('{"a":"\ud800')
     executions = client.get("/api/executions")
     assert executions.status_code == 200 and len(executions.get_json()["items"]) == 3
+
+
+def test_an_express_workflow_s_executions_are_explained_not_an_error() -> None:
+    from botocore.exceptions import ClientError
+
+    class Express(FakeStepFunctions):
+        def list_executions(self, **params: Any) -> dict[str, Any]:  # as AWS answers for EXPRESS
+            raise ClientError(
+                {"Error": {"Code": "StateMachineTypeNotSupported", "Message": "not supported"}}, "ListExecutions"
+            )
+
+    response = Client(create_app(SETTINGS, sfn=Express(1), store=EmptyStore())).get("/api/executions")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "StateMachineTypeNotSupported"
+    assert "Express" in response.get_json()["message"] and "Rejected" in response.get_json()["message"]

@@ -255,6 +255,8 @@ class ConsoleApp:
                 return ApiError(404, code, _client_error_message(error)).get_response()
             if code in ("InvalidArn", "InvalidName", "InvalidToken", "ValidationException"):
                 return ApiError(400, code, _client_error_message(error)).get_response()
+            if code == "StateMachineTypeNotSupported":
+                return ApiError(400, code, EXPRESS_NOT_LISTED).get_response()
             LOG.warning("console: %s failed with %s", endpoint, code or type(error).__name__)
             return ApiError(
                 502, code or type(error).__name__, "the request failed; see the console's log"
@@ -503,6 +505,15 @@ class ConsoleApp:
         limit = _int_arg(request, "limit", PAGE_SIZE, 1, 500)
         page = self.store.rejected(since, until, limit=limit, cursor=request.args.get("cursor"))
         return _json({"items": page.items, "cursor": page.cursor, "since": since, "until": until})
+
+
+# Step Functions keeps no executions of an Express workflow: ListExecutions, DescribeExecution
+# and GetExecutionHistory refuse them. What became of each event is in the table instead.
+EXPRESS_NOT_LISTED = (
+    "Step Functions keeps no executions of an Express workflow (they go to its CloudWatch Logs "
+    "group). What became of each event is under Users, Events and Rejected; a message whose "
+    "execution did not succeed comes back from its queue, then waits in the dead-letter queue."
+)
 
 
 def _client_error_code(error: BaseException) -> str | None:
