@@ -138,3 +138,66 @@ def test_an_express_execution_that_fails_raises_with_its_status_and_error(embedd
     # no name de-duplication on Express: the same name runs again, and now succeeds
     assert starter.start("event-4-abc", "{}") is True
     assert starter.start("event-4-abc", "{}") is True
+
+
+def test_a_redriven_parallel_runs_again_only_the_branches_that_did_not_succeed(embedded_aws: Any) -> None:
+    """AWS: "For workflows that include an Inline Map or Parallel state, RedriveExecution
+    reschedules and redrives only the iterations and branches that failed or aborted"."""
+    sfn, dynamodb = boto("stepfunctions", embedded_aws.endpoint_url), boto("dynamodb", embedded_aws.endpoint_url)
+    counter, missing = f"t-{uuid.uuid4().hex[:8]}", f"t-{uuid.uuid4().hex[:8]}"
+    create_table(embedded_aws, counter)
+    count = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::dynamodb:updateItem",
+        "Parameters": {
+            "TableName": counter,
+            "Key": {"PK": {"S": "runs"}},
+            "UpdateExpression": "ADD n :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        },
+        "ResultSelector": {"branch": "counted"},
+        "End": True,
+    }
+    read = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::dynamodb:getItem",
+        "Parameters": {"TableName": missing, "Key": {"PK": {"S": "k"}}},
+        "ResultSelector": {"branch": "read"},
+        "End": True,
+    }
+    later = {"Type": "Wait", "Seconds": 2, "Next": "Read"}  # Count has succeeded before Read fails
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "Count", "States": {"Count": count}},
+                    {"StartAt": "Later", "States": {"Later": later, "Read": read}},
+                ],
+                "Next": "Done",
+            },
+            "Done": {"Type": "Pass", "End": True},
+        },
+    }
+    machine = sfn.create_state_machine(
+        name=f"m-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, name="p-1")["executionArn"]
+    assert finished(sfn, arn)["status"] == "FAILED"
+    runs = dynamodb.get_item(TableName=counter, Key={"PK": {"S": "runs"}})["Item"]["n"]["N"]
+    assert runs == "1"  # the Count branch succeeded before the Read branch failed
+    before = len(sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"])
+
+    create_table(embedded_aws, missing)
+    sfn.redrive_execution(executionArn=arn)
+    redriven = finished(sfn, arn)
+
+    assert redriven["status"] == "SUCCEEDED"
+    assert json.loads(redriven["output"]) == [{"branch": "counted"}, {"branch": "read"}]
+    assert dynamodb.get_item(TableName=counter, Key={"PK": {"S": "runs"}})["Item"]["n"]["N"] == "1"  # not rerun
+    after = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"][before:]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in after if "stateEnteredEventDetails" in e]
+    assert entered == ["Both", "Later", "Read", "Done"]

@@ -12,9 +12,10 @@
   unsuccessful state, with the input that state had; its history is kept and goes on with an
   ``ExecutionRedriven`` event; ``redriveCount``, ``redriveDate``, ``redriveStatus`` and
   ``redriveStatusReason`` appear in ``DescribeExecution``. ``ExecutionNotRedrivable`` for a
-  running or succeeded execution, past the 14-day window or the history limit. One difference
-  remains: AWS reruns only the failed branches of a Parallel state, the local engine reruns the
-  whole state.
+  running or succeeded execution, past the 14-day window or the history limit. When the state
+  that failed is a Parallel, only its branches that did not succeed run again, as on AWS; the
+  branches that succeeded keep their output. (An inline Map's succeeded iterations, which AWS
+  also keeps, run again here.)
 
 Each function takes the request as AWS's JSON protocol has it and returns the response body, or
 :data:`PASS` when moto's own answer is the right one.
@@ -256,16 +257,42 @@ def redrive_execution(_client: Any, request: dict[str, Any]) -> dict[str, Any]:
         return _redrive(execution)
 
 
+def succeeded_branches(history: list[dict[str, Any]], definition: dict[str, Any], state: str) -> dict[int, Any]:
+    """The branches of Parallel ``state`` that succeeded in its last run, with their outputs: a
+    branch succeeded when one of its own terminal states (``End`` or ``Succeed``) was left.
+    State names are unique in a whole state machine, so a name tells its branch."""
+    branches = definition["States"][state].get("Branches") or []
+    last_entry = max(
+        (i for i, e in enumerate(history) if (e.get("stateEnteredEventDetails") or {}).get("name") == state),
+        default=None,
+    )
+    if last_entry is None:
+        return {}
+    terminal = {
+        name: index
+        for index, branch in enumerate(branches)
+        for name, body in branch["States"].items()
+        if body.get("End") or body.get("Type") == "Succeed"
+    }
+    outputs: dict[int, Any] = {}
+    for event in history[last_entry:]:
+        exited = event.get("stateExitedEventDetails")
+        if exited and exited["name"] in terminal:
+            outputs[terminal[exited["name"]]] = json.loads(exited.get("output") or "null")
+    return outputs
+
+
 def _redrive(execution: Any) -> dict[str, Any]:
     history = _history(execution)
     definition = json.loads(execution.state_machine.definition)
     state, state_input = unsuccessful_state(history, definition)
+    kept = succeeded_branches(history, definition, state) if definition["States"][state]["Type"] == "Parallel" else {}
     previous = execution.exec_worker.env
     execution.redrive_count = getattr(execution, "redrive_count", 0) + 1
     execution.redrive_date = datetime.now(UTC)
     worker = execution._get_start_execution_worker()
     worker._execution_logic = lambda: _continue(
-        worker, previous, definition, state, state_input, execution.redrive_count, len(history)
+        worker, previous, definition, state, state_input, execution.redrive_count, len(history), kept
     )
     execution.exec_worker = worker
     execution.exec_status = type(execution.exec_status)("RUNNING")
@@ -284,12 +311,16 @@ def _continue(
     state_input: Any,
     redrive_count: int,
     last_event_id: int,
+    kept: dict[int, Any],
 ) -> None:
     from moto.stepfunctions.parser.api import HistoryEventType
     from moto.stepfunctions.parser.asl.eval.event.event_manager import EventHistoryContext
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
     program = AmazonStateLanguageParser.parse(json.dumps({**definition, "StartAt": state}))[0]
+    if kept:
+        parallel = program.states.states[state]
+        parallel.branches = _redriven_branches(parallel.branches, kept)
     env = worker._get_evaluation_environment()
     env.event_manager = previous.event_manager  # one history: event ids go on
     env.event_history_context = EventHistoryContext(previous_event_id=last_event_id)
@@ -303,3 +334,29 @@ def _continue(
     worker.env = env
     program.eval(env)
     worker._execution_communication.terminated()
+
+
+def _redriven_branches(branches: Any, kept: dict[int, Any]) -> Any:
+    """The Parallel's branches for its first run after a redrive: the ones in ``kept`` are not
+    run again and give their kept output; any later run of the state (a loop back to it, a
+    Retry) runs every branch, as AWS does."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel.branches_decl import BranchesDecl
+
+    class Redriven(BranchesDecl):
+        first = True
+
+        def _eval_body(self, env: Any) -> None:
+            if not self.first:
+                super()._eval_body(env)
+                return
+            self.first = False
+            rerun = [i for i in range(len(self.programs)) if i not in kept]
+            input_value = env.stack.pop()
+            outputs = dict(kept)
+            if rerun:
+                env.stack.append(input_value)
+                BranchesDecl([self.programs[i] for i in rerun])._eval_body(env)
+                outputs.update(zip(rerun, env.stack.pop(), strict=True))
+            env.stack.append([outputs[i] for i in range(len(self.programs))])
+
+    return Redriven(branches.programs)
