@@ -317,7 +317,7 @@ def _continue(
     from moto.stepfunctions.parser.asl.eval.event.event_manager import EventHistoryContext
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
-    program = AmazonStateLanguageParser.parse(json.dumps({**definition, "StartAt": state}))[0]
+    program: Any = AmazonStateLanguageParser.parse(json.dumps({**definition, "StartAt": state}))[0]
     if kept:
         parallel = program.states.states[state]
         parallel.branches = _redriven_branches(parallel.branches, kept)
