@@ -19,6 +19,23 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
+# Each folder of tests/ is one tier, and its tests carry that tier's marker and no other tier's:
+# `pytest -m adapters` runs tests/adapters, whatever a file says of itself.
+TIERS = ("unit", "adapters", "e2e", "statemachine", "conformance", "console", "infra")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).resolve().parent
+    for item in items:
+        folder = item.path.resolve().relative_to(root).parts[0]
+        tier = folder if folder in TIERS else None
+        foreign = sorted({mark.name for mark in item.iter_markers() if mark.name in TIERS} - {tier})
+        if foreign:
+            raise pytest.UsageError(f"{item.nodeid}: marked {', '.join(foreign)} but lives in tests/{folder}/")
+        if tier:
+            item.add_marker(tier)
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -20,7 +20,7 @@ from tests.console.conftest import Console, MockedRuns
 from workflow.console import browser
 from workflow.console.screenshot import execution_url, screenshot_execution
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.console
 
 
 @pytest.fixture(scope="module")

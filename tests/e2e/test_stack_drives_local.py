@@ -11,7 +11,7 @@ import pytest
 from workflow.constants import ENV_RETENTION_DAYS, OUT_STATE_MACHINE_ARN
 from workflow.local.stack import LocalDeployer, synthesize
 
-pytestmark = [pytest.mark.e2e, pytest.mark.infra]
+pytestmark = pytest.mark.e2e
 
 
 def test_a_context_change_reaches_the_local_stack(embedded_aws: Any, tmp_path: Path) -> None:

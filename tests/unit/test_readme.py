@@ -46,6 +46,7 @@ def test_eventflow_diagram_writes_the_readme_block_from_the_definition(
     readme.write_text("intro\n<!-- statemachine:begin -->\n```mermaid\nstale\n```\n<!-- statemachine:end -->\nend\n")
     monkeypatch.setattr(docblocks, "ROOT", tmp_path)
     assert main(["diagram", "--write-docs", "--definition", str(tmp_path / "one.asl.json")]) == 0
-    assert docblocks.find("statemachine", [readme]) == docblocks.Block(readme, docblocks.fenced("mermaid", to_mermaid(definition)))
+    written = docblocks.find("statemachine", [readme])
+    assert written == docblocks.Block(readme, docblocks.fenced("mermaid", to_mermaid(definition)))
     assert readme.read_text().startswith("intro\n") and readme.read_text().endswith("<!-- statemachine:end -->\nend\n")
     assert "README.md" in capsys.readouterr().out
