@@ -18,8 +18,8 @@ install: $(STAMP)
 demo: $(STAMP)  ## the main job: the whole pipeline on the embedded local AWS, reconciled
 	$(BIN)/eventflow demo
 
-test: $(STAMP) browser  ## every tier: unit, adapters, statemachine, infrastructure, end to end, console
-	$(BIN)/python -m pytest
+test: $(STAMP) browser  ## every tier but the drills: unit, adapters, statemachine, conformance, infrastructure, end to end, console
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 verify: $(STAMP)  ## the long drills: a small chaos run, the StartExecution quota run, ...
 	$(BIN)/python -m pytest -m drill

@@ -245,7 +245,7 @@ class Lane:
 
 class OperatorPolicy:
     """What `eventflow dlq|executions|replay|query|forget` call, and nothing else: a managed policy
-    (output OperatorPolicyArn) to attach to the operators' role. The README's Security section
+    (output OperatorPolicyArn) to attach to the operators' role. docs/security.md's operator policy
     holds the same list, command by command."""
 
     def __init__(

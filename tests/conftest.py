@@ -19,6 +19,30 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
+# Each folder of tests/ is one tier, and its tests carry that tier's marker and no other tier's:
+# `pytest -m adapters` runs tests/adapters, whatever a file says of itself.
+TIERS = ("unit", "adapters", "e2e", "statemachine", "conformance", "console", "infra")
+# Tiers whose tests share one costly session fixture (the scenarios' executions, the conformance run,
+# the console's executions, one jsii runtime): under pytest-xdist (`make test` runs `-n 2 --dist
+# loadgroup`) each runs whole on one worker, so that none is made twice; the other tests go wherever
+# a worker is free.
+ONE_WORKER = ("statemachine", "conformance", "console", "infra")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).resolve().parent
+    for item in items:
+        folder = item.path.resolve().relative_to(root).parts[0]
+        tier = folder if folder in TIERS else None
+        foreign = sorted({mark.name for mark in item.iter_markers() if mark.name in TIERS} - {tier})
+        if foreign:
+            raise pytest.UsageError(f"{item.nodeid}: marked {', '.join(foreign)} but lives in tests/{folder}/")
+        if tier:
+            item.add_marker(tier)
+        if tier in ONE_WORKER and config.pluginmanager.hasplugin("xdist"):
+            item.add_marker(pytest.mark.xdist_group(tier))
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -182,6 +182,12 @@ def cmd_diagram(args: argparse.Namespace) -> int:
     from workflow.console.diagram import to_mermaid, to_svg
 
     definition = json.loads(_definition_file(args.definition).read_text())
+    if args.write_docs:
+        from workflow import docblocks
+
+        path = docblocks.write("statemachine", docblocks.fenced("mermaid", to_mermaid(definition)))
+        sys.stdout.write(f"{path}: the statemachine block rewritten\n")
+        return 0
     text = to_svg(definition) if args.format == "svg" else to_mermaid(definition)
     if args.output:
         Path(args.output).write_text(text)
@@ -793,6 +799,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--definition", type=_readable_file, help="an ASL file (default: statemachine.asl.json of the repository)"
     )
     diagram.add_argument("-o", "--output", help="a file (default: standard output)")
+    diagram.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="write it as Mermaid into the generated statemachine block of README.md (or docs/)",
+    )
     diagram.set_defaults(run=cmd_diagram)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of events")

@@ -1,6 +1,6 @@
 """How events, rejections and projections are laid out in the single DynamoDB table.
 
-One table, three kinds of item (see the README's table design):
+One table, three kinds of item (see docs/table.md):
 
 * an event: ``PK=EVENT#<event_id>``, so a conditional put stores an event id at most once;
   ``by-user`` index (``USER#<user_id>``, ``<occurred_at>#<event_id>``) for a user's timeline;

@@ -14,7 +14,7 @@ from workflow.adapters.dynamodb import DynamoDBEventStore, DynamoDBProjectionSto
 from workflow.projection import Projection, ProjectionChange
 from workflow.records import Rejection, event_item
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.adapters
 
 SINCE, UNTIL = BASE_TIME - timedelta(days=30), BASE_TIME + timedelta(days=30)
 

@@ -12,7 +12,7 @@ from workflow.adapters.sns import SnsTransport
 from workflow.adapters.stepfunctions import StepFunctionsStarter
 from workflow.publisher import Publisher
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.adapters
 
 
 def test_publisher_over_sns_delivers_with_filterable_attributes(embedded_aws: Any) -> None:

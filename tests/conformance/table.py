@@ -1,23 +1,22 @@
-"""The README's conformance table, from a run of the tier.
+"""The conformance table of docs/testing.md, from a run of the tier.
 
     .venv/bin/python -m tests.conformance.table          # print it
-    .venv/bin/python -m tests.conformance.table --write  # rewrite the README's block
+    .venv/bin/python -m tests.conformance.table --write  # rewrite the documented block, wherever it lives
 
-`tests/conformance/test_readme_table.py` fails when the README's block and the tier disagree.
+`tests/conformance/test_docs_table.py` fails when the documented block and the tier disagree.
 """
 
 from __future__ import annotations
 
-import re
 import sys
 import tempfile
 from pathlib import Path
 
 from tests.conformance.case import Case, Outcome
 from tests.conformance.cases import CASES, CATEGORIES
+from workflow import docblocks
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-BLOCK = re.compile(r"(<!-- conformance:begin -->\n)(.*?)(<!-- conformance:end -->)", re.S)
+BLOCK = "conformance"
 TITLES = {
     "paths": "paths, InputPath, Parameters, ResultSelector, ResultPath, OutputPath",
     "pass": "Pass, Succeed",
@@ -47,18 +46,6 @@ def table(cases: list[Case], outcomes: dict[str, Outcome]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def readme_block() -> str | None:
-    match = BLOCK.search(README.read_text())
-    return match.group(2) if match else None
-
-
-def write(text: str) -> None:
-    readme = README.read_text()
-    if not BLOCK.search(readme):
-        raise SystemExit("README.md has no <!-- conformance:begin --> ... <!-- conformance:end --> block")
-    README.write_text(BLOCK.sub(lambda m: m.group(1) + text + m.group(3), readme))
-
-
 def main(argv: list[str]) -> int:
     import boto3
 
@@ -74,7 +61,7 @@ def main(argv: list[str]) -> int:
     finally:
         aws.stop()
     if "--write" in argv:
-        write(text)
+        docblocks.write(BLOCK, text)
     sys.stdout.write(text)
     return 0
 

@@ -16,7 +16,7 @@ from tests.waiting import eventually
 from workflow import bootstrap
 from workflow.events import to_json
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.console
 
 PATH = ["Validate", "IsValid", "Store", "FanOut", "Project", "Notify", "Done"]
 

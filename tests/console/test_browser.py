@@ -20,7 +20,7 @@ from tests.console.conftest import Console, MockedRuns
 from workflow.console import browser
 from workflow.console.screenshot import execution_url, screenshot_execution
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.console
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +215,6 @@ def test_a_screenshot_of_an_execution(chromium: Any, console: Console, mocked_ru
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "cli.png").read_bytes().startswith(b"\x89PNG")
-    keep = os.environ.get("EVENTFLOW_SCREENSHOT_TO")  # `make screenshot`: the README's picture
+    keep = os.environ.get("EVENTFLOW_SCREENSHOT_TO")  # `make screenshot`: docs/console.md's picture
     if keep:
         shutil.copyfile(saved, keep)

@@ -16,11 +16,13 @@ from workflow import bootstrap
 from workflow.local.faults import Fault, FaultPlan
 from workflow.local.runtime import LocalRuntime
 
+# The express variant the e2e tier deploys: one context, so one synthesis (cached) serves every test of it.
+EXPRESS = {"workflow_type": "express", "ingest_timeout_seconds": 2, "retention_days": 30}  # visibility timeout 12 s
+
 
 def main(port: int, workdir: Path) -> dict[str, Any]:
     crash = FaultPlan(faults=[Fault("lambda:Project", rate=1.0, mode="crash")])
-    context = {"workflow_type": "express", "ingest_timeout_seconds": 2}  # visibility timeout 12 s
-    with LocalRuntime(port=port, context=context, faults=crash, log_file=workdir / "functions.log") as runtime:
+    with LocalRuntime(port=port, context=EXPRESS, faults=crash, log_file=workdir / "functions.log") as runtime:
         settings = runtime.settings()
         store, sqs = bootstrap.event_store(settings), runtime.client("sqs")
         lane = runtime.outputs["WebQueueUrl"]

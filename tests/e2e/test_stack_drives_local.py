@@ -8,14 +8,15 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.express_scenario import EXPRESS
 from workflow.constants import ENV_RETENTION_DAYS, OUT_STATE_MACHINE_ARN
 from workflow.local.stack import LocalDeployer, synthesize
 
-pytestmark = [pytest.mark.e2e, pytest.mark.infra]
+pytestmark = pytest.mark.e2e
 
 
-def test_a_context_change_reaches_the_local_stack(embedded_aws: Any, tmp_path: Path) -> None:
-    assembly = synthesize({"workflow_type": "express", "retention_days": 30}, cache_dir=tmp_path)
+def test_a_context_change_reaches_the_local_stack(embedded_aws: Any) -> None:
+    assembly = synthesize(EXPRESS)
     deployment = LocalDeployer(embedded_aws.endpoint_url).deploy(assembly, "EventflowExpressVariant")
     sfn = LocalDeployer(embedded_aws.endpoint_url).client("stepfunctions")
     machine = sfn.describe_state_machine(stateMachineArn=deployment.outputs[OUT_STATE_MACHINE_ARN])

@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.infra.conftest import PUBLISHERS, load
+from tests.infra.conftest import PUBLISHERS, synthesized
 from workflow import constants as c
-from workflow.local.stack import synthesize
 
 pytestmark = pytest.mark.infra
 
@@ -224,7 +223,7 @@ def test_each_function_may_do_exactly_what_it_does(template_json: dict[str, Any]
 
 @pytest.fixture(scope="module")
 def express_json() -> dict[str, Any]:
-    return load(synthesize({"workflow_type": "express"}))
+    return synthesized({"workflow_type": "express"})
 
 
 def test_on_express_the_ingest_may_start_sync_executions_only(express_json: dict[str, Any]) -> None:
@@ -459,7 +458,7 @@ def test_traces_do_not_record_what_handlers_return_or_raise(template_json: dict[
 
 @pytest.mark.parametrize(("context", "days"), [({}, "365"), ({"retention_days": 30}, "30")])
 def test_retention_days_from_context_reach_every_function(context: dict[str, Any], days: str) -> None:
-    template = load(synthesize(context))  # cdk.json's context, then this one, as `cdk -c` would
+    template = synthesized(context)  # cdk.json's context, then this one, as `cdk -c` would
     functions = resources(template, "AWS::Lambda::Function").values()
     assert {f["Environment"]["Variables"][c.ENV_RETENTION_DAYS] for f in functions} == {days}
     (table,) = resources(template, "AWS::DynamoDB::Table").values()

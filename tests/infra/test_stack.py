@@ -12,15 +12,11 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from tests.infra.conftest import synthesized
 from workflow import constants as c
-from workflow.local.stack import ROOT, synthesize
+from workflow.local.stack import ROOT
 
 pytestmark = pytest.mark.infra
-
-
-@pytest.fixture(scope="module")
-def template_json(assembly: Path) -> dict[str, Any]:
-    return json.loads((assembly / f"{c.STACK_NAME}.template.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +91,7 @@ def test_state_machine_comes_from_the_asl_file_with_every_substitution(template_
 
 
 def test_the_ingest_timeout_comes_from_context_and_sets_the_lanes_visibility(tmp_path: Path) -> None:
-    template = json.loads(
-        (synthesize({"ingest_timeout_seconds": 5}, cache_dir=tmp_path) / f"{c.STACK_NAME}.template.json").read_text()
-    )
+    template = synthesized({"ingest_timeout_seconds": 5})
     functions = resources(template, "AWS::Lambda::Function")
     assert next(p["Timeout"] for p in functions.values() if p["Handler"] == "functions.ingest.handler") == 5
     lanes = [q for q in resources(template, "AWS::SQS::Queue").values() if "RedrivePolicy" in q]
@@ -109,8 +103,7 @@ def test_the_ingest_timeout_comes_from_context_and_sets_the_lanes_visibility(tmp
 
 
 def test_express_is_selectable_through_context() -> None:
-    assembly = synthesize({"workflow_type": "express"})
-    template = json.loads((assembly / f"{c.STACK_NAME}.template.json").read_text())
+    template = synthesized({"workflow_type": "express"})
     (machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
     assert machine["StateMachineType"] == "EXPRESS"
 
@@ -262,7 +255,7 @@ def test_alarm_context_subscribes_to_the_alarms_topic() -> None:
         "alarm_email": "ops@example.com",
         "alarm_topic_subscriptions": [{"protocol": "https", "endpoint": "https://hooks.example.com/alarms"}],
     }
-    template = json.loads((synthesize(context) / f"{c.STACK_NAME}.template.json").read_text())
+    template = synthesized(context)
     alarms_topic = template["Outputs"][c.OUT_ALARMS_TOPIC_ARN]["Value"]
     found = sorted(
         (s["Protocol"], s["Endpoint"])
@@ -305,10 +298,12 @@ def test_asl_tasks_retry_with_jitter_and_no_error_is_caught_into_a_fail_state() 
                 assert retry["JitterStrategy"] == "FULL" and retry["BackoffRate"] > 1 and retry["MaxDelaySeconds"], name
 
 
-def test_cfn_lint_finds_no_errors(assembly: Path) -> None:
+def test_cfn_lint_finds_no_errors(template_json: dict[str, Any], tmp_path: Path) -> None:
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    path = tmp_path / f"{c.STACK_NAME}.template.json"
+    path.write_text(json.dumps(template_json))
     result = subprocess.run(
-        [str(cfn_lint), "--format", "parseable", str(assembly / f"{c.STACK_NAME}.template.json")],
+        [str(cfn_lint), "--format", "parseable", str(path)],
         capture_output=True,
         text=True,
         check=False,

@@ -2,7 +2,8 @@
 Local when EVENTFLOW_SFN_ENDPOINT names one), error paths driven by MockConfigFile.json.
 
 Every scenario starts at once and the tests then read their histories: the retries' real
-backoff runs in parallel, so the tier takes as long as its slowest path.
+backoff runs in parallel, so the tier takes as long as its slowest path. The coverage of the
+definition is computed from those histories by a session fixture, whatever order the tests run in.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,8 +29,7 @@ from workflow.local.mocking import MockConfig, install
 HERE = Path(__file__).resolve().parent
 ASL = HERE.parents[1] / "statemachine.asl.json"
 ENV_SFN_ENDPOINT = "EVENTFLOW_SFN_ENDPOINT"
-
-COVERAGE = StateMachineCoverage(json.loads(ASL.read_text()))
+COVERAGE = pytest.StashKey[StateMachineCoverage]()  # the session's, for the terminal summary
 
 
 @dataclass
@@ -168,7 +167,6 @@ def runs(engine: Engine) -> dict[str, list[Run]]:
                 run.error, run.cause = description.get("error"), description.get("cause")
                 paginator = engine.sfn.get_paginator("get_execution_history")
                 run.history = [e for page in paginator.paginate(executionArn=run.arn) for e in page["events"]]
-                COVERAGE.record(run.history)
                 pending.remove(run)
         time.sleep(0.1)
     assert not pending, f"still running after 120 s: {[r.name for r in pending]}"
@@ -182,12 +180,18 @@ def store(engine: Engine) -> Any:
     return bootstrap.event_store(engine.runtime.settings())
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if COVERAGE.executions:
+@pytest.fixture(scope="session")
+def coverage(runs: dict[str, list[Run]], request: pytest.FixtureRequest) -> StateMachineCoverage:
+    """What every scenario's execution exercised of statemachine.asl.json."""
+    covered = StateMachineCoverage(json.loads(ASL.read_text()))
+    for run in (run for scenario in runs.values() for run in scenario):
+        covered.record(run.history)
+    request.config.stash[COVERAGE] = covered
+    return covered
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    covered = config.stash.get(COVERAGE, None)
+    if covered is not None and covered.executions:
         terminalreporter.write_sep("-", "statemachine.asl.json coverage")
-        terminalreporter.write_line(COVERAGE.report())
-
-
-@pytest.fixture
-def coverage() -> Iterator[StateMachineCoverage]:
-    yield COVERAGE
+        terminalreporter.write_line(covered.report())

@@ -1,4 +1,4 @@
-"""A PNG of the console's view of one execution (for the README, or a bug report).
+"""A PNG of the console's view of one execution (for docs/console.md, or a bug report).
 
 .venv/bin/python -m workflow.console.screenshot http://127.0.0.1:8080/ EXECUTION_ARN -o console.png
 """

@@ -94,9 +94,13 @@ def synthesize(context: dict[str, Any] | None = None, *, cache_dir: Path | None 
     template = outdir / f"{STACK_NAME}.template.json"
     if template.exists():
         return outdir
+    # Written aside, then renamed into place: a process synthesizing the same app at the same time
+    # (a parallel test worker, a second CLI) never reads a half-written assembly.
+    staging = outdir.with_name(f"{outdir.name}.{os.getpid()}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
     env = {
         **os.environ,
-        "CDK_OUTDIR": str(outdir),
+        "CDK_OUTDIR": str(staging),
         "CDK_CONTEXT_JSON": json.dumps(merged),
         "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
     }
@@ -113,13 +117,21 @@ def synthesize(context: dict[str, Any] | None = None, *, cache_dir: Path | None 
         _, stderr = process.communicate()
     except BaseException:
         _stop_group(process)
-        shutil.rmtree(outdir, ignore_errors=True)  # no half-written template taken for a cached one
+        shutil.rmtree(staging, ignore_errors=True)  # no half-written template taken for a cached one
         raise
-    if process.returncode != 0 or not template.exists():
+    if process.returncode != 0 or not (staging / template.name).exists():
+        shutil.rmtree(staging, ignore_errors=True)
         log = ROOT / ".eventflow" / "logs" / "synth.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(stderr)
         raise RuntimeError(f"cdk synth failed (exit status {process.returncode}); its output is in {log}")
+    try:
+        staging.rename(outdir)
+    except OSError:  # there already: another process put the same assembly in place meanwhile,
+        if not template.exists():  # or an older version left an incomplete one
+            shutil.rmtree(outdir, ignore_errors=True)
+            staging.rename(outdir)
+        shutil.rmtree(staging, ignore_errors=True)
     return outdir
 
 

@@ -1,5 +1,8 @@
-"""Runs after the paths: every state and every Next, Choice, Catch, Retry and branch edge of
-statemachine.asl.json must have been exercised. Adding a state without a scenario turns this red."""
+"""Every state and every Next, Choice, Catch, Retry and branch edge of statemachine.asl.json must be
+exercised by the tier's scenarios. Adding a state without a scenario turns this red.
+
+The coverage is a session fixture built from every scenario's history, so this test holds wherever
+it runs in the session (first, last, alone, on any worker)."""
 
 from __future__ import annotations
 
