@@ -4,6 +4,7 @@ moto's own errors, and what botocore refuses before sending."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -101,14 +102,15 @@ def test_botocore_refuses_an_invalid_request_in_process_as_over_http(runtime: An
 
 def test_the_runtime_s_clients_take_the_in_process_path(runtime: Any) -> None:
     """Its deployer's client, a function's, a poller's: each request is answered in-process."""
-    clients = [
-        runtime.client("sqs"),
-        bootstrap.client("sqs", "us-east-1", runtime.endpoint_url, runtime.function("IngestFunction").credentials),
-        runtime.pollers[0]._sqs,
+    ingest = runtime.function("IngestFunction").credentials
+    calls = [
+        runtime.client("sqs").list_queues,
+        bootstrap.client("sts", "us-east-1", runtime.endpoint_url, ingest).get_caller_identity,
+        functools.partial(runtime.pollers[0]._sqs.get_queue_attributes, QueueUrl=runtime.pollers[0].mapping.queue_url),
     ]
-    for client in clients:
+    for call in calls:
         before = inprocess.answered()
-        client.list_queues()
+        call()
         assert inprocess.answered() == before + 1
     over_http = inprocess.over_http(bootstrap.client("sqs", "us-east-1", runtime.endpoint_url))
     before = inprocess.answered()

@@ -15,12 +15,13 @@ from urllib.parse import unquote
 from workflow.local import asl_patches, engine, executions, inprocess, refusals, teststate
 from workflow.local import operations as local_operations
 from workflow.local.faults import FaultPlan, throttle_response
-from workflow.local.iam import LocalIam, denied_response, read_call
+from workflow.local.iam import LocalIam, denied_response, read_call, signing_service
 from workflow.local.lambdas import LocalFunction
 from workflow.webaccess import AccessPolicy, forbidden
 
 DEFAULT_PORT = 4566
 ACCOUNT_ID = "123456789012"
+_LOCK_GROUPS = {"sqs": 0, "sns": 0, "dynamodb": 1, "states": 2, "lambda": 3}  # see MotoLocks
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 
 
@@ -121,6 +122,39 @@ class MotoDispatch:
         return response(environ, start_response)
 
 
+class LockSet:
+    """Locks taken together, always in the same order (so two sets never wait for each other)."""
+
+    def __init__(self, locks: tuple[threading.Lock, ...]) -> None:
+        self._locks = locks
+
+    def __enter__(self) -> None:
+        for lock in self._locks:
+            lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        for lock in reversed(self._locks):
+            lock.release()
+
+
+class MotoLocks:
+    """moto's backends are not thread-safe (a DynamoDB transaction copies items while another
+    request writes them; SQS rebuilds a queue's message list on a delete): a request holds the
+    lock of the backends it uses. Backends that call one another share one: SNS delivers into
+    SQS. A request of any other service (IAM, STS, CloudFormation, which creates resources in
+    every backend), or whose service its signature does not name, holds all of them; so does
+    reading IAM's and STS's backends, which only such requests change."""
+
+    def __init__(self) -> None:
+        locks = tuple(threading.Lock() for _ in range(max(_LOCK_GROUPS.values()) + 1))
+        self._groups = [LockSet((lock,)) for lock in locks]
+        self.everything = LockSet(locks)
+
+    def of(self, environ: dict[str, Any]) -> LockSet:
+        group = _LOCK_GROUPS.get(signing_service(environ) or "")
+        return self.everything if group is None else self._groups[group]
+
+
 class LambdaRouter:
     """WSGI middleware: ``POST /2015-03-31/functions/{name}/invocations`` runs our handler;
     everything else goes to moto."""
@@ -138,14 +172,13 @@ class LambdaRouter:
         # Identity policies, checked for every request (our Lambda route and the APIs answered
         # here included) once `iam.enforcing` is on.
         self.iam = LocalIam(ACCOUNT_ID, "us-east-1")
-        # moto's backends are not thread-safe (a DynamoDB transaction deep-copies the table
-        # while other requests write to it): one AWS request at a time. Lambda invocations
-        # run outside the lock, since their handlers call back into moto.
-        self._moto_lock = threading.Lock()
+        # Lambda invocations run outside the locks, since their handlers call back into moto.
+        self.locks = MotoLocks()
 
     @property
-    def moto_lock(self) -> threading.Lock:
-        return self._moto_lock
+    def moto_lock(self) -> LockSet:
+        """Every backend at once: for what reads or writes IAM's and STS's (sessions, roles)."""
+        return self.locks.everything
 
     def register(self, functions: Iterable[LocalFunction]) -> None:
         for function in functions:
@@ -186,7 +219,7 @@ class LambdaRouter:
                 return answer
         if not self._serialize:
             return list(self._app(environ, start_response))
-        with self._moto_lock:
+        with self.locks.of(environ):
             # The body is produced inside the lock too: moto renders it lazily.
             return list(self._app(environ, start_response))
 
@@ -197,7 +230,7 @@ class LambdaRouter:
         call = read_call(environ, body)
         if call is None:
             return None
-        with self._moto_lock:  # IAM's and STS's backends are moto's too
+        with self.locks.of(environ):  # IAM's, STS's (and a redrive's SQS) backends are moto's too
             verdict = self.iam.authorize(call)
         return denied_response(call, verdict) if verdict is not None else None
 
