@@ -58,6 +58,7 @@ def poller(
     batch: int = 10,
     sqs: Any = None,
     window: float = 0,
+    concurrency: int = 2,
     **options: Any,
 ) -> QueuePoller:
     mapping = EventSourceMapping(
@@ -67,7 +68,7 @@ def poller(
         batch_size=batch,
         batching_window_seconds=window,
         report_batch_item_failures=report,
-        max_concurrency=2,
+        max_concurrency=concurrency,
     )
     return QueuePoller(mapping, fn, sqs or lane["sqs"], region="us-east-1", **options)
 
@@ -236,3 +237,34 @@ def test_a_batch_waits_for_more_within_its_batching_window_and_no_longer_once_fu
     started = time.monotonic()
     assert p.poll_once() == 10
     assert time.monotonic() - started < 1.4  # a full batch does not wait for the window
+
+
+class CountingSqs:
+    """The lane's SQS client, counting receives."""
+
+    def __init__(self, sqs: Any) -> None:
+        self._sqs = sqs
+        self.receives = 0
+
+    def receive_message(self, **request: Any) -> Any:
+        self.receives += 1
+        return self._sqs.receive_message(**request)
+
+    def delete_message_batch(self, **request: Any) -> Any:
+        return self._sqs.delete_message_batch(**request)
+
+
+def test_an_arrival_wakes_one_receive_not_one_per_idle_poller(lane: dict[str, Any]) -> None:
+    sqs = CountingSqs(lane["sqs"])
+    arrivals = QueueArrivals.of(lane["arn"])
+    p = poller(lane, function("partial"), sqs=sqs, concurrency=8, idle_sleep_seconds=30, arrivals=arrivals).start()
+    try:
+        eventually(lambda: sqs.receives >= 8, timeout=10, interval=0.05, what="every thread polled once")
+        time.sleep(0.5)
+        before = sqs.receives
+        send(lane, "ok-1")
+        eventually(lambda: p.stats.deleted == 1, timeout=10, interval=0.02, what="the message handled")
+        time.sleep(0.5)
+        assert sqs.receives - before <= 3  # the waiting thread's, and one more at most; not eight
+    finally:
+        p.stop(5)

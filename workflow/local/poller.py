@@ -105,6 +105,8 @@ class QueuePoller:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._thread = threading.local()  # .mark: where the queue stood at its last receive
+        self._waiting = threading.Lock()  # held by the thread waiting for an arrival
+        self._emptied: object = None  # where the queue stood before the last receive that found it empty
         self.stats = PollerStats()
 
     def start(self) -> QueuePoller:
@@ -150,8 +152,14 @@ class QueuePoller:
                 idle = 0.02
             elif self._arrivals is not None:
                 # Short polls, with the waiting done here, for the next arrival: the embedded
-                # server's lock would make a long poll there stall every other request.
-                self._arrivals.wait(getattr(self._thread, "mark", None), self._idle_sleep)
+                # server's lock would make a long poll there stall every other request. One of
+                # the mapping's threads waits for the queue at a time, the others behind it, so
+                # that an arrival wakes one receive, not one per thread.
+                if self._waiting.acquire(timeout=self._idle_sleep):
+                    try:
+                        self._arrivals.wait(self._emptied, self._idle_sleep)
+                    finally:
+                        self._waiting.release()
             else:
                 self._stopping.wait(idle)
                 idle = min(self._idle_sleep, idle * 2)
@@ -194,6 +202,8 @@ class QueuePoller:
                 MessageAttributeNames=["All"],
             )
             batch = response.get("Messages", [])
+            if not messages and not batch:
+                self._emptied = self._thread.mark
             messages.extend(batch)
             if not messages or time.monotonic() >= window_ends:
                 break
