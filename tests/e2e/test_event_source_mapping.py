@@ -4,6 +4,7 @@ visibility timeout, DLQ after maxReceiveCount."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from typing import Any
@@ -14,7 +15,7 @@ from tests.conftest import boto
 from tests.e2e import handlers
 from tests.waiting import eventually
 from workflow.local.lambdas import LocalFunction
-from workflow.local.poller import QueuePoller
+from workflow.local.poller import QueueArrivals, QueuePoller
 from workflow.local.stack import EventSourceMapping
 
 pytestmark = pytest.mark.e2e
@@ -50,18 +51,26 @@ def lane(embedded_aws: Any) -> dict[str, Any]:
 
 
 def poller(
-    lane: dict[str, Any], fn: LocalFunction, *, report: bool = True, batch: int = 10, sqs: Any = None
+    lane: dict[str, Any],
+    fn: LocalFunction,
+    *,
+    report: bool = True,
+    batch: int = 10,
+    sqs: Any = None,
+    window: float = 0,
+    concurrency: int = 2,
+    **options: Any,
 ) -> QueuePoller:
     mapping = EventSourceMapping(
         function_name=fn.name,
         queue_arn=lane["arn"],
         queue_url=lane["url"],
         batch_size=batch,
-        batching_window_seconds=0,
+        batching_window_seconds=window,
         report_batch_item_failures=report,
-        max_concurrency=2,
+        max_concurrency=concurrency,
     )
-    return QueuePoller(mapping, fn, sqs or lane["sqs"], region="us-east-1")
+    return QueuePoller(mapping, fn, sqs or lane["sqs"], region="us-east-1", **options)
 
 
 def counts(lane: dict[str, Any], url_key: str = "url") -> tuple[int, int]:
@@ -197,3 +206,65 @@ def test_a_poller_outlives_failing_receives_and_then_drains_the_queue(lane: dict
     logged = [r.getMessage() for r in records if "poller" in r.getMessage()]
     assert len(logged) == 3 and all("ConnectionClosedError" in line for line in logged)
     assert not any("private" in line or "ok-" in line for line in logged)
+
+
+def test_an_idle_poller_wakes_on_an_arrival_not_after_its_idle_sleep(lane: dict[str, Any]) -> None:
+    p = poller(lane, function("partial"), idle_sleep_seconds=30, arrivals=QueueArrivals.of(lane["arn"])).start()
+    try:
+        time.sleep(0.5)  # both threads found the queue empty and wait
+        sent = time.monotonic()
+        send(lane, "ok-1")
+        eventually(lambda: p.stats.deleted == 1, timeout=10, interval=0.02, what="the message handled")
+        assert time.monotonic() - sent < 3
+        assert p.alive == 2
+    finally:
+        p.stop(5)
+
+
+def test_a_batch_waits_for_more_within_its_batching_window_and_no_longer_once_full(lane: dict[str, Any]) -> None:
+    # Nothing received comes back within the window (the lane's visibility timeout is 1 s).
+    lane["sqs"].set_queue_attributes(QueueUrl=lane["url"], Attributes={"VisibilityTimeout": "30"})
+    p = poller(lane, function("partial"), window=1.5, arrivals=QueueArrivals.of(lane["arn"]))
+    send(lane, "ok-1")
+    later = threading.Timer(0.4, send, args=(lane, "ok-2"))
+    later.start()
+    started = time.monotonic()
+    assert p.poll_once() == 2  # one batch for both
+    assert 1.4 <= time.monotonic() - started < 3
+    later.join()
+
+    send(lane, *(f"ok-{i}" for i in range(10)))
+    started = time.monotonic()
+    assert p.poll_once() == 10
+    assert time.monotonic() - started < 1.4  # a full batch does not wait for the window
+
+
+class CountingSqs:
+    """The lane's SQS client, counting receives."""
+
+    def __init__(self, sqs: Any) -> None:
+        self._sqs = sqs
+        self.receives = 0
+
+    def receive_message(self, **request: Any) -> Any:
+        self.receives += 1
+        return self._sqs.receive_message(**request)
+
+    def delete_message_batch(self, **request: Any) -> Any:
+        return self._sqs.delete_message_batch(**request)
+
+
+def test_an_arrival_wakes_one_receive_not_one_per_idle_poller(lane: dict[str, Any]) -> None:
+    sqs = CountingSqs(lane["sqs"])
+    arrivals = QueueArrivals.of(lane["arn"])
+    p = poller(lane, function("partial"), sqs=sqs, concurrency=8, idle_sleep_seconds=30, arrivals=arrivals).start()
+    try:
+        eventually(lambda: sqs.receives >= 8, timeout=10, interval=0.05, what="every thread polled once")
+        time.sleep(0.5)
+        before = sqs.receives
+        send(lane, "ok-1")
+        eventually(lambda: p.stats.deleted == 1, timeout=10, interval=0.02, what="the message handled")
+        time.sleep(0.5)
+        assert sqs.receives - before <= 3  # the waiting thread's, and one more at most; not eight
+    finally:
+        p.stop(5)

@@ -12,6 +12,8 @@ Measured on the pipeline (py-spy --gil), moto spent its time on work it repeats:
   definition text (its components hold no per-execution state; each execution evaluates it in
   an environment of its own);
 * compiling the same JSONPath expression on every evaluation: compiled paths are kept;
+* listing a response class's methods (``inspect.getmembers``) on every request, to find the
+  action's: listed once per class;
 * a DynamoDB transaction deep-copying every table it touches, to roll back on failure, which
   makes each transaction cost as much as the table is large: only the items the transaction
   names are saved and restored;
@@ -103,6 +105,7 @@ def speed_up() -> None:
             ("notifications", _keep_recent_notifications),
             ("threads", _forget_finished_threads),
             ("state_threads", _run_states_without_a_thread_each),
+            ("method_names", _list_response_methods_once),
         ):
             if name not in _applied:
                 patch()
@@ -342,6 +345,14 @@ def _reuse_parsed_definitions(size: int = 32) -> None:
         return program
 
     ExecutionWorker._get_evaluation_entrypoint = entrypoint  # type: ignore[method-assign]
+
+
+def _list_response_methods_once() -> None:
+    from moto.core import responses
+
+    # moto lists a response class's methods (inspect.getmembers) on every request, to find the
+    # action's: a class's methods do not change.
+    responses.method_names_from_class = functools.lru_cache(maxsize=512)(responses.method_names_from_class)  # type: ignore[attr-defined]
 
 
 def _reuse_compiled_json_paths() -> None:

@@ -136,6 +136,12 @@ def read_call(environ: Mapping[str, Any], body: bytes) -> Call | None:
     )
 
 
+def signing_service(environ: Mapping[str, Any]) -> str | None:
+    """The service a request's SigV4 credential scope names (None for an unsigned request)."""
+    match = _CREDENTIAL.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    return match.group("service") if match else None
+
+
 def _json(body: bytes) -> dict[str, Any]:
     try:
         value = json.loads(body or b"{}")

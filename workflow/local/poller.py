@@ -7,6 +7,13 @@ identifier fails the whole batch, as on AWS); a function error leaves the whole 
 stays becomes visible again after the queue's visibility timeout, and SQS moves it to the DLQ
 after ``maxReceiveCount`` receives. Stopping lets in-flight batches finish first.
 
+Pollers are driven by arrivals: given the queue's :class:`QueueArrivals`, a poller that found
+the queue empty waits until SQS accepts a message into it (a send, a publish to a subscribed
+topic, a redrive), and a batch still short of ``BatchSize`` waits for the next message until its
+batching window closes; neither sleeps while a message is already there. Messages that only
+become visible again (a visibility timeout running out, a delay ending) announce nothing: they
+are found by the next poll, at most ``idle_sleep_seconds`` later.
+
 A poller survives any exception in a cycle (a dropped connection, a read timeout, an error from
 SQS): it is logged by its type only (never a message, which may quote a payload), counted in
 ``PollerStats.errors`` and followed by a backoff that doubles up to ``_MAX_BACKOFF_SECONDS``.
@@ -47,6 +54,32 @@ class PollerStats:
     last_error: str = ""
 
 
+class QueueArrivals:
+    """The arrivals of one embedded SQS queue: moto's queue appends every message it accepts to
+    its list under a condition it notifies, so a change of the list's last message is an arrival."""
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+
+    @classmethod
+    def of(cls, queue_arn: str) -> QueueArrivals:
+        from moto.sqs.models import sqs_backends
+
+        _, _, _, region, account, name = queue_arn.split(":", 5)
+        return cls(sqs_backends[account][region].get_queue(name))
+
+    def mark(self) -> object:
+        """Where the queue stands now, for :meth:`wait`."""
+        messages = self._queue._messages
+        return messages[-1] if messages else None
+
+    def wait(self, mark: object, timeout: float) -> bool:
+        """Until a message arrived after `mark` was taken (True), or `timeout` seconds (False)."""
+        condition = self._queue._messages_lock
+        with condition:
+            return bool(condition.wait_for(lambda: self.mark() is not mark, timeout))
+
+
 class QueuePoller:
     def __init__(
         self,
@@ -58,8 +91,10 @@ class QueuePoller:
         idle_sleep_seconds: float = 0.5,
         max_pollers: int | None = None,
         faults: Callable[[], FaultPlan | None] | None = None,
+        arrivals: QueueArrivals | None = None,
     ) -> None:
         self._faults = faults
+        self._arrivals = arrivals
         self.mapping = mapping
         self.function = function
         self._sqs = sqs
@@ -69,6 +104,9 @@ class QueuePoller:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._thread = threading.local()  # .mark: where the queue stood at its last receive
+        self._waiting = threading.Lock()  # held by the thread waiting for an arrival
+        self._emptied: object = None  # where the queue stood before the last receive that found it empty
         self.stats = PollerStats()
 
     def start(self) -> QueuePoller:
@@ -112,9 +150,17 @@ class QueuePoller:
             backoff = _FIRST_BACKOFF_SECONDS
             if handled:
                 idle = 0.02
+            elif self._arrivals is not None:
+                # Short polls, with the waiting done here, for the next arrival: the embedded
+                # server's lock would make a long poll there stall every other request. One of
+                # the mapping's threads waits for the queue at a time, the others behind it, so
+                # that an arrival wakes one receive, not one per thread.
+                if self._waiting.acquire(timeout=self._idle_sleep):
+                    try:
+                        self._arrivals.wait(self._emptied, self._idle_sleep)
+                    finally:
+                        self._waiting.release()
             else:
-                # Short polls, with the waiting done here: the embedded server handles one
-                # request at a time, so a long poll there would stall everything else.
                 self._stopping.wait(idle)
                 idle = min(self._idle_sleep, idle * 2)
 
@@ -147,6 +193,7 @@ class QueuePoller:
         window_ends = time.monotonic() + self.mapping.batching_window_seconds
         messages: list[dict[str, Any]] = []
         while len(messages) < wanted and not self._stopping.is_set():
+            self._thread.mark = self._arrivals.mark() if self._arrivals is not None else None
             response = self._sqs.receive_message(
                 QueueUrl=self.mapping.queue_url,
                 MaxNumberOfMessages=min(_MAX_RECEIVE, wanted - len(messages)),
@@ -155,12 +202,18 @@ class QueuePoller:
                 MessageAttributeNames=["All"],
             )
             batch = response.get("Messages", [])
+            if not messages and not batch:
+                self._emptied = self._thread.mark
             messages.extend(batch)
             if not messages or time.monotonic() >= window_ends:
                 break
             if not batch:
-                # Within the batching window: wait a little for more, as Lambda does.
-                self._stopping.wait(min(0.05, max(0.0, window_ends - time.monotonic())))
+                # Within the batching window: wait for more, as Lambda does.
+                left = max(0.0, window_ends - time.monotonic())
+                if self._arrivals is not None:
+                    self._arrivals.wait(self._thread.mark, left)
+                else:
+                    self._stopping.wait(min(0.05, left))
         return messages
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from workflow.local.iam import evaluate as iam_evaluate
 from workflow.local.lambdas import LocalFunction
 from workflow.local.mocking import ENV_MOCK_CONFIG, MockConfig
 from workflow.local.mocking import install as install_mocks
-from workflow.local.poller import QueuePoller
+from workflow.local.poller import QueueArrivals, QueuePoller
 from workflow.local.server import ACCOUNT_ID, DEFAULT_PORT, EmbeddedAws
 from workflow.local.stack import REGION, Deployment, LocalDeployer, synthesize
 
@@ -176,7 +176,14 @@ class LocalRuntime:
                 self._check_mapping_role(mapping.queue_arn, function)
             # Lambda polls with the function's execution role.
             sqs = bootstrap.client("sqs", REGION, self.endpoint_url, function.credentials) if self.iam else None
-            poller = QueuePoller(mapping, function, sqs or self.client("sqs"), region=REGION, faults=self._fault_plan)
+            poller = QueuePoller(
+                mapping,
+                function,
+                sqs or self.client("sqs"),
+                region=REGION,
+                faults=self._fault_plan,
+                arrivals=QueueArrivals.of(mapping.queue_arn),
+            )
             self.pollers.append(poller.start())
 
     # --- IAM

@@ -12,15 +12,16 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
 
-from workflow.local import asl_patches, engine, executions, refusals, teststate
+from workflow.local import asl_patches, engine, executions, inprocess, refusals, teststate
 from workflow.local import operations as local_operations
 from workflow.local.faults import FaultPlan, throttle_response
-from workflow.local.iam import LocalIam, denied_response, read_call
+from workflow.local.iam import LocalIam, denied_response, read_call, signing_service
 from workflow.local.lambdas import LocalFunction
 from workflow.webaccess import AccessPolicy, forbidden
 
 DEFAULT_PORT = 4566
 ACCOUNT_ID = "123456789012"
+_LOCK_GROUPS = {"sqs": 0, "sns": 0, "dynamodb": 1, "states": 2, "lambda": 3}  # see MotoLocks
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 
 
@@ -58,6 +59,102 @@ def _peek_body(environ: dict[str, Any]) -> bytes:
     return body
 
 
+class MotoDispatch:
+    """moto's server application, calling the service's response handler directly for the
+    requests Flask adds nothing to: moto's own service inference and URL rules pick the handler,
+    and the response is built as moto's Flask view builds it. CORS preflights and requests from
+    web pages (an Origin), moto's own API and anything no rule matches go through moto's Flask
+    application as before."""
+
+    def __init__(self, dispatcher: Any) -> None:
+        self._dispatcher = dispatcher  # moto's DomainDispatcherApplication
+        self._apps: dict[str, Any] = {}  # the service host moto infers -> its Flask application
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        handler = self._handler(environ)
+        if handler is None:
+            return self._dispatcher(environ, start_response)
+        return self._respond(handler, environ, start_response)
+
+    def _handler(self, environ: dict[str, Any]) -> Any:
+        from werkzeug.exceptions import HTTPException
+
+        path = str(environ.get("PATH_INFO", ""))
+        if (
+            environ.get("HTTP_ORIGIN")
+            or environ.get("REQUEST_METHOD") == "OPTIONS"
+            or path.startswith(("/moto-api", "/latest/", "/favicon.ico"))
+        ):
+            return None
+        host = self._dispatcher.infer_service_region_host(environ, path)
+        if host is None:
+            return None
+        app = self._apps.get(host)
+        if app is None:
+            app = self._apps.setdefault(host, self._dispatcher.get_application(environ))
+        try:
+            endpoint, _ = app.url_map.bind_to_environ(environ).match()
+        except HTTPException:  # no rule, or a redirect: moto's Flask answers it
+            return None
+        return getattr(app.view_functions.get(endpoint), "callback", None)
+
+    @staticmethod
+    def _respond(handler: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        """What moto's `convert_to_flask_response` view and Flask answer."""
+        from botocore.exceptions import ClientError
+        from flask import Response
+        from moto.moto_api import recorder
+        from moto.moto_server.werkzeug_app import BackendRequest
+        from werkzeug.exceptions import HTTPException
+
+        request = BackendRequest(environ)
+        try:
+            recorder._record_request(request)
+            result = handler(request, request.raw_url, dict(request.headers))
+        except ClientError as error:
+            result = 400, {}, error.response["Error"]["Message"]
+        except HTTPException as error:  # moto's service errors
+            return error.get_response(environ)(environ, start_response)
+        status, headers, content = result if len(result) == 3 else (200, {}, result)
+        response = Response(response=content, status=status, headers=headers)
+        if request.method == "HEAD" and "content-length" in headers:
+            response.headers["Content-Length"] = headers["content-length"]
+        return response(environ, start_response)
+
+
+class LockSet:
+    """Locks taken together, always in the same order (so two sets never wait for each other)."""
+
+    def __init__(self, locks: tuple[threading.Lock, ...]) -> None:
+        self._locks = locks
+
+    def __enter__(self) -> None:
+        for lock in self._locks:
+            lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        for lock in reversed(self._locks):
+            lock.release()
+
+
+class MotoLocks:
+    """moto's backends are not thread-safe (a DynamoDB transaction copies items while another
+    request writes them; SQS rebuilds a queue's message list on a delete): a request holds the
+    lock of the backends it uses. Backends that call one another share one: SNS delivers into
+    SQS. A request of any other service (IAM, STS, CloudFormation, which creates resources in
+    every backend), or whose service its signature does not name, holds all of them; so does
+    reading IAM's and STS's backends, which only such requests change."""
+
+    def __init__(self) -> None:
+        locks = tuple(threading.Lock() for _ in range(max(_LOCK_GROUPS.values()) + 1))
+        self._groups = [LockSet((lock,)) for lock in locks]
+        self.everything = LockSet(locks)
+
+    def of(self, environ: dict[str, Any]) -> LockSet:
+        group = _LOCK_GROUPS.get(signing_service(environ) or "")
+        return self.everything if group is None else self._groups[group]
+
+
 class LambdaRouter:
     """WSGI middleware: ``POST /2015-03-31/functions/{name}/invocations`` runs our handler;
     everything else goes to moto."""
@@ -75,14 +172,13 @@ class LambdaRouter:
         # Identity policies, checked for every request (our Lambda route and the APIs answered
         # here included) once `iam.enforcing` is on.
         self.iam = LocalIam(ACCOUNT_ID, "us-east-1")
-        # moto's backends are not thread-safe (a DynamoDB transaction deep-copies the table
-        # while other requests write to it): one AWS request at a time. Lambda invocations
-        # run outside the lock, since their handlers call back into moto.
-        self._moto_lock = threading.Lock()
+        # Lambda invocations run outside the locks, since their handlers call back into moto.
+        self.locks = MotoLocks()
 
     @property
-    def moto_lock(self) -> threading.Lock:
-        return self._moto_lock
+    def moto_lock(self) -> LockSet:
+        """Every backend at once: for what reads or writes IAM's and STS's (sessions, roles)."""
+        return self.locks.everything
 
     def register(self, functions: Iterable[LocalFunction]) -> None:
         for function in functions:
@@ -123,7 +219,7 @@ class LambdaRouter:
                 return answer
         if not self._serialize:
             return list(self._app(environ, start_response))
-        with self._moto_lock:
+        with self.locks.of(environ):
             # The body is produced inside the lock too: moto renders it lazily.
             return list(self._app(environ, start_response))
 
@@ -134,7 +230,7 @@ class LambdaRouter:
         call = read_call(environ, body)
         if call is None:
             return None
-        with self._moto_lock:  # IAM's and STS's backends are moto's too
+        with self.locks.of(environ):  # IAM's, STS's (and a redrive's SQS) backends are moto's too
             verdict = self.iam.authorize(call)
         return denied_response(call, verdict) if verdict is not None else None
 
@@ -247,8 +343,9 @@ class EmbeddedAws:
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 """One line per request would drown everything else."""
 
+        moto: Any = DomainDispatcherApplication(create_backend_app)
         self.router = LambdaRouter(
-            DomainDispatcherApplication(create_backend_app),
+            MotoDispatch(moto) if self._speed_up else moto,
             clients=self._client,
             serialize=self._serialize,
             access=self.access,
@@ -261,6 +358,8 @@ class EmbeddedAws:
             ) from None
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
         self._thread.start()
+        if self._speed_up:  # moto as shipped (the benchmark's peer) is reached over HTTP only
+            inprocess.serve(self.host, self.port, self.router)
         return self
 
     def _client(self, service: str) -> Any:
@@ -279,6 +378,7 @@ class EmbeddedAws:
         return self._clients[service]
 
     def stop(self) -> None:
+        inprocess.withdraw(self.host, self.port)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
