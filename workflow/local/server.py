@@ -8,8 +8,8 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from workflow.local import asl_patches, engine, executions, refusals, teststate
@@ -43,6 +43,10 @@ _LOCAL_APIS = {
 }
 
 
+class Meter(Protocol):
+    def around(self, target: str, body: bytes, answer: Callable[[], list[bytes]]) -> list[bytes]: ...
+
+
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
 
@@ -71,6 +75,8 @@ class LambdaRouter:
         self._clients = clients
         self._serialize = serialize
         self.faults: FaultPlan | None = None
+        # Sees each request moto answers, inside the request lock (`workflow.local.metering`).
+        self.meter: Meter | None = None
         self.functions: dict[str, LocalFunction] = {}
         # Identity policies, checked for every request (our Lambda route and the APIs answered
         # here included) once `iam.enforcing` is on.
@@ -125,6 +131,8 @@ class LambdaRouter:
             return list(self._app(environ, start_response))
         with self._moto_lock:
             # The body is produced inside the lock too: moto renders it lazily.
+            if self.meter is not None and target:
+                return self.meter.around(target, _peek_body(environ), lambda: list(self._app(environ, start_response)))
             return list(self._app(environ, start_response))
 
     def _authorize(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes] | None:
