@@ -673,13 +673,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def cost_report(context: dict[str, Any], volume: int, types: list[str], progress: Any = None) -> str:
-    """The bills for `types` at `volume` events a month, from one measured local run."""
+def cost_report(
+    context: dict[str, Any], volume: int, types: list[str], progress: Any = None, run: Any = None
+) -> str:
+    """The bills for `types` at `volume` events a month, from one measured local run (`run`, or a
+    new one)."""
     from workflow import cost
     from workflow.local import metering
     from workflow.local.stack import synthesize
 
-    run = metering.measure(context, progress=progress or (lambda _: None))
+    run = run or metering.measure(context, progress=progress or (lambda _: None))
     bills, measured = [], {}
     for workflow_type in types:
         assembly = synthesize({**context, "workflow_type": workflow_type})

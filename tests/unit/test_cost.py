@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 from workflow.cost import (
+    ASSUMPTIONS,
     AWS_BEHAVIOUR,
+    MONTH_DAYS,
     PRICES,
     EventSource,
     PerEvent,
@@ -59,6 +61,7 @@ def template(**machine: Any) -> dict[str, Any]:
             },
             "Key": {"Type": "AWS::KMS::Key", "Properties": {}},
             "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {}},
+            "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 30}},
         }
     }
 
@@ -138,12 +141,18 @@ def test_free_tiers_and_fixed_costs_are_in_the_bill() -> None:
     assert small.per_million() > monthly_bill(100_000_000, facts_from_template(template()), MEASURED).per_million()
 
 
+# kept 30 days, compressed
+ARCHIVED_PER_INGESTED = ASSUMPTIONS["log_compression"] * 30 / MONTH_DAYS * PRICES["logs_stored_gb_month"][0]
+
+
 def test_logs_follow_the_measured_bytes() -> None:
     facts = facts_from_template(template())
-    quiet = PerEvent(**{**MEASURED.__dict__, "workflow_log_bytes": 0.0})
-    loud = monthly_bill(10_000_000, facts, MEASURED).by_service()["CloudWatch Logs"]
+    # the functions' logs alone past both free tiers (5 GB ingested, 5 GB archived)
+    chatty = PerEvent(**{**MEASURED.__dict__, "app_log_bytes": 40_000.0})
+    quiet = PerEvent(**{**chatty.__dict__, "workflow_log_bytes": 0.0})
+    loud = monthly_bill(10_000_000, facts, chatty).by_service()["CloudWatch Logs"]
     assert loud - monthly_bill(10_000_000, facts, quiet).by_service()["CloudWatch Logs"] == pytest.approx(
-        10_000_000 * 12_000 / 1024**3 * PRICES["logs_ingested_gb"][0]
+        10_000_000 * 12_000 / 1024**3 * (PRICES["logs_ingested_gb"][0] + ARCHIVED_PER_INGESTED)
     )
 
 

@@ -177,18 +177,22 @@ def measure(
     *,
     events: int = 30,
     port: int | None = None,
+    aws: EmbeddedAws | None = None,
+    log_file: Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> RunRecord:
     """Run `events` events through the stack synthesized with `context` (workflow type forced
     to Standard, whose executions Step Functions keeps and lists: the definition, and so the
-    history, is the same) and return what was recorded."""
+    history, is the same) and return what was recorded. `aws`: a running embedded server to deploy
+    on (moto's state is process-wide: one server per process)."""
     context = {**(context or {}), "workflow_type": "standard"}
     assembly = synthesize(context)
     template = json.loads(next(assembly.glob("*.template.json")).read_text())
-    log_file = Path(".eventflow") / "logs" / "cost-functions.log"
+    log_file = log_file or Path(".eventflow") / "logs" / "cost-functions.log"
     meter = DynamoDbMeter()
     runtime = LocalRuntime(
         port=port or EmbeddedAws().port + 7,
+        aws=aws,
         assembly=assembly,
         stack_name=_STACK,
         log_file=log_file,
