@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 from workflow import bootstrap
 from workflow.bootstrap import Settings
 from workflow.cli_errors import is_loopback
-from workflow.cost import DOCUMENTED_VOLUME
 from workflow.constants import MAX_QUERY_DAYS, OUT_BATCH_DLQ_URL, OUT_WEB_DLQ_URL, STACK_NAME
+from workflow.cost import DOCUMENTED_VOLUME
 
 DEFAULT_OUTPUTS = Path(".eventflow") / "outputs.json"
 CONSOLE_PORT = 8080  # workflow.console.server.DEFAULT_PORT, without importing werkzeug for every command
@@ -673,9 +673,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def cost_report(
-    context: dict[str, Any], volume: int, types: list[str], progress: Any = None, run: Any = None
-) -> str:
+def cost_report(context: dict[str, Any], volume: int, types: list[str], progress: Any = None, run: Any = None) -> str:
     """The bills for `types` at `volume` events a month, from one measured local run (`run`, or a
     new one)."""
     from workflow import cost

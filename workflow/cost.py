@@ -39,7 +39,11 @@ PRICES: dict[str, tuple[float, str, str]] = {
     "sfn_transition": (25.0 / 1e6, "per state transition (Standard)", "https://aws.amazon.com/step-functions/pricing/"),
     "sfn_express_request": (1.0 / 1e6, "per execution (Express)", "https://aws.amazon.com/step-functions/pricing/"),
     "sfn_express_gb_hour": (0.06, "per GB-hour, 64 MB steps, 100 ms", "https://aws.amazon.com/step-functions/pricing/"),
-    "dynamodb_write_unit": (0.625 / 1e6, "per write request unit", "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
+    "dynamodb_write_unit": (
+        0.625 / 1e6,
+        "per write request unit",
+        "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+    ),
     "dynamodb_read_unit": (0.125 / 1e6, "per read request unit", "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
     "dynamodb_wcu_hour": (0.00065, "per provisioned WCU-hour", "https://aws.amazon.com/dynamodb/pricing/provisioned/"),
     "dynamodb_rcu_hour": (0.00013, "per provisioned RCU-hour", "https://aws.amazon.com/dynamodb/pricing/provisioned/"),
@@ -157,12 +161,12 @@ def transitions(history: list[dict[str, Any]]) -> int:
 def lambda_log_lines(memory_mb: int, *, traced: bool) -> int:
     """Bytes of the START, END and REPORT lines Lambda writes for each invocation."""
     request = "6a1f7b7e-4a52-4c8e-9f0e-2b3c4d5e6f70"
+    trace = "\nXRAY TraceId: 1-6a1f7b7e-4a524c8e9f0e2b3c4d5e6f70\tSegmentId: 4a524c8e9f0e2b3c\tSampled: true\t"
     lines = [
         f"START RequestId: {request} Version: $LATEST",
         f"END RequestId: {request}",
         f"REPORT RequestId: {request}\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: {memory_mb} MB\t"
-        "Max Memory Used: 80 MB\t" + ("\nXRAY TraceId: 1-6a1f7b7e-4a524c8e9f0e2b3c4d5e6f70\tSegmentId: 4a524c8e9f0e2b3c\t"
-        "Sampled: true\t" if traced else ""),
+        "Max Memory Used: 80 MB\t" + (trace if traced else ""),
     ]
     return sum(len(line) + 1 for line in lines)
 
@@ -245,8 +249,9 @@ def facts_from_template(template: dict[str, Any]) -> StackFacts:
             memory_mb=int(p.get("MemorySize", 128)),
             architecture=str((p.get("Architectures") or ["x86_64"])[0]),
             traced=(p.get("TracingConfig") or {}).get("Mode") == "Active",
-            sdk_traced=str(((p.get("Environment") or {}).get("Variables") or {}).get("POWERTOOLS_TRACE_DISABLED", ""))
-            .lower()
+            sdk_traced=str(
+                ((p.get("Environment") or {}).get("Variables") or {}).get("POWERTOOLS_TRACE_DISABLED", "")
+            ).lower()
             != "true",
         )
         for name, p in of("AWS::Lambda::Function").items()
@@ -318,12 +323,17 @@ class PerEvent:
     workflow_log_bytes: float  # per execution
     workflow_invocations: dict[str, float]  # by handler, per event: functions the workflow invokes
     outbound_publishes: float
-    app_log_bytes: float  # what the handlers log, EMF included, per event
+    app_log_bytes: float  # what the handlers log, EMF lines apart, per event
+    emf_bytes: float  # per invocation: Powertools writes one EMF line as each invocation ends
     custom_metrics: int
     write_units: dict[str, float]  # "table" and each index, per event
     read_units: float
     stored_bytes: dict[str, float]  # "table", "indexes", "pitr" (table only), per event kept
     queue_shares: dict[str, float]  # each event source's share of the events
+
+
+def _is_emf(line: str) -> bool:
+    return line.startswith('{"_aws"')
 
 
 def per_event(run: RunRecord, facts: StackFacts) -> PerEvent:
@@ -366,7 +376,7 @@ def per_event(run: RunRecord, facts: StackFacts) -> PerEvent:
             stored["indexes"] += in_indexes
             if table.pitr:
                 stored["pitr"] += in_table
-    emf = [json.loads(line) for line in run.log_lines if '"_aws"' in line and line.startswith("{")]
+    emf = [json.loads(line) for line in run.log_lines if _is_emf(line)]
     metrics = {
         (directive["Namespace"], metric["Name"], tuple((d, str(record.get(d))) for d in dims))
         for record in emf
@@ -383,14 +393,14 @@ def per_event(run: RunRecord, facts: StackFacts) -> PerEvent:
         workflow_log_bytes=sum(len(line) + overhead for line in logged) / executions,
         workflow_invocations={h: n / events for h, n in sorted(run.invocations.items()) if h not in sources},
         outbound_publishes=outbound / events,
-        app_log_bytes=sum(len(line.encode()) + overhead for line in run.log_lines) / events,
+        app_log_bytes=sum(len(line.encode()) + overhead for line in run.log_lines if not _is_emf(line)) / events,
+        emf_bytes=sum(len(line.encode()) + overhead for line in run.log_lines if _is_emf(line))
+        / max(1, sum(run.invocations.values())),
         custom_metrics=len(metrics),
         write_units={k: v / events for k, v in sorted(write_units.items())},
         read_units=read_units / events,
         stored_bytes={k: v / events for k, v in sorted(stored.items())},
-        queue_shares={
-            s.queue: run.records_by_queue.get(s.queue, 0) / received for s in facts.sources
-        },
+        queue_shares={s.queue: run.records_by_queue.get(s.queue, 0) / received for s in facts.sources},
     )
 
 
@@ -516,8 +526,10 @@ def monthly_bill(events_per_month: int, facts: StackFacts, measured: PerEvent) -
         starts = concurrency * 730 / a["environment_lifetime_hours"] if count else 0.0
         cold_starts += starts
         busy = seconds[handler] + starts * a["init_ms"] / 1000
-        gb_seconds[function.architecture] = gb_seconds.get(function.architecture, 0.0) + busy * function.memory_mb / 1024
-    free_gbs = FREE_PER_MONTH["lambda_gb_second"]
+        gb_seconds[function.architecture] = (
+            gb_seconds.get(function.architecture, 0.0) + busy * function.memory_mb / 1024
+        )
+    free_gbs = float(FREE_PER_MONTH["lambda_gb_second"])
     compute = 0.0
     for architecture, usage in gb_seconds.items():
         used_free = min(free_gbs, usage)
@@ -585,7 +597,7 @@ def monthly_bill(events_per_month: int, facts: StackFacts, measured: PerEvent) -
 
     # CloudWatch Logs: the workflow's at its level, the handlers' lines and EMF, Lambda's own lines.
     platform = sum(
-        count * lambda_log_lines(facts.functions[h].memory_mb, traced=facts.functions[h].traced)
+        count * (lambda_log_lines(facts.functions[h].memory_mb, traced=facts.functions[h].traced) + measured.emf_bytes)
         for h, count in invocations.items()
         if h in facts.functions
     )
@@ -595,7 +607,7 @@ def monthly_bill(events_per_month: int, facts: StackFacts, measured: PerEvent) -
         "CloudWatch Logs",
         f"workflow at {facts.log_level}: {measured.logged_history_events:.1f} of {measured.history_events:.1f} "
         f"history events, {measured.workflow_log_bytes:,.0f} B per execution; functions {measured.app_log_bytes:,.0f} "
-        "B per event",
+        f"B per event, EMF {measured.emf_bytes:,.0f} B and Lambda's own lines per invocation",
         _billed("logs_ingested_gb", ingested) + _billed("logs_stored_gb_month", archived),
     )
 
@@ -624,11 +636,15 @@ def monthly_bill(events_per_month: int, facts: StackFacts, measured: PerEvent) -
     bill.add("CloudWatch", f"{metrics} custom metrics (EMF)", _billed("metric_month", metrics), fixed=True)
     bill.add("CloudWatch", f"{facts.alarms} alarms", _billed("alarm_month", facts.alarms), fixed=True)
     if facts.dashboards:
-        bill.add("CloudWatch", f"{facts.dashboards} dashboards", _billed("dashboard_month", facts.dashboards), fixed=True)
+        bill.add(
+            "CloudWatch", f"{facts.dashboards} dashboards", _billed("dashboard_month", facts.dashboards), fixed=True
+        )
     periods = MONTH_SECONDS / AWS_BEHAVIOUR["kms_data_key_reuse_seconds"]
-    kms_requests = periods * (
-        len(facts.sources) * (1 + AWS_BEHAVIOUR["sqs_min_pollers"]) + 2 * facts.encrypted_topics
-    ) if facts.kms_keys else 0.0
+    kms_requests = (
+        periods * (len(facts.sources) * (1 + AWS_BEHAVIOUR["sqs_min_pollers"]) + 2 * facts.encrypted_topics)
+        if facts.kms_keys
+        else 0.0
+    )
     bill.add(
         "KMS",
         f"{facts.kms_keys} customer managed keys, {kms_requests:,.0f} requests (data keys reused "

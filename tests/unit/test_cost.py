@@ -75,6 +75,7 @@ MEASURED = PerEvent(
     workflow_invocations={"functions.validate.handler": 1.0},
     outbound_publishes=1.0,
     app_log_bytes=1_000.0,
+    emf_bytes=300.0,
     custom_metrics=12,
     write_units={"table": 2.0},
     read_units=0.0,

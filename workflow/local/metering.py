@@ -11,6 +11,7 @@ costs on AWS is worked out by `workflow.cost` from these records and the templat
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Any
 
 from workflow import bootstrap
 from workflow.capacity import Item, Read, Write
+from workflow.constants import POWERTOOLS_SERVICE_NAME
 from workflow.cost import RunRecord
 from workflow.events import UserEvent, new_event
 from workflow.local.runtime import LocalRuntime
@@ -119,13 +121,6 @@ def _item(table_name: str, key_or_item: Item) -> Item | None:
     return {name: value.to_json() for name, value in found.attrs.items()} if found is not None else None
 
 
-def _stored_items(table_name: str) -> list[Item]:
-    from moto.dynamodb.models import dynamodb_backends
-
-    table = dynamodb_backends[ACCOUNT_ID][REGION].get_table(table_name)
-    return [{name: value.to_json() for name, value in item.attrs.items()} for item in table.all_items()]
-
-
 # --- the run
 
 
@@ -177,35 +172,50 @@ def measure(
     *,
     events: int = 30,
     port: int | None = None,
-    aws: EmbeddedAws | None = None,
     log_file: Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> RunRecord:
     """Run `events` events through the stack synthesized with `context` (workflow type forced
     to Standard, whose executions Step Functions keeps and lists: the definition, and so the
-    history, is the same) and return what was recorded. `aws`: a running embedded server to deploy
-    on (moto's state is process-wide: one server per process)."""
+    history, is the same) on a runtime of its own, and return what was recorded."""
     context = {**(context or {}), "workflow_type": "standard"}
     assembly = synthesize(context)
-    template = json.loads(next(assembly.glob("*.template.json")).read_text())
-    log_file = log_file or Path(".eventflow") / "logs" / "cost-functions.log"
-    meter = DynamoDbMeter()
-    runtime = LocalRuntime(
+    progress("deploying the stack locally")
+    with LocalRuntime(
         port=port or EmbeddedAws().port + 7,
-        aws=aws,
         assembly=assembly,
         stack_name=_STACK,
-        log_file=log_file,
-    )
-    with runtime:
-        assert runtime.aws.router is not None and runtime.deployment is not None
-        runtime.aws.router.meter = meter
-        logged_before = log_file.stat().st_size if log_file.exists() else 0
-        invoked_before = {f.handler: f.invocations for f in runtime.deployment.functions}
-        valid, bad = sample_events(events)
-        settings = runtime.settings()
+        log_file=log_file or Path(".eventflow") / "logs" / "cost-functions.log",
+    ) as runtime:
+        return record(runtime, template_of(assembly), events=events, progress=progress)
+
+
+def template_of(assembly: Path) -> dict[str, Any]:
+    template: dict[str, Any] = json.loads(next(assembly.glob("*.template.json")).read_text())
+    return template
+
+
+def record(
+    runtime: LocalRuntime,
+    template: dict[str, Any],
+    *,
+    events: int = 30,
+    progress: Callable[[str], None] = lambda _: None,
+) -> RunRecord:
+    """Publish the mix on a started runtime (pollers on, Standard workflow) deployed from
+    `template`; only what this run did is recorded, whatever the runtime did before."""
+    assert runtime.aws.router is not None and runtime.deployment is not None
+    meter = DynamoDbMeter()
+    log_file = runtime.log_file
+    logged_before = log_file.stat().st_size if log_file is not None and log_file.exists() else 0
+    invoked_before = {f.handler: f.invocations for f in runtime.deployment.functions}
+    received_before = {id(p): p.stats.received for p in runtime.pollers}
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    valid, bad = sample_events(events)
+    runtime.aws.router.meter = meter
+    try:
         progress(f"publishing {len(valid) + len(bad)} events")
-        bootstrap.publisher(settings).publish_many(valid)
+        bootstrap.publisher(runtime.settings()).publish_many(valid)
         sns = runtime.client("sns")
         for message in bad:
             sns.publish(
@@ -214,42 +224,66 @@ def measure(
                 MessageAttributes={"source": {"DataType": "String", "StringValue": message["source"]}},
             )
         runtime.wait_until_drained(timeout=300, interval=0.3)
+    finally:
         runtime.aws.router.meter = None
-        executions = _executions(runtime)
-        resources = _resources(runtime)
-        tables = resources.get("AWS::DynamoDB::Table", {})
-        queues = resources.get("AWS::SQS::Queue", {})
-        stored = {logical: _stored_items(physical) for physical, logical in tables.items()}
-        invocations = {
-            f.handler: f.invocations - invoked_before.get(f.handler, 0) for f in runtime.deployment.functions
-        }
-        by_queue: Counter[str] = Counter()
-        for poller in runtime.pollers:
-            name = poller.mapping.queue_arn.rsplit(":", 1)[-1]
-            logical = next((q for physical, q in queues.items() if physical.rstrip("/").endswith(name)), name)
-            by_queue[logical] += poller.stats.received
-    log_text = log_file.read_bytes()[logged_before:].decode(errors="replace")
+    progress("reading the executions' histories")
+    executions = _executions(runtime, started)
+    resources = _resources(runtime)
+    tables = resources.get("AWS::DynamoDB::Table", {})
+    queues = resources.get("AWS::SQS::Queue", {})
+    invocations = {f.handler: f.invocations - invoked_before.get(f.handler, 0) for f in runtime.deployment.functions}
+    by_queue: Counter[str] = Counter()
+    for poller in runtime.pollers:
+        name = poller.mapping.queue_arn.rsplit(":", 1)[-1]
+        logical = next((q for physical, q in queues.items() if physical.rstrip("/").endswith(name)), name)
+        by_queue[logical] += poller.stats.received - received_before.get(id(poller), 0)
+    if log_file is not None:
+        for handler in logging.getLogger(POWERTOOLS_SERVICE_NAME).handlers:
+            handler.flush()
+        logged = log_file.read_bytes()[logged_before:].decode(errors="replace").splitlines()
+    else:
+        logged = []
+    writes = [(tables.get(t, t), w) for t, w in meter.writes]
     return RunRecord(
         template=template,
         events=len(valid) + len(bad),
         executions=executions,
-        writes=[(tables.get(t, t), w) for t, w in meter.writes],
+        writes=writes,
         reads=[(tables.get(t, t), r) for t, r in meter.reads],
         dynamodb_calls=dict(meter.calls),
-        log_lines=[line for line in log_text.splitlines() if line.strip()],
+        log_lines=[line for line in logged if line.strip()],
         invocations=invocations,
         records_by_queue=dict(by_queue),
-        stored=stored,
+        stored=_left_stored(writes, template),
     )
 
 
-def _executions(runtime: LocalRuntime) -> list[tuple[str, list[dict[str, Any]]]]:
+def _left_stored(writes: list[tuple[str, Write]], template: dict[str, Any]) -> dict[str, list[Item]]:
+    """The items the run's writes left in each table (by logical id): each key's last image."""
+    keys = {
+        name: [k["AttributeName"] for k in r["Properties"]["KeySchema"]]
+        for name, r in template["Resources"].items()
+        if r["Type"] == "AWS::DynamoDB::Table"
+    }
+    last: dict[str, dict[str, Item | None]] = {}
+    for table, write in writes:
+        image = write.after if write.after is not None else write.before
+        if table not in keys or image is None:
+            continue
+        key = json.dumps([image.get(k) for k in keys[table]], sort_keys=True)
+        last.setdefault(table, {})[key] = write.after
+    return {table: [item for item in items.values() if item is not None] for table, items in last.items()}
+
+
+def _executions(runtime: LocalRuntime, since: datetime) -> list[tuple[str, list[dict[str, Any]]]]:
     sfn = runtime.client("stepfunctions")
     assert runtime.deployment is not None
     histories = []
     for machine in runtime.deployment.state_machines.values():
         for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine):
             for execution in page["executions"]:
+                if execution["startDate"] < since:
+                    continue
                 events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
                 histories.append((execution["executionArn"], json.loads(json.dumps(events, default=str))))
     return histories
@@ -258,7 +292,9 @@ def _executions(runtime: LocalRuntime) -> list[tuple[str, list[dict[str, Any]]]]
 def _resources(runtime: LocalRuntime) -> dict[str, dict[str, str]]:
     """By resource type: deployed name (physical id) -> logical id in the template."""
     found: dict[str, dict[str, str]] = {}
-    pages = runtime.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=_STACK)
+    assert runtime.deployment is not None
+    cloudformation = runtime.client("cloudformation")
+    pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=runtime.deployment.stack_name)
     for page in pages:
         for r in page["StackResourceSummaries"]:
             found.setdefault(r["ResourceType"], {})[r["PhysicalResourceId"]] = r["LogicalResourceId"]
