@@ -681,14 +681,15 @@ def cost_report(context: dict[str, Any], volume: int, types: list[str], progress
     from workflow.local.stack import synthesize
 
     run = run or metering.measure(context, progress=progress or (lambda _: None))
-    bills, measured = [], {}
+    bills, measured, priced = [], {}, []
     for workflow_type in types:
         assembly = synthesize({**context, "workflow_type": workflow_type})
         template = json.loads((assembly / f"{STACK_NAME}.template.json").read_text())
         facts = cost.facts_from_template(template)
         measured[workflow_type] = cost.per_event(run, facts)
+        priced.append((facts, measured[workflow_type]))
         bills.append(cost.monthly_bill(volume, facts, measured[workflow_type]))
-    return cost.render(bills, measured, run) + "\n" + cost.render_prices()
+    return "\n".join((cost.render_volumes(priced), cost.render(bills, measured, run), cost.render_prices()))
 
 
 def cmd_cost(args: argparse.Namespace) -> int:

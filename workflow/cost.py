@@ -647,7 +647,7 @@ def monthly_bill(events_per_month: int, facts: StackFacts, measured: PerEvent) -
     )
     bill.add(
         "KMS",
-        f"{facts.kms_keys} customer managed keys, {kms_requests:,.0f} requests (data keys reused "
+        f"{facts.kms_keys} customer managed key(s), {kms_requests:,.0f} requests (data keys reused "
         f"{AWS_BEHAVIOUR['kms_data_key_reuse_seconds']} s)",
         facts.kms_keys * _price("kms_key_month") + _billed("kms_request", kms_requests),
         fixed=True,
@@ -686,6 +686,19 @@ def render(bills: list[Bill], measured: dict[str, PerEvent], run: RunRecord) -> 
         "",
     ]
     return "\n".join(out)
+
+
+def render_volumes(priced: list[tuple[StackFacts, PerEvent]], volumes: tuple[int, ...] = (10**6, 10**7, 10**8)) -> str:
+    """Per million events at several volumes: free tiers and fixed costs weigh less as it grows."""
+    lines = [
+        "| workflow | " + " | ".join(f"{v:,} events/month" for v in volumes) + " |",
+        "|---|" + "---:|" * len(volumes),
+    ]
+    for facts, measured in priced:
+        bills = [monthly_bill(v, facts, measured) for v in volumes]
+        cells = " | ".join(f"{_dollars(b.total)} ({_dollars(b.per_million())}/M)" for b in bills)
+        lines.append(f"| {facts.workflow_type} | {cells} |")
+    return "\n".join(lines) + "\n"
 
 
 def render_prices() -> str:

@@ -177,3 +177,14 @@ def test_the_writer_finds_the_block_in_readme_or_docs(tmp_path: Any) -> None:
     assert write_block("new\n", tmp_path) == tmp_path / "docs" / "cost.md"
     assert documented_block(tmp_path) == "new\n"
     assert (tmp_path / "docs" / "cost.md").read_text().endswith("<!-- cost:end -->\nb\n")
+
+
+def test_a_provisioned_table_is_billed_by_capacity_hours() -> None:
+    provisioned = template()
+    provisioned["Resources"]["Table"]["Properties"] = {
+        "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}],
+        "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 50},
+    }
+    line = monthly_bill(1_000_000, facts_from_template(provisioned), MEASURED).by_service()["DynamoDB"]
+    # 1M events x 2 units a month is under 1 unit/s: the table's 50 WCU bind, 25 of them free
+    assert line == pytest.approx(730 * (50 - 25) * PRICES["dynamodb_wcu_hour"][0])
