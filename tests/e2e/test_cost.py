@@ -119,6 +119,7 @@ def _numbers(text: str) -> list[float]:
 
 
 @pytest.mark.drill  # synthesizes the Express template too
+@pytest.mark.timeout(900)
 def test_the_documented_tables_are_what_the_tool_prints(run: RunRecord) -> None:
     from workflow.cli import cost_report
 
@@ -133,6 +134,7 @@ def test_the_documented_tables_are_what_the_tool_prints(run: RunRecord) -> None:
 
 
 @pytest.mark.drill  # a synthesis and a stack of its own, through the CLI
+@pytest.mark.timeout(900)
 def test_a_stack_synthesized_at_log_level_error_is_measured_at_error(tmp_path: Path) -> None:
     from tests.e2e.cli import eventflow
 
