@@ -635,8 +635,8 @@ class EventflowStack(Stack):
             if workflow_type == "express"
             else sfn.StateMachineType.STANDARD,
             tracing_enabled=True,
-            # Level ALL (context `workflow_log_level`) without execution data: every state transition is logged, payloads
-            # (personal data) are not.
+            # Level ALL (context `workflow_log_level`) without execution data: every state transition
+            # is logged, payloads (personal data) are not.
             logs=sfn.LogOptions(destination=workflow_logs, level=workflow_log_level, include_execution_data=False),
         )
         # Exactly what statemachine.asl.json calls. The functions by their unqualified ARNs, as the

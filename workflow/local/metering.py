@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from workflow import bootstrap
-from workflow.capacity import Item, Read, Write
+from workflow.capacity import Item, Read, Write, item_size
 from workflow.constants import POWERTOOLS_SERVICE_NAME
 from workflow.cost import RunRecord
 from workflow.events import UserEvent, new_event
@@ -56,14 +56,14 @@ class DynamoDbMeter:
         with self._lock:
             self.calls[operation] += 1
             if operation in ("Query", "Scan"):
-                size = sum(_size_of(i) for i in answered.get("Items", []))
+                size = sum(item_size(i) for i in answered.get("Items", []))
                 self.reads.append((request["TableName"], Read(size, bool(request.get("ConsistentRead")))))
                 return response
             for (table, key, kind), old in zip(touched, before, strict=True):
                 transactional = operation.startswith("Transact")
                 if kind == "read":
                     consistent = bool(request.get("ConsistentRead"))
-                    self.reads.append((table, Read(_size_of(old), consistent, transactional)))
+                    self.reads.append((table, Read(item_size(old), consistent, transactional)))
                     continue
                 new = old if failed or kind == "check" else _item(table, key)
                 self.writes.append(
@@ -99,12 +99,6 @@ def _touched(operation: str, request: dict[str, Any]) -> list[tuple[str, Item, s
     if operation == "BatchGetItem":
         return [(t, k, "read") for t, spec in request["RequestItems"].items() for k in spec["Keys"]]
     return []
-
-
-def _size_of(item: Item | None) -> int:
-    from workflow.capacity import item_size
-
-    return item_size(item)
 
 
 def _item(table_name: str, key_or_item: Item) -> Item | None:
