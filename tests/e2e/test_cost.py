@@ -118,18 +118,19 @@ def _numbers(text: str) -> list[float]:
     return [float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*\.?\d*", text)]
 
 
-@pytest.mark.drill  # synthesizes the Express template too
+@pytest.mark.drill  # the tool's own run, through the CLI
 @pytest.mark.timeout(900)
-def test_the_documented_tables_are_what_the_tool_prints(run: RunRecord) -> None:
-    from workflow.cli import cost_report
+def test_the_documented_tables_are_what_the_tool_prints(tmp_path: Path) -> None:
+    from tests.e2e.cli import eventflow
 
     block = cost.documented_block()
     assert block is not None, "no <!-- cost:begin --> ... <!-- cost:end --> block in README.md or docs/*.md"
-    printed = cost_report({}, cost.DOCUMENTED_VOLUME, ["standard", "express"], run=run)
+    result = eventflow(tmp_path, "cost")
+    assert result.returncode == 0, result.stderr
     hint = "regenerate it: .venv/bin/eventflow cost --write-docs"
     # The same text; figures within 2% (a run's batches and log lines vary a little from run to run).
-    assert re.sub(r"\d[\d,]*\.?\d*", "#", block) == re.sub(r"\d[\d,]*\.?\d*", "#", printed), hint
-    for documented, now in zip(_numbers(block), _numbers(printed), strict=True):
+    assert re.sub(r"\d[\d,]*\.?\d*", "#", block) == re.sub(r"\d[\d,]*\.?\d*", "#", result.stdout), hint
+    for documented, now in zip(_numbers(block), _numbers(result.stdout), strict=True):
         assert documented == pytest.approx(now, rel=0.02, abs=0.02), hint
 
 
