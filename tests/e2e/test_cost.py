@@ -128,10 +128,11 @@ def test_the_documented_tables_are_what_the_tool_prints(tmp_path: Path) -> None:
     result = eventflow(tmp_path, "cost")
     assert result.returncode == 0, result.stderr
     hint = "regenerate it: .venv/bin/eventflow cost --write-docs"
-    # The same text; figures within 2% (a run's batches and log lines vary a little from run to run).
+    # The same text; figures within 5%: a run's batches, log lines and (on a loaded machine) local
+    # retries vary from run to run.
     assert re.sub(r"\d[\d,]*\.?\d*", "#", block) == re.sub(r"\d[\d,]*\.?\d*", "#", result.stdout), hint
     for documented, now in zip(_numbers(block), _numbers(result.stdout), strict=True):
-        assert documented == pytest.approx(now, rel=0.02, abs=0.02), hint
+        assert documented == pytest.approx(now, rel=0.05, abs=0.02), hint
 
 
 @pytest.mark.drill  # a synthesis and a stack of its own, through the CLI
