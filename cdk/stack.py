@@ -365,6 +365,7 @@ class EventflowStack(Stack):
             int(self.node.try_get_context("ingest_timeout_seconds") or DEFAULT_INGEST_TIMEOUT_SECONDS)
         )
         sdk_tracing = str(self.node.try_get_context("sdk_tracing") or "false").lower() == "true"
+        workflow_log_level = sfn.LogLevel[str(self.node.try_get_context("workflow_log_level") or "ALL").upper()]
         if not 1 <= ingest_timeout.to_seconds() <= 900:
             raise ValueError(f"ingest_timeout_seconds: expected 1..900, got {ingest_timeout.to_seconds()}")
         publishers = publisher_role_arns(self.node.try_get_context("publisher_role_arns"))
@@ -634,9 +635,9 @@ class EventflowStack(Stack):
             if workflow_type == "express"
             else sfn.StateMachineType.STANDARD,
             tracing_enabled=True,
-            # Level ALL without execution data: every state transition is logged, payloads
-            # (personal data) are not.
-            logs=sfn.LogOptions(destination=workflow_logs, level=sfn.LogLevel.ALL, include_execution_data=False),
+            # Level ALL (context `workflow_log_level`) without execution data: every state transition
+            # is logged, payloads (personal data) are not.
+            logs=sfn.LogOptions(destination=workflow_logs, level=workflow_log_level, include_execution_data=False),
         )
         # Exactly what statemachine.asl.json calls. The functions by their unqualified ARNs, as the
         # definition names them (grant_invoke would add every version and alias, `<arn>:*`).

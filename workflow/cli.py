@@ -25,6 +25,7 @@ from workflow import bootstrap
 from workflow.bootstrap import Settings
 from workflow.cli_errors import is_loopback
 from workflow.constants import MAX_QUERY_DAYS, OUT_BATCH_DLQ_URL, OUT_WEB_DLQ_URL, STACK_NAME
+from workflow.cost import DOCUMENTED_VOLUME
 
 DEFAULT_OUTPUTS = Path(".eventflow") / "outputs.json"
 CONSOLE_PORT = 8080  # workflow.console.server.DEFAULT_PORT, without importing werkzeug for every command
@@ -678,67 +679,35 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _measure_stack(workflow_type: str) -> tuple[dict[str, Any], float, int]:
-    """The template for `workflow_type`, and transitions per execution and the stored event's size
-    measured on local executions of it (valid events of each type, an invalid one)."""
+def cost_report(context: dict[str, Any], volume: int, types: list[str], progress: Any = None, run: Any = None) -> str:
+    """The bills for `types` at `volume` events a month, from one measured local run (`run`, or a
+    new one)."""
     from workflow import cost
-    from workflow.local import bench
-    from workflow.local.runtime import LocalRuntime
-    from workflow.local.server import EmbeddedAws
+    from workflow.local import metering
     from workflow.local.stack import synthesize
 
-    template = json.loads((synthesize({"workflow_type": workflow_type}) / f"{STACK_NAME}.template.json").read_text())
-    port = EmbeddedAws().port + 7
-    # Counted on a Standard machine of the same definition, whose executions Step Functions lists
-    # (it keeps no Express execution); the transitions are the same.
-    with LocalRuntime(
-        port=port,
-        assembly=synthesize({"workflow_type": "standard"}),
-        stack_name=f"EventflowCost{workflow_type.title()}",
-        log_file=Path(".eventflow") / "logs" / "cost-functions.log",
-    ) as runtime:
-        runtime.stop_pollers()
-        sample = bench.executions(runtime, 20, lambda _: None)
-        sfn = runtime.client("stepfunctions")
-        (machine,) = runtime.deployment.state_machines.values()  # type: ignore[union-attr]
-        counts = []
-        for execution in sfn.list_executions(stateMachineArn=machine)["executions"][: sample["executions"]]:
-            history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
-            counts.append(cost.transitions(history))
-        stored = bootstrap.event_store(runtime.settings())
-        first = sfn.list_executions(stateMachineArn=machine)["executions"][0]
-        event_id = json.loads(sfn.describe_execution(executionArn=first["executionArn"])["input"])["event"]["event_id"]
-        item = stored.get_event(event_id) or {}
-    return template, sum(counts) / len(counts), cost.item_size(item)
+    run = run or metering.measure(context, progress=progress or (lambda _: None))
+    bills, measured, priced = [], {}, []
+    for workflow_type in types:
+        assembly = synthesize({**context, "workflow_type": workflow_type})
+        template = json.loads((assembly / f"{STACK_NAME}.template.json").read_text())
+        facts = cost.facts_from_template(template)
+        measured[workflow_type] = cost.per_event(run, facts)
+        priced.append((facts, measured[workflow_type]))
+        bills.append(cost.monthly_bill(volume, facts, measured[workflow_type]))
+    return "\n".join((cost.render_volumes(priced), cost.render(bills, measured, run), cost.render_prices()))
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
-    from workflow import cost
+    from workflow import cost, docblocks
 
     types = [args.workflow_type] if args.workflow_type else ["standard", "express"]
-    volumes = [args.events_per_month] if args.events_per_month else [1_000_000, 10_000_000, 100_000_000]
-    rows = []
-    for workflow_type in types:
-        template, transitions, item_bytes = _measure_stack(workflow_type)
-        figures = cost.figures_from_template(
-            template, transitions_per_execution=transitions, event_item_bytes=item_bytes
-        )
-        sys.stderr.write(
-            f"{workflow_type}: {transitions:.1f} transitions per execution and a {item_bytes}-byte event item, "
-            "measured on local executions\n"
-        )
-        for volume in volumes:
-            rows.append((workflow_type, cost.monthly_bill(volume, figures)))
-    for volume in volumes:
-        rows.append(("no Step Functions (floor)", cost.monthly_bill(volume, figures, with_step_functions=False)))
-    services = list(rows[0][1].lines)
-    out = sys.stdout.write
-    out("| workflow | events/month | " + " | ".join(services) + " | total | per million |\n")
-    out("|---|---:|" + "---:|" * (len(services) + 2) + "\n")
-    for name, bill in rows:
-        cells = " | ".join(f"${bill.lines.get(s, 0.0):,.2f}" for s in services)
-        out(f"| {name} | {bill.events_per_month:,} | {cells} | ${bill.total:,.2f} | ${bill.per_million:,.2f} |\n")
-    out("\nassumptions (not measurable locally): " + ", ".join(f"{k}={v}" for k, v in cost.ASSUMPTIONS.items()) + "\n")
+    context = dict(kv.split("=", 1) for kv in args.context or [])
+    text = cost_report(context, args.events_per_month, types, lambda line: sys.stderr.write(f"  {line}\n"))
+    if args.write_docs:
+        path = docblocks.write(cost.BLOCK, text)
+        sys.stderr.write(f"eventflow: the cost block in {path.name} rewritten\n")
+    sys.stdout.write(text)
     return 0
 
 
@@ -888,8 +857,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(run=cmd_local_up)
 
     cost_cmd = commands.add_parser("cost", help="the monthly bill per service, from the template and local runs")
-    cost_cmd.add_argument("--events-per-month", type=_int_in(1), help="default: a table for 1M, 10M and 100M")
+    cost_cmd.add_argument("--events-per-month", type=_int_in(1), default=DOCUMENTED_VOLUME, help="default: %(default)s")
     cost_cmd.add_argument("--workflow-type", choices=["standard", "express"], help="default: both")
+    cost_cmd.add_argument("-c", "--context", action="append", metavar="KEY=VALUE", help="a CDK context value")
+    cost_cmd.add_argument(
+        "--write-docs", action="store_true", help="rewrite the <!-- cost:begin --> block (README.md or docs/*.md)"
+    )
     cost_cmd.set_defaults(run=cmd_cost)
 
     bench = commands.add_parser("bench", help="measure the local pipeline, and the engine against moto as shipped")

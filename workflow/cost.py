@@ -1,160 +1,147 @@
-"""The monthly bill, per service, from the stack's own figures.
+"""The monthly bill, per service, from the synthesized template and a measured local run.
 
-Inputs: events per month; the workflow type; what the synthesized template says (function
-memory, SQS batch sizes); what local execution histories say (state transitions per execution,
-measured, not assumed); the size of the items the store writes. Prices are us-east-1 list
-prices, kept in `PRICES` and nowhere else. What is an estimate rather than a measurement (Lambda
-durations on AWS, log bytes per event) is named in `ASSUMPTIONS`, with its value.
+What one event costs is measured (`workflow.local.metering`): executions, history events and the
+bytes Step Functions logs at the level the template configures, the bytes the handlers log (EMF
+included), the functions invoked, every DynamoDB call with the items it touched (units per AWS's
+rules, `workflow.capacity`, with the template's indexes), what stays stored. What the template
+says is read from it: memory, architecture, batch size and batching window, log level and
+execution data, tracing and sampling rules, tables, indexes, billing mode, TTL, PITR, retention,
+keys, alarms, dashboards. What happens only on AWS is modelled from AWS's documented behaviour
+(`AWS_BEHAVIOUR`: SQS pollers and long polls, X-Ray's default sampling, Lambda's log lines), and
+what cannot be known here at all is in `ASSUMPTIONS`, with its value. Prices are in `PRICES`,
+one table, with its sources, date and region.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-# us-east-1 list prices (late 2026).
-PRICES = {
-    "sns_per_million_publishes": 0.50,  # per 64 KiB chunk; PublishBatch of 10 counts as 10
-    "sqs_per_million_requests": 0.40,
-    "lambda_per_million_requests": 0.20,
-    "lambda_gb_second_arm64": 0.0000133334,
-    "sfn_standard_per_million_transitions": 25.0,
-    "sfn_express_per_million_requests": 1.0,
-    "sfn_express_gb_hour": 0.06,  # billed in 64 MB steps and 100 ms increments
-    "dynamodb_per_million_write_units": 0.625,
-    "dynamodb_per_million_read_units": 0.125,
-    "logs_per_gb_ingested": 0.50,
+from workflow import capacity
+from workflow.capacity import Read, TableShape, Write
+from workflow.constants import ENV_RETENTION_DAYS
+
+DOCUMENTED_VOLUME = 10_000_000  # events per month in the documented tables
+PRICES_REGION = "us-east-1"
+PRICES_DATE = "2026-11-30"
+# name: (USD, unit, source page)
+PRICES: dict[str, tuple[float, str, str]] = {
+    "sns_publish": (0.50 / 1e6, "per publish (64 KiB chunk)", "https://aws.amazon.com/sns/pricing/"),
+    "sqs_request": (0.40 / 1e6, "per request (64 KiB chunk)", "https://aws.amazon.com/sqs/pricing/"),
+    "lambda_request": (0.20 / 1e6, "per invocation", "https://aws.amazon.com/lambda/pricing/"),
+    "lambda_gb_second_arm64": (0.0000133334, "per GB-second, arm64", "https://aws.amazon.com/lambda/pricing/"),
+    "lambda_gb_second_x86_64": (0.0000166667, "per GB-second, x86_64", "https://aws.amazon.com/lambda/pricing/"),
+    "sfn_transition": (25.0 / 1e6, "per state transition (Standard)", "https://aws.amazon.com/step-functions/pricing/"),
+    "sfn_express_request": (1.0 / 1e6, "per execution (Express)", "https://aws.amazon.com/step-functions/pricing/"),
+    "sfn_express_gb_hour": (0.06, "per GB-hour, 64 MB steps, 100 ms", "https://aws.amazon.com/step-functions/pricing/"),
+    "dynamodb_write_unit": (
+        0.625 / 1e6,
+        "per write request unit",
+        "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+    ),
+    "dynamodb_read_unit": (0.125 / 1e6, "per read request unit", "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
+    "dynamodb_wcu_hour": (0.00065, "per provisioned WCU-hour", "https://aws.amazon.com/dynamodb/pricing/provisioned/"),
+    "dynamodb_rcu_hour": (0.00013, "per provisioned RCU-hour", "https://aws.amazon.com/dynamodb/pricing/provisioned/"),
+    "dynamodb_storage_gb_month": (0.25, "per GB-month", "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
+    "dynamodb_pitr_gb_month": (0.20, "per GB-month of table", "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
+    "logs_ingested_gb": (0.50, "per GB ingested (vended too)", "https://aws.amazon.com/cloudwatch/pricing/"),
+    "logs_stored_gb_month": (0.03, "per GB-month archived", "https://aws.amazon.com/cloudwatch/pricing/"),
+    "metric_month": (0.30, "per custom metric-month", "https://aws.amazon.com/cloudwatch/pricing/"),
+    "alarm_month": (0.10, "per standard alarm-month", "https://aws.amazon.com/cloudwatch/pricing/"),
+    "dashboard_month": (3.00, "per dashboard-month", "https://aws.amazon.com/cloudwatch/pricing/"),
+    "xray_trace": (5.0 / 1e6, "per trace recorded", "https://aws.amazon.com/xray/pricing/"),
+    "kms_key_month": (1.00, "per customer managed key-month", "https://aws.amazon.com/kms/pricing/"),
+    "kms_request": (0.03 / 10_000, "per request", "https://aws.amazon.com/kms/pricing/"),
+}
+# What each service gives free every month (the always-free tiers), in the units priced above.
+FREE_PER_MONTH = {
+    "sns_publish": 1_000_000,
+    "sqs_request": 1_000_000,
+    "lambda_request": 1_000_000,
+    "lambda_gb_second": 400_000,
+    "sfn_transition": 4_000,
+    "dynamodb_storage_gb_month": 25,
+    "dynamodb_wcu": 25,
+    "dynamodb_rcu": 25,
+    "logs_ingested_gb": 5,
+    "logs_stored_gb_month": 5,
+    "metric_month": 10,
+    "alarm_month": 10,
+    "dashboard_month": 3,
+    "xray_trace": 100_000,
+    "kms_request": 20_000,
 }
 
-# What the local stack cannot measure, with the value the model uses.
+# AWS's documented behaviour, where the local stack cannot show it.
+AWS_BEHAVIOUR = {
+    # Lambda polls each SQS event source with at least five long-polling pollers; SQS bills each
+    # ReceiveMessage, empty or not; a long poll waits up to 20 s.
+    "sqs_min_pollers": 5,
+    "sqs_long_poll_seconds": 20,
+    # X-Ray's default rule: the first request each second, then 5% of the others.
+    "xray_default_reservoir_per_second": 1.0,
+    "xray_default_fixed_rate": 0.05,
+    # CloudWatch Logs counts each log event as its message plus 26 bytes.
+    "log_event_overhead_bytes": 26,
+    # SQS and SNS ask KMS for a new data key at most once per reuse period (default 300 s).
+    "kms_data_key_reuse_seconds": 300,
+    # Express executions are billed in 64 MB steps of memory.
+    "express_memory_mb": 64,
+}
+
+# What cannot be measured locally, with the value the model uses.
 ASSUMPTIONS = {
-    "ingest_ms_per_batch": 60,  # a batch's StartExecutions run side by side: ~ one round trip + overhead
-    "validate_ms": 15,
-    "project_ms": 25,
+    "ingest_ms_per_batch": 40,  # a batch's StartExecutions side by side: about one round trip
+    "ingest_ms_per_record": 6,
+    "function_ms": 20,  # each invocation by the workflow (Validate, Project)
     "express_execution_ms": 300,  # 2 Lambda invokes, 2 DynamoDB writes, 1 SNS publish
-    "function_log_bytes_per_event": 1500,  # ~4 structured lines across ingest, validate, project
-    "workflow_log_bytes_per_transition": 350,  # level ALL, without execution data
-    "batch_fill": 1.0,  # SQS batches are full under load; smaller at low rates
+    "init_ms": 400,  # a cold start's INIT phase, billed since 2025-08
+    "environment_lifetime_hours": 2,  # how long Lambda keeps an execution environment
+    "log_compression": 0.15,  # archived log bytes per ingested byte
 }
 
+MONTH_SECONDS = 730 * 3600
+MONTH_DAYS = 365.25 / 12
+GB = 1024**3
 
-@dataclass(frozen=True)
-class StackFigures:
-    """What the template and the local runs tell."""
-
-    workflow_type: str
-    memory_mb: dict[str, int]  # by handler: functions.ingest.handler, ...
-    batch_size: int
-    transitions_per_execution: float
-    event_item_bytes: int
-    gsi_count: int
+# Step Functions' log levels, by history event type:
+# https://docs.aws.amazon.com/step-functions/latest/dg/cloudwatch-log-level.html
+_FATAL = ("ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut")
 
 
-@dataclass
-class Bill:
-    events_per_month: int
-    lines: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def total(self) -> float:
-        return sum(self.lines.values())
-
-    @property
-    def per_million(self) -> float:
-        return self.total / self.events_per_month * 1_000_000 if self.events_per_month else 0.0
+def logged_at(level: str, event_type: str) -> bool:
+    if level == "ALL":
+        return True
+    if level == "ERROR":
+        return event_type.endswith(("Failed", "TimedOut", "Aborted")) or event_type == "FailStateEntered"
+    if level == "FATAL":
+        return event_type in _FATAL
+    return False
 
 
-def _write_units(item_bytes: int) -> int:
-    return max(1, math.ceil(item_bytes / 1024))
+_DATA_FIELDS = ("input", "output", "parameters", "result")
 
 
-def monthly_bill(events_per_month: int, figures: StackFigures, *, with_step_functions: bool = True) -> Bill:
-    """With `with_step_functions=False`: the floor of this topology, SQS → Lambda → DynamoDB,
-    the ingest function validating and storing itself."""
-    m = events_per_month / 1_000_000
-    a = ASSUMPTIONS
-    p = PRICES
-    bill = Bill(events_per_month)
-    bill.lines["SNS"] = m * 2 * p["sns_per_million_publishes"]  # inbound + outbound
-    batches = 1 / (figures.batch_size * a["batch_fill"])
-    bill.lines["SQS"] = m * (1 + 2 * batches) * p["sqs_per_million_requests"]  # SNS send, receive, delete
-
-    def gb_seconds(handler: str, ms: float) -> float:
-        return figures.memory_mb.get(handler, 256) / 1024 * ms / 1000
-
-    if with_step_functions:
-        invocations = batches + 2  # ingest per batch, validate, project
-        seconds = (
-            batches * gb_seconds("functions.ingest.handler", a["ingest_ms_per_batch"])
-            + gb_seconds("functions.validate.handler", a["validate_ms"])
-            + gb_seconds("functions.project.handler", a["project_ms"])
-        )
-    else:
-        invocations = batches
-        seconds = batches * gb_seconds(
-            "functions.ingest.handler", a["ingest_ms_per_batch"] + 10 * (a["validate_ms"] + a["project_ms"])
-        )
-    bill.lines["Lambda"] = (
-        m * (invocations * p["lambda_per_million_requests"]) + events_per_month * seconds * p["lambda_gb_second_arm64"]
-    )
-    if with_step_functions:
-        if figures.workflow_type == "express":
-            billed_seconds = math.ceil(a["express_execution_ms"] / 100) / 10
-            gb_hours = 64 / 1024 * billed_seconds / 3600
-            bill.lines["Step Functions"] = (
-                m * p["sfn_express_per_million_requests"] + events_per_month * gb_hours * p["sfn_express_gb_hour"]
-            )
-        else:
-            bill.lines["Step Functions"] = (
-                m * figures.transitions_per_execution * p["sfn_standard_per_million_transitions"]
-            )
-    event_units = _write_units(figures.event_item_bytes) * (1 + figures.gsi_count)
-    projection_units = 2 * 2 + 1  # transaction (marker + counter, doubled) + last activity
-    bill.lines["DynamoDB"] = m * (event_units + projection_units) * p["dynamodb_per_million_write_units"]
-    log_bytes = a["function_log_bytes_per_event"]
-    if with_step_functions:
-        log_bytes += figures.transitions_per_execution * a["workflow_log_bytes_per_transition"]
-    bill.lines["CloudWatch Logs"] = events_per_month * log_bytes / 1024**3 * p["logs_per_gb_ingested"]
-    return bill
-
-
-def figures_from_template(
-    template: dict[str, Any], *, transitions_per_execution: float, event_item_bytes: int
-) -> StackFigures:
-    resources = template["Resources"].values()
-    memory = {
-        r["Properties"]["Handler"]: int(r["Properties"].get("MemorySize", 128))
-        for r in resources
-        if r["Type"] == "AWS::Lambda::Function"
+def log_record(event: dict[str, Any], execution_arn: str, *, include_data: bool) -> str:
+    """The CloudWatch Logs record Step Functions writes for one history event."""
+    details: dict[str, Any] = {}
+    for key, value in event.items():
+        if key.endswith("EventDetails") and isinstance(value, dict):
+            details = {k: v for k, v in value.items() if include_data or k not in _DATA_FIELDS}
+    record = {
+        "id": str(event["id"]),
+        "type": event["type"],
+        "details": details,
+        "previous_event_id": str(event.get("previousEventId", 0)),
+        "event_timestamp": "1764489600000",
+        "execution_arn": execution_arn,
+        "redrive_count": "0",
     }
-    mappings = [r["Properties"] for r in resources if r["Type"] == "AWS::Lambda::EventSourceMapping"]
-    machines = [r["Properties"] for r in resources if r["Type"] == "AWS::StepFunctions::StateMachine"]
-    tables = [r["Properties"] for r in resources if r["Type"] == "AWS::DynamoDB::Table"]
-    return StackFigures(
-        workflow_type=str(machines[0].get("StateMachineType", "STANDARD")).lower(),
-        memory_mb=memory,
-        batch_size=min(int(m.get("BatchSize", 10)) for m in mappings),
-        transitions_per_execution=transitions_per_execution,
-        event_item_bytes=event_item_bytes,
-        gsi_count=len(tables[0].get("GlobalSecondaryIndexes", [])),
-    )
-
-
-def item_size(item: dict[str, Any]) -> int:
-    """DynamoDB's size of an item: attribute names plus values (strings as UTF-8, numbers ~ digits)."""
-    total = 0
-    for name, value in item.items():
-        total += len(name.encode())
-        if isinstance(value, str):
-            total += len(value.encode())
-        elif isinstance(value, bool):
-            total += 1
-        elif isinstance(value, int | float):
-            total += len(str(value)) // 2 + 1
-        else:
-            total += len(str(value).encode())
-    return total
+    return json.dumps(record, separators=(",", ":"))
 
 
 def transitions(history: list[dict[str, Any]]) -> int:
@@ -168,3 +155,570 @@ def transitions(history: list[dict[str, Any]]) -> int:
         and by_id.get(event.get("previousEventId", 0), {}).get("type", "").endswith(("Failed", "TimedOut"))
     )
     return entered + retries
+
+
+def lambda_log_lines(memory_mb: int, *, traced: bool) -> int:
+    """Bytes of the START, END and REPORT lines Lambda writes for each invocation."""
+    request = "6a1f7b7e-4a52-4c8e-9f0e-2b3c4d5e6f70"
+    trace = "\nXRAY TraceId: 1-6a1f7b7e-4a524c8e9f0e2b3c4d5e6f70\tSegmentId: 4a524c8e9f0e2b3c\tSampled: true\t"
+    lines = [
+        f"START RequestId: {request} Version: $LATEST",
+        f"END RequestId: {request}",
+        f"REPORT RequestId: {request}\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: {memory_mb} MB\t"
+        "Max Memory Used: 80 MB\t" + (trace if traced else ""),
+    ]
+    return sum(len(line) + 1 for line in lines)
+
+
+# --- what the run records, and what it means per event
+
+
+@dataclass
+class RunRecord:
+    """What a local run of the stack recorded (`workflow.local.metering.measure`)."""
+
+    template: dict[str, Any]
+    events: int
+    executions: list[tuple[str, list[dict[str, Any]]]]  # (execution ARN, history)
+    writes: list[tuple[str, Write]]  # (table logical id, write)
+    reads: list[tuple[str, Read]]
+    dynamodb_calls: dict[str, int]
+    log_lines: list[str]
+    invocations: dict[str, int]  # by handler
+    records_by_queue: dict[str, int]  # by queue logical id: records the event sources received
+    stored: dict[str, list[capacity.Item]]  # by table logical id: the items after the run
+
+
+@dataclass(frozen=True)
+class EventSource:
+    queue: str  # logical id
+    handler: str
+    batch_size: int
+    window_seconds: float
+
+
+@dataclass(frozen=True)
+class Function:
+    handler: str
+    memory_mb: int
+    architecture: str
+    traced: bool
+    sdk_traced: bool
+
+
+@dataclass(frozen=True)
+class StackFacts:
+    """What the template says that the bill depends on."""
+
+    workflow_type: str
+    log_level: str
+    include_execution_data: bool
+    workflow_traced: bool
+    sampling: tuple[float, float]  # reservoir per second, fixed rate
+    functions: dict[str, Function]  # by handler
+    sources: list[EventSource]
+    tables: dict[str, TableShape]  # by logical id
+    autoscaling_minimums: dict[str, dict[str, int]]  # table logical id -> {"read"|"write": min}
+    retention_days: int
+    log_retention_days: int
+    kms_keys: int
+    encrypted_topics: int
+    alarms: int
+    dashboards: int
+
+
+def _ref(value: Any) -> str:
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return str(value["Ref"])
+        if "Fn::GetAtt" in value:
+            return str(value["Fn::GetAtt"][0])
+    return str(value)
+
+
+def facts_from_template(template: dict[str, Any]) -> StackFacts:
+    resources: dict[str, dict[str, Any]] = template["Resources"]
+
+    def of(kind: str) -> dict[str, dict[str, Any]]:
+        return {name: r.get("Properties", {}) for name, r in resources.items() if r["Type"] == kind}
+
+    functions_by_id = {
+        name: Function(
+            handler=str(p["Handler"]),
+            memory_mb=int(p.get("MemorySize", 128)),
+            architecture=str((p.get("Architectures") or ["x86_64"])[0]),
+            traced=(p.get("TracingConfig") or {}).get("Mode") == "Active",
+            sdk_traced=str(
+                ((p.get("Environment") or {}).get("Variables") or {}).get("POWERTOOLS_TRACE_DISABLED", "")
+            ).lower()
+            != "true",
+        )
+        for name, p in of("AWS::Lambda::Function").items()
+        if "Handler" in p
+    }
+    sources = [
+        EventSource(
+            queue=_ref(p["EventSourceArn"]),
+            handler=functions_by_id[_ref(p["FunctionName"])].handler,
+            batch_size=int(p.get("BatchSize", 10)),
+            window_seconds=float(p.get("MaximumBatchingWindowInSeconds", 0)),
+        )
+        for p in of("AWS::Lambda::EventSourceMapping").values()
+        if _ref(p["FunctionName"]) in functions_by_id
+    ]
+    (machine,) = of("AWS::StepFunctions::StateMachine").values()
+    logging = machine.get("LoggingConfiguration") or {}
+    rules = sorted(
+        (p.get("SamplingRule") or {} for p in of("AWS::XRay::SamplingRule").values()),
+        key=lambda rule: int(rule.get("Priority", 10_000)),
+    )
+    sampling = (
+        (float(rules[0].get("ReservoirSize", 0)), float(rules[0].get("FixedRate", 0)))
+        if rules
+        else (AWS_BEHAVIOUR["xray_default_reservoir_per_second"], AWS_BEHAVIOUR["xray_default_fixed_rate"])
+    )
+    minimums: dict[str, dict[str, int]] = {}
+    for target in of("AWS::ApplicationAutoScaling::ScalableTarget").values():
+        dimension = str(target.get("ScalableDimension", ""))
+        if dimension.startswith("dynamodb:table:"):
+            table = str(target.get("ResourceId", ""))
+            logical = next((t for t in of("AWS::DynamoDB::Table") if t in json.dumps(target.get("ResourceId"))), table)
+            kind = "write" if "Write" in dimension else "read"
+            minimums.setdefault(logical, {})[kind] = int(target.get("MinCapacity", 0))
+    retention = [
+        int(v)
+        for f in of("AWS::Lambda::Function").values()
+        for k, v in ((f.get("Environment") or {}).get("Variables") or {}).items()
+        if k == ENV_RETENTION_DAYS
+    ]
+    log_groups = [int(p.get("RetentionInDays", 3653)) for p in of("AWS::Logs::LogGroup").values()]
+    return StackFacts(
+        workflow_type=str(machine.get("StateMachineType", "STANDARD")).lower(),
+        log_level=str(logging.get("Level", "OFF")) if logging.get("Destinations") else "OFF",
+        include_execution_data=bool(logging.get("IncludeExecutionData", False)),
+        workflow_traced=bool((machine.get("TracingConfiguration") or {}).get("Enabled", False)),
+        sampling=sampling,
+        functions={f.handler: f for f in functions_by_id.values()},
+        sources=sources,
+        tables={name: capacity.table_shape(name, p) for name, p in of("AWS::DynamoDB::Table").items()},
+        autoscaling_minimums=minimums,
+        retention_days=max(retention) if retention else 365,
+        log_retention_days=max(log_groups) if log_groups else 3653,
+        kms_keys=len(of("AWS::KMS::Key")),
+        encrypted_topics=sum(1 for p in of("AWS::SNS::Topic").values() if p.get("KmsMasterKeyId")),
+        alarms=len(of("AWS::CloudWatch::Alarm")) + len(of("AWS::CloudWatch::CompositeAlarm")),
+        dashboards=len(of("AWS::CloudWatch::Dashboard")),
+    )
+
+
+@dataclass(frozen=True)
+class PerEvent:
+    """What one event costs, in AWS's units, measured on the run and read from the template."""
+
+    executions: float
+    transitions: float  # per execution
+    history_events: float  # per execution
+    logged_history_events: float  # per execution, at the template's log level
+    workflow_log_bytes: float  # per execution
+    workflow_invocations: dict[str, float]  # by handler, per event: functions the workflow invokes
+    outbound_publishes: float
+    app_log_bytes: float  # what the handlers log, EMF lines apart, per event
+    emf_bytes: float  # per invocation: Powertools writes one EMF line as each invocation ends
+    custom_metrics: int
+    write_units: dict[str, float]  # "table" and each index, per event
+    read_units: float
+    stored_bytes: dict[str, float]  # "table", "indexes", "pitr" (table only), per event kept
+    queue_shares: dict[str, float]  # each event source's share of the events
+
+
+def _is_emf(line: str) -> bool:
+    return line.startswith('{"_aws"')
+
+
+def per_event(run: RunRecord, facts: StackFacts) -> PerEvent:
+    events = max(1, run.events)
+    executions = max(1, len(run.executions))
+    histories = [history for _, history in run.executions]
+    logged = [
+        log_record(event, arn, include_data=facts.include_execution_data)
+        for arn, history in run.executions
+        for event in history
+        if logged_at(facts.log_level, event["type"])
+    ]
+    overhead = AWS_BEHAVIOUR["log_event_overhead_bytes"]
+    sources = {s.handler for s in facts.sources}
+    outbound = sum(
+        1
+        for history in histories
+        for event in history
+        if event["type"] == "TaskScheduled" and event.get("taskScheduledEventDetails", {}).get("resourceType") == "sns"
+    )
+    write_units: Counter[str] = Counter()
+    read_units = 0.0
+    for table_id, write in run.writes:
+        table = facts.tables.get(table_id)
+        if table is None:
+            continue
+        write_units["table"] += capacity.table_write_units(write)
+        for index, units in capacity.index_write_units(write, table).items():
+            write_units[f"index {index}"] += units
+    for _, read in run.reads:
+        read_units += capacity.read_units_of(read)
+    stored: Counter[str] = Counter()
+    for table_id, items in run.stored.items():
+        table = facts.tables.get(table_id)
+        if table is None:
+            continue
+        for item in items:
+            in_table, in_indexes = capacity.stored_bytes(item, table)
+            stored["table"] += in_table
+            stored["indexes"] += in_indexes
+            if table.pitr:
+                stored["pitr"] += in_table
+    emf = [json.loads(line) for line in run.log_lines if _is_emf(line)]
+    metrics = {
+        (directive["Namespace"], metric["Name"], tuple((d, str(record.get(d))) for d in dims))
+        for record in emf
+        for directive in record["_aws"].get("CloudWatchMetrics", [])
+        for metric in directive.get("Metrics", [])
+        for dims in directive.get("Dimensions", [[]])
+    }
+    received = sum(run.records_by_queue.values()) or 1
+    return PerEvent(
+        executions=len(histories) / events,
+        transitions=sum(transitions(h) for h in histories) / executions,
+        history_events=sum(len(h) for h in histories) / executions,
+        logged_history_events=len(logged) / executions,
+        workflow_log_bytes=sum(len(line) + overhead for line in logged) / executions,
+        workflow_invocations={h: n / events for h, n in sorted(run.invocations.items()) if h not in sources},
+        outbound_publishes=outbound / events,
+        app_log_bytes=sum(len(line.encode()) + overhead for line in run.log_lines if not _is_emf(line)) / events,
+        emf_bytes=sum(len(line.encode()) + overhead for line in run.log_lines if _is_emf(line))
+        / max(1, sum(run.invocations.values())),
+        custom_metrics=len(metrics),
+        write_units={k: v / events for k, v in sorted(write_units.items())},
+        read_units=read_units / events,
+        stored_bytes={k: v / events for k, v in sorted(stored.items())},
+        queue_shares={s.queue: run.records_by_queue.get(s.queue, 0) / received for s in facts.sources},
+    )
+
+
+# --- AWS-side models
+
+
+def sqs_receives(rate: float, source: EventSource, handling_seconds: float) -> tuple[float, float]:
+    """(records per batch, empty receives per second) of one event source at `rate` records/s.
+
+    Each of the pollers long-polls (20 s); a receive returns once a record is there, then the
+    poller gathers for the batching window (or while the previous batch is handled): at low
+    rates batches hold one record, and each poller's idle long polls return empty."""
+    pollers = AWS_BEHAVIOUR["sqs_min_pollers"]
+    wait = AWS_BEHAVIOUR["sqs_long_poll_seconds"]
+    per_poller = rate / pollers
+    fill = min(float(source.batch_size), max(1.0, per_poller * max(source.window_seconds, handling_seconds)))
+    if per_poller <= 0:
+        return fill, pollers / wait
+    batch_rate = per_poller / fill
+    empty_share = math.exp(-batch_rate * wait)
+    cycle = (1 - empty_share) / batch_rate + (1 - empty_share) * max(source.window_seconds, handling_seconds)
+    return fill, pollers * empty_share / cycle
+
+
+def sampled(rate: float, sampling: tuple[float, float]) -> float:
+    """Requests per second a sampling rule records out of `rate`."""
+    reservoir, fixed = sampling
+    return min(rate, reservoir) + fixed * max(0.0, rate - reservoir)
+
+
+# --- the bill
+
+
+@dataclass
+class Line:
+    service: str
+    what: str
+    monthly: float
+    fixed: bool = False
+
+
+@dataclass
+class Bill:
+    workflow_type: str
+    events_per_month: int
+    lines: list[Line] = field(default_factory=list)
+
+    def add(self, service: str, what: str, monthly: float, *, fixed: bool = False) -> None:
+        self.lines.append(Line(service, what, max(0.0, monthly), fixed))
+
+    @property
+    def total(self) -> float:
+        return sum(line.monthly for line in self.lines)
+
+    def per_million(self, amount: float | None = None) -> float:
+        value = self.total if amount is None else amount
+        return value / self.events_per_month * 1_000_000 if self.events_per_month else 0.0
+
+    def by_service(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for line in self.lines:
+            totals[line.service] = totals.get(line.service, 0.0) + line.monthly
+        return totals
+
+
+def _price(name: str) -> float:
+    return PRICES[name][0]
+
+
+def _billed(name: str, usage: float, free_key: str | None = None) -> float:
+    free = FREE_PER_MONTH.get(free_key or name, 0)
+    return max(0.0, usage - free) * _price(name)
+
+
+def monthly_bill(events_per_month: int, facts: StackFacts, measured: PerEvent) -> Bill:
+    bill = Bill(facts.workflow_type, events_per_month)
+    n = float(events_per_month)
+    rate = n / MONTH_SECONDS
+    a = ASSUMPTIONS
+
+    # SNS: each event published once; the workflow's publishes; SNS → SQS deliveries are free.
+    publishes = n * (1 + measured.outbound_publishes)
+    bill.add("SNS", f"{1 + measured.outbound_publishes:.2f} publishes per event", _billed("sns_publish", publishes))
+
+    # SQS and the ingest's invocations, per event source.
+    sqs_requests = 0.0
+    ingest_invocations: dict[str, float] = {}
+    ingest_seconds: dict[str, float] = {}
+    fills = []
+    for source in facts.sources:
+        share = measured.queue_shares.get(source.queue, 1 / max(1, len(facts.sources)))
+        records = rate * share
+        handling = (a["ingest_ms_per_batch"] + a["ingest_ms_per_record"] * source.batch_size) / 1000
+        fill, empty = sqs_receives(records, source, handling)
+        fills.append(f"{fill:.1f}")
+        batches = records / fill * MONTH_SECONDS
+        # SNS's SendMessage per record, then a receive and a DeleteMessageBatch per batch.
+        sqs_requests += records * MONTH_SECONDS + 2 * batches + empty * MONTH_SECONDS
+        ingest_invocations[source.handler] = ingest_invocations.get(source.handler, 0.0) + batches
+        ingest_seconds[source.handler] = ingest_seconds.get(source.handler, 0.0) + batches * (
+            (a["ingest_ms_per_batch"] + a["ingest_ms_per_record"] * fill) / 1000
+        )
+    bill.add(
+        "SQS",
+        f"send, receive, delete; records per batch {'/'.join(fills)}; "
+        f"{AWS_BEHAVIOUR['sqs_min_pollers']} pollers' empty long polls per queue",
+        _billed("sqs_request", sqs_requests),
+    )
+
+    # Lambda: requests, GB-seconds (INIT included), per function.
+    invocations = dict(ingest_invocations)
+    seconds = dict(ingest_seconds)
+    for handler, per in measured.workflow_invocations.items():
+        invocations[handler] = invocations.get(handler, 0.0) + per * n
+        seconds[handler] = seconds.get(handler, 0.0) + per * n * a["function_ms"] / 1000
+    gb_seconds: dict[str, float] = {"arm64": 0.0, "x86_64": 0.0}
+    cold_starts = 0.0
+    for handler, count in invocations.items():
+        function = facts.functions.get(handler)
+        if function is None:
+            continue
+        concurrency = max(1, math.ceil(seconds[handler] / MONTH_SECONDS))
+        starts = concurrency * 730 / a["environment_lifetime_hours"] if count else 0.0
+        cold_starts += starts
+        busy = seconds[handler] + starts * a["init_ms"] / 1000
+        gb_seconds[function.architecture] = (
+            gb_seconds.get(function.architecture, 0.0) + busy * function.memory_mb / 1024
+        )
+    free_gbs = float(FREE_PER_MONTH["lambda_gb_second"])
+    compute = 0.0
+    for architecture, usage in gb_seconds.items():
+        used_free = min(free_gbs, usage)
+        free_gbs -= used_free
+        compute += (usage - used_free) * _price(f"lambda_gb_second_{architecture}")
+    total_invocations = sum(invocations.values())
+    bill.add(
+        "Lambda",
+        f"{total_invocations / n:.2f} invocations per event, {cold_starts:,.0f} cold starts (INIT billed)",
+        _billed("lambda_request", total_invocations) + compute,
+    )
+
+    # Step Functions.
+    executions = n * measured.executions
+    if facts.workflow_type == "express":
+        billed_seconds = math.ceil(a["express_execution_ms"] / 100) / 10
+        gb_hours = executions * AWS_BEHAVIOUR["express_memory_mb"] / 1024 * billed_seconds / 3600
+        bill.add(
+            "Step Functions",
+            f"{measured.executions:.2f} executions per event, {billed_seconds:.1f} s x 64 MB each",
+            executions * _price("sfn_express_request") + gb_hours * _price("sfn_express_gb_hour"),
+        )
+    else:
+        bill.add(
+            "Step Functions",
+            f"{measured.transitions:.2f} transitions per execution",
+            _billed("sfn_transition", executions * measured.transitions),
+        )
+
+    # DynamoDB requests: on demand, or the provisioned capacity the traffic needs.
+    units = sum(measured.write_units.values())
+    shapes = list(facts.tables.values())
+    provisioned = [t for t in shapes if t.provisioned is not None]
+    split = ", ".join(f"{k} {v:.2f}" for k, v in measured.write_units.items())
+    if provisioned:
+        wcu = rcu = 0.0
+        for table in provisioned:
+            assert table.provisioned is not None
+            minimum = facts.autoscaling_minimums.get(table.name, {})
+            wcu += max(minimum.get("write", table.provisioned["write"]), units * rate / 0.7)
+            rcu += max(minimum.get("read", table.provisioned["read"]), measured.read_units * rate / 0.7)
+        wcu_billed = max(0.0, wcu - FREE_PER_MONTH["dynamodb_wcu"])
+        rcu_billed = max(0.0, rcu - FREE_PER_MONTH["dynamodb_rcu"])
+        bill.add(
+            "DynamoDB",
+            f"provisioned {wcu:.0f} WCU / {rcu:.0f} RCU for {units:.2f} write units per event ({split})",
+            730 * (wcu_billed * _price("dynamodb_wcu_hour") + rcu_billed * _price("dynamodb_rcu_hour")),
+        )
+    else:
+        bill.add(
+            "DynamoDB",
+            f"{units:.2f} write units per event ({split}), {measured.read_units:.2f} read units",
+            n * (units * _price("dynamodb_write_unit") + measured.read_units * _price("dynamodb_read_unit")),
+        )
+
+    # DynamoDB storage over the retention period: items and index entries, PITR on the table.
+    kept = n * facts.retention_days / MONTH_DAYS
+    stored = kept * (measured.stored_bytes.get("table", 0) + measured.stored_bytes.get("indexes", 0)) / GB
+    pitr = kept * measured.stored_bytes.get("pitr", 0) / GB
+    bill.add(
+        "DynamoDB storage",
+        f"{facts.retention_days} days kept: {stored:,.1f} GB with indexes, PITR on {pitr:,.1f} GB",
+        _billed("dynamodb_storage_gb_month", stored) + pitr * _price("dynamodb_pitr_gb_month"),
+    )
+
+    # CloudWatch Logs: the workflow's at its level, the handlers' lines and EMF, Lambda's own lines.
+    platform = sum(
+        count * (lambda_log_lines(facts.functions[h].memory_mb, traced=facts.functions[h].traced) + measured.emf_bytes)
+        for h, count in invocations.items()
+        if h in facts.functions
+    )
+    ingested = (n * (measured.executions * measured.workflow_log_bytes + measured.app_log_bytes) + platform) / GB
+    archived = ingested * a["log_compression"] * min(facts.log_retention_days, 3653) / MONTH_DAYS
+    bill.add(
+        "CloudWatch Logs",
+        f"workflow at {facts.log_level}: {measured.logged_history_events:.1f} of {measured.history_events:.1f} "
+        f"history events, {measured.workflow_log_bytes:,.0f} B per execution; functions {measured.app_log_bytes:,.0f} "
+        f"B per event, EMF {measured.emf_bytes:,.0f} B and Lambda's own lines per invocation",
+        _billed("logs_ingested_gb", ingested) + _billed("logs_stored_gb_month", archived),
+    )
+
+    # X-Ray: traces start at the traced entry points; what they call joins the trace.
+    traces = 0.0
+    for handler, count in ingest_invocations.items():
+        function = facts.functions.get(handler)
+        if function is not None and function.traced:
+            traces += sampled(count / MONTH_SECONDS, facts.sampling) * MONTH_SECONDS
+    ingest_propagates = any(
+        facts.functions[s.handler].traced and facts.functions[s.handler].sdk_traced
+        for s in facts.sources
+        if s.handler in facts.functions
+    )
+    if facts.workflow_traced and not ingest_propagates:
+        traces += sampled(executions / MONTH_SECONDS, facts.sampling) * MONTH_SECONDS
+    reservoir, fixed = facts.sampling
+    bill.add(
+        "X-Ray",
+        f"{traces / n:.2f} traces per event (rule: {reservoir:g}/s + {fixed:.0%})",
+        _billed("xray_trace", traces),
+    )
+
+    # Fixed monthly costs.
+    metrics = measured.custom_metrics
+    bill.add("CloudWatch", f"{metrics} custom metrics (EMF)", _billed("metric_month", metrics), fixed=True)
+    bill.add("CloudWatch", f"{facts.alarms} alarms", _billed("alarm_month", facts.alarms), fixed=True)
+    if facts.dashboards:
+        bill.add(
+            "CloudWatch", f"{facts.dashboards} dashboards", _billed("dashboard_month", facts.dashboards), fixed=True
+        )
+    periods = MONTH_SECONDS / AWS_BEHAVIOUR["kms_data_key_reuse_seconds"]
+    kms_requests = (
+        periods * (len(facts.sources) * (1 + AWS_BEHAVIOUR["sqs_min_pollers"]) + 2 * facts.encrypted_topics)
+        if facts.kms_keys
+        else 0.0
+    )
+    bill.add(
+        "KMS",
+        f"{facts.kms_keys} customer managed key(s), {kms_requests:,.0f} requests (data keys reused "
+        f"{AWS_BEHAVIOUR['kms_data_key_reuse_seconds']} s)",
+        facts.kms_keys * _price("kms_key_month") + _billed("kms_request", kms_requests),
+        fixed=True,
+    )
+    return bill
+
+
+# --- rendering, and the README's generated block
+
+
+def _dollars(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def render(bills: list[Bill], measured: dict[str, PerEvent], run: RunRecord) -> str:
+    out: list[str] = []
+    for bill in bills:
+        out += [
+            f"**{bill.workflow_type}**, {bill.events_per_month:,} events per month:",
+            "",
+            "| service | what (per event: measured; per month: modelled) | per month | per million events |",
+            "|---|---|---:|---:|",
+        ]
+        for line in bill.lines:
+            per = "fixed" if line.fixed else _dollars(bill.per_million(line.monthly))
+            out.append(f"| {line.service} | {line.what} | {_dollars(line.monthly)} | {per} |")
+        out += [f"| **total** | | **{_dollars(bill.total)}** | **{_dollars(bill.per_million())}** |", ""]
+    first = next(iter(measured.values()))
+    out += [
+        f"Measured on a local run of {run.events} events ({len(run.executions)} executions): "
+        f"{first.transitions:.2f} transitions and {first.history_events:.1f} history events per execution; "
+        f"DynamoDB calls {', '.join(f'{k} {v}' for k, v in sorted(run.dynamodb_calls.items()))}; "
+        f"stored {sum(first.stored_bytes.get(k, 0) for k in ('table', 'indexes')):,.0f} B per event "
+        "(items and index entries, 100 B overhead each); write units from the items before and after each "
+        "call and the template's index projections (moto's ConsumedCapacity is a constant).",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def render_volumes(priced: list[tuple[StackFacts, PerEvent]], volumes: tuple[int, ...] = (10**6, 10**7, 10**8)) -> str:
+    """Per million events at several volumes: free tiers and fixed costs weigh less as it grows."""
+    lines = [
+        "| workflow | " + " | ".join(f"{v:,} events/month" for v in volumes) + " |",
+        "|---|" + "---:|" * len(volumes),
+    ]
+    for facts, measured in priced:
+        bills = [monthly_bill(v, facts, measured) for v in volumes]
+        cells = " | ".join(f"{_dollars(b.total)} ({_dollars(b.per_million())}/M)" for b in bills)
+        lines.append(f"| {facts.workflow_type} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_prices() -> str:
+    lines = [
+        f"Prices: {PRICES_REGION}, {PRICES_DATE}.",
+        "",
+        "| price | USD | unit | free per month | source |",
+        "|---|---:|---|---:|---|",
+    ]
+    for name, (value, unit, source) in PRICES.items():
+        free_key = name if name in FREE_PER_MONTH else re.sub(r"_(arm64|x86_64)$", "", name)
+        free = FREE_PER_MONTH.get(free_key)
+        lines.append(f"| {name} | {value:.10g} | {unit} | {f'{free:,}' if free is not None else '–'} | {source} |")
+    lines += [
+        "",
+        "AWS behaviour modelled: " + ", ".join(f"{k}={v}" for k, v in AWS_BEHAVIOUR.items()) + ".",
+        "",
+        "Assumed (not measurable locally): " + ", ".join(f"{k}={v}" for k, v in ASSUMPTIONS.items()) + ".",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+BLOCK = "cost"  # docs/cost.md's generated section, <!-- cost:begin --> ... <!-- cost:end -->

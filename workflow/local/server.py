@@ -8,8 +8,8 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from workflow.local import asl_patches, engine, executions, inprocess, refusals, teststate
@@ -42,6 +42,10 @@ _LOCAL_APIS = {
     "AWSStepFunctions.StopExecution": ("stepfunctions", executions.refuse_express_execution),
     "AWSStepFunctions.ListExecutions": ("stepfunctions", executions.list_executions),
 }
+
+
+class Meter(Protocol):
+    def around(self, target: str, body: bytes, answer: Callable[[], list[bytes]]) -> list[bytes]: ...
 
 
 def _not_json(constant: str) -> Any:
@@ -168,6 +172,8 @@ class LambdaRouter:
         self._clients = clients
         self._serialize = serialize
         self.faults: FaultPlan | None = None
+        # Sees each request moto answers, inside the request lock (`workflow.local.metering`).
+        self.meter: Meter | None = None
         self.functions: dict[str, LocalFunction] = {}
         # Identity policies, checked for every request (our Lambda route and the APIs answered
         # here included) once `iam.enforcing` is on.
@@ -221,6 +227,8 @@ class LambdaRouter:
             return list(self._app(environ, start_response))
         with self.locks.of(environ):
             # The body is produced inside the lock too: moto renders it lazily.
+            if self.meter is not None and target:
+                return self.meter.around(target, _peek_body(environ), lambda: list(self._app(environ, start_response)))
             return list(self._app(environ, start_response))
 
     def _authorize(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes] | None:

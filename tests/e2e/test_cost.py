@@ -1,0 +1,150 @@
+"""`eventflow cost` measures the stack as the template builds it: change the template, the figures follow.
+
+One run of the cost mix on the shared local stack; the template it was deployed from is then
+changed the way a context value or a code change would change it (the workflow's log level,
+execution data, an index, its projection), and what the run measured is priced again.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workflow import cost, docblocks
+from workflow.cost import RunRecord, facts_from_template, monthly_bill, per_event
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def run(runtime: Any, assembly: Path) -> RunRecord:
+    from workflow.local import metering
+
+    return metering.record(runtime, metering.template_of(assembly), events=30)
+
+
+def _machine(template: dict[str, Any]) -> dict[str, Any]:
+    (machine,) = (r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine")
+    return dict(machine["Properties"])
+
+
+def _table(template: dict[str, Any]) -> dict[str, Any]:
+    (table,) = (r for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table")
+    return dict(table["Properties"])
+
+
+def _changed(run: RunRecord, change: Any) -> tuple[cost.StackFacts, cost.PerEvent]:
+    template = copy.deepcopy(run.template)
+    change(template)
+    facts = facts_from_template(template)
+    return facts, per_event(run, facts)
+
+
+def test_the_run_measures_executions_units_and_logs(run: RunRecord) -> None:
+    facts = facts_from_template(run.template)
+    measured = per_event(run, facts)
+    valid = run.events - 2 * max(1, run.events // 30)
+    assert len(run.executions) == run.events - max(1, run.events // 30)  # the unreadable one never starts
+    assert measured.transitions >= 6 and measured.history_events > 20
+    # every valid event: its item in the table and in each index it has keys for
+    assert measured.write_units["table"] * run.events >= valid * 2
+    assert set(measured.write_units) == {
+        "table",
+        *(f"index {i.name}" for t in facts.tables.values() for i in t.indexes),
+    }
+    assert run.dynamodb_calls.get("TransactWriteItems", 0) >= valid - 1
+    assert measured.app_log_bytes > 0 and measured.emf_bytes > 0 and measured.custom_metrics > 0
+
+
+def test_the_workflow_log_level_and_execution_data_move_the_log_figures(run: RunRecord) -> None:
+    facts = facts_from_template(run.template)
+    at_all = per_event(run, facts)
+    assert facts.log_level == "ALL" and at_all.logged_history_events == at_all.history_events
+
+    def level(name: str, data: bool = False) -> Any:
+        def change(template: dict[str, Any]) -> None:
+            machine = next(r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine")
+            machine["Properties"]["LoggingConfiguration"].update(Level=name, IncludeExecutionData=data)
+
+        return change
+
+    failures = sum(
+        1 for _, history in run.executions for e in history if e["type"].endswith(("Failed", "TimedOut", "Aborted"))
+    )
+    error_facts, at_error = _changed(run, level("ERROR"))
+    assert at_error.logged_history_events * len(run.executions) == failures
+    assert at_error.workflow_log_bytes < at_all.workflow_log_bytes / 10
+    assert _changed(run, level("OFF"))[1].workflow_log_bytes == 0
+    assert _changed(run, level("ALL", data=True))[1].workflow_log_bytes > at_all.workflow_log_bytes
+    logs_all = monthly_bill(10_000_000, facts, at_all).by_service()["CloudWatch Logs"]
+    logs_error = monthly_bill(10_000_000, error_facts, at_error).by_service()["CloudWatch Logs"]
+    assert logs_error < logs_all
+
+
+def test_an_index_and_its_projection_move_write_units_and_storage(run: RunRecord) -> None:
+    facts = facts_from_template(run.template)
+    before = per_event(run, facts)
+    (shape,) = facts.tables.values()
+    existing = shape.indexes[-1]
+
+    def twin(template: dict[str, Any]) -> None:
+        table = next(r for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table")
+        indexes = table["Properties"]["GlobalSecondaryIndexes"]
+        indexes.append(
+            {**copy.deepcopy(next(i for i in indexes if i["IndexName"] == existing.name)), "IndexName": "twin"}
+        )
+
+    _, with_twin = _changed(run, twin)
+    # a second index on the same keys with the same projection is written exactly as often
+    assert with_twin.write_units["index twin"] == before.write_units[f"index {existing.name}"]
+    assert with_twin.stored_bytes["indexes"] > before.stored_bytes["indexes"]
+
+    def keys_only(template: dict[str, Any]) -> None:
+        table = next(r for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table")
+        for index in table["Properties"]["GlobalSecondaryIndexes"]:
+            index["Projection"] = {"ProjectionType": "KEYS_ONLY"}
+
+    _, lean = _changed(run, keys_only)
+    assert sum(lean.write_units.values()) <= sum(before.write_units.values())  # entries under 1 KB either way
+    assert lean.stored_bytes["indexes"] < before.stored_bytes["indexes"] / 2
+    assert lean.stored_bytes["table"] == before.stored_bytes["table"]
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*\.?\d*", text)]
+
+
+@pytest.mark.drill  # the tool's own run, through the CLI
+@pytest.mark.timeout(900)
+def test_the_documented_tables_are_what_the_tool_prints(tmp_path: Path) -> None:
+    from tests.e2e.cli import eventflow
+
+    found = docblocks.find(cost.BLOCK)
+    block = found.body if found else None
+    assert block is not None, "no <!-- cost:begin --> ... <!-- cost:end --> block in README.md or docs/*.md"
+    result = eventflow(tmp_path, "cost")
+    assert result.returncode == 0, result.stderr
+    hint = "regenerate it: .venv/bin/eventflow cost --write-docs"
+    # The same text; figures within 5%: a run's batches, log lines and (on a loaded machine) local
+    # retries vary from run to run.
+    assert re.sub(r"\d[\d,]*\.?\d*", "#", block) == re.sub(r"\d[\d,]*\.?\d*", "#", result.stdout), hint
+    for documented, now in zip(_numbers(block), _numbers(result.stdout), strict=True):
+        assert documented == pytest.approx(now, rel=0.05, abs=0.05), hint
+
+
+@pytest.mark.drill  # a synthesis and a stack of its own, through the CLI
+@pytest.mark.timeout(900)
+def test_a_stack_synthesized_at_log_level_error_is_measured_at_error(tmp_path: Path) -> None:
+    from tests.e2e.cli import eventflow
+
+    result = eventflow(tmp_path, "cost", "--workflow-type", "express", "-c", "workflow_log_level=ERROR")
+    assert result.returncode == 0, result.stderr
+    logs = next(line for line in result.stdout.splitlines() if line.startswith("| CloudWatch Logs |"))
+    match = re.search(r"workflow at (\w+): ([\d.]+) of ([\d.]+) history events, ([\d,]+) B per execution", logs)
+    assert match is not None, logs
+    level, logged, history, size = match.groups()
+    assert level == "ERROR" and float(logged) < 1 < float(history) and int(size.replace(",", "")) < 500

@@ -1,0 +1,295 @@
+"""What one event costs, measured on a local run of the real stack.
+
+The synthesized template is deployed on the embedded AWS; a mix of events is published to the
+topic as the app's servers would; the pipeline runs them (pollers, ingest, the workflow, its
+functions). Recorded on the way: every DynamoDB call of the workflow and the functions, with the
+item before and after it (read from moto's tables, inside the request lock), the executions'
+histories, the bytes the handlers log (EMF included) and the functions' invocations. What this
+costs on AWS is worked out by `workflow.cost` from these records and the template.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from workflow import bootstrap
+from workflow.capacity import Item, Read, Write, item_size
+from workflow.constants import POWERTOOLS_SERVICE_NAME
+from workflow.cost import RunRecord
+from workflow.events import UserEvent, new_event
+from workflow.local.runtime import LocalRuntime
+from workflow.local.server import ACCOUNT_ID, EmbeddedAws
+from workflow.local.stack import REGION, synthesize
+
+_DYNAMODB = "DynamoDB_20120810."
+_STACK = "EventflowCost"
+_CONDITION_FAILED = ("ConditionalCheckFailed", "TransactionCanceled")
+
+
+class DynamoDbMeter:
+    """Sees every DynamoDB request the embedded server answers, with the items it touched."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[str, Write]] = []
+        self.reads: list[tuple[str, Read]] = []
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def around(self, target: str, body: bytes, answer: Callable[[], list[bytes]]) -> list[bytes]:
+        """Called inside the server's request lock: nothing else changes the tables meanwhile."""
+        if not target.startswith(_DYNAMODB):
+            return answer()
+        operation = target[len(_DYNAMODB) :]
+        request = json.loads(body or b"{}")
+        touched = _touched(operation, request)
+        before = [_item(table, key) for table, key, _ in touched]
+        response = answer()
+        answered = json.loads(b"".join(response) or b"{}")
+        failed = any(reason in str(answered.get("__type", "")) for reason in _CONDITION_FAILED)
+        with self._lock:
+            self.calls[operation] += 1
+            if operation in ("Query", "Scan"):
+                size = sum(item_size(i) for i in answered.get("Items", []))
+                self.reads.append((request["TableName"], Read(size, bool(request.get("ConsistentRead")))))
+                return response
+            for (table, key, kind), old in zip(touched, before, strict=True):
+                transactional = operation.startswith("Transact")
+                if kind == "read":
+                    consistent = bool(request.get("ConsistentRead"))
+                    self.reads.append((table, Read(item_size(old), consistent, transactional)))
+                    continue
+                new = old if failed or kind == "check" else _item(table, key)
+                self.writes.append(
+                    (
+                        table,
+                        Write(old, new, transactional, condition_failed=failed, check_only=kind == "check"),
+                    )
+                )
+        return response
+
+
+def _touched(operation: str, request: dict[str, Any]) -> list[tuple[str, Item, str]]:
+    """(table, key or item, read|write|check) for each item the call reads or writes."""
+    if operation in ("PutItem", "UpdateItem", "DeleteItem"):
+        return [(request["TableName"], request.get("Item") or request["Key"], "write")]
+    if operation == "GetItem":
+        return [(request["TableName"], request["Key"], "read")]
+    if operation == "TransactWriteItems":
+        kinds = {"Put": "write", "Update": "write", "Delete": "write", "ConditionCheck": "check"}
+        return [
+            (op["TableName"], op.get("Item") or op["Key"], kinds[name])
+            for entry in request["TransactItems"]
+            for name, op in entry.items()
+        ]
+    if operation == "TransactGetItems":
+        return [(e["Get"]["TableName"], e["Get"]["Key"], "read") for e in request["TransactItems"]]
+    if operation == "BatchWriteItem":
+        return [
+            (table, (entry.get("PutRequest") or {}).get("Item") or entry["DeleteRequest"]["Key"], "write")
+            for table, entries in request["RequestItems"].items()
+            for entry in entries
+        ]
+    if operation == "BatchGetItem":
+        return [(t, k, "read") for t, spec in request["RequestItems"].items() for k in spec["Keys"]]
+    return []
+
+
+def _item(table_name: str, key_or_item: Item) -> Item | None:
+    """The item as moto holds it now (typed JSON), or None."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    table = dynamodb_backends[ACCOUNT_ID][REGION].get_table(table_name)
+    hash_key = key_or_item.get(table.hash_key_attr)
+    range_key = key_or_item.get(table.range_key_attr) if table.range_key_attr else None
+    if hash_key is None:
+        return None
+    found = table.get_item(DynamoType(hash_key), DynamoType(range_key) if range_key else None)
+    return {name: value.to_json() for name, value in found.attrs.items()} if found is not None else None
+
+
+# --- the run
+
+
+def sample_events(n: int) -> tuple[list[UserEvent], list[dict[str, Any]]]:
+    """The run's mix: fully filled card imports, updates, deletions over a few users; and, for
+    every 30 events, one the workflow rejects (invalid) and one the ingest rejects (unreadable)."""
+    start = datetime.now(UTC) - timedelta(hours=1)
+    users = max(1, n // 3)
+    rejected = max(1, n // 30)
+    valid: list[UserEvent] = []
+    for i in range(n - 2 * rejected):
+        kind = ("card.imported",) * 6 + ("card.updated",) * 3 + ("card.deleted",)
+        card = {"card_id": f"card-{i // 2:05d}"}
+        full = {
+            "person_name": "Hanako Sato",
+            "company": "Sansan Trading Co., Ltd.",
+            "title": "Head of Corporate Sales, East Japan",
+            "email": "hanako.sato@sales.example.co.jp",
+            "phone": "+81 3 1234 5678",
+        }
+        event_type = kind[i % len(kind)]
+        payload = (
+            {**card, **full}
+            if event_type == "card.imported"
+            else {**card, "title": full["title"]}
+            if event_type == "card.updated"
+            else {**card, "reason": "user"}
+        )
+        valid.append(
+            new_event(
+                event_type,
+                user_id=f"cost-user-{i % users:04d}",
+                source="web" if i % 3 else "batch",
+                payload=payload,
+                occurred_at=start + timedelta(seconds=i),
+            )
+        )
+    bad: list[dict[str, Any]] = []
+    for i in range(rejected):
+        invalid = valid[0].model_dump(mode="json")
+        invalid.update(event_id=f"cost-invalid-{i}", payload={"card_id": "card-x"})  # no person_name
+        bad.append({"Message": json.dumps(invalid), "source": "web"})
+        bad.append({"Message": "not json {" + "x" * 200, "source": "web"})
+    return valid, bad
+
+
+def measure(
+    context: dict[str, Any] | None = None,
+    *,
+    events: int = 30,
+    port: int | None = None,
+    log_file: Path | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> RunRecord:
+    """Run `events` events through the stack synthesized with `context` (workflow type forced
+    to Standard, whose executions Step Functions keeps and lists: the definition, and so the
+    history, is the same) on a runtime of its own, and return what was recorded."""
+    context = {**(context or {}), "workflow_type": "standard"}
+    assembly = synthesize(context)
+    progress("deploying the stack locally")
+    with LocalRuntime(
+        port=port or EmbeddedAws().port + 7,
+        assembly=assembly,
+        stack_name=_STACK,
+        log_file=log_file or Path(".eventflow") / "logs" / "cost-functions.log",
+    ) as runtime:
+        return record(runtime, template_of(assembly), events=events, progress=progress)
+
+
+def template_of(assembly: Path) -> dict[str, Any]:
+    template: dict[str, Any] = json.loads(next(assembly.glob("*.template.json")).read_text())
+    return template
+
+
+def record(
+    runtime: LocalRuntime,
+    template: dict[str, Any],
+    *,
+    events: int = 30,
+    progress: Callable[[str], None] = lambda _: None,
+) -> RunRecord:
+    """Publish the mix on a started runtime (pollers on, Standard workflow) deployed from
+    `template`; only what this run did is recorded, whatever the runtime did before."""
+    assert runtime.aws.router is not None and runtime.deployment is not None
+    meter = DynamoDbMeter()
+    log_file = runtime.log_file
+    logged_before = log_file.stat().st_size if log_file is not None and log_file.exists() else 0
+    invoked_before = {f.handler: f.invocations for f in runtime.deployment.functions}
+    received_before = {id(p): p.stats.received for p in runtime.pollers}
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    valid, bad = sample_events(events)
+    runtime.aws.router.meter = meter
+    try:
+        progress(f"publishing {len(valid) + len(bad)} events")
+        bootstrap.publisher(runtime.settings()).publish_many(valid)
+        sns = runtime.client("sns")
+        for message in bad:
+            sns.publish(
+                TopicArn=runtime.outputs["TopicArn"],
+                Message=message["Message"],
+                MessageAttributes={"source": {"DataType": "String", "StringValue": message["source"]}},
+            )
+        runtime.wait_until_drained(timeout=300, interval=0.3)
+    finally:
+        runtime.aws.router.meter = None
+    progress("reading the executions' histories")
+    executions = _executions(runtime, started)
+    resources = _resources(runtime)
+    tables = resources.get("AWS::DynamoDB::Table", {})
+    queues = resources.get("AWS::SQS::Queue", {})
+    invocations = {f.handler: f.invocations - invoked_before.get(f.handler, 0) for f in runtime.deployment.functions}
+    by_queue: Counter[str] = Counter()
+    for poller in runtime.pollers:
+        name = poller.mapping.queue_arn.rsplit(":", 1)[-1]
+        logical = next((q for physical, q in queues.items() if physical.rstrip("/").endswith(name)), name)
+        by_queue[logical] += poller.stats.received - received_before.get(id(poller), 0)
+    if log_file is not None:
+        for handler in logging.getLogger(POWERTOOLS_SERVICE_NAME).handlers:
+            handler.flush()
+        logged = log_file.read_bytes()[logged_before:].decode(errors="replace").splitlines()
+    else:
+        logged = []
+    writes = [(tables.get(t, t), w) for t, w in meter.writes]
+    return RunRecord(
+        template=template,
+        events=len(valid) + len(bad),
+        executions=executions,
+        writes=writes,
+        reads=[(tables.get(t, t), r) for t, r in meter.reads],
+        dynamodb_calls=dict(meter.calls),
+        log_lines=[line for line in logged if line.strip()],
+        invocations=invocations,
+        records_by_queue=dict(by_queue),
+        stored=_left_stored(writes, template),
+    )
+
+
+def _left_stored(writes: list[tuple[str, Write]], template: dict[str, Any]) -> dict[str, list[Item]]:
+    """The items the run's writes left in each table (by logical id): each key's last image."""
+    keys = {
+        name: [k["AttributeName"] for k in r["Properties"]["KeySchema"]]
+        for name, r in template["Resources"].items()
+        if r["Type"] == "AWS::DynamoDB::Table"
+    }
+    last: dict[str, dict[str, Item | None]] = {}
+    for table, write in writes:
+        image = write.after if write.after is not None else write.before
+        if table not in keys or image is None:
+            continue
+        key = json.dumps([image.get(k) for k in keys[table]], sort_keys=True)
+        last.setdefault(table, {})[key] = write.after
+    return {table: [item for item in items.values() if item is not None] for table, items in last.items()}
+
+
+def _executions(runtime: LocalRuntime, since: datetime) -> list[tuple[str, list[dict[str, Any]]]]:
+    sfn = runtime.client("stepfunctions")
+    assert runtime.deployment is not None
+    histories = []
+    for machine in runtime.deployment.state_machines.values():
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine):
+            for execution in page["executions"]:
+                if execution["startDate"] < since:
+                    continue
+                events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+                histories.append((execution["executionArn"], json.loads(json.dumps(events, default=str))))
+    return histories
+
+
+def _resources(runtime: LocalRuntime) -> dict[str, dict[str, str]]:
+    """By resource type: deployed name (physical id) -> logical id in the template."""
+    found: dict[str, dict[str, str]] = {}
+    assert runtime.deployment is not None
+    cloudformation = runtime.client("cloudformation")
+    pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=runtime.deployment.stack_name)
+    for page in pages:
+        for r in page["StackResourceSummaries"]:
+            found.setdefault(r["ResourceType"], {})[r["PhysicalResourceId"]] = r["LogicalResourceId"]
+    return found
