@@ -112,6 +112,10 @@ class Billing:
     maximum: int = 200
     target_utilization_percent: int = 70
 
+    @property
+    def mode(self) -> dynamodb.BillingMode:
+        return dynamodb.BillingMode.PROVISIONED if self.provisioned else dynamodb.BillingMode.PAY_PER_REQUEST
+
     def table_capacity(self) -> dict[str, int]:
         if not self.provisioned:
             return {}
@@ -581,7 +585,7 @@ class EventflowStack(Stack):
             "EventsTable",
             partition_key=dynamodb.Attribute(name=c.PK, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name=c.SK, type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PROVISIONED if billing.provisioned else dynamodb.BillingMode.PAY_PER_REQUEST,
+            billing_mode=billing.mode,
             **billing.table_capacity(),
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
@@ -822,9 +826,7 @@ class EventflowStack(Stack):
 
         # The projection's counts are written with the event (Store); the function moves the last
         # activity forward: one conditional Update.
-        project_fn.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[table.table_arn])
-        )
+        project_fn.add_to_role_policy(iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[table.table_arn]))
 
         # --- alarms: every one notifies the alarms topic. Missing data is "not breaching" for
         # each: these metrics are published only when something happens (an error, a throttle, a

@@ -127,9 +127,7 @@ def test_projection_counts_each_event_once_whatever_the_order(
     assert projection.counts == {"card.imported": 1, "card.updated": 1, "card.deleted": 1}
 
 
-def test_an_event_and_its_count_are_stored_together_or_not_at_all(
-    store: DynamoDBEventStore, runtime: Any
-) -> None:
+def test_an_event_and_its_count_are_stored_together_or_not_at_all(store: DynamoDBEventStore, runtime: Any) -> None:
     """The transaction is conditional on the event's key alone: a stored id cancels the count."""
     who = user()
     event = card_imported(who)

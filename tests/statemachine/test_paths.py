@@ -176,11 +176,11 @@ def test_store_throttled_twice_then_stored(runs: dict[str, list[Run]]) -> None:
 
 def test_a_transaction_cancelled_for_another_reason_is_tried_again(runs: dict[str, list[Run]], store: Any) -> None:
     """A concurrent transaction on the projection cancels this one: nothing was written, so the
-    event is not taken for stored; the transaction runs again after a moment."""
+    event is not taken for stored; StoreAgain runs the transaction again, retrying cancellations."""
     run = one(runs, "StoreCancelledByConflictThenOk")
     assert run.status == "SUCCEEDED" and run.output["status"] == "stored"  # type: ignore[index]
-    assert same_states(run, ["Validate", "IsValid", "Store", "WhyCancelled", "StoreAgain", *STORED_PATH[2:]])
-    assert "CompareStored" not in run.entered()
+    assert same_states(run, ["Validate", "IsValid", "Store", "WhyCancelled", "StoreAgain", *STORED_PATH[3:]])
+    assert "CompareStored" not in run.entered() and run.attempts("StoreAgain") == 2
 
 
 def test_store_retries_exhausted_fail_before_anything_is_stored(runs: dict[str, list[Run]], store: Any) -> None:

@@ -122,7 +122,8 @@ class DynamoDBEventStore(EventStore):
     def store_event(self, item: dict[str, Any], change: ProjectionChange) -> bool:
         """The event and its count in the user's projection, in one transaction conditional on the
         event's key (the workflow's Store): False, and nothing written, if the event is stored."""
-        count = projection_count_update(change)  # as the workflow's Store writes it
+        # The Update as the workflow's Store writes it.
+        count: Any = {"TableName": self._table, **update_to_dynamodb(projection_count_update(change))}
         try:
             self._client.transact_write_items(
                 TransactItems=[
@@ -134,12 +135,7 @@ class DynamoDBEventStore(EventStore):
                             "ExpressionAttributeNames": {"#pk": PK},
                         }
                     },
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            **update_to_dynamodb(count),
-                        }
-                    },
+                    {"Update": count},
                 ]
             )
         except ClientError as error:
