@@ -720,6 +720,14 @@ class EventflowStack(Stack):
                 include_execution_data=False,
             ),
         )
+        if workflow_log_level != "ALL":
+            acknowledge(
+                state_machine,
+                "AwsSolutions-SF1",
+                "ERROR by default, for cost: ALL writes ~14 CloudWatch Logs events a stored event (each state "
+                "entered and exited), billed per GB ingested. Failed states and executions are logged; every "
+                "transition stays in the execution history. -c workflow_log_level=ALL logs them all.",
+            )
         # Step Functions traces the executions its X-Ray sampling rules pick, and the functions it
         # invokes follow its decision (the trace header's Sampled flag): one rule sets the rate.
         xray.CfnSamplingRule(

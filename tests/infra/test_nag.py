@@ -33,6 +33,7 @@ ACKNOWLEDGED = {
         for fn in ("IngestFunction", "ValidateFunction", "ProjectFunction")
     ),
     (f"{c.STACK_NAME}/Workflow/Role", "AwsSolutions-IAM5[Resource::*]"),
+    (f"{c.STACK_NAME}/Workflow", "AwsSolutions-SF1"),  # log level ERROR unless workflow_log_level=ALL
     (f"{c.STACK_NAME}/UnroutedQueue", "AwsSolutions-SQS3"),
     (f"{c.STACK_NAME}/OperatorPolicy", "AwsSolutions-IAM5[Resource::<EventsTableD24865E5.Arn>/index/*]"),
     (
