@@ -375,7 +375,7 @@ class OperatorPolicy:
                 resources=[executions],
             ),
             # query (GetItem; Query on the indexes, then BatchGetItem of the items they list), replay
-            # (the projection rebuilt: GetItem, PutItem), forget (Query, BatchWriteItem deletes)
+            # (the same queries, and PutItem of each projection rebuilt), forget (Query, BatchWriteItem)
             iam.PolicyStatement(
                 sid="Table",
                 actions=[

@@ -159,7 +159,7 @@ def test_state_machine_role_may_call_exactly_its_targets(template_json: dict[str
     expected = (
         on(names.functions["validate"], "lambda:InvokeFunction")
         | on(names.functions["project"], "lambda:InvokeFunction")
-        | on(names.table, "dynamodb:GetItem", "dynamodb:PutItem")
+        | on(names.table, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
         | on(names.outbound, "sns:Publish")
         # publishing to the encrypted outbound topic
         | on(names.key, "kms:GenerateDataKey", "kms:Decrypt")

@@ -90,7 +90,7 @@ def test_state_machine_comes_from_the_asl_file_with_every_substitution(template_
     assert placeholders == set(machine["DefinitionSubstitutions"]) == set(c.DEFINITION_SUBSTITUTIONS)
     assert machine["TracingConfiguration"] == {"Enabled": True}
     logging = machine["LoggingConfiguration"]
-    assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is False
+    assert logging["Level"] == "ERROR" and logging["IncludeExecutionData"] is False
     assert machine.get("StateMachineType", "STANDARD") == "STANDARD"
 
 
@@ -246,7 +246,7 @@ def test_log_level_sampling_and_provisioned_billing_come_from_context(tmp_path: 
     (rule,) = resources(template, "AWS::XRay::SamplingRule").values()
     assert rule["SamplingRule"]["FixedRate"] == 0.2
     (table,) = resources(template, "AWS::DynamoDB::Table").values()
-    assert table["BillingMode"] == "PROVISIONED" and table["ProvisionedThroughput"]
+    assert table.get("BillingMode", "PROVISIONED") == "PROVISIONED" and table["ProvisionedThroughput"]
     assert all(index["ProvisionedThroughput"] for index in table["GlobalSecondaryIndexes"])
     targets = resources(template, "AWS::ApplicationAutoScaling::ScalableTarget").values()
     dimensions = sorted(t["ScalableDimension"] for t in targets)

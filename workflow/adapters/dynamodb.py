@@ -315,11 +315,8 @@ class DynamoDBProjectionStore(ProjectionStore):
     def rebuild(self, projection: Projection) -> bool:
         """Write the projection as it is (counts and last activity): False if it already was."""
         item = projection_item(projection)
-        current = self._client.get_item(TableName=self._table, Key=to_dynamodb(projection_key(projection.user_id)))
-        if "Item" in current and from_dynamodb(current["Item"]) == item:
-            return False
-        self._client.put_item(TableName=self._table, Item=to_dynamodb(item))
-        return True
+        old = self._client.put_item(TableName=self._table, Item=to_dynamodb(item), ReturnValues="ALL_OLD")
+        return "Attributes" not in old or from_dynamodb(old["Attributes"]) != item
 
 
 _TRANSIENT_CODES = {
