@@ -67,10 +67,6 @@ def projection_key(user_id: str) -> dict[str, str]:
     return {PK: f"USER#{user_id}", SK: "PROJECTION"}
 
 
-def applied_marker_key(user_id: str, event_id: str) -> dict[str, str]:
-    return {PK: f"USER#{user_id}", SK: f"APPLIED#{event_id}"}
-
-
 # The projection's part of the Store transaction (statemachine.asl.json says it the same way).
 PROJECTION_COUNT_UPDATE = "ADD #count :one SET #kind = :kind, #user = :user"
 
