@@ -408,7 +408,7 @@ def _stop_on_signals() -> None:
 
 def _start_runtime(args: argparse.Namespace, *, faults: Any = None, context: dict[str, Any] | None = None) -> Any:
     from workflow.local.runtime import LocalRuntime
-    from workflow.local.stack import cached_assembly
+    from workflow.local.stack import NOT_RUN_LOCALLY, cached_assembly
 
     log_file = Path(".eventflow") / "logs" / "functions.log"
     if getattr(args, "faults", None):
@@ -428,7 +428,7 @@ def _start_runtime(args: argparse.Namespace, *, faults: Any = None, context: dic
     deployment = runtime.deployment
     if deployment is not None and deployment.materialized:
         created = ", ".join(f"{len(v)} {k}" for k, v in sorted(deployment.materialized.items()))
-        left_out = sorted(set(deployment.skipped_by_moto) - set(deployment.materialized))
+        left_out = sorted(set(deployment.skipped_by_moto) - set(deployment.materialized) - NOT_RUN_LOCALLY)
         missing = f"; not created locally: {', '.join(left_out)}" if left_out else ""
         sys.stderr.write(f"created from the template beside moto's CloudFormation: {created}{missing}\n")
     sys.stderr.write(
