@@ -8,6 +8,7 @@ import re
 import shutil
 import tempfile
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -33,10 +34,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_xray as xray
 from constructs import Construct, IConstruct
 
 from workflow import constants as c
 from workflow.events import Source
+from workflow.records import INDEX_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
 ASL_FILE = ROOT / "statemachine.asl.json"
@@ -76,6 +79,68 @@ ALARM_ENDPOINTS = {
 # A lane's oldest message older than this means the lane is stuck or far behind: a record that is
 # retried waits one visibility timeout (six times the ingest timeout: 3 minutes by default).
 OLDEST_MESSAGE_ALARM_SECONDS = 900
+
+# Powertools' debug sampling: this share of invocations logs at DEBUG, the others at INFO.
+DEBUG_LOG_SAMPLE_RATE = 0.01
+DEFAULT_XRAY_SAMPLING_RATE = 0.01
+WORKFLOW_LOG_LEVELS = ("OFF", "ERROR", "FATAL", "ALL")
+
+
+def workflow_log_level_context(value: Any) -> str:
+    """The `workflow_log_level` context: the state machine's log level, ERROR unless named."""
+    level = str(value or "ERROR").upper()
+    if level not in WORKFLOW_LOG_LEVELS:
+        raise ValueError(f"workflow_log_level: expected one of {', '.join(WORKFLOW_LOG_LEVELS)}, got {value!r}")
+    return level
+
+
+def xray_sampling_rate_context(value: Any) -> float:
+    """The `xray_sampling_rate` context: the share of executions traced, 0..1."""
+    rate = DEFAULT_XRAY_SAMPLING_RATE if value is None or value == "" else float(value)
+    if not 0 <= rate <= 1:
+        raise ValueError(f"xray_sampling_rate: expected 0..1, got {value!r}")
+    return rate
+
+
+@dataclass(frozen=True)
+class Billing:
+    """The table's capacity mode: on demand, or provisioned with target-tracking auto scaling of
+    the table and of each index between `minimum` and `maximum` units (the `billing` context)."""
+
+    provisioned: bool
+    minimum: int = 5
+    maximum: int = 200
+    target_utilization_percent: int = 70
+
+    @property
+    def mode(self) -> dynamodb.BillingMode:
+        return dynamodb.BillingMode.PROVISIONED if self.provisioned else dynamodb.BillingMode.PAY_PER_REQUEST
+
+    def table_capacity(self) -> dict[str, int]:
+        if not self.provisioned:
+            return {}
+        return {"read_capacity": self.minimum, "write_capacity": self.minimum}
+
+    def auto_scale(self, table: dynamodb.Table, indexes: list[str]) -> None:
+        target = self.target_utilization_percent
+        bounds = {"min_capacity": self.minimum, "max_capacity": self.maximum}
+        table.auto_scale_read_capacity(**bounds).scale_on_utilization(target_utilization_percent=target)
+        table.auto_scale_write_capacity(**bounds).scale_on_utilization(target_utilization_percent=target)
+        for index in indexes:
+            table.auto_scale_global_secondary_index_read_capacity(index, **bounds).scale_on_utilization(
+                target_utilization_percent=target
+            )
+            table.auto_scale_global_secondary_index_write_capacity(index, **bounds).scale_on_utilization(
+                target_utilization_percent=target
+            )
+
+
+def billing_context(value: Any) -> Billing:
+    """The `billing` context: `on-demand` (the default) or `provisioned`."""
+    mode = str(value or "on-demand").lower()
+    if mode not in ("on-demand", "provisioned"):
+        raise ValueError(f"billing: expected 'on-demand' or 'provisioned', got {value!r}")
+    return Billing(provisioned=mode == "provisioned")
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
@@ -309,15 +374,15 @@ class OperatorPolicy:
                 actions=["states:DescribeExecution", "states:GetExecutionHistory", "states:RedriveExecution"],
                 resources=[executions],
             ),
-            # query (GetItem, Query on the table and its indexes), replay (the projection's transaction
-            # of a conditional Put and an Update, then an Update), forget (Query, BatchWriteItem deletes)
+            # query (GetItem; Query on the indexes, then BatchGetItem of the items they list), replay
+            # (the same queries, and PutItem of each projection rebuilt), forget (Query, BatchWriteItem)
             iam.PolicyStatement(
                 sid="Table",
                 actions=[
                     "dynamodb:GetItem",
+                    "dynamodb:BatchGetItem",
                     "dynamodb:Query",
                     "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
                     "dynamodb:BatchWriteItem",
                 ],
                 resources=[table.table_arn, f"{table.table_arn}/index/*"],
@@ -365,10 +430,12 @@ class EventflowStack(Stack):
             int(self.node.try_get_context("ingest_timeout_seconds") or DEFAULT_INGEST_TIMEOUT_SECONDS)
         )
         sdk_tracing = str(self.node.try_get_context("sdk_tracing") or "false").lower() == "true"
-        workflow_log_level = sfn.LogLevel[str(self.node.try_get_context("workflow_log_level") or "ALL").upper()]
         if not 1 <= ingest_timeout.to_seconds() <= 900:
             raise ValueError(f"ingest_timeout_seconds: expected 1..900, got {ingest_timeout.to_seconds()}")
         publishers = publisher_role_arns(self.node.try_get_context("publisher_role_arns"))
+        workflow_log_level = workflow_log_level_context(self.node.try_get_context("workflow_log_level"))
+        xray_sampling_rate = xray_sampling_rate_context(self.node.try_get_context("xray_sampling_rate"))
+        billing = billing_context(self.node.try_get_context("billing"))
         log_retention = logs.RetentionDays.ONE_MONTH
         sns_service = f"sns.{self.region}.amazonaws.com"  # kms:ViaService: the key used through SNS only
 
@@ -518,7 +585,8 @@ class EventflowStack(Stack):
             "EventsTable",
             partition_key=dynamodb.Attribute(name=c.PK, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name=c.SK, type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            billing_mode=billing.mode,
+            **billing.table_capacity(),
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
@@ -528,6 +596,8 @@ class EventflowStack(Stack):
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             removal_policy=RemovalPolicy.RETAIN,
         )
+        # The indexes find keys in order; the items themselves are read from the table with
+        # BatchGetItem (records.INDEX_ATTRIBUTES: the few attributes an index keeps besides keys).
         for index, pk, sk in (
             (c.GSI_BY_USER, c.GSI_BY_USER_PK, c.GSI_BY_USER_SK),
             (c.GSI_BY_KIND, c.GSI_BY_KIND_PK, c.GSI_BY_KIND_SK),
@@ -536,8 +606,12 @@ class EventflowStack(Stack):
                 index_name=index,
                 partition_key=dynamodb.Attribute(name=pk, type=dynamodb.AttributeType.STRING),
                 sort_key=dynamodb.Attribute(name=sk, type=dynamodb.AttributeType.STRING),
-                projection_type=dynamodb.ProjectionType.ALL,
+                projection_type=dynamodb.ProjectionType.INCLUDE,
+                non_key_attributes=list(INDEX_ATTRIBUTES),
+                **billing.table_capacity(),
             )
+        if billing.provisioned:
+            billing.auto_scale(table, [c.GSI_BY_USER, c.GSI_BY_KIND])
 
         code = lambda_.Code.from_asset(lambda_source())
         powertools = lambda_.LayerVersion.from_layer_version_arn(
@@ -547,6 +621,8 @@ class EventflowStack(Stack):
             "POWERTOOLS_SERVICE_NAME": c.POWERTOOLS_SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": c.METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
+            # Powertools logs one invocation in this many at DEBUG (its debug sampling).
+            "POWERTOOLS_LOGGER_SAMPLE_RATE": str(DEBUG_LOG_SAMPLE_RATE),
             c.ENV_TABLE_NAME: table.table_name,
             c.ENV_RETENTION_DAYS: str(retention_days),
             # X-Ray would keep what a traced handler returns or raises as segment metadata: the
@@ -635,9 +711,41 @@ class EventflowStack(Stack):
             if workflow_type == "express"
             else sfn.StateMachineType.STANDARD,
             tracing_enabled=True,
-            # Level ALL (context `workflow_log_level`) without execution data: every state transition
-            # is logged, payloads (personal data) are not.
-            logs=sfn.LogOptions(destination=workflow_logs, level=workflow_log_level, include_execution_data=False),
+            # ERROR by default: failed states and executions only. ALL (context workflow_log_level=ALL)
+            # writes a log event per state entered and exited, ~14 a stored event, each billed by
+            # CloudWatch Logs. Never the execution data: payloads are personal data.
+            logs=sfn.LogOptions(
+                destination=workflow_logs,
+                level=sfn.LogLevel(workflow_log_level),
+                include_execution_data=False,
+            ),
+        )
+        if workflow_log_level != "ALL":
+            acknowledge(
+                state_machine,
+                "AwsSolutions-SF1",
+                "ERROR by default, for cost: ALL writes ~14 CloudWatch Logs events a stored event (each state "
+                "entered and exited), billed per GB ingested. Failed states and executions are logged; every "
+                "transition stays in the execution history. -c workflow_log_level=ALL logs them all.",
+            )
+        # Step Functions traces the executions its X-Ray sampling rules pick, and the functions it
+        # invokes follow its decision (the trace header's Sampled flag): one rule sets the rate.
+        xray.CfnSamplingRule(
+            self,
+            "WorkflowSampling",
+            sampling_rule=xray.CfnSamplingRule.SamplingRuleProperty(
+                rule_name=f"{c.STACK_NAME}-workflow"[:32],
+                priority=100,
+                fixed_rate=xray_sampling_rate,
+                reservoir_size=0,
+                service_name=state_machine.state_machine_name,
+                service_type="AWS::StepFunctions::StateMachine",
+                host="*",
+                http_method="*",
+                url_path="*",
+                resource_arn="*",
+                version=1,
+            ),
         )
         # Exactly what statemachine.asl.json calls. The functions by their unqualified ARNs, as the
         # definition names them (grant_invoke would add every version and alias, `<arn>:*`).
@@ -646,8 +754,12 @@ class EventflowStack(Stack):
                 actions=["lambda:InvokeFunction"], resources=[validate_fn.function_arn, project_fn.function_arn]
             )
         )
+        # Store's transaction puts the event and updates the projection; CompareStored reads;
+        # RecordRejection puts.
         state_machine.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[table.table_arn])
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], resources=[table.table_arn]
+            )
         )
         state_machine.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[outbound.topic_arn]))
         # Publishing to the KMS-encrypted outbound topic: SNS generates and decrypts a data key with
@@ -720,13 +832,9 @@ class EventflowStack(Stack):
         for lane in (web, batch):
             ingest_fn.add_event_source(lane.event_source)
 
-        # The projection is one transaction of a conditional Put and an Update, then an Update.
-        project_fn.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["dynamodb:PutItem", "dynamodb:UpdateItem"],  # the projection's transaction: a Put, an Update
-                resources=[table.table_arn],
-            )
-        )
+        # The projection's counts are written with the event (Store); the function moves the last
+        # activity forward: one conditional Update.
+        project_fn.add_to_role_policy(iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[table.table_arn]))
 
         # --- alarms: every one notifies the alarms topic. Missing data is "not breaching" for
         # each: these metrics are published only when something happens (an error, a throttle, a

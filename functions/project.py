@@ -1,4 +1,5 @@
-"""Follow-up: apply a stored event to its user's projection, once."""
+"""Follow-up: move the user's last activity to a stored event, if it is the newest (its count
+was written with it, in the Store transaction)."""
 
 from __future__ import annotations
 
@@ -27,9 +28,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     correlate(change.event_id, user_id=change.user_id)
     applied = _store(bootstrap.Settings.from_env()).apply(change)
     if applied:
-        logger.info("projection updated")
+        logger.info("last activity moved to this event")
         metrics.add_metric(name="ProjectionsApplied", unit=MetricUnit.Count, value=1)
     else:
-        logger.info("event already in the projection: no change")
-        metrics.add_metric(name="DuplicatesAbsorbed", unit=MetricUnit.Count, value=1)
+        logger.info("last activity already as new: no change")
     return {"applied": applied}

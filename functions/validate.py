@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.observability import correlate, logger, metrics, traced
 from workflow import bootstrap
-from workflow.adapters.dynamodb import to_dynamodb
+from workflow.adapters.dynamodb import to_dynamodb, update_to_dynamodb
 from workflow.validation import validate
 
 
@@ -42,6 +42,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "reason": verdict.reason,
         "item": to_dynamodb(verdict.item),
         "summary": verdict.summary,
-        "body": verdict.body,
         "conflict": to_dynamodb(verdict.conflict) if verdict.conflict is not None else None,
+        "projection": update_to_dynamodb(verdict.projection) if verdict.projection is not None else None,
     }

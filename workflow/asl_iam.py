@@ -35,6 +35,20 @@ SYNC_EXTRA: dict[str, tuple[str, ...]] = {
 # Service names of the aws-sdk integrations whose IAM prefix is not the service name itself.
 AWS_SDK_PREFIX = {"sfn": "states", "cloudwatchlogs": "logs", "eventbridge": "events", "efs": "elasticfilesystem"}
 
+# aws-sdk APIs authorized per item they name (DynamoDB checks each action of a transaction on its
+# table; there is no IAM action for the transaction itself): api -> (list parameter, kind -> action).
+PER_ITEM: dict[str, tuple[str, dict[str, str]]] = {
+    "dynamodb:transactWriteItems": (
+        "TransactItems",
+        {
+            "Put": "dynamodb:PutItem",
+            "Update": "dynamodb:UpdateItem",
+            "Delete": "dynamodb:DeleteItem",
+            "ConditionCheck": "dynamodb:ConditionCheckItem",
+        },
+    ),
+}
+
 INTEGRATION = re.compile(
     r"^arn:aws[a-z-]*:states:::(?P<path>[A-Za-z0-9:-]+?)(?P<suffix>\.sync(:2)?|\.waitForTaskToken)?$"
 )
@@ -103,11 +117,34 @@ def _tasks(states: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]
                 yield from _tasks(state[key].get("States", {}))
 
 
+def _per_item(name: str, state: Mapping[str, Any], resource: str) -> list[Permission] | None:
+    match = INTEGRATION.match(resource)
+    api = match["path"].removeprefix("aws-sdk:") if match and match["path"].startswith("aws-sdk:") else ""
+    if api not in PER_ITEM:
+        return None
+    field, actions = PER_ITEM[api]
+    parameters = state.get("Parameters") or state.get("Arguments") or {}
+    entries = parameters.get(field)
+    if not isinstance(entries, list):
+        raise UnmappedIntegration(f"{name}: {api} needs its {field} written out, to know the actions it takes")
+    found = []
+    for entry in entries:
+        for kind, request in entry.items():
+            if kind not in actions:
+                raise UnmappedIntegration(f"{name}: no IAM action is mapped for a {kind} in {api}")
+            found.append(Permission(name, actions[kind], str(request.get("TableName", "*"))))
+    return found
+
+
 def required_permissions(definition: Mapping[str, Any]) -> list[Permission]:
     """Every (state, action, target) the definition's Task states need, in state order."""
     found = []
     for name, state in _tasks(definition.get("States", {})):
         resource = str(state.get("Resource", ""))
+        per_item = _per_item(name, state, resource)
+        if per_item is not None:
+            found.extend(per_item)
+            continue
         for action in task_actions(resource):
             found.append(Permission(name, action, _target(state, resource)))
     return found

@@ -415,7 +415,7 @@ def _stop_on_signals() -> None:
 
 def _start_runtime(args: argparse.Namespace, *, faults: Any = None, context: dict[str, Any] | None = None) -> Any:
     from workflow.local.runtime import LocalRuntime
-    from workflow.local.stack import cached_assembly
+    from workflow.local.stack import NOT_RUN_LOCALLY, cached_assembly
 
     log_file = Path(".eventflow") / "logs" / "functions.log"
     if getattr(args, "faults", None):
@@ -435,7 +435,7 @@ def _start_runtime(args: argparse.Namespace, *, faults: Any = None, context: dic
     deployment = runtime.deployment
     if deployment is not None and deployment.materialized:
         created = ", ".join(f"{len(v)} {k}" for k, v in sorted(deployment.materialized.items()))
-        left_out = sorted(set(deployment.skipped_by_moto) - set(deployment.materialized))
+        left_out = sorted(set(deployment.skipped_by_moto) - set(deployment.materialized) - NOT_RUN_LOCALLY)
         missing = f"; not created locally: {', '.join(left_out)}" if left_out else ""
         sys.stderr.write(f"created from the template beside moto's CloudFormation: {created}{missing}\n")
     sys.stderr.write(
@@ -638,10 +638,20 @@ def cmd_chaos(args: argparse.Namespace) -> int:
         runtime.stop()
 
 
+def _write_quota(text: str) -> tuple[float, float]:
+    try:
+        burst, refill = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected BURST,PER_SECOND, e.g. 20,5") from None
+    if burst < 1 or refill <= 0:
+        raise argparse.ArgumentTypeError("BURST at least 1, PER_SECOND above 0")
+    return burst, refill
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from workflow.local import bench
 
-    if args.quota or args.lanes:
+    if args.quota or args.lanes or args.write_quota:
         from workflow.local import load
 
         def say(line: str) -> None:
@@ -651,6 +661,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.quota:
             result = load.quota(args.events or 1000, args.scale, args.port, say, context)
             text = load.render_quota(result)
+        elif args.write_quota:
+            burst, refill = args.write_quota
+            result = load.write_quota(args.events or 200, burst, refill, args.port, say, context)
+            text = load.render_write_quota(result)
         else:
             result = load.lanes(args.burst, args.web_rate, args.seconds, args.port, say, context)
             text = load.render_lanes(result)
@@ -884,6 +898,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--quota", action="store_true", help="only the StartExecution quota run: a burst over a scaled token bucket"
     )
     bench.add_argument("--scale", type=_positive, default=100.0, help="--quota: the quota's rates divided by this")
+    bench.add_argument(
+        "--write-quota",
+        type=_write_quota,
+        metavar="BURST,PER_SECOND",
+        help="only the provisioned-table run: DynamoDB writes over a token bucket (default 200 events)",
+    )
     bench.add_argument(
         "--lanes", action="store_true", help="only the lanes run: web latency alone, and beside a batch burst"
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from workflow.events import known_event_id
 from workflow.ingest import inspect_body
 from workflow.ports import EventStore, ProjectionStore, every_item
-from workflow.projection import ProjectionChange
+from workflow.projection import Projection, ProjectionChange
 from workflow.records import execution_arn, execution_name
 
 
@@ -165,27 +165,34 @@ def replay(
     dry_run: bool = False,
     on_progress: Callable[[int], None] | None = None,
 ) -> ReplayResult:
-    """Apply stored events to the projection again. Idempotent: an event already counted is
-    skipped by its applied-marker, so a second replay changes nothing."""
+    """Rebuild the projections of the users of the selected events, each recounted from all of
+    its user's stored events. Idempotent: a second replay finds them as it would write them.
+    `applied` counts the selected events of users whose projection was rewritten."""
     if user_id is None and event_type is None:
         raise ValueError("replay: select events by --user or --type (and a time range)")
-    selected = applied = already = 0
+    per_user: dict[str, int] = {}
     for item in _stored(store, since, until, user_id=user_id, event_type=event_type):
-        selected += 1
-        if not dry_run:
-            change = ProjectionChange(
-                user_id=item["user_id"],
-                event_id=item["event_id"],
-                event_type=item["event_type"],
-                occurred_at=item["occurred_at"],
-            )
-            if projections.apply(change):
-                applied += 1
-            else:
-                already += 1
+        per_user[item["user_id"]] = per_user.get(item["user_id"], 0) + 1
+        selected = sum(per_user.values())
         if on_progress and selected % 100 == 0:
             on_progress(selected)
-    return ReplayResult(selected, applied, already)
+    selected = sum(per_user.values())
+    if dry_run:
+        return ReplayResult(selected, 0, 0)
+    applied = 0
+    for user, count in per_user.items():
+        if projections.rebuild(recount(store, user)):
+            applied += count
+    return ReplayResult(selected, applied, selected - applied)
+
+
+def recount(store: EventStore, user_id: str) -> Projection:
+    """A user's projection from all of the user's stored events."""
+    projection = Projection(user_id)
+    everything = {"since": datetime(1970, 1, 1, tzinfo=UTC), "until": datetime(9999, 12, 31, tzinfo=UTC)}
+    for item in every_item(lambda cursor: store.user_events(user_id, limit=100, cursor=cursor, **everything)):
+        projection.apply(ProjectionChange.from_summary(item))
+    return projection
 
 
 def _stored(

@@ -81,7 +81,12 @@ class EventStore(RejectionRecorder):
 class ProjectionStore(abc.ABC):
     @abc.abstractmethod
     def apply(self, change: ProjectionChange) -> bool:
-        """Apply one event to its user's projection; False if it had been applied before."""
+        """Move the user's last activity to this event if it is newer; False if it was not.
+        (The event's count is written with the event, in the same transaction.)"""
+
+    @abc.abstractmethod
+    def rebuild(self, projection: Projection) -> bool:
+        """Write a user's projection as recounted from the stored events; False if it was so."""
 
 
 class ExecutionUnsuccessful(RuntimeError):

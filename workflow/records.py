@@ -7,16 +7,24 @@ One table, three kinds of item (see docs/table.md):
   ``by-kind-day`` index (``TYPE#<type>#<day>``, ``<occurred_at>#<event_id>``) for one type in a
   time range, one partition per type and day so no partition grows without bound;
 * a rejection: ``PK=REJECTED#<id>``, in ``by-kind-day`` under ``REJECTED#<day>``;
-* a user's projection ``PK=USER#<user_id>, SK=PROJECTION`` and, beside it, one marker per event
-  applied to it (``SK=APPLIED#<event_id>``) that makes applying an event idempotent.
+* a user's projection ``PK=USER#<user_id>, SK=PROJECTION``, counted in the same transaction
+  that stores the event: a duplicate cancels both, so each event is counted once.
+
+An item holds each value once: an event's fields are in its body (and its index keys), a
+rejection's raw body is zlib-compressed (``body_z``, in base64). The indexes keep keys and `INDEX_ATTRIBUTES`
+only; the items are read from the table. `readable` gives the fields back, for items written in
+this layout and in the earlier one (fields beside the body, rejected bodies as text).
 
 Items here are plain attribute dicts; adapters turn them into DynamoDB's typed form.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,12 +42,17 @@ from workflow.constants import (
     TTL_ATTRIBUTE,
 )
 from workflow.events import MAX_REASON_CHARS, UserEvent, format_timestamp, to_json
+from workflow.projection import Projection, ProjectionChange
 
 KIND_EVENT = "event"
 KIND_REJECTED = "rejected"
 KIND_PROJECTION = "projection"
-KIND_APPLIED = "applied"
+KIND_APPLIED = "applied"  # the earlier layout's per-event projection markers
 COUNT_PREFIX = "count#"
+# What the indexes keep besides the table's and their own keys: erasure reads the kind.
+INDEX_ATTRIBUTES = ("kind",)
+# An event's fields, all in its body: not stored beside it.
+EVENT_FIELDS = ("event_id", "event_type", "user_id", "source", "occurred_at", "schema_version")
 
 
 def event_key(event_id: str) -> dict[str, str]:
@@ -54,8 +67,32 @@ def projection_key(user_id: str) -> dict[str, str]:
     return {PK: f"USER#{user_id}", SK: "PROJECTION"}
 
 
-def applied_marker_key(user_id: str, event_id: str) -> dict[str, str]:
-    return {PK: f"USER#{user_id}", SK: f"APPLIED#{event_id}"}
+# The projection's part of the Store transaction (statemachine.asl.json says it the same way).
+PROJECTION_COUNT_UPDATE = "ADD #count :one SET #kind = :kind, #user = :user"
+
+
+def projection_count_update(change: ProjectionChange) -> dict[str, Any]:
+    """One more event of its type in the user's projection: the Update beside the event's Put."""
+    return {
+        "Key": projection_key(change.user_id),
+        "UpdateExpression": PROJECTION_COUNT_UPDATE,
+        "ExpressionAttributeNames": {"#count": COUNT_PREFIX + change.event_type, "#kind": "kind", "#user": "user_id"},
+        "ExpressionAttributeValues": {":one": 1, ":kind": KIND_PROJECTION, ":user": change.user_id},
+    }
+
+
+def projection_item(projection: Projection) -> dict[str, Any]:
+    """A whole projection item, as a rebuild writes it."""
+    item: dict[str, Any] = {
+        **projection_key(projection.user_id),
+        "kind": KIND_PROJECTION,
+        "user_id": projection.user_id,
+        **{COUNT_PREFIX + kind: count for kind, count in projection.counts.items()},
+    }
+    if projection.last_activity_at is not None:
+        item["last_activity_at"] = projection.last_activity_at
+        item["last_event_id"] = projection.last_event_id
+    return item
 
 
 def user_partition(user_id: str) -> str:
@@ -86,12 +123,6 @@ def event_item(
         GSI_BY_KIND_PK: type_day_partition(event.event_type, occurred[:10]),
         GSI_BY_KIND_SK: sort,
         "kind": KIND_EVENT,
-        "event_id": event.event_id,
-        "event_type": str(event.event_type),
-        "user_id": event.user_id,
-        "source": str(event.source),
-        "occurred_at": occurred,
-        "schema_version": event.schema_version,
         "stored_at": format_timestamp(stored_at),
         "body": to_json(event),
         TTL_ATTRIBUTE: expiry(stored_at, retention_days),
@@ -126,7 +157,7 @@ def rejection_item(rejection: Rejection, *, rejected_at: datetime, retention_day
         "rejection_id": rejection.rejection_id,
         "reason": printable(rejection.reason)[:MAX_REASON_CHARS],
         "rejected_at": at,
-        "body": body[:MAX_REJECTED_BODY_CHARS],
+        "body_z": compress(body[:MAX_REJECTED_BODY_CHARS]),
         "body_truncated": len(body) > MAX_REJECTED_BODY_CHARS,
         TTL_ATTRIBUTE: expiry(rejected_at, retention_days),
     }
@@ -141,6 +172,30 @@ def rejection_item(rejection: Rejection, *, rejected_at: datetime, retention_day
         item[GSI_BY_USER_PK] = user_partition(rejection.user_id)
         item[GSI_BY_USER_SK] = f"REJECTED#{at}#{rejection.rejection_id}"
     return item
+
+
+def compress(text: str) -> str:
+    """zlib, then base64: text, so that it travels in the workflow's JSON state as it is."""
+    return base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
+
+
+def decompress(data: str) -> str:
+    return zlib.decompress(base64.b64decode(data)).decode("utf-8")
+
+
+def readable(item: dict[str, Any]) -> dict[str, Any]:
+    """An item with its fields spelled out: an event's from its body, a rejection's body as text.
+    Items of the earlier layout (fields beside the body) come back as they are."""
+    view = dict(item)
+    if view.get("kind") == KIND_EVENT and isinstance(view.get("body"), str) and "event_type" not in view:
+        body = json.loads(view["body"])
+        for name in EVENT_FIELDS:
+            if name in body:
+                view[name] = body[name]
+    compressed = view.pop("body_z", None)
+    if compressed is not None:
+        view["body"] = decompress(str(compressed))
+    return view
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")

@@ -14,7 +14,7 @@ from workflow.boundedjson import PERMANENT_ERRORS, dumps_bounded
 from workflow.constants import MAX_REJECTED_BODY_CHARS
 from workflow.events import InvalidEvent, known_event_id, known_identifier, parse_event, to_json
 from workflow.projection import ProjectionChange
-from workflow.records import Rejection, base_execution_name, event_item, rejection_item
+from workflow.records import Rejection, base_execution_name, event_item, projection_count_update, rejection_item
 
 CONFLICT_REASON = "event_id: already stored with different content; the event stored first is kept"
 
@@ -29,6 +29,8 @@ class Verdict:
     event_id: str | None = None
     # For a valid event: what to record should its id be stored already with other content.
     conflict: dict[str, Any] | None = None
+    # For a valid event: its count in the user's projection, written in the event's transaction.
+    projection: dict[str, Any] | None = None
 
 
 def validate(raw: Any, *, execution_name: str, now: datetime, retention_days: int) -> Verdict:
@@ -47,13 +49,15 @@ def validate(raw: Any, *, execution_name: str, now: datetime, retention_days: in
     conflict = Rejection(
         rejection_id=execution_name, reason=CONFLICT_REASON, body=body, event_id=event.event_id, user_id=event.user_id
     )
+    change = ProjectionChange.of(event)
     return Verdict(
         valid=True,
         item=event_item(event, stored_at=now, retention_days=retention_days, stored_by=execution_name),
-        summary=ProjectionChange.of(event).summary(),
+        summary=change.summary(),
         body=body,
         event_id=event.event_id,
         conflict=rejection_item(conflict, rejected_at=now, retention_days=retention_days),
+        projection=projection_count_update(change),
     )
 
 

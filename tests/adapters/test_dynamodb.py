@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,9 +11,9 @@ import pytest
 
 from tests.factories import BASE_TIME, card_deleted, card_imported, card_updated
 from workflow import bootstrap
-from workflow.adapters.dynamodb import DynamoDBEventStore, DynamoDBProjectionStore
+from workflow.adapters.dynamodb import BATCH_GET_MAX_KEYS, DynamoDBEventStore, DynamoDBProjectionStore, to_dynamodb
 from workflow.projection import Projection, ProjectionChange
-from workflow.records import Rejection, event_item
+from workflow.records import EVENT_FIELDS, Rejection, decompress, event_item, event_key, rejection_item
 
 pytestmark = pytest.mark.adapters
 
@@ -99,15 +100,23 @@ def test_a_bad_cursor_is_a_clear_error(store: DynamoDBEventStore) -> None:
         store.user_events("u", SINCE, UNTIL, cursor="not-a-cursor")
 
 
+def store_with_count(store: DynamoDBEventStore, event: Any) -> bool:
+    item = event_item(event, stored_at=datetime.now(UTC), retention_days=30)
+    return store.store_event(item, ProjectionChange.of(event))
+
+
 def test_projection_counts_each_event_once_whatever_the_order(
     store: DynamoDBEventStore, projections: DynamoDBProjectionStore
 ) -> None:
     who = user()
     events = [card_imported(who, minutes=0), card_updated(who, minutes=5), card_deleted(who, minutes=9)]
     changes = [ProjectionChange.of(e) for e in events]
-    for change in reversed(changes):  # newest first: out of order
-        assert projections.apply(change) is True
-    for change in changes:  # replayed
+    for event in reversed(events):  # newest first: out of order
+        assert store_with_count(store, event) is True
+    for event in events:  # redelivered: the transaction is cancelled, nothing counted twice
+        assert store_with_count(store, event) is False
+    assert projections.apply(changes[2]) is True  # the newest first
+    for change in changes:  # older ones and repeats leave the last activity where it is
         assert projections.apply(change) is False
     projection = store.projection(who)
     expected = Projection(who)
@@ -118,13 +127,73 @@ def test_projection_counts_each_event_once_whatever_the_order(
     assert projection.counts == {"card.imported": 1, "card.updated": 1, "card.deleted": 1}
 
 
+def test_an_event_and_its_count_are_stored_together_or_not_at_all(store: DynamoDBEventStore, runtime: Any) -> None:
+    """The transaction is conditional on the event's key alone: a stored id cancels the count."""
+    who = user()
+    event = card_imported(who)
+    assert put(store, event) is True  # stored without its count (the earlier layout, or by hand)
+    assert store_with_count(store, event) is False
+    assert store.projection(who) is None
+    client = runtime.client("dynamodb")
+    partition = client.query(
+        TableName=store._table,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"USER#{who}"}},
+    )["Items"]
+    assert partition == []  # and no marker of any kind
+
+
+def test_the_item_holds_each_value_once_and_reads_back_whole(store: DynamoDBEventStore, runtime: Any) -> None:
+    event = card_updated(user())
+    assert store_with_count(store, event) is True
+    raw = runtime.client("dynamodb").get_item(TableName=store._table, Key=to_dynamodb(event_key(event.event_id)))
+    assert not set(EVENT_FIELDS) & raw["Item"].keys()
+    read = store.get_event(event.event_id)
+    assert read is not None and read["event_type"] == "card.updated" and read["user_id"] == event.user_id
+    assert read["occurred_at"] == ProjectionChange.of(event).occurred_at
+
+
+def test_the_earlier_item_layout_is_still_read(store: DynamoDBEventStore, runtime: Any) -> None:
+    """Items written before the lean layout: fields beside the body, a rejection's body as text."""
+    who = user()
+    event = card_imported(who)
+    old = event_item(event, stored_at=datetime.now(UTC), retention_days=30)
+    old.update({name: value for name, value in json.loads(old["body"]).items() if name in EVENT_FIELDS})
+    rejection = rejection_item(
+        Rejection(rejection_id=f"old-{uuid.uuid4().hex[:8]}", reason="bad", body="{old", user_id=who),
+        rejected_at=datetime.now(UTC),
+        retention_days=30,
+    )
+    rejection["body"] = decompress(rejection.pop("body_z"))
+    client = runtime.client("dynamodb")
+    for item in (old, rejection):
+        client.put_item(TableName=store._table, Item=to_dynamodb(item))
+    assert [i["event_id"] for i in store.user_events(who, SINCE, UNTIL).items] == [event.event_id]
+    now = datetime.now(UTC)
+    found = [
+        i
+        for i in store.rejected(now - timedelta(minutes=5), now + timedelta(minutes=1), limit=1000).items
+        if i["rejection_id"] == rejection["rejection_id"]
+    ]
+    assert [i["body"] for i in found] == ["{old"]
+
+
+def test_a_page_longer_than_one_batch_get_comes_back_whole_and_in_order(store: DynamoDBEventStore) -> None:
+    who = user()
+    events = [card_imported(who, f"c{i}", minutes=i) for i in range(BATCH_GET_MAX_KEYS + 5)]
+    for event in events:
+        put(store, event)
+    page = store.user_events(who, SINCE, UNTIL, limit=len(events))
+    assert [i["event_id"] for i in page.items] == [e.event_id for e in reversed(events)]
+
+
 def test_forget_erases_a_users_events_rejections_and_projection(
     store: DynamoDBEventStore, projections: DynamoDBProjectionStore
 ) -> None:
     who, other = user(), user()
     mine = [card_imported(who, "c1"), card_updated(who, "c1")]
     for event in [*mine, card_imported(other)]:
-        put(store, event)
+        store_with_count(store, event)
         projections.apply(ProjectionChange.of(event))
     store.record_rejection(
         Rejection(rejection_id=f"r-{uuid.uuid4().hex[:8]}", reason="payload.email: bad", body="{}", user_id=who)
@@ -134,7 +203,7 @@ def test_forget_erases_a_users_events_rejections_and_projection(
 
     erased = store.forget(who)
 
-    assert erased == {"event": 2, "rejected": 1, "projection": 1, "applied": 2}
+    assert erased == {"event": 2, "rejected": 1, "projection": 1}
     assert store.user_events(who, SINCE, UNTIL).items == []
     assert store.projection(who) is None
     assert all(store.get_event(e.event_id) is None for e in mine)

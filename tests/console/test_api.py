@@ -78,6 +78,8 @@ def test_a_succeeded_execution_is_traced_state_by_state(console: Console, publis
     assert {name for name, outcome in outcomes.items() if outcome == "not_reached"} == {
         "RecordRejection",
         "Rejected",
+        "WhyCancelled",
+        "StoreAgain",
         "CompareStored",
         "SameContent",
         "Conflict",

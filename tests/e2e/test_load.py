@@ -27,6 +27,24 @@ def test_a_burst_over_the_start_execution_quota_is_absorbed_by_the_queues(tmp_pa
     assert figures["drain_seconds"] >= figures["bucket_bound_seconds"] > 0
 
 
+def test_a_burst_over_a_provisioned_tables_write_quota_is_absorbed_by_the_lanes(tmp_path: Path) -> None:
+    """billing=provisioned, Express: writes above the bucket are throttled, Store retries, an
+    execution that still fails fails its message, which its lane delivers again; every event is
+    stored and counted once, none dead-lettered."""
+    result = eventflow(
+        tmp_path, "bench", "--write-quota", "10,5", "--events", "60", "--port", str(free_port()), "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout)
+    assert figures["context"]["billing"] == "provisioned" and figures["bucket"] == {
+        "burst": 10.0,
+        "refill_per_second": 5.0,
+    }
+    assert figures["stored"] == 60 and figures["stored_twice"] == 0 and figures["projected"] == 60
+    assert figures["dead_letters"] == 0
+    assert figures["throttled_writes"] > 0  # the quota did bind
+
+
 def test_the_lanes_run_reports_web_latency_alone_and_beside_a_batch_burst(tmp_path: Path) -> None:
     result = eventflow(
         tmp_path, "bench", "--lanes", "--burst", "40", "--web-rate", "2", "--seconds", "3",

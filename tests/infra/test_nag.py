@@ -33,6 +33,7 @@ ACKNOWLEDGED = {
         for fn in ("IngestFunction", "ValidateFunction", "ProjectFunction")
     ),
     (f"{c.STACK_NAME}/Workflow/Role", "AwsSolutions-IAM5[Resource::*]"),
+    (f"{c.STACK_NAME}/Workflow", "AwsSolutions-SF1"),  # log level ERROR unless workflow_log_level=ALL
     (f"{c.STACK_NAME}/UnroutedQueue", "AwsSolutions-SQS3"),
     (f"{c.STACK_NAME}/OperatorPolicy", "AwsSolutions-IAM5[Resource::<EventsTableD24865E5.Arn>/index/*]"),
     (
@@ -106,9 +107,9 @@ def test_every_acknowledgment_is_on_its_resource_with_a_reason(nagged_app: tuple
     assert set(found) == ACKNOWLEDGED
     for (path, rule), reason in found.items():
         assert path.count("/") >= 1, f"{rule} acknowledged on the whole {path or 'app'}"
-        assert rule.startswith("AwsSolutions-") and ("[" in rule or rule in ("AwsSolutions-L1", "AwsSolutions-SQS3")), (
-            rule
-        )
+        assert rule.startswith("AwsSolutions-") and (
+            "[" in rule or rule in ("AwsSolutions-L1", "AwsSolutions-SQS3", "AwsSolutions-SF1")
+        ), rule
         assert len(reason) > 60, f"{path} {rule}: say why"
 
 

@@ -86,7 +86,7 @@ def test_state_machine_comes_from_the_asl_file_with_every_substitution(template_
     assert placeholders == set(machine["DefinitionSubstitutions"]) == set(c.DEFINITION_SUBSTITUTIONS)
     assert machine["TracingConfiguration"] == {"Enabled": True}
     logging = machine["LoggingConfiguration"]
-    assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is False
+    assert logging["Level"] == "ERROR" and logging["IncludeExecutionData"] is False
     assert machine.get("StateMachineType", "STANDARD") == "STANDARD"
 
 
@@ -197,6 +197,66 @@ def test_state_machine_logs_go_to_a_vended_logs_group(template_json: dict[str, A
     ]
     prefix, *rest = group["LogGroupName"]["Fn::Join"][1]
     assert prefix == "/aws/vendedlogs/states/" and rest[0] == {"Ref": "AWS::StackName"}
+
+
+def test_indexes_keep_keys_and_the_kind_only(template_json: dict[str, Any]) -> None:
+    """The items are read from the table (BatchGetItem): an index write costs its keys, not the item."""
+    from workflow.records import INDEX_ATTRIBUTES
+
+    (table,) = resources(template_json, "AWS::DynamoDB::Table").values()
+    projections = {index["IndexName"]: index["Projection"] for index in table["GlobalSecondaryIndexes"]}
+    assert projections == {
+        index: {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(INDEX_ATTRIBUTES)}
+        for index in (c.GSI_BY_USER, c.GSI_BY_KIND)
+    }
+
+
+def test_lean_observability_by_default(template_json: dict[str, Any]) -> None:
+    """State machine logs at ERROR, functions at INFO with Powertools' debug sampling, X-Ray
+    sampling of the workflow's executions by a rule (the functions follow its decision)."""
+    (machine,) = resources(template_json, "AWS::StepFunctions::StateMachine").values()
+    assert machine["LoggingConfiguration"]["Level"] == "ERROR"
+    assert machine["LoggingConfiguration"]["IncludeExecutionData"] is False
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+    for function in resources(template_json, "AWS::Lambda::Function").values():
+        variables = function["Environment"]["Variables"]
+        assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
+        assert 0 < float(variables["POWERTOOLS_LOGGER_SAMPLE_RATE"]) <= 0.05
+    (rule,) = resources(template_json, "AWS::XRay::SamplingRule").values()
+    sampling = rule["SamplingRule"]
+    assert (sampling["FixedRate"], sampling["ReservoirSize"]) == (0.01, 0)
+    assert sampling["ServiceType"] == "AWS::StepFunctions::StateMachine"
+    (logical,) = resources(template_json, "AWS::StepFunctions::StateMachine")
+    assert sampling["ServiceName"] == {"Fn::GetAtt": [logical, "Name"]}
+    assert not resources(template_json, "AWS::ApplicationAutoScaling::ScalableTarget")
+
+
+def test_log_level_sampling_and_provisioned_billing_come_from_context(tmp_path: Path) -> None:
+    context = {"workflow_log_level": "ALL", "xray_sampling_rate": "0.2", "billing": "provisioned"}
+    template = json.loads((synthesize(context, cache_dir=tmp_path) / f"{c.STACK_NAME}.template.json").read_text())
+    (machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
+    assert machine["LoggingConfiguration"]["Level"] == "ALL"
+    (rule,) = resources(template, "AWS::XRay::SamplingRule").values()
+    assert rule["SamplingRule"]["FixedRate"] == 0.2
+    (table,) = resources(template, "AWS::DynamoDB::Table").values()
+    assert table.get("BillingMode", "PROVISIONED") == "PROVISIONED" and table["ProvisionedThroughput"]
+    assert all(index["ProvisionedThroughput"] for index in table["GlobalSecondaryIndexes"])
+    targets = resources(template, "AWS::ApplicationAutoScaling::ScalableTarget").values()
+    dimensions = sorted(t["ScalableDimension"] for t in targets)
+    assert dimensions == sorted(
+        [f"dynamodb:{kind}:{unit}CapacityUnits" for kind in ("table", "index", "index") for unit in ("Read", "Write")]
+    )
+    policies = resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    assert {p["PolicyType"] for p in policies} == {"TargetTrackingScaling"} and len(policies) == 6
+    from cdk.app import build
+
+    for bad, message in (
+        ({"workflow_log_level": "VERBOSE"}, "workflow_log_level"),
+        ({"xray_sampling_rate": "2"}, "xray_sampling_rate"),
+        ({"billing": "reserved"}, "billing"),
+    ):
+        with pytest.raises(Exception, match=message):
+            build(str(tmp_path / "refused"), bad)
 
 
 def test_the_powertools_layer_is_awss_public_parameter_for_the_pinned_release(template_json: dict[str, Any]) -> None:

@@ -127,20 +127,16 @@ def engine(request: pytest.FixtureRequest) -> Engine:
 
 
 def store_as_if_by(engine: Engine, execution_name: str, payload: dict[str, Any]) -> None:
-    """The item a first Store attempt of `execution_name` wrote before its answer was lost: its
-    retry then meets its own write."""
+    """The transaction a first Store attempt of `execution_name` committed before its answer was
+    lost (the event and its count): its retry then meets its own write."""
     from workflow import bootstrap
-    from workflow.adapters.dynamodb import to_dynamodb
     from workflow.events import parse_event
+    from workflow.projection import ProjectionChange
     from workflow.records import event_item
 
-    settings = engine.runtime.settings()
-    item = event_item(
-        parse_event(payload["event"]), stored_at=datetime.now(UTC), retention_days=30, stored_by=execution_name
-    )
-    bootstrap.client("dynamodb", settings.region, settings.endpoint_url).put_item(
-        TableName=settings.require("table_name"), Item=to_dynamodb(item)
-    )
+    event = parse_event(payload["event"])
+    item = event_item(event, stored_at=datetime.now(UTC), retention_days=30, stored_by=execution_name)
+    assert bootstrap.event_store(engine.runtime.settings()).store_event(item, ProjectionChange.of(event))
 
 
 @pytest.fixture(scope="session")

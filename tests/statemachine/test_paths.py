@@ -8,11 +8,14 @@ from typing import Any
 import pytest
 
 from tests.statemachine.conftest import Run
+from workflow.records import decompress
 from workflow.validation import CONFLICT_REASON
 
 pytestmark = pytest.mark.statemachine
 
 STORED_PATH = ["Validate", "IsValid", "Store", "FanOut", "Project", "Notify", "Done"]
+# The Store transaction cancelled by the event's condition: the stored item is read.
+CANCELLED = ["Validate", "IsValid", "Store", "WhyCancelled", "CompareStored"]
 
 
 def one(runs: dict[str, list[Run]], scenario: str) -> Run:
@@ -47,6 +50,24 @@ def test_happy_path_per_event_type(runs: dict[str, list[Run]], store: Any, scena
     assert stored is not None and json.loads(stored["body"]) == event
     projection = store.projection(event["user_id"])
     assert projection is not None and projection.counts == {event["event_type"]: 1}
+    assert (projection.last_activity_at, projection.last_event_id) == (stored["occurred_at"], event["event_id"])
+
+
+def test_the_event_and_its_count_are_one_transaction_and_nothing_else_is_written(
+    runs: dict[str, list[Run]], store: Any
+) -> None:
+    """No per-event marker beside the projection: the user's partition holds the projection only."""
+    event = one(runs, "imported").input["event"]
+    partition = store._client.query(
+        TableName=store._table,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"USER#{event['user_id']}"}},
+    )["Items"]
+    assert [item["SK"]["S"] for item in partition] == ["PROJECTION"]
+    item = store._client.get_item(
+        TableName=store._table, Key={"PK": {"S": f"EVENT#{event['event_id']}"}, "SK": {"S": "EVENT"}}
+    )["Item"]
+    assert not {"event_id", "event_type", "user_id", "source", "occurred_at", "schema_version"} & item.keys()
 
 
 def test_invalid_event_is_recorded_as_rejected(runs: dict[str, list[Run]], store: Any) -> None:
@@ -66,23 +87,15 @@ def test_duplicate_is_stored_once_and_followed_up_once(runs: dict[str, list[Run]
     outcomes = sorted(r.output["status"] for r in (first, second))  # type: ignore[index]
     assert outcomes == ["duplicate", "stored"]
     absorbed = next(r for r in (first, second) if r.output["status"] == "duplicate")  # type: ignore[index]
-    assert absorbed.entered() == ["Validate", "IsValid", "Store", "CompareStored", "SameContent", "AlreadyStored"]
-    assert absorbed.failures() and absorbed.failures()[0][0] == "DynamoDB.ConditionalCheckFailedException"
+    assert absorbed.entered() == [*CANCELLED, "SameContent", "AlreadyStored"]
+    (error, cause), *_ = absorbed.failures()
+    assert error == "DynamoDb.TransactionCanceledException" and "[ConditionalCheckFailed, None]" in cause
     event = first.input["event"]
     projection = store.projection(event["user_id"])
     assert projection is not None and projection.total == 1
 
 
-CONFLICT_PATH = [
-    "Validate",
-    "IsValid",
-    "Store",
-    "CompareStored",
-    "SameContent",
-    "Conflict",
-    "RecordRejection",
-    "Rejected",
-]
+CONFLICT_PATH = [*CANCELLED, "SameContent", "Conflict", "RecordRejection", "Rejected"]
 
 
 def test_an_event_id_reused_with_other_content_is_recorded_as_a_conflict(
@@ -96,14 +109,15 @@ def test_an_event_id_reused_with_other_content_is_recorded_as_a_conflict(
     )["Item"]
     event = run.input["event"]
     assert rejection["reason"]["S"] == CONFLICT_REASON and rejection["event_id"]["S"] == event["event_id"]
-    assert json.loads(rejection["body"]["S"]) == event  # the losing content is kept, to be looked at
+    assert json.loads(decompress(rejection["body_z"]["S"])) == event  # the losing content is kept, compressed
+    assert "body" not in rejection
     assert store.projection(event["user_id"]) is None  # no follow-up for the rejected content
 
 
 def test_a_retried_store_that_had_succeeded_goes_on_to_the_follow_ups(runs: dict[str, list[Run]], store: Any) -> None:
     run = one(runs, "stored_by_itself")
     assert run.status == "SUCCEEDED" and run.output["status"] == "stored"  # type: ignore[index]
-    assert same_states(run, ["Validate", "IsValid", "Store", "CompareStored", "SameContent", *STORED_PATH[3:]])
+    assert same_states(run, [*CANCELLED, "SameContent", *STORED_PATH[3:]])
     projection = store.projection(run.input["event"]["user_id"])
     assert projection is not None and projection.total == 1  # followed up, not taken for a duplicate
 
@@ -112,7 +126,7 @@ def test_an_event_gone_since_it_was_stored_is_not_stored_again(runs: dict[str, l
     # erased by `forget` or expired: a late duplicate must not bring it back
     run = one(runs, "StoredItemGone")
     assert run.status == "SUCCEEDED" and run.output["status"] == "duplicate"  # type: ignore[index]
-    assert run.entered() == ["Validate", "IsValid", "Store", "CompareStored", "SameContent", "AlreadyStored"]
+    assert run.entered() == [*CANCELLED, "SameContent", "AlreadyStored"]
     assert store.projection(run.input["event"]["user_id"]) is None
 
 
@@ -127,7 +141,7 @@ def test_when_the_stored_event_cannot_be_read_the_execution_fails_there(runs: di
     which is where a redrive continues."""
     run = one(runs, "CompareFails")
     assert run.status == "FAILED" and run.error == "DynamoDB.ValidationException"
-    assert run.entered() == ["Validate", "IsValid", "Store", "CompareStored"]
+    assert run.entered() == CANCELLED
 
 
 def test_validate_timeout_is_retried_then_recovers(runs: dict[str, list[Run]], store: Any) -> None:
@@ -156,13 +170,22 @@ def test_an_unhandled_handler_error_fails_the_execution_without_retry(runs: dict
 def test_store_throttled_twice_then_stored(runs: dict[str, list[Run]]) -> None:
     run = one(runs, "StoreThrottledThenOk")
     assert run.status == "SUCCEEDED" and run.attempts("Store") == 3
-    assert [e for e, _ in run.failures()] == ["DynamoDB.ProvisionedThroughputExceededException"] * 2
+    assert [e for e, _ in run.failures()] == ["DynamoDb.ProvisionedThroughputExceededException"] * 2
     assert same_states(run, STORED_PATH)
+
+
+def test_a_transaction_cancelled_for_another_reason_is_tried_again(runs: dict[str, list[Run]], store: Any) -> None:
+    """A concurrent transaction on the projection cancels this one: nothing was written, so the
+    event is not taken for stored; StoreAgain runs the transaction again, retrying cancellations."""
+    run = one(runs, "StoreCancelledByConflictThenOk")
+    assert run.status == "SUCCEEDED" and run.output["status"] == "stored"  # type: ignore[index]
+    assert same_states(run, ["Validate", "IsValid", "Store", "WhyCancelled", "StoreAgain", *STORED_PATH[3:]])
+    assert "CompareStored" not in run.entered() and run.attempts("StoreAgain") == 2
 
 
 def test_store_retries_exhausted_fail_before_anything_is_stored(runs: dict[str, list[Run]], store: Any) -> None:
     run = one(runs, "StoreExhausted")
-    assert run.status == "FAILED" and run.error == "DynamoDB.ThrottlingException"
+    assert run.status == "FAILED" and run.error == "DynamoDb.ThrottlingException"
     assert run.attempts("Store") == 6
     assert run.entered() == ["Validate", "IsValid", "Store"]
     assert store.projection(run.input["event"]["user_id"]) is None  # no follow-up ran
@@ -201,7 +224,8 @@ def test_a_failing_follow_up_fails_the_execution_in_fan_out_with_the_event_store
     assert run.attempts("Project") == 4
     assert same_states(run, ["Validate", "IsValid", "Store", "FanOut", "Project", "Notify"])
     assert store.get_event(run.input["event"]["event_id"]) is not None
-    assert store.projection(run.input["event"]["user_id"]) is None
+    projection = store.projection(run.input["event"]["user_id"])  # counted with the event, in Store
+    assert projection is not None and projection.total == 1 and projection.last_activity_at is None
 
 
 def test_notify_throttled_then_published(runs: dict[str, list[Run]]) -> None:
@@ -242,7 +266,7 @@ def test_a_failed_execution_is_redriven_as_on_aws(runs: dict[str, list[Run]], en
     assert entered[0] == "FanOut" and entered[-1] == "Done" and "Store" not in entered  # not from the start
     assert after[-1]["type"] == "ExecutionSucceeded"
     projection = store.projection(failed.input["event"]["user_id"])
-    assert projection is not None and projection.total == 1
+    assert projection is not None and projection.total == 1 and projection.last_activity_at is not None
     with pytest.raises(ClientError) as refused:
         engine.sfn.redrive_execution(executionArn=failed.arn)
     assert refused.value.response["Error"]["Code"] == "ExecutionNotRedrivable"

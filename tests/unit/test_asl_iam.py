@@ -99,10 +99,34 @@ def test_nested_tasks_are_found_and_name_their_targets() -> None:
     ]
 
 
+def test_a_dynamodb_transaction_needs_the_action_of_each_item_on_its_table() -> None:
+    """DynamoDB authorizes a TransactWriteItems item by item; IAM has no action for the call."""
+    transaction = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:dynamodb:transactWriteItems",
+        "Parameters": {
+            "TransactItems": [
+                {"Put": {"TableName": "${Events}", "Item.$": "$.item"}},
+                {"Update": {"TableName": "${Projections}", "Key.$": "$.key"}},
+                {"ConditionCheck": {"TableName": "${Events}", "Key.$": "$.key"}},
+            ]
+        },
+        "End": True,
+    }
+    assert required_permissions({"StartAt": "T", "States": {"T": transaction}}) == [
+        Permission("T", "dynamodb:PutItem", "${Events}"),
+        Permission("T", "dynamodb:UpdateItem", "${Projections}"),
+        Permission("T", "dynamodb:ConditionCheckItem", "${Events}"),
+    ]
+    transaction["Parameters"] = {"TransactItems.$": "$.items"}
+    with pytest.raises(UnmappedIntegration, match="written out"):
+        required_permissions({"StartAt": "T", "States": {"T": transaction}})
+
+
 def test_every_task_of_the_workflow_is_mapped() -> None:
     asl = json.loads((ROOT / "statemachine.asl.json").read_text())
     permissions = required_permissions(asl)
     assert {p.action for p in permissions} == {
-        "lambda:InvokeFunction", "dynamodb:GetItem", "dynamodb:PutItem", "sns:Publish",
+        "lambda:InvokeFunction", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "sns:Publish",
     }  # fmt: skip
     assert all(p.target.startswith("${") for p in permissions), "every target is a CDK substitution"

@@ -16,6 +16,7 @@ from tests.fakes import FakeRejections, FakeStarter, FakeTransport
 from workflow.events import CURRENT_SCHEMA_VERSION, EventType, normalize_text
 from workflow.ingest import Outcome, ingest_message
 from workflow.publisher import EventRefused, Publisher
+from workflow.records import readable
 from workflow.validation import validate
 
 # Values carry a marker, so a reason that echoes one is caught without false alarms.
@@ -203,7 +204,7 @@ def _storable(item: dict[str, Any]) -> None:
 
     typed = to_dynamodb(item)
     assert len(json.dumps(typed, ensure_ascii=False).encode("utf-8")) < 400 * 1024
-    assert len(item["body"]) <= 4096 and len(item["reason"]) <= 1000
+    assert len(readable(item)["body"]) <= 4096 and len(item["reason"]) <= 1000
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

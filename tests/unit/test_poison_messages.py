@@ -19,7 +19,7 @@ from workflow.console.app import summarize_input
 from workflow.constants import MAX_JSON_DEPTH, MAX_REJECTED_BODY_CHARS
 from workflow.ingest import Outcome, ingest_message, inspect_body
 from workflow.ports import InputRefused, TransientError
-from workflow.records import Rejection, rejection_item
+from workflow.records import Rejection, readable, rejection_item
 from workflow.validation import validate
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
@@ -45,7 +45,7 @@ def assert_storable(item: dict[str, Any]) -> None:
     encoded = json.dumps(typed, ensure_ascii=False).encode("utf-8")
     assert len(encoded) < 400 * 1024
     assert boundedjson.value_depth(typed, 64) <= 32
-    assert len(item["body"]) <= MAX_REJECTED_BODY_CHARS
+    assert len(readable(item)["body"]) <= MAX_REJECTED_BODY_CHARS
 
 
 HOSTILE_BODIES = {
@@ -164,7 +164,8 @@ def test_a_deep_event_is_rejected_by_validate_naming_the_limit() -> None:
 def test_a_rejection_record_is_escaped_and_cut_short() -> None:
     rejection = Rejection(rejection_id="r", reason="x" * 5000, body="\ud800" + "y" * 10_000)
     item = rejection_item(rejection, rejected_at=NOW, retention_days=1)
-    assert item["body"].startswith("\\ud800") and item["body_truncated"] is True
+    assert readable(item)["body"].startswith("\\ud800") and item["body_truncated"] is True
+    assert len(item["body_z"]) < 200  # "y" * 4090, compressed: kept once, small
     assert len(item["reason"]) <= 1000
     assert_storable(item)
 

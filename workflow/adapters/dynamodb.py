@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -20,21 +22,19 @@ from workflow.constants import (
     GSI_BY_USER_SK,
     PK,
     SK,
-    TTL_ATTRIBUTE,
 )
 from workflow.events import format_timestamp
 from workflow.ports import EventStore, Page, ProjectionStore, TransientError
 from workflow.projection import Projection, ProjectionChange
 from workflow.records import (
     COUNT_PREFIX,
-    KIND_APPLIED,
-    KIND_PROJECTION,
     Rejection,
-    applied_marker_key,
     day_range,
     event_key,
-    expiry,
+    projection_count_update,
+    projection_item,
     projection_key,
+    readable,
     rejected_day_partition,
     rejection_item,
     type_day_partition,
@@ -44,12 +44,24 @@ from workflow.records import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+BATCH_GET_MAX_KEYS = 100  # BatchGetItem's limit per call
+BATCH_GET_MAX_ATTEMPTS = 8
+BATCH_GET_MAX_BACKOFF = 1.0
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
 
 
 def to_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _SERIALIZER.serialize(value) for key, value in item.items()}
+
+
+def update_to_dynamodb(update: dict[str, Any]) -> dict[str, Any]:
+    """An Update of a TransactWriteItems with its Key and ExpressionAttributeValues typed."""
+    return {
+        **update,
+        "Key": to_dynamodb(update["Key"]),
+        "ExpressionAttributeValues": to_dynamodb(update["ExpressionAttributeValues"]),
+    }
 
 
 def _plain(value: Any) -> Any:
@@ -107,6 +119,33 @@ class DynamoDBEventStore(EventStore):
             raise
         return True
 
+    def store_event(self, item: dict[str, Any], change: ProjectionChange) -> bool:
+        """The event and its count in the user's projection, in one transaction conditional on the
+        event's key (the workflow's Store): False, and nothing written, if the event is stored."""
+        # The Update as the workflow's Store writes it.
+        count: Any = {"TableName": self._table, **update_to_dynamodb(projection_count_update(change))}
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": to_dynamodb(item),
+                            "ConditionExpression": "attribute_not_exists(#pk)",
+                            "ExpressionAttributeNames": {"#pk": PK},
+                        }
+                    },
+                    {"Update": count},
+                ]
+            )
+        except ClientError as error:
+            if _first_condition_failed(error):
+                return False
+            if _is_transient(error):
+                raise TransientError(f"DynamoDB {error.response['Error']['Code']} after the SDK's retries") from None
+            raise
+        return True
+
     def record_rejection(self, rejection: Rejection) -> bool:
         now = datetime.now(UTC)
         return self.put_if_absent(rejection_item(rejection, rejected_at=now, retention_days=self._retention_days))
@@ -114,7 +153,7 @@ class DynamoDBEventStore(EventStore):
     def get_event(self, event_id: str) -> dict[str, Any] | None:
         response = self._client.get_item(TableName=self._table, Key=to_dynamodb(event_key(event_id)))
         item = response.get("Item")
-        return from_dynamodb(item) if item else None
+        return readable(from_dynamodb(item)) if item else None
 
     def user_events(
         self, user_id: str, since: datetime, until: datetime, *, limit: int = 50, cursor: str | None = None
@@ -171,13 +210,32 @@ class DynamoDBEventStore(EventStore):
             if start_key:
                 params["ExclusiveStartKey"] = start_key
             response = self._client.query(**params)
-            items.extend(from_dynamodb(item) for item in response.get("Items", []))
+            items.extend(self._items([{PK: key[PK], SK: key[SK]} for key in response.get("Items", [])]))
             start_key = response.get("LastEvaluatedKey")
             if not start_key:
                 position += 1
         more = position < len(partitions) and (start_key or position < len(partitions))
         next_cursor = _encode_cursor({"p": position, "k": start_key}) if more else None
         return Page(items=items, cursor=next_cursor)
+
+    def _items(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items of these keys (typed), in their order, with BatchGetItem: the indexes keep
+        keys only. An item gone since the index was read (erased, expired) is left out."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for start in range(0, len(keys), BATCH_GET_MAX_KEYS):
+            requests: dict[str, Any] = {self._table: {"Keys": keys[start : start + BATCH_GET_MAX_KEYS]}}
+            for attempt in range(BATCH_GET_MAX_ATTEMPTS):
+                response = self._client.batch_get_item(RequestItems=requests)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    found[(item[PK]["S"], item[SK]["S"])] = item
+                requests = response.get("UnprocessedKeys") or {}
+                if not requests:
+                    break
+                time.sleep(min(BATCH_GET_MAX_BACKOFF, 0.05 * 2**attempt) * random.random())
+            else:
+                raise TransientError("DynamoDB BatchGetItem: keys still unprocessed after its retries")
+        items = (found.get((key[PK]["S"], key[SK]["S"])) for key in keys)
+        return [readable(from_dynamodb(item)) for item in items if item is not None]
 
     def projection(self, user_id: str) -> Projection | None:
         response = self._client.get_item(TableName=self._table, Key=to_dynamodb(projection_key(user_id)))
@@ -228,8 +286,8 @@ class DynamoDBEventStore(EventStore):
 
 
 class DynamoDBProjectionStore(ProjectionStore):
-    """Applies events with one transaction: the applied-marker and the counter change succeed
-    or fail together, so an event is counted exactly once, however often it is applied."""
+    """The parts of a projection that are not counted with the event: the last activity, which
+    only moves forward (safe to repeat and to reorder), and a rebuild from the stored events."""
 
     def __init__(self, table_name: str, client: DynamoDBClient, *, retention_days: int) -> None:
         self._table = table_name
@@ -237,50 +295,6 @@ class DynamoDBProjectionStore(ProjectionStore):
         self._retention_days = retention_days
 
     def apply(self, change: ProjectionChange) -> bool:
-        marker = {
-            **applied_marker_key(change.user_id, change.event_id),
-            "kind": KIND_APPLIED,
-            TTL_ATTRIBUTE: expiry(datetime.now(UTC), self._retention_days),
-        }
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": to_dynamodb(marker),
-                            "ConditionExpression": "attribute_not_exists(#pk)",
-                            "ExpressionAttributeNames": {"#pk": PK},
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": to_dynamodb(projection_key(change.user_id)),
-                            "UpdateExpression": "ADD #count :one SET #kind = :kind, #user = :user",
-                            "ExpressionAttributeNames": {
-                                "#count": COUNT_PREFIX + change.event_type,
-                                "#kind": "kind",
-                                "#user": "user_id",
-                            },
-                            "ExpressionAttributeValues": to_dynamodb(
-                                {":one": 1, ":kind": KIND_PROJECTION, ":user": change.user_id}
-                            ),
-                        }
-                    },
-                ]
-            )
-        except ClientError as error:
-            if _marker_existed(error):
-                return False
-            if _is_transient(error):
-                raise TransientError(f"DynamoDB {error.response['Error']['Code']} after the SDK's retries") from None
-            raise
-        # The last activity only moves forward, so this write is safe to repeat and to reorder.
-        self._advance_last_activity(change)
-        return True
-
-    def _advance_last_activity(self, change: ProjectionChange) -> None:
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -295,6 +309,14 @@ class DynamoDBProjectionStore(ProjectionStore):
                 raise TransientError(f"DynamoDB {error.response['Error']['Code']} after the SDK's retries") from None
             if not _is_condition_failure(error):
                 raise
+            return False
+        return True
+
+    def rebuild(self, projection: Projection) -> bool:
+        """Write the projection as it is (counts and last activity): False if it already was."""
+        item = projection_item(projection)
+        old = self._client.put_item(TableName=self._table, Item=to_dynamodb(item), ReturnValues="ALL_OLD")
+        return "Attributes" not in old or from_dynamodb(old["Attributes"]) != item
 
 
 _TRANSIENT_CODES = {
@@ -314,7 +336,7 @@ def _is_transient(error: ClientError) -> bool:
     return code in _TRANSIENT_CODES
 
 
-def _marker_existed(error: ClientError) -> bool:
+def _first_condition_failed(error: ClientError) -> bool:
     if error.response["Error"]["Code"] != "TransactionCanceledException":
         return False
     reasons = error.response.get("CancellationReasons") or []

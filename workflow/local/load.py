@@ -7,6 +7,10 @@
   throttled records, and they come back after the visibility timeout. Rates are scaled, time is
   not: N events over a bucket of B/scale and R/scale per second drain like N*scale events over
   the real one.
+* ``write_quota``: the table provisioned (``billing=provisioned``) and its writes throttled by a
+  token bucket, as DynamoDB throttles writes above the provisioned rate until auto scaling
+  catches up; the workflow is Express, so an execution that fails on throttling fails its
+  message, which its lane keeps and delivers again. Counted per write request, not per unit.
 * ``lanes``: a steady web flow alone, then the same flow while a batch-lane burst drains; the web
   events' publish→stored latency is compared.
 """
@@ -116,6 +120,59 @@ def quota(
             "bucket_bound_seconds": round(max(0.0, events - burst) / refill, 1),
             **_latency(stored, sent_at),
         }
+
+
+def write_quota(
+    events: int, burst: float, refill: float, port: int, progress: Progress, context: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    plan = FaultPlan(faults=[Fault("dynamodb:write", burst=burst, refill_per_second=refill)])
+    context = {"billing": "provisioned", "workflow_type": "express", **(context or {})}
+    with LocalRuntime(port=port, log_file=LOG_FILE, faults=plan, context=context) as runtime:
+        offered = _events(events, source="web", prefix="wquota")
+        sent_at: dict[str, float] = {}
+        started = time.monotonic()
+        _publish_burst(runtime, offered, sent_at)
+        runtime.wait_until_drained(
+            timeout=max(1800.0, 40 * events / refill),
+            interval=1.0,
+            on_progress=lambda b: progress(
+                f"write quota: {b.visible} queued, {b.in_flight} in flight, "
+                f"{plan.injected['dynamodb:write:quota']} writes throttled ({time.monotonic() - started:.0f} s)"
+            ),
+        )
+        drained = time.monotonic() - started
+        stored = _stored(runtime, "wquota")
+        projections = bootstrap.event_store(runtime.settings())
+        counted = sum(p.total for u in range(20) if (p := projections.projection(f"wquota-{u:03d}")) is not None)
+        return {
+            "offered": events,
+            "context": context,
+            "bucket": {"burst": burst, "refill_per_second": refill},
+            "stored": len({item["event_id"] for item in stored}),
+            "stored_twice": len(stored) - len({item["event_id"] for item in stored}),
+            "projected": counted,
+            "dead_letters": dead_letters_now(runtime),
+            "throttled_writes": plan.injected["dynamodb:write:quota"],
+            "sqs_redeliveries": sum(p.stats.returned for p in runtime.pollers),
+            "drain_seconds": round(drained, 1),
+            **_latency(stored, sent_at),
+        }
+
+
+def render_write_quota(result: dict[str, Any]) -> str:
+    b = result["bucket"]
+    return "\n".join(
+        [
+            f"== eventflow bench --write-quota (table provisioned, writes over a bucket of {b['burst']:g} "
+            f"and {b['refill_per_second']:g}/s) ==",
+            f"offered    {result['offered']} events at once",
+            f"outcome    {result['stored']} stored, {result['stored_twice']} stored twice, "
+            f"{result['projected']} counted in projections, {result['dead_letters']} in the dead-letter queues",
+            f"throttling {result['throttled_writes']} writes throttled, "
+            f"{result['sqs_redeliveries']} records returned to their lane",
+            f"drain      {result['drain_seconds']} s; publish→stored p50 {result['p50_s']} s, p99 {result['p99_s']} s",
+        ]
+    )
 
 
 def _steady_web(runtime: LocalRuntime, rate: float, seconds: float, prefix: str, sent_at: dict[str, float]) -> None:

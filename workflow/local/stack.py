@@ -44,6 +44,11 @@ class EventSourceMapping:
     enabled: bool = True
 
 
+# Resources with no local counterpart, left out on purpose: there is no X-Ray locally (moto has
+# no sampling rules); `eventflow cost` reads the rule's rate from the template.
+NOT_RUN_LOCALLY = frozenset({"AWS::XRay::SamplingRule"})
+
+
 @dataclass
 class Deployment:
     stack_name: str
