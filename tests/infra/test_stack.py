@@ -231,9 +231,9 @@ def test_lean_observability_by_default(template_json: dict[str, Any]) -> None:
     assert not resources(template_json, "AWS::ApplicationAutoScaling::ScalableTarget")
 
 
-def test_log_level_sampling_and_provisioned_billing_come_from_context(tmp_path: Path) -> None:
+def test_log_level_sampling_and_provisioned_billing_come_from_context() -> None:
     context = {"workflow_log_level": "ALL", "xray_sampling_rate": "0.2", "billing": "provisioned"}
-    template = json.loads((synthesize(context, cache_dir=tmp_path) / f"{c.STACK_NAME}.template.json").read_text())
+    template = synthesized(context)
     (machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
     assert machine["LoggingConfiguration"]["Level"] == "ALL"
     (rule,) = resources(template, "AWS::XRay::SamplingRule").values()
