@@ -231,7 +231,7 @@ def test_lean_observability_by_default(template_json: dict[str, Any]) -> None:
     assert not resources(template_json, "AWS::ApplicationAutoScaling::ScalableTarget")
 
 
-def test_log_level_sampling_and_provisioned_billing_come_from_context() -> None:
+def test_log_level_sampling_and_provisioned_billing_come_from_context(tmp_path: Path) -> None:
     context = {"workflow_log_level": "ALL", "xray_sampling_rate": "0.2", "billing": "provisioned"}
     template = synthesized(context)
     (machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
