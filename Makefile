@@ -18,8 +18,11 @@ install: $(STAMP)
 demo: $(STAMP)  ## the main job: the whole pipeline on the embedded local AWS, reconciled
 	$(BIN)/eventflow demo
 
+# `make test PARALLEL="-n 2 --dist loadgroup"`: on two pytest-xdist workers (docs/testing.md)
+PARALLEL ?=
+
 test: $(STAMP) browser  ## every tier but the drills: unit, adapters, statemachine, conformance, infrastructure, end to end, console
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest $(PARALLEL)
 
 verify: $(STAMP)  ## the long drills: a small chaos run, the StartExecution quota run, ...
 	$(BIN)/python -m pytest -m drill

@@ -23,8 +23,8 @@ import pytest  # noqa: E402
 # `pytest -m adapters` runs tests/adapters, whatever a file says of itself.
 TIERS = ("unit", "adapters", "e2e", "statemachine", "conformance", "console", "infra")
 # Tiers whose tests share one costly session fixture (the scenarios' executions, the conformance run,
-# the console's executions, one jsii runtime): under pytest-xdist (`make test` runs `-n 2 --dist
-# loadgroup`) each runs whole on one worker, so that none is made twice; the other tests go wherever
+# the console's executions, one jsii runtime): under pytest-xdist (`-n 2 --dist loadgroup`) each
+# runs whole on one worker, so that none is made twice; the other tests go wherever
 # a worker is free.
 ONE_WORKER = ("statemachine", "conformance", "console", "infra")
 
