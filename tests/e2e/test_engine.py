@@ -232,7 +232,7 @@ def _thread_names_started() -> list[str]:
     return started
 
 
-def test_a_state_that_cannot_time_out_starts_no_thread_of_its_own(
+def test_executions_branches_and_states_that_cannot_time_out_reuse_the_engines_threads(
     embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sfn = boto("stepfunctions", embedded_aws.endpoint_url)
@@ -240,15 +240,19 @@ def test_a_state_that_cannot_time_out_starts_no_thread_of_its_own(
     arn = _machine(
         sfn,
         "no-timeout",
-        {"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "Branches": [branch], "End": True}}},
+        {"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "Branches": [branch, branch], "End": True}}},
     )
     monkeypatch.setattr(threading.Thread, "start", threading.Thread.start)  # restored after the test
     started = _thread_names_started()
-    for i in range(5):
-        sfn.start_execution(stateMachineArn=arn, name=f"n-{i}", input="{}")
-        assert _finished(sfn, arn, f"n-{i}")["status"] == "SUCCEEDED"
-    assert not [name for name in started if "_exec_and_notify" in name or name == "asl-state"]
-    assert any("eval" in name for name in started)  # the executions' and branches' own threads were seen
+    for i in range(8):
+        sfn.start_execution(stateMachineArn=arn, name=f"n-{i}", input=json.dumps({"i": i}))
+        described = _finished(sfn, arn, f"n-{i}")
+        assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", [{"i": i}, {"i": i}])
+    engine_threads = [name for name in started if "process_request" not in name]  # not the HTTP server's
+    # moto as shipped starts 7 an execution here (its own, its program's, 2 branches, their
+    # programs, the Parallel state's): 56. Reused workers: at most one per piece running at once.
+    assert len(engine_threads) <= 3, engine_threads
+    assert not [name for name in engine_threads if "_exec_and_notify" in name or "eval" in name]
 
 
 def test_a_task_past_its_timeout_fails_with_states_timeout_and_its_waits_reuse_threads(
@@ -290,3 +294,38 @@ def test_a_task_past_its_timeout_fails_with_states_timeout_and_its_waits_reuse_t
     assert (slow["status"], slow.get("error")) == ("FAILED", "States.Timeout")
     history = sfn.get_execution_history(executionArn=slow["executionArn"])["events"]
     assert [e["type"] for e in history if e["type"].startswith("TaskTimedOut")] == ["TaskTimedOut"]
+
+
+def test_nested_parallel_and_map_states_finish_when_every_engine_thread_is_busy(
+    embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One worker for branches and iterations: the rest run on the thread that waits for them.
+    monkeypatch.setattr(engine._state_workers, "limit", 1)
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    leaf = {"StartAt": "Twice", "States": {"Twice": {"Type": "Pass", "Parameters": {"v.$": "$"}, "End": True}}}
+    each = {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": leaf, "End": True}
+    inner = {"StartAt": "Each", "States": {"Each": each}}
+    nested = {"Type": "Parallel", "Branches": [inner, inner, inner], "End": True}
+    outer = {"StartAt": "Nested", "States": {"Nested": nested}}
+    both = {"Type": "Parallel", "Branches": [outer, outer], "End": True}
+    arn = _machine(sfn, "nested", {"StartAt": "Outer", "States": {"Outer": both}})
+    sfn.start_execution(stateMachineArn=arn, name="nested", input='{"items": [1, 2, 3, 4]}')
+    described = _finished(sfn, arn, "nested")
+    assert described["status"] == "SUCCEEDED", described
+    mapped = [{"v": i} for i in (1, 2, 3, 4)]
+    assert json.loads(described["output"]) == [[mapped] * 3] * 2
+
+
+def test_executions_beyond_the_engines_threads_wait_started_and_all_finish(
+    embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine._execution_workers, "limit", 1)
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    wait = {"Type": "Wait", "Seconds": 1, "End": True}
+    arn = _machine(sfn, "queued", {"StartAt": "Wait", "States": {"Wait": wait}})
+    for i in range(3):
+        sfn.start_execution(stateMachineArn=arn, name=f"q-{i}", input="{}")
+    for i in range(3):  # each has begun its history when it is started, whether it runs yet or not
+        history = sfn.get_execution_history(executionArn=arn.replace(":stateMachine:", ":execution:") + f":q-{i}")
+        assert history["events"][0]["type"] == "ExecutionStarted"
+    assert [_finished(sfn, arn, f"q-{i}")["status"] for i in range(3)] == ["SUCCEEDED"] * 3
