@@ -253,8 +253,19 @@ def render(result: dict[str, Any]) -> str:
             f"{q['per_second']}/s on moto as shipped ({result['engine_ratio']}x)",
             f"cost       per execution here: {_cost(e, 'execution')}",
             f"           on moto as shipped: {_cost(q, 'execution')}",
+            f"           moto as shipped / here: {_ratios(q, e)}",
         ]
     )
+
+
+def _ratios(peer: dict[str, Any], here: dict[str, Any]) -> str:
+    """How many times each cost of moto as shipped is this runtime's (higher: this one is cheaper)."""
+
+    def ratio(name: str) -> str:
+        mine = here[f"{name}_per_execution"]
+        return f"{peer[f'{name}_per_execution'] / mine:.1f}x" if mine else "(none here)"
+
+    return f"CPU {ratio('cpu_ms')}, threads started {ratio('threads')}, context switches {ratio('context_switches')}"
 
 
 def _cost(figures: dict[str, Any], unit: str) -> str:
