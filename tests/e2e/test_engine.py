@@ -329,3 +329,63 @@ def test_executions_beyond_the_engines_threads_wait_started_and_all_finish(
         history = sfn.get_execution_history(executionArn=arn.replace(":stateMachine:", ":execution:") + f":q-{i}")
         assert history["events"][0]["type"] == "ExecutionStarted"
     assert [_finished(sfn, arn, f"q-{i}")["status"] for i in range(3)] == ["SUCCEEDED"] * 3
+
+
+def test_a_succeeded_executions_history_is_kept_compressed_and_reads_back_the_same(
+    embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+    from pympler import asizeof
+
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    branch = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"x": "y" * 2000}, "End": True}}}
+    steps = {
+        "A": {"Type": "Pass", "Parameters": {"in.$": "$", "big": "z" * 3000}, "Next": "B"},
+        "B": {"Type": "Parallel", "Branches": [branch, branch], "ResultPath": "$.branches", "End": True},
+    }
+    arn = _machine(sfn, "compact", {"StartAt": "A", "States": steps})
+
+    def history(name: str) -> list[tuple[str, Any]]:
+        execution = arn.replace(":stateMachine:", ":execution:") + f":{name}"
+        events = sfn.get_execution_history(executionArn=execution)["events"]
+        return [(e["type"], {k: v for k, v in e.items() if k.endswith("EventDetails")}) for e in events]
+
+    def kept(name: str) -> int:
+        machine = stepfunctions_parser_backends["123456789012"]["us-east-1"].describe_state_machine(arn)
+        (execution,) = [e for e in machine.executions if e.name == name]
+        return int(asizeof.asizeof(execution.exec_worker.env))
+
+    monkeypatch.setattr(engine, "COMPACT_SUCCEEDED_HISTORIES", False)
+    sfn.start_execution(stateMachineArn=arn, name="full", input='{"n": 1}')
+    assert _finished(sfn, arn, "full")["status"] == "SUCCEEDED"
+    monkeypatch.setattr(engine, "COMPACT_SUCCEEDED_HISTORIES", True)
+    sfn.start_execution(stateMachineArn=arn, name="compact", input='{"n": 1}')
+    assert _finished(sfn, arn, "compact")["status"] == "SUCCEEDED"
+    assert history("compact") == history("full")
+    assert len(history("compact")) > 10
+    assert kept("compact") < kept("full") / 4, (kept("compact"), kept("full"))
+
+
+def test_sqs_remembers_the_newest_deleted_receipt_handles_and_takes_older_ones_as_deleted(
+    embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+    from moto.sqs.models import sqs_backends
+
+    monkeypatch.setattr(engine, "KEEP_DELETED_RECEIPT_HANDLES", 3)
+    sqs = boto("sqs", embedded_aws.endpoint_url)
+    url = sqs.create_queue(QueueName="engine-receipts")["QueueUrl"]
+    for i in range(6):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+    handles = []
+    while len(handles) < 6:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            handles.append(message["ReceiptHandle"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    queue = sqs_backends["123456789012"]["us-east-1"].queues["engine-receipts"]
+    assert len(queue.deleted_messages) == 3
+    for handle in handles:  # deleting again succeeds, remembered or not
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+    with pytest.raises(ClientError) as refused:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-receipt-handle")
+    assert refused.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
