@@ -275,5 +275,13 @@ def _cost(figures: dict[str, Any], unit: str) -> str:
     )
 
 
+def pipeline_alone(n: int, port: int, *, iam: bool) -> dict[str, Any]:
+    """`pipeline` on a runtime of its own, IAM enforced or not (each path's cost, compared)."""
+    with LocalRuntime(port=port, iam=iam, log_file=Path(".eventflow") / "logs" / "bench-functions.log") as runtime:
+        return pipeline(runtime, n, lambda _: None)
+
+
 if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--peer":
     print(json.dumps(peer(int(sys.argv[2]), int(sys.argv[3]))))
+if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "--pipeline":
+    print(json.dumps(pipeline_alone(int(sys.argv[2]), int(sys.argv[3]), iam=sys.argv[4] == "iam")))
