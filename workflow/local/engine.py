@@ -282,7 +282,7 @@ class _Workers:
 # Parallel branch, each Map iteration, each program with a TimeoutSeconds. At the limit, the
 # thread that would wait runs the work itself (so nested Parallel and Map states cannot
 # deadlock on a full pool); a timeout is then noticed when the work returns.
-STATE_THREADS = 64
+STATE_THREADS = 256  # room for each running execution's branches and timed Tasks
 # Executions evaluated at once; the ones started beyond are RUNNING (their history begun) and
 # wait for a free thread, in order.
 EXECUTION_THREADS = 64
