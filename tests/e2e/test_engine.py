@@ -362,6 +362,9 @@ def test_a_succeeded_executions_history_is_kept_compressed_and_reads_back_the_sa
     sfn.start_execution(stateMachineArn=arn, name="compact", input='{"n": 1}')
     assert _finished(sfn, arn, "compact")["status"] == "SUCCEEDED"
     assert history("compact") == history("full")
+    described = {name: _finished(sfn, arn, name) for name in ("full", "compact")}
+    assert described["compact"]["output"] == described["full"]["output"]
+    assert described["compact"]["input"] == described["full"]["input"] == '{"n": 1}'
     assert len(history("compact")) > 10
     assert kept("compact") < kept("full") / 4, (kept("compact"), kept("full"))
 

@@ -432,14 +432,15 @@ def _schedule_executions() -> None:
             execution = getattr(self._execution_communication, "execution", None)
             if COMPACT_SUCCEEDED_HISTORIES and execution is not None and execution.exec_status.value == "SUCCEEDED":
                 self.env = _ClosedEnvironment(env)
+                self._evaluation_details = None  # what it was started with (its parsed input): read only to start
 
         _execution_workers.submit(evaluate, wait=True)
 
     ExecutionWorker.start = start  # type: ignore[method-assign]
 
 
-# A succeeded execution keeps its history compressed, and nothing else of its evaluation (~65 KB
-# an execution in full, ~4 KB so): GetExecutionHistory answers the same events. Failed, timed
+# A succeeded execution keeps its history compressed, and nothing else of its evaluation (~70 KB
+# an execution in full, ~5 KB so): GetExecutionHistory answers the same events. Failed, timed
 # out and aborted ones keep everything, since a redrive continues their evaluation.
 COMPACT_SUCCEEDED_HISTORIES = True
 
