@@ -61,6 +61,7 @@ import pickle
 import queue
 import re
 import threading
+import traceback
 import zlib
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
@@ -270,7 +271,10 @@ class _Workers:
             try:
                 job()
             except Exception as error:  # moto's own catches everything; a worker outlives any job
-                logging.getLogger("eventflow.local").error("the engine's %s raised %s", self.name, type(error).__name__)
+                where = traceback.extract_tb(error.__traceback__)[-1]  # a place, never a message
+                logging.getLogger("eventflow.local").error(
+                    "the engine's %s raised %s at %s:%s", self.name, type(error).__name__, where.filename, where.lineno
+                )
             with self._lock:
                 if self._queued > 0:  # a queued job is waiting for this worker: it stays claimed
                     self._queued -= 1
@@ -375,6 +379,11 @@ def _run_states_without_a_thread_each() -> None:
     program_eval = Program.eval
 
     def eval_program(self: Any, env: Any) -> None:
+        if not env.is_running():
+            # Its frame stopped, failed or ended before it began (a branch that waited for a
+            # worker): moto would raise setting its first state, and the Parallel state waiting
+            # for the branch to report would wait forever. Nothing runs, as in EvalComponent.eval.
+            return
         if self.timeout_seconds is not None:  # waited for with its timeout, as moto does
             program_eval(self, env)
             return
