@@ -379,7 +379,7 @@ def _run_states_without_a_thread_each() -> None:
     program_eval = Program.eval
 
     def eval_program(self: Any, env: Any) -> None:
-        if not env.is_running():
+        if env._program_state is not None and not env.is_running():
             # Its frame stopped, failed or ended before it began (a branch that waited for a
             # worker): moto would raise setting its first state, and the Parallel state waiting
             # for the branch to report would wait forever. Nothing runs, as in EvalComponent.eval.
