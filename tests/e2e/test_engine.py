@@ -232,7 +232,7 @@ def _thread_names_started() -> list[str]:
     return started
 
 
-def test_a_state_that_cannot_time_out_starts_no_thread_of_its_own(
+def test_executions_branches_and_states_that_cannot_time_out_reuse_the_engines_threads(
     embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sfn = boto("stepfunctions", embedded_aws.endpoint_url)
@@ -240,15 +240,19 @@ def test_a_state_that_cannot_time_out_starts_no_thread_of_its_own(
     arn = _machine(
         sfn,
         "no-timeout",
-        {"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "Branches": [branch], "End": True}}},
+        {"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "Branches": [branch, branch], "End": True}}},
     )
     monkeypatch.setattr(threading.Thread, "start", threading.Thread.start)  # restored after the test
     started = _thread_names_started()
-    for i in range(5):
-        sfn.start_execution(stateMachineArn=arn, name=f"n-{i}", input="{}")
-        assert _finished(sfn, arn, f"n-{i}")["status"] == "SUCCEEDED"
-    assert not [name for name in started if "_exec_and_notify" in name or name == "asl-state"]
-    assert any("eval" in name for name in started)  # the executions' and branches' own threads were seen
+    for i in range(8):
+        sfn.start_execution(stateMachineArn=arn, name=f"n-{i}", input=json.dumps({"i": i}))
+        described = _finished(sfn, arn, f"n-{i}")
+        assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", [{"i": i}, {"i": i}])
+    engine_threads = [name for name in started if "process_request" not in name]  # not the HTTP server's
+    # moto as shipped starts 7 an execution here (its own, its program's, 2 branches, their
+    # programs, the Parallel state's): 56. Reused workers: at most one per piece running at once.
+    assert len(engine_threads) <= 3, engine_threads
+    assert not [name for name in engine_threads if "_exec_and_notify" in name or "eval" in name]
 
 
 def test_a_task_past_its_timeout_fails_with_states_timeout_and_its_waits_reuse_threads(
@@ -290,3 +294,101 @@ def test_a_task_past_its_timeout_fails_with_states_timeout_and_its_waits_reuse_t
     assert (slow["status"], slow.get("error")) == ("FAILED", "States.Timeout")
     history = sfn.get_execution_history(executionArn=slow["executionArn"])["events"]
     assert [e["type"] for e in history if e["type"].startswith("TaskTimedOut")] == ["TaskTimedOut"]
+
+
+def test_nested_parallel_and_map_states_finish_when_every_engine_thread_is_busy(
+    embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One worker for branches and iterations: the rest run on the thread that waits for them.
+    monkeypatch.setattr(engine._state_workers, "limit", 1)
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    leaf = {"StartAt": "Twice", "States": {"Twice": {"Type": "Pass", "Parameters": {"v.$": "$"}, "End": True}}}
+    each = {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": leaf, "End": True}
+    inner = {"StartAt": "Each", "States": {"Each": each}}
+    nested = {"Type": "Parallel", "Branches": [inner, inner, inner], "End": True}
+    outer = {"StartAt": "Nested", "States": {"Nested": nested}}
+    both = {"Type": "Parallel", "Branches": [outer, outer], "End": True}
+    arn = _machine(sfn, "nested", {"StartAt": "Outer", "States": {"Outer": both}})
+    sfn.start_execution(stateMachineArn=arn, name="nested", input='{"items": [1, 2, 3, 4]}')
+    described = _finished(sfn, arn, "nested")
+    assert described["status"] == "SUCCEEDED", described
+    mapped = [{"v": i} for i in (1, 2, 3, 4)]
+    assert json.loads(described["output"]) == [[mapped] * 3] * 2
+
+
+def test_executions_beyond_the_engines_threads_wait_started_and_all_finish(
+    embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine._execution_workers, "limit", 1)
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    wait = {"Type": "Wait", "Seconds": 1, "End": True}
+    arn = _machine(sfn, "queued", {"StartAt": "Wait", "States": {"Wait": wait}})
+    for i in range(3):
+        sfn.start_execution(stateMachineArn=arn, name=f"q-{i}", input="{}")
+    for i in range(3):  # each has begun its history when it is started, whether it runs yet or not
+        history = sfn.get_execution_history(executionArn=arn.replace(":stateMachine:", ":execution:") + f":q-{i}")
+        assert history["events"][0]["type"] == "ExecutionStarted"
+    assert [_finished(sfn, arn, f"q-{i}")["status"] for i in range(3)] == ["SUCCEEDED"] * 3
+
+
+def test_a_succeeded_executions_history_is_kept_compressed_and_reads_back_the_same(
+    embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+    from pympler import asizeof
+
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    branch = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"x": "y" * 2000}, "End": True}}}
+    steps = {
+        "A": {"Type": "Pass", "Parameters": {"in.$": "$", "big": "z" * 3000}, "Next": "B"},
+        "B": {"Type": "Parallel", "Branches": [branch, branch], "ResultPath": "$.branches", "End": True},
+    }
+    arn = _machine(sfn, "compact", {"StartAt": "A", "States": steps})
+
+    def history(name: str) -> list[tuple[str, Any]]:
+        execution = arn.replace(":stateMachine:", ":execution:") + f":{name}"
+        events = sfn.get_execution_history(executionArn=execution)["events"]
+        return [(e["type"], {k: v for k, v in e.items() if k.endswith("EventDetails")}) for e in events]
+
+    def kept(name: str) -> int:
+        machine = stepfunctions_parser_backends["123456789012"]["us-east-1"].describe_state_machine(arn)
+        (execution,) = [e for e in machine.executions if e.name == name]
+        return int(asizeof.asizeof(execution.exec_worker.env))
+
+    monkeypatch.setattr(engine, "COMPACT_SUCCEEDED_HISTORIES", False)
+    sfn.start_execution(stateMachineArn=arn, name="full", input='{"n": 1}')
+    assert _finished(sfn, arn, "full")["status"] == "SUCCEEDED"
+    monkeypatch.setattr(engine, "COMPACT_SUCCEEDED_HISTORIES", True)
+    sfn.start_execution(stateMachineArn=arn, name="compact", input='{"n": 1}')
+    assert _finished(sfn, arn, "compact")["status"] == "SUCCEEDED"
+    assert history("compact") == history("full")
+    described = {name: _finished(sfn, arn, name) for name in ("full", "compact")}
+    assert described["compact"]["output"] == described["full"]["output"]
+    assert described["compact"]["input"] == described["full"]["input"] == '{"n": 1}'
+    assert len(history("compact")) > 10
+    assert kept("compact") < kept("full") / 4, (kept("compact"), kept("full"))
+
+
+def test_sqs_remembers_the_newest_deleted_receipt_handles_and_takes_older_ones_as_deleted(
+    embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+    from moto.sqs.models import sqs_backends
+
+    monkeypatch.setattr(engine, "KEEP_DELETED_RECEIPT_HANDLES", 3)
+    sqs = boto("sqs", embedded_aws.endpoint_url)
+    url = sqs.create_queue(QueueName="engine-receipts")["QueueUrl"]
+    for i in range(6):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+    handles = []
+    while len(handles) < 6:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            handles.append(message["ReceiptHandle"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    queue = sqs_backends["123456789012"]["us-east-1"].queues["engine-receipts"]
+    assert len(queue.deleted_messages) == 3
+    for handle in handles:  # deleting again succeeds, remembered or not
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+    with pytest.raises(ClientError) as refused:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-receipt-handle")
+    assert refused.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"

@@ -36,3 +36,30 @@ def test_a_reading_counts_threads_started_cpu_spent_and_context_switches() -> No
     assert 3 <= after.threads_started - before.threads_started < 6
     assert after.cpu_seconds > before.cpu_seconds
     assert after.context_switches >= before.context_switches
+
+
+def test_the_rendering_sets_each_cost_of_moto_as_shipped_against_this_runtimes() -> None:
+    from workflow.local.bench import render
+
+    def costs(cpu: float, threads: float, switches: float) -> dict[str, float]:
+        return {
+            "cpu_ms_per_execution": cpu,
+            "threads_per_execution": threads,
+            "context_switches_per_execution": switches,
+        }
+
+    pipeline = {
+        **{k: 1 for k in ("events", "stored", "seconds", "events_per_second", "peak_rss_mb")},
+        **{f"latency_{p}_s": 1 for p in ("p50", "p95", "p99")},
+        **{f"{k}_per_event": 1 for k in ("cpu_ms", "threads", "context_switches")},
+    }
+    text = render(
+        {
+            "pipeline": pipeline,
+            "engine": {"executions": 10, "per_second": 5.0, **costs(10.0, 0.0, 20.0)},
+            "peer": {"executions": 10, "per_second": 2.0, **costs(30.0, 7.0, 100.0)},
+            "engine_ratio": 2.5,
+        }
+    )
+    assert "5.0/s here, 2.0/s on moto as shipped (2.5x)" in text
+    assert "moto as shipped / here: CPU 3.0x, threads started (none here), context switches 5.0x" in text

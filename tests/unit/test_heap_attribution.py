@@ -17,6 +17,11 @@ def test_growth_per_event_is_the_difference_per_event_largest_first() -> None:
     }
 
 
+def test_growth_beyond_the_items_leaves_out_the_tables_only() -> None:
+    growth = {"Step Functions executions (moto)": 4.5, "DynamoDB tables (moto)": 8.0, "SQS queues (moto)": 0.25}
+    assert heap.beyond_items(growth) == 4.75
+
+
 def test_what_two_sources_share_is_counted_once_in_the_first() -> None:
     shared = [b"x" * 10_000 for _ in range(10)]
     sized = heap.sizes({"a": {"items": shared}, "b": {"same": shared}, "c": {"own": b"y" * 50_000}})

@@ -253,8 +253,19 @@ def render(result: dict[str, Any]) -> str:
             f"{q['per_second']}/s on moto as shipped ({result['engine_ratio']}x)",
             f"cost       per execution here: {_cost(e, 'execution')}",
             f"           on moto as shipped: {_cost(q, 'execution')}",
+            f"           moto as shipped / here: {_ratios(q, e)}",
         ]
     )
+
+
+def _ratios(peer: dict[str, Any], here: dict[str, Any]) -> str:
+    """How many times each cost of moto as shipped is this runtime's (higher: this one is cheaper)."""
+
+    def ratio(name: str) -> str:
+        mine = here[f"{name}_per_execution"]
+        return f"{peer[f'{name}_per_execution'] / mine:.1f}x" if mine else "(none here)"
+
+    return f"CPU {ratio('cpu_ms')}, threads started {ratio('threads')}, context switches {ratio('context_switches')}"
 
 
 def _cost(figures: dict[str, Any], unit: str) -> str:
@@ -264,5 +275,13 @@ def _cost(figures: dict[str, Any], unit: str) -> str:
     )
 
 
+def pipeline_alone(n: int, port: int, *, iam: bool) -> dict[str, Any]:
+    """`pipeline` on a runtime of its own, IAM enforced or not (each path's cost, compared)."""
+    with LocalRuntime(port=port, iam=iam, log_file=Path(".eventflow") / "logs" / "bench-functions.log") as runtime:
+        return pipeline(runtime, n, lambda _: None)
+
+
 if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--peer":
     print(json.dumps(peer(int(sys.argv[2]), int(sys.argv[3]))))
+if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "--pipeline":
+    print(json.dumps(pipeline_alone(int(sys.argv[2]), int(sys.argv[3]), iam=sys.argv[4] == "iam")))

@@ -30,16 +30,25 @@ Measured on the pipeline (py-spy --gil), moto spent its time on work it repeats:
   Map iteration's, each Task's) appended to moto's ``TMP_THREADS`` list, which nothing reads
   and nothing empties (~15 threads, ~31 KB, an event): the list now drops finished threads
   whenever it has doubled since it last did, so it holds about as many as are running;
-* a new thread for every Task, Parallel and Map state, only to wait for it with the state's
-  timeout: a state that cannot time out (no ``TimeoutSeconds`` nor ``HeartbeatSeconds``: the
-  default is 99,999,999 s) now runs on the thread that waits for it, and one that can runs on
-  a reused worker (a new one only when every worker is busy), waited for exactly as before, so
-  ``States.Timeout`` comes when it did;
+* a new thread for every execution, every program (an execution's, each Parallel branch's, each
+  Map iteration's), every Parallel branch and Map iteration, and every Task, Parallel and Map
+  state, only to wait for it: a state or program that cannot time out (no ``TimeoutSeconds``
+  nor ``HeartbeatSeconds``) now runs on the thread that waits for it; branches, iterations and
+  what can time out run on reused workers (at most `STATE_THREADS`; beyond, on the thread that
+  waits, so nested Parallel and Map states cannot deadlock), waited for exactly as before, so
+  ``States.Timeout`` comes when it did; executions are evaluated by at most
+  `EXECUTION_THREADS` reused workers, in the order started (each has its ExecutionStarted event
+  when started). The engine's threads follow the work running at once, not the rate;
+* 40-60 ``copy.deepcopy`` calls an execution on states' JSON values and history events: a copy
+  built directly for dicts, lists and atoms (`copy_json`), ``copy.deepcopy`` for anything else;
 * every finished execution kept forever, with its whole history (~100 KB an event): the most
   recent `KEEP_FINISHED_EXECUTIONS` succeeded executions of each state machine are kept, older
   ones are forgotten, as AWS forgets them after 90 days. A redelivery of a forgotten one starts
   a new execution, which the conditional Store absorbs as a duplicate. Failed, timed-out and
-  aborted executions are all kept: they are what an operator lists and redrives.
+  aborted executions are all kept: they are what an operator lists and redrives. A succeeded
+  execution keeps its history compressed and nothing else of its evaluation (~65 KB -> ~4 KB);
+* SQS remembering every receipt handle of every deleted message (~0.5 KB a message): the
+  newest `KEEP_DELETED_RECEIPT_HANDLES` per queue.
 
 The statemachine tier runs on these, so they are held to the engine's behaviour.
 """
@@ -50,10 +59,14 @@ import copy
 import functools
 import importlib
 import logging
+import pickle
 import queue
+import re
 import threading
-from collections import OrderedDict
-from collections.abc import Callable
+import traceback
+import zlib
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from workflow.bootstrap import Credentials
@@ -106,6 +119,8 @@ def speed_up() -> None:
             ("threads", _forget_finished_threads),
             ("state_threads", _run_states_without_a_thread_each),
             ("method_names", _list_response_methods_once),
+            ("execution_threads", _schedule_executions),
+            ("json_copies", _copy_json_values_directly),
         ):
             if name not in _applied:
                 patch()
@@ -206,25 +221,44 @@ def _forget_finished_threads() -> None:
 
 
 class _Workers:
-    """Daemon threads reused for the states that can time out: a new one starts only when none is
-    idle, and one idle for `idle_seconds` leaves, so their number follows the states running at
-    once, not the rate. (Daemons, as moto's were: a state abandoned at its timeout must not
-    hold up the process's exit.)"""
+    """Daemon threads reused for the engine's work: a new one starts only when none is idle, and
+    one idle for `idle_seconds` leaves, so their number follows the work running at once, not
+    the rate; never more than `limit`. (Daemons, as moto's were: a state abandoned at its
+    timeout must not hold up the process's exit.)"""
 
-    def __init__(self, idle_seconds: float = 30.0) -> None:
+    def __init__(self, name: str, limit: int, idle_seconds: float = 30.0) -> None:
+        self.name = name
+        self.limit = limit
         self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._idle = 0  # workers waiting for a job that no submitted job has claimed yet
+        self._queued = 0  # jobs submitted with `wait=True` that no worker has claimed yet
+        self._workers = 0
         self._lock = threading.Lock()
         self._idle_seconds = idle_seconds
 
-    def submit(self, job: Callable[[], None]) -> None:
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    def submit(self, job: Callable[[], None], *, wait: bool = False) -> bool:
+        """Hand `job` to an idle worker, or to a new one below the limit. At the limit: queued
+        for the next free worker with `wait`, else refused (False: the caller runs it)."""
         with self._lock:
-            start = self._idle == 0
-            if not start:
+            if self._idle > 0:
                 self._idle -= 1
+                start = False
+            elif self._workers < self.limit:
+                self._workers += 1
+                start = True
+            elif wait:
+                self._queued += 1
+                start = False
+            else:
+                return False
         self._jobs.put(job)
         if start:
-            threading.Thread(target=self._work, name="asl-state", daemon=True).start()
+            threading.Thread(target=self._work, name=self.name, daemon=True).start()
+        return True
 
     def _work(self) -> None:
         while True:
@@ -234,46 +268,100 @@ class _Workers:
                 with self._lock:
                     if self._idle > 0:  # else every waiting worker is claimed by a job on its way
                         self._idle -= 1
+                        self._workers -= 1
                         return
                 continue
             try:
                 job()
             except Exception as error:  # moto's own catches everything; a worker outlives any job
-                logging.getLogger("eventflow.local").error("a state's evaluation raised %s", type(error).__name__)
+                where = traceback.extract_tb(error.__traceback__)[-1]  # a place, never a message
+                logging.getLogger("eventflow.local").error(
+                    "the engine's %s raised %s at %s:%s", self.name, type(error).__name__, where.filename, where.lineno
+                )
             with self._lock:
-                self._idle += 1
+                if self._queued > 0:  # a queued job is waiting for this worker: it stays claimed
+                    self._queued -= 1
+                else:
+                    self._idle += 1
 
 
-_state_workers = _Workers()
+# Work the engine runs beside the thread that waits for it: the states that can time out, each
+# Parallel branch, each Map iteration, each program with a TimeoutSeconds. At the limit, the
+# thread that would wait runs the work itself (so nested Parallel and Map states cannot
+# deadlock on a full pool); a timeout is then noticed when the work returns.
+STATE_THREADS = 256  # room for each running execution's branches and timed Tasks
+# Executions evaluated at once; the ones started beyond are RUNNING (their history begun) and
+# wait for a free thread, in order.
+EXECUTION_THREADS = 64
+_state_workers = _Workers("asl-state", STATE_THREADS)
+_execution_workers = _Workers("asl-execution", EXECUTION_THREADS)
 _inline = threading.local()
 
 
-class _StateRun:
-    """What moto's `_evaluate_with_timeout` starts in a Thread's place: the state's evaluation,
-    inline when it cannot time out, on a reused worker when it can."""
+class _PooledThread:
+    """What moto's engine starts in a Thread's place (it only starts, joins and asks whether
+    alive): the target runs on a reused worker, or inline when every worker is busy."""
 
-    def __init__(self, target: Callable[[], None], daemon: bool = True) -> None:
+    native_id: int | None = None  # moto logs it
+
+    def __init__(
+        self, target: Callable[..., None], args: tuple[Any, ...] = (), daemon: bool = True, name: str = ""
+    ) -> None:
         self._target = target
+        self._args = args
         self._done = threading.Event()
 
     def start(self) -> None:
-        if getattr(_inline, "active", False):
+        if not _state_workers.submit(self._run):
             self._run()
-        else:
-            _state_workers.submit(self._run)
 
     def _run(self) -> None:
         try:
-            self._target()
+            self._target(*self._args)
         finally:
             self._done.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._done.wait(timeout)
 
     def is_alive(self) -> bool:
         return not self._done.is_set()
 
 
+class _StateThread(_PooledThread):
+    """The thread moto's `_evaluate_with_timeout` starts for a state's evaluation: inline when
+    the state cannot time out (no thread is needed to wait for it)."""
+
+    def start(self) -> None:
+        inline = getattr(_inline, "state", False)
+        _inline.state = False  # the flag is this state's, not its nested states' or branches'
+        if inline:
+            self._run()
+        else:
+            super().start()
+
+
+class _PooledThreading:
+    """The `threading` module as moto's engine modules see it: its Thread is `_PooledThread`."""
+
+    Thread = _PooledThread
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(threading, name)
+
+
+# The modules of moto 5.2.5's engine that start a thread per branch, iteration or program.
+_THREADING_USERS = [
+    "asl.component.program.program",
+    "asl.component.state.exec.state_parallel.branch_worker",
+    "asl.component.state.exec.state_map.iteration.inline_iteration_component",
+]
+
+
 def _run_states_without_a_thread_each() -> None:
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+    from moto.stepfunctions.parser.asl.component.program.program import Program
     from moto.stepfunctions.parser.asl.component.state.exec import execute_state
 
     evaluate = execute_state.ExecutionState._evaluate_with_timeout
@@ -285,15 +373,119 @@ def _run_states_without_a_thread_each() -> None:
             and isinstance(timeout, TimeoutSeconds)
             and timeout.timeout_seconds == TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS
         )
-        outer = getattr(_inline, "active", False)
-        _inline.active = cannot_time_out
+        _inline.state = cannot_time_out
         try:
             evaluate(self, env)
         finally:
-            _inline.active = outer
+            _inline.state = False
 
-    execute_state.Thread = _StateRun  # type: ignore[attr-defined,assignment]
+    program_eval = Program.eval
+
+    def eval_program(self: Any, env: Any) -> None:
+        if env._program_state is not None and not env.is_running():
+            # Its frame stopped, failed or ended before it began (a branch that waited for a
+            # worker): moto would raise setting its first state, and the Parallel state waiting
+            # for the branch to report would wait forever. Nothing runs, as in EvalComponent.eval.
+            return
+        if self.timeout_seconds is not None:  # waited for with its timeout, as moto does
+            program_eval(self, env)
+            return
+        env.next_state_name = self.start_at.start_at_name
+        EvalComponent.eval(self, env)  # what moto's thread would run, and be joined without a timeout
+
+    execute_state.Thread = _StateThread  # type: ignore[attr-defined,assignment]
     execute_state.ExecutionState._evaluate_with_timeout = evaluate_with_timeout  # type: ignore[method-assign]
+    Program.eval = eval_program  # type: ignore[method-assign]
+    for name in _THREADING_USERS:
+        module = importlib.import_module(f"moto.stepfunctions.parser.{name}")
+        module.threading = _PooledThreading()  # type: ignore[attr-defined]
+
+
+def _schedule_executions() -> None:
+    """An execution's start (its environment and ExecutionStarted event) happens in the call that
+    starts it, as before; its evaluation runs on `_execution_workers`, not a thread of its own."""
+    from moto.stepfunctions.parser.api import (
+        ExecutionStartedEventDetails,
+        HistoryEventExecutionDataDetails,
+        HistoryEventType,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    logic = ExecutionWorker._execution_logic
+    details_of: Any = EventDetails  # a TypedDict whose every key mypy would ask for
+
+    def start(self: Any) -> None:
+        if "_execution_logic" in vars(self) or type(self)._execution_logic is not logic:  # a redrive's, ...
+            _execution_workers.submit(self._execution_logic, wait=True)
+            return
+        # moto's `_execution_logic`, until `program.eval`.
+        program = self._get_evaluation_entrypoint()
+        self.env = self._get_evaluation_environment()
+        details = self._evaluation_details
+        self.env.event_manager.add_event(
+            context=self.env.event_history_context,
+            event_type=HistoryEventType.ExecutionStarted,
+            event_details=details_of(
+                executionStartedEventDetails=ExecutionStartedEventDetails(
+                    input=to_json_str(details.execution_details.inpt),
+                    inputDetails=HistoryEventExecutionDataDetails(truncated=False),
+                    roleArn=details.aws_execution_details.role_arn,
+                )
+            ),
+            update_source_event_id=False,
+        )
+        env = self.env
+
+        def evaluate() -> None:
+            program.eval(env)
+            self._execution_communication.terminated()
+            execution = getattr(self._execution_communication, "execution", None)
+            if COMPACT_SUCCEEDED_HISTORIES and execution is not None and execution.exec_status.value == "SUCCEEDED":
+                self.env = _ClosedEnvironment(env)
+                self._evaluation_details = None  # what it was started with (its parsed input): read only to start
+
+        _execution_workers.submit(evaluate, wait=True)
+
+    ExecutionWorker.start = start  # type: ignore[method-assign]
+
+
+# A succeeded execution keeps its history compressed, and nothing else of its evaluation (~70 KB
+# an execution in full, ~5 KB so): GetExecutionHistory answers the same events. Failed, timed
+# out and aborted ones keep everything, since a redrive continues their evaluation.
+COMPACT_SUCCEEDED_HISTORIES = True
+
+
+class _CompressedHistory:
+    """An execution's history events, pickled and compressed; read back whole on each request."""
+
+    def __init__(self, events: list[Any]) -> None:
+        self._blob = zlib.compress(pickle.dumps(events, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+    def get_event_history(self) -> list[Any]:
+        events: list[Any] = pickle.loads(zlib.decompress(self._blob))  # our own bytes
+        return events
+
+
+class _ClosedEnvironment:
+    """What moto reads of a finished execution's environment: its history, its final program
+    state, and the (empty) callback and map run registries that SendTask* and ListMapRuns scan."""
+
+    def __init__(self, env: Any) -> None:
+        self.event_manager = _CompressedHistory(env.event_manager.get_event_history())
+        self.callback_pool_manager = env.callback_pool_manager
+        self.map_run_record_pool_manager = env.map_run_record_pool_manager
+        self._program_state = env.program_state()
+
+    def program_state(self) -> Any:
+        return copy.deepcopy(self._program_state)
+
+    def is_running(self) -> bool:
+        return False
+
+    def set_stop(self, stop_date: Any, cause: str | None, error: str | None) -> None:
+        """A finished execution does not stop again (moto's own does nothing either)."""
 
 
 def report_access_denied_as_aws() -> None:
@@ -353,6 +545,51 @@ def _list_response_methods_once() -> None:
     # moto lists a response class's methods (inspect.getmembers) on every request, to find the
     # action's: a class's methods do not change.
     responses.method_names_from_class = functools.lru_cache(maxsize=512)(responses.method_names_from_class)  # type: ignore[attr-defined]
+
+
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def copy_json(value: Any, memo: Any = None) -> Any:
+    """A deep copy of a JSON value (dicts, lists and atoms, as `json.loads` makes them), built
+    directly: what `copy.deepcopy` does, without its memo and dispatch (~10x faster). Anything
+    else is left to `copy.deepcopy`."""
+    kind = type(value)
+    if kind is dict:
+        return {key: copy_json(item) for key, item in value.items()}
+    if kind is list:
+        return [copy_json(item) for item in value]
+    if kind in _ATOMS:
+        return value
+    return copy.deepcopy(value, memo)
+
+
+class _JsonCopy:
+    """The `copy` module, as seen by moto's modules that deep-copy only states' JSON values and
+    history events: `deepcopy` is `copy_json`."""
+
+    deepcopy = staticmethod(copy_json)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+# The modules of moto 5.2.5's engine whose deep copies are of JSON values (a state's input,
+# result and error output, `ResultPath`'s merge, a Parallel state's input, string expressions'
+# values) or of history events (JSON values and datetimes).
+_JSON_COPIERS = [
+    "asl.eval.states",
+    "asl.component.common.path.result_path",
+    "asl.component.state.exec.state_parallel.state_parallel",
+    "asl.component.common.string.string_expression",
+    "asl.eval.event.event_manager",
+]
+
+
+def _copy_json_values_directly() -> None:
+    for name in _JSON_COPIERS:
+        module = importlib.import_module(f"moto.stepfunctions.parser.{name}")
+        module.copy = _JsonCopy()  # type: ignore[attr-defined]
 
 
 def _reuse_compiled_json_paths() -> None:
@@ -467,6 +704,31 @@ def _save_only_touched_items() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+# moto remembers every receipt handle of every deleted message, so that deleting again succeeds
+# (as on SQS): ~0.5 KB a message, forever. The most recent ones are remembered per queue; an
+# older handle, well formed as moto makes them, is taken as a deleted message's too.
+KEEP_DELETED_RECEIPT_HANDLES = 10_000
+_RECEIPT_HANDLE = re.compile(r"[a-z]{185}")
+
+
+class _RecentReceiptHandles(set[str]):
+    """A set that forgets its oldest members beyond `KEEP_DELETED_RECEIPT_HANDLES`."""
+
+    def __init__(self, handles: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._order: deque[str] = deque()
+        self.update(handles)
+
+    def update(self, *sources: Iterable[Any]) -> None:
+        for source in sources:
+            for handle in source:
+                if handle is not None and handle not in self:
+                    self.add(handle)
+                    self._order.append(handle)
+        while len(self._order) > KEEP_DELETED_RECEIPT_HANDLES:
+            self.discard(self._order.popleft())
+
+
 def _delete_in_one_pass() -> None:
     from moto.sqs.exceptions import ReceiptHandleIsInvalid
     from moto.sqs.models import Queue
@@ -477,9 +739,13 @@ def _delete_in_one_pass() -> None:
         for index, message in enumerate(self._messages):
             if message.had_receipt_handle(receipt_handle):
                 self.pending_messages.discard(message)
+                if not isinstance(self.deleted_messages, _RecentReceiptHandles):
+                    self.deleted_messages = _RecentReceiptHandles(self.deleted_messages)
                 self.deleted_messages.update(message.all_receipt_handles)
                 del self._messages[index]
                 return
+        if _RECEIPT_HANDLE.fullmatch(receipt_handle) and len(self.deleted_messages) >= KEEP_DELETED_RECEIPT_HANDLES:
+            return  # a handle older than those remembered: its message was deleted
         raise ReceiptHandleIsInvalid()
 
     Queue.delete_message = delete_message  # type: ignore[method-assign]
