@@ -36,9 +36,11 @@ def main(port: int, workdir: Path) -> dict[str, Any]:
         eventually(lambda: crash.injected["lambda:Project:crash"] >= 1, timeout=60, what="Project crashed")
         # the batch answered: its record reported failed, the message invisible until it comes back
         eventually(lambda: runtime.backlog().pollers_busy == 0, timeout=30, what="the ingest answered")
+        counted = store.projection(event.user_id)
         after_failure = {
             "stored": store.get_event(event.event_id) is not None,
-            "projection": store.projection(event.user_id) is not None,
+            "projection_total": counted.total if counted else 0,  # counted in Store's transaction
+            "last_activity": counted.last_event_id if counted else None,  # Project's, which crashed
             "lane": attributes(lane),
         }
         runtime.aws.router.faults = None  # what was wrong is fixed
@@ -48,6 +50,8 @@ def main(port: int, workdir: Path) -> dict[str, Any]:
             "after_failure": after_failure,
             "stored": store.get_event(event.event_id) is not None,
             "projection_total": projection.total if projection else 0,
+            "last_activity": projection.last_event_id if projection else None,
+            "event_id": event.event_id,
             "lane": attributes(lane),
             "dead_letters": attributes(runtime.outputs["WebDeadLetterQueueUrl"]),
             "crashes": crash.injected["lambda:Project:crash"],

@@ -28,11 +28,12 @@ def test_a_failed_express_execution_leaves_the_message_for_redelivery_then_it_is
     assert done.returncode == 0, done.stderr[-3000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     failed = seen["after_failure"]
-    # the execution stored the event, then Project crashed: the message was not deleted
-    assert failed["stored"] and not failed["projection"]
+    # the execution stored and counted the event in one transaction, then Project crashed before
+    # the last activity moved: the message was not deleted
+    assert failed["stored"] and failed["projection_total"] == 1 and failed["last_activity"] is None
     assert failed["lane"]["ApproximateNumberOfMessagesNotVisible"] == "1"
-    # delivered again once the visibility timeout ran out; stored once, counted once
-    assert seen["stored"] and seen["projection_total"] == 1
+    # delivered again once the visibility timeout ran out; stored once, counted once, projected
+    assert seen["stored"] and seen["projection_total"] == 1 and seen["last_activity"] == seen["event_id"]
     assert seen["lane"] == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
     assert seen["dead_letters"]["ApproximateNumberOfMessages"] == "0"
     assert seen["crashes"] >= 1

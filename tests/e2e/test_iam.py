@@ -86,7 +86,7 @@ def test_without_the_getitem_grant_the_conflict_path_fails_with_access_denied(wi
     assert description["status"] == "FAILED"
     failures = [e["taskFailedEventDetails"] for e in history if e["type"] == "TaskFailed"]
     assert [(f["resource"], f["error"]) for f in failures] == [
-        ("putItem", "DynamoDB.ConditionalCheckFailedException"),  # Store: the id is taken
+        ("dynamodb:transactWriteItems", "DynamoDb.TransactionCanceledException"),  # Store: the id is taken
         ("getItem", "DynamoDB.AmazonDynamoDBException"),  # CompareStored: denied
     ]
     failure = failures[1]
@@ -104,7 +104,7 @@ def test_with_the_getitem_grant_the_conflict_path_succeeds(runtime: Any) -> None
     assert description["status"] == "SUCCEEDED", description
     assert json.loads(description["output"])["status"] == "rejected"
     failures = [e["taskFailedEventDetails"]["error"] for e in history if e["type"] == "TaskFailed"]
-    assert failures == ["DynamoDB.ConditionalCheckFailedException"]  # Store's; CompareStored read the item
+    assert failures == ["DynamoDb.TransactionCanceledException"]  # Store's; CompareStored read the item
 
 
 def test_each_function_acts_as_its_own_execution_role(runtime: Any) -> None:
