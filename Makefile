@@ -18,8 +18,8 @@ install: $(STAMP)
 demo: $(STAMP)  ## the main job: the whole pipeline on the embedded local AWS, reconciled
 	$(BIN)/eventflow demo
 
-# `make test PARALLEL="-n 2 --dist loadgroup"`: on two pytest-xdist workers (docs/testing.md)
-PARALLEL ?=
+# Two pytest-xdist workers, one per core; `make test PARALLEL=` runs the suite in one process.
+PARALLEL ?= -n 2 --dist loadgroup
 
 test: $(STAMP) browser  ## every tier but the drills: unit, adapters, statemachine, conformance, infrastructure, end to end, console
 	$(BIN)/python -m pytest $(PARALLEL)
