@@ -84,6 +84,43 @@ def _latency(items: list[dict[str, Any]], sent_at: dict[str, float]) -> dict[str
     }
 
 
+def _burst(
+    plan: FaultPlan,
+    context: dict[str, Any] | None,
+    burst: tuple[str, int, float],
+    port: int,
+    progress: Progress,
+    more: Callable[[LocalRuntime], dict[str, Any]],
+) -> dict[str, Any]:
+    """`events` published at once under `plan`, drained within `timeout` s, then what became of
+    them: stored (once?), dead-lettered, returned to their lanes; `more` adds its own figures."""
+    prefix, events, timeout = burst
+    with LocalRuntime(port=port, log_file=LOG_FILE, faults=plan, context=context) as runtime:
+        sent_at: dict[str, float] = {}
+        started = time.monotonic()
+        _publish_burst(runtime, _events(events, source="web", prefix=prefix), sent_at)
+        runtime.wait_until_drained(
+            timeout=timeout,
+            interval=1.0,
+            on_progress=lambda b: progress(
+                f"{prefix}: {b.visible} queued, {b.in_flight} in flight, {b.running_executions} running, "
+                f"{sum(plan.injected.values())} requests throttled ({time.monotonic() - started:.0f} s)"
+            ),
+        )
+        drained = time.monotonic() - started
+        stored = _stored(runtime, prefix)
+        return {
+            "offered": events,
+            "stored": len({item["event_id"] for item in stored}),
+            "stored_twice": len(stored) - len({item["event_id"] for item in stored}),
+            "dead_letters": dead_letters_now(runtime),
+            "sqs_redeliveries": sum(p.stats.returned for p in runtime.pollers),
+            "drain_seconds": round(drained, 1),
+            **more(runtime),
+            **_latency(stored, sent_at),
+        }
+
+
 def quota(
     events: int, scale: float, port: int, progress: Progress, context: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -91,35 +128,19 @@ def quota(
     if burst < 1:
         raise ValueError(f"--scale {scale:g} leaves a bucket of {burst:.2f} requests: at most {START_EXECUTION_BURST}")
     plan = FaultPlan(faults=[Fault("stepfunctions:StartExecution", burst=burst, refill_per_second=refill)])
-    with LocalRuntime(port=port, log_file=LOG_FILE, faults=plan, context=context) as runtime:
-        offered = _events(events, source="web", prefix="quota")
-        sent_at: dict[str, float] = {}
-        started = time.monotonic()
-        _publish_burst(runtime, offered, sent_at)
-        runtime.wait_until_drained(
-            timeout=max(1800.0, 20 * events / refill),
-            interval=1.0,
-            on_progress=lambda b: progress(
-                f"quota: {b.visible} queued, {b.in_flight} in flight, {b.running_executions} running, "
-                f"{plan.injected['stepfunctions:StartExecution:quota']} starts throttled "
-                f"({time.monotonic() - started:.0f} s)"
-            ),
-        )
-        drained = time.monotonic() - started
-        stored = _stored(runtime, "quota")
-        return {
-            "offered": events,
-            "scale": scale,
-            "bucket": {"burst": round(burst, 1), "refill_per_second": round(refill, 2)},
-            "stored": len({item["event_id"] for item in stored}),
-            "stored_twice": len(stored) - len({item["event_id"] for item in stored}),
-            "dead_letters": dead_letters_now(runtime),
-            "throttled_starts": plan.injected["stepfunctions:StartExecution:quota"],
-            "sqs_redeliveries": sum(p.stats.returned for p in runtime.pollers),
-            "drain_seconds": round(drained, 1),
-            "bucket_bound_seconds": round(max(0.0, events - burst) / refill, 1),
-            **_latency(stored, sent_at),
-        }
+    return {
+        "scale": scale,
+        "bucket": {"burst": round(burst, 1), "refill_per_second": round(refill, 2)},
+        "bucket_bound_seconds": round(max(0.0, events - burst) / refill, 1),
+        **_burst(
+            plan,
+            context,
+            ("quota", events, max(1800.0, 20 * events / refill)),
+            port,
+            progress,
+            lambda _: {"throttled_starts": plan.injected["stepfunctions:StartExecution:quota"]},
+        ),
+    }
 
 
 def write_quota(
@@ -127,36 +148,20 @@ def write_quota(
 ) -> dict[str, Any]:
     plan = FaultPlan(faults=[Fault("dynamodb:write", burst=burst, refill_per_second=refill)])
     context = {"billing": "provisioned", "workflow_type": "express", **(context or {})}
-    with LocalRuntime(port=port, log_file=LOG_FILE, faults=plan, context=context) as runtime:
-        offered = _events(events, source="web", prefix="wquota")
-        sent_at: dict[str, float] = {}
-        started = time.monotonic()
-        _publish_burst(runtime, offered, sent_at)
-        runtime.wait_until_drained(
-            timeout=max(1800.0, 40 * events / refill),
-            interval=1.0,
-            on_progress=lambda b: progress(
-                f"write quota: {b.visible} queued, {b.in_flight} in flight, "
-                f"{plan.injected['dynamodb:write:quota']} writes throttled ({time.monotonic() - started:.0f} s)"
-            ),
-        )
-        drained = time.monotonic() - started
-        stored = _stored(runtime, "wquota")
+
+    def counted(runtime: LocalRuntime) -> dict[str, Any]:
         projections = bootstrap.event_store(runtime.settings())
-        counted = sum(p.total for u in range(20) if (p := projections.projection(f"wquota-{u:03d}")) is not None)
+        users = (projections.projection(f"wquota-{u:03d}") for u in range(20))
         return {
-            "offered": events,
-            "context": context,
-            "bucket": {"burst": burst, "refill_per_second": refill},
-            "stored": len({item["event_id"] for item in stored}),
-            "stored_twice": len(stored) - len({item["event_id"] for item in stored}),
-            "projected": counted,
-            "dead_letters": dead_letters_now(runtime),
+            "projected": sum(p.total for p in users if p is not None),
             "throttled_writes": plan.injected["dynamodb:write:quota"],
-            "sqs_redeliveries": sum(p.stats.returned for p in runtime.pollers),
-            "drain_seconds": round(drained, 1),
-            **_latency(stored, sent_at),
         }
+
+    return {
+        "context": context,
+        "bucket": {"burst": burst, "refill_per_second": refill},
+        **_burst(plan, context, ("wquota", events, max(1800.0, 40 * events / refill)), port, progress, counted),
+    }
 
 
 def render_write_quota(result: dict[str, Any]) -> str:
