@@ -341,13 +341,15 @@ class _StateThread(_PooledThread):
             super().start()
 
 
-class _PooledThreading:
-    """The `threading` module as moto's engine modules see it: its Thread is `_PooledThread`."""
+class _ModuleView:
+    """A module as some of moto's engine modules see it: the same, but for a few names."""
 
-    Thread = _PooledThread
+    def __init__(self, module: Any, **replaced: Any) -> None:
+        self._module = module
+        self.__dict__.update(replaced)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(threading, name)
+        return getattr(self._module, name)
 
 
 # The modules of moto 5.2.5's engine that start a thread per branch, iteration or program.
@@ -398,7 +400,7 @@ def _run_states_without_a_thread_each() -> None:
     Program.eval = eval_program  # type: ignore[method-assign]
     for name in _THREADING_USERS:
         module = importlib.import_module(f"moto.stepfunctions.parser.{name}")
-        module.threading = _PooledThreading()  # type: ignore[attr-defined]
+        module.threading = _ModuleView(threading, Thread=_PooledThread)  # type: ignore[attr-defined]
 
 
 def _schedule_executions() -> None:
@@ -564,16 +566,6 @@ def copy_json(value: Any, memo: Any = None) -> Any:
     return copy.deepcopy(value, memo)
 
 
-class _JsonCopy:
-    """The `copy` module, as seen by moto's modules that deep-copy only states' JSON values and
-    history events: `deepcopy` is `copy_json`."""
-
-    deepcopy = staticmethod(copy_json)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(copy, name)
-
-
 # The modules of moto 5.2.5's engine whose deep copies are of JSON values (a state's input,
 # result and error output, `ResultPath`'s merge, a Parallel state's input, string expressions'
 # values) or of history events (JSON values and datetimes).
@@ -589,7 +581,7 @@ _JSON_COPIERS = [
 def _copy_json_values_directly() -> None:
     for name in _JSON_COPIERS:
         module = importlib.import_module(f"moto.stepfunctions.parser.{name}")
-        module.copy = _JsonCopy()  # type: ignore[attr-defined]
+        module.copy = _ModuleView(copy, deepcopy=copy_json)  # type: ignore[attr-defined]
 
 
 def _reuse_compiled_json_paths() -> None:
