@@ -40,6 +40,9 @@ def test_starting_the_same_execution_name_twice_is_absorbed(embedded_aws: Any) -
     arn = pass_state_machine(sfn)
     starter = StepFunctionsStarter(arn, sfn)
     assert starter.start("event-1-abc", "{}") is True
+    # While it runs, AWS answers a start of the same name and input with that execution (a
+    # success); once it has succeeded, with ExecutionAlreadyExists, which absorbs the redelivery.
+    assert finished(sfn, arn.replace(":stateMachine:", ":execution:") + ":event-1-abc")["status"] == "SUCCEEDED"
     assert starter.start("event-1-abc", "{}") is False
     assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 1
 
