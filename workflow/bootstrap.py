@@ -144,16 +144,16 @@ def client(service: str, region: str, endpoint_url: str | None, credentials: Cre
     import boto3
     from botocore.config import Config
 
-    # StartExecution has a token-bucket quota (Standard: 1,300 burst, 300/s refill): adaptive mode
-    # paces this client's calls to the rate the service has been allowing instead of retrying at
-    # once. Its retries still draw on botocore's retry quota; a start that fails anyway is reported
-    # for its record alone, which comes back through the queue.
+    # StartExecution has a token-bucket quota (Standard: 1,300 burst, 300/s refill). The ingest
+    # paces a throttled start itself, with jittered waits until its record's deadline
+    # (functions/ingest.py): standard retries, not adaptive mode, whose client-side rate limiter
+    # blocks a call for as long as it judges the service's rate to need, past that deadline.
     # StartSyncExecution answers when the Express execution ends (at most 5 minutes): the read
     # timeout waits that long, instead of botocore's 60 s and a retry that would run it again.
     # Its `sync-` host prefix belongs to AWS's endpoints, not to an endpoint given by URL.
     if service == "stepfunctions":
         config = Config(
-            retries={"mode": "adaptive", "max_attempts": 5},
+            retries={"mode": "standard", "max_attempts": 3},
             max_pool_connections=32,
             read_timeout=EXPRESS_MAX_SECONDS + 10,
             inject_host_prefix=endpoint_url is None,
