@@ -197,6 +197,10 @@ def test_a_running_execution_refreshes_until_it_ends(page: Any, console: Console
     assert page.locator(".exec-title .badge").inner_text().lower() == "running"
     # no reload: the page polls every 2 s while the execution runs
     page.locator('#diagram .ef-node[data-state="Finish"][data-outcome="succeeded"]').wait_for(timeout=20_000)
+    # the history can show the last state left a moment before the execution reports SUCCEEDED:
+    # the next poll brings the status, and polling stops
+    page.locator(".exec-title .badge", has_text="succeeded").wait_for(timeout=20_000)
+    page.locator("#live").wait_for(state="hidden", timeout=5_000)
     assert page.locator(".exec-title .badge").inner_text().lower() == "succeeded"
     assert page.locator("#live").is_hidden()
 
