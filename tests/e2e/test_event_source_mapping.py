@@ -260,8 +260,10 @@ def test_an_arrival_wakes_one_receive_not_one_per_idle_poller(lane: dict[str, An
     p = poller(lane, function("partial"), sqs=sqs, concurrency=8, idle_sleep_seconds=30, arrivals=arrivals).start()
     try:
         eventually(lambda: sqs.receives >= 8, timeout=10, interval=0.05, what="every thread polled once")
-        time.sleep(0.5)
-        before = sqs.receives
+        before = -1
+        while before != sqs.receives:  # settled: every thread idle or waiting for an arrival
+            before = sqs.receives
+            time.sleep(1.0)
         send(lane, "ok-1")
         eventually(lambda: p.stats.deleted == 1, timeout=10, interval=0.02, what="the message handled")
         time.sleep(0.5)
