@@ -7,10 +7,10 @@ and the tests build :class:`Settings` themselves and call the same builders.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from workflow.constants import (
@@ -138,9 +138,27 @@ def _operator_credentials(outputs: Mapping[str, str]) -> Credentials | None:
     return Credentials(key, secret, outputs.get(OUT_OPERATOR_SESSION_TOKEN) or None)
 
 
-@cache
+_clients: dict[tuple[str, str, str | None, Credentials | None], Any] = {}
+_clients_lock = threading.Lock()
+
+
 def client(service: str, region: str, endpoint_url: str | None, credentials: Credentials | None = None) -> Any:
-    """One boto3 client per service, endpoint and identity, shared by every adapter that needs it."""
+    """One boto3 client per service, endpoint and identity, shared by every adapter that needs it.
+
+    Made once under a lock: concurrent first calls (a burst of invocations at a cold start) wait
+    for the one client instead of each loading the service's model."""
+    key = (service, region, endpoint_url, credentials)
+    made = _clients.get(key)
+    if made is not None:
+        return made
+    with _clients_lock:
+        made = _clients.get(key)
+        if made is None:
+            made = _clients[key] = _new_client(*key)
+        return made
+
+
+def _new_client(service: str, region: str, endpoint_url: str | None, credentials: Credentials | None) -> Any:
     import boto3
     from botocore.config import Config
 
