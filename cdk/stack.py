@@ -38,8 +38,8 @@ from aws_cdk import aws_xray as xray
 from constructs import Construct, IConstruct
 
 from workflow import constants as c
-from workflow.events import Source
-from workflow.records import INDEX_ATTRIBUTES
+from workflow.domain.events import Source
+from workflow.domain.records import INDEX_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
 ASL_FILE = ROOT / "statemachine.asl.json"

@@ -28,8 +28,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.observability import correlate, logger, metrics, traced
 from workflow import bootstrap
 from workflow.constants import ATTR_SOURCE
-from workflow.ingest import IngestResult, Outcome, ingest_message
 from workflow.ports import ExecutionStarter, ExecutionUnsuccessful, RejectionRecorder, TransientError
+from workflow.service.ingest import IngestResult, Outcome, ingest_message
 
 MAX_CONCURRENT_STARTS = 10
 # A throttled record tries again until its deadline, after a jittered wait that doubles up to

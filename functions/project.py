@@ -11,8 +11,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.observability import correlate, logger, metrics, traced
 from workflow import bootstrap
+from workflow.domain.projection import ProjectionChange
 from workflow.ports import ProjectionStore
-from workflow.projection import ProjectionChange
 
 
 @cache

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.observability import correlate, logger, metrics, traced
 from workflow import bootstrap
 from workflow.adapters.dynamodb import to_dynamodb, update_to_dynamodb
-from workflow.validation import validate
+from workflow.domain.validation import validate
 
 
 @cache

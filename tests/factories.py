@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from workflow.events import UserEvent, new_event
+from workflow.domain.events import UserEvent, new_event
 
 BASE_TIME = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from workflow.domain.records import Rejection
 from workflow.ports import (
     BatchResult,
     ExecutionStarter,
@@ -12,7 +13,6 @@ from workflow.ports import (
     OutboundMessage,
     RejectionRecorder,
 )
-from workflow.records import Rejection
 
 
 class FakeTransport(MessageTransport):

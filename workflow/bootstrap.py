@@ -36,7 +36,7 @@ from workflow.constants import (
 if TYPE_CHECKING:
     from workflow.adapters.dynamodb import DynamoDBEventStore, DynamoDBProjectionStore
     from workflow.ports import ExecutionStarter
-    from workflow.publisher import Publisher
+    from workflow.service.publisher import Publisher
 
 
 # A Lambda function's process environment is its own: its variables and its execution role's
@@ -230,6 +230,6 @@ def execution_starter(settings: Settings) -> ExecutionStarter:
 
 def publisher(settings: Settings) -> Publisher:
     from workflow.adapters.sns import SnsTransport
-    from workflow.publisher import Publisher
+    from workflow.service.publisher import Publisher
 
     return Publisher(SnsTransport(settings.require("topic_arn"), client_for("sns", settings)))

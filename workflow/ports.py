@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from workflow.projection import Projection, ProjectionChange
-from workflow.records import Rejection
+from workflow.domain.projection import Projection, ProjectionChange
+from workflow.domain.records import Rejection
 
 
 class TransientError(RuntimeError):

@@ -10,7 +10,7 @@ from tests.conftest import boto, pass_state_machine
 from tests.factories import card_imported
 from workflow.adapters.sns import SnsTransport
 from workflow.adapters.stepfunctions import StepFunctionsStarter
-from workflow.publisher import Publisher
+from workflow.service.publisher import Publisher
 
 pytestmark = pytest.mark.adapters
 

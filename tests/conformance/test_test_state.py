@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from workflow.cli import main
+from workflow.cli.main import main
 
 pytestmark = pytest.mark.conformance
 ROLE = "arn:aws:iam::123456789012:role/TestState"

@@ -50,7 +50,7 @@ def console(runtime: Any) -> Iterator[Console]:
 
 
 def event_input(user_id: str) -> dict[str, Any]:
-    from workflow.events import to_json
+    from workflow.domain.events import to_json
 
     return {"event": json.loads(to_json(card_imported(user_id))), "ingest": {"lane": "web"}}
 

@@ -14,7 +14,7 @@ from tests.console.conftest import Console, MockedRuns
 from tests.factories import card_imported, card_updated
 from tests.waiting import eventually
 from workflow import bootstrap
-from workflow.events import to_json
+from workflow.domain.events import to_json
 
 pytestmark = pytest.mark.console
 

@@ -21,9 +21,9 @@ from workflow.bootstrap import Settings
 from workflow.console import create_app, serve, stop
 from workflow.console.app import summarize_input
 from workflow.console.server import ConsoleUnavailable
+from workflow.domain.projection import Projection
+from workflow.domain.records import Rejection
 from workflow.ports import EventStore, Page
-from workflow.projection import Projection
-from workflow.records import Rejection
 
 ASL = Path(__file__).resolve().parents[2] / "statemachine.asl.json"
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:Flow"

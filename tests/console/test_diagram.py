@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from workflow.console.diagram import NodeStatus, Status, layout, legend_svg, to_mermaid, to_svg
+from workflow.asl.diagram import NodeStatus, Status, layout, legend_svg, to_mermaid, to_svg
 
 ASL = Path(__file__).resolve().parents[2] / "statemachine.asl.json"
 SVG = "{http://www.w3.org/2000/svg}"

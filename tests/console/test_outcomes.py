@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflow.console.outcomes import trace
+from workflow.asl.outcomes import trace
 
 DEFINITION: dict[str, Any] = {
     "StartAt": "Work",

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-EVENTFLOW = [sys.executable, "-m", "workflow.cli"]
+EVENTFLOW = [sys.executable, "-m", "workflow.cli.main"]
 
 
 def eventflow(cwd: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -28,7 +28,7 @@ from tests.e2e.raw import publish_raw
 from tests.factories import card_deleted, card_imported
 from workflow import bootstrap
 from workflow.constants import OUT_BATCH_DLQ_URL, OUT_UNROUTED_QUEUE_URL, OUT_WEB_DLQ_URL, STACK_NAME
-from workflow.events import to_json
+from workflow.domain.events import to_json
 
 # Granted, and needed on AWS, but nothing local can exercise them: a test cannot prove them.
 # (role's logical id prefix, action prefix) -> why.
@@ -268,7 +268,7 @@ def _check_executions(runtime: Any, outcome: Outcome, expected: dict[str, list[s
 def _operate(runtime: Any, operator: bootstrap.Settings, web: Any, batch: Any, outcome: Outcome) -> None:
     """The operator's commands, with the operator role's credentials: a dead letter in each lane's
     DLQ (one never started, one already stored) and one no lane took, listed and redriven."""
-    from workflow.operations import DeadLetters, Executions, replay
+    from workflow.service.operations import DeadLetters, Executions, replay
 
     root_sqs = runtime.client("sqs")
     never_started = card_imported(f"lp-{uuid.uuid4().hex[:10]}")

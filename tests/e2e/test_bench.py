@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from workflow.local import bench
+from workflow.drills import bench
 
 pytestmark = pytest.mark.e2e
 

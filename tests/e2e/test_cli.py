@@ -19,12 +19,12 @@ from tests.conftest import boto, free_port
 from tests.e2e.raw import publish_raw
 from tests.factories import card_imported
 from tests.waiting import eventually
-from workflow.cli import DRAIN_SECONDS
-from workflow.events import to_json
+from workflow.cli.main import DRAIN_SECONDS
+from workflow.domain.events import to_json
 
 pytestmark = pytest.mark.e2e
 
-EVENTFLOW = [sys.executable, "-m", "workflow.cli"]
+EVENTFLOW = [sys.executable, "-m", "workflow.cli.main"]
 
 
 def run_cli(*args: str, env: dict[str, str]) -> Any:

@@ -14,15 +14,16 @@ from typing import Any
 
 import pytest
 
-from workflow import cost, docblocks
-from workflow.cost import RunRecord, facts_from_template, monthly_bill, per_event
+from workflow import docblocks
+from workflow.drills import cost
+from workflow.drills.cost import RunRecord, facts_from_template, monthly_bill, per_event
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def run(runtime: Any, assembly: Path) -> RunRecord:
-    from workflow.local import metering
+    from workflow.drills import metering
 
     return metering.record(runtime, metering.template_of(assembly), events=30)
 

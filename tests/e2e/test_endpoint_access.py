@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import boto, pass_state_machine
-from workflow.webaccess import AccessPolicy
+from workflow.local.webaccess import AccessPolicy
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ from tests.factories import BASE_TIME, card_imported, card_updated
 from tests.waiting import eventually
 from workflow import bootstrap
 from workflow.local.faults import Fault, FaultPlan, TokenBucket
-from workflow.operations import Executions
+from workflow.service.operations import Executions
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,7 @@ from tests.e2e.raw import publish_raw
 from tests.factories import card_imported
 from tests.waiting import eventually
 from workflow import bootstrap
-from workflow.events import to_json
+from workflow.domain.events import to_json
 from workflow.local.runtime import LocalRuntime
 
 pytestmark = pytest.mark.e2e

@@ -23,7 +23,7 @@ MAX_THREADS_PER_EVENT = 30
 def _pipeline(tmp_path: Path, iam: bool) -> dict[str, float]:
     path = "iam" if iam else "no-iam"
     completed = subprocess.run(
-        [sys.executable, "-m", "workflow.local.bench", "--pipeline", str(EVENTS), str(free_port()), path],
+        [sys.executable, "-m", "workflow.drills.bench", "--pipeline", str(EVENTS), str(free_port()), path],
         capture_output=True,
         text=True,
         check=False,

@@ -15,9 +15,9 @@ from tests.unit.test_bad_input_properties import pathological_bodies, plausible_
 from tests.waiting import eventually
 from workflow import bootstrap
 from workflow.constants import OUT_WEB_DLQ_URL, OUT_WEB_QUEUE_URL
-from workflow.events import to_json
-from workflow.operations import DeadLetters, replay
-from workflow.records import projection_key
+from workflow.domain.events import to_json
+from workflow.domain.records import projection_key
+from workflow.service.operations import DeadLetters, replay
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,7 @@ from tests.e2e.raw import publish_raw
 from tests.waiting import eventually
 from workflow import bootstrap
 from workflow.constants import POWERTOOLS_SERVICE_NAME
-from workflow.events import new_event, to_json
+from workflow.domain.events import new_event, to_json
 
 pytestmark = pytest.mark.e2e
 

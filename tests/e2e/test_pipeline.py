@@ -16,8 +16,8 @@ from tests.factories import BASE_TIME, card_deleted, card_imported, card_updated
 from tests.waiting import eventually
 from workflow import bootstrap
 from workflow.constants import OUT_OUTBOUND_TOPIC_ARN
-from workflow.events import to_json
-from workflow.validation import CONFLICT_REASON
+from workflow.domain.events import to_json
+from workflow.domain.validation import CONFLICT_REASON
 
 pytestmark = pytest.mark.e2e
 

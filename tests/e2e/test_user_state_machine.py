@@ -105,9 +105,9 @@ def test_test_state_runs_a_state_of_the_deployed_workflow(
     """`eventflow test-state Validate`: the deployed definition, its function ARN substituted, the
     function really invoked; no write (Validate only reads its input)."""
     from tests.factories import card_imported
-    from workflow.cli import main
+    from workflow.cli.main import main
     from workflow.constants import ENV_STATE_MACHINE_ARN
-    from workflow.events import to_json
+    from workflow.domain.events import to_json
 
     monkeypatch.setenv(ENV_STATE_MACHINE_ARN, runtime.settings().require("state_machine_arn"))
     event = json.loads(to_json(card_imported(f"ts-{uuid.uuid4().hex[:8]}")))

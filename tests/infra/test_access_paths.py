@@ -1,5 +1,5 @@
 """Every path on which a service or another identity acts on a resource of the stack, derived from
-the synthesized template and decided by a policy evaluator (workflow/iam_policy.py) the way AWS
+the synthesized template and decided by a policy evaluator (workflow/local/iam_policy.py) the way AWS
 decides it: the identity policy, the resource policy (topic, queue) and the KMS key policy.
 
 moto enforces none of the resource policies, so this is where "CloudWatch may not publish to the
@@ -16,7 +16,7 @@ import pytest
 
 from tests.infra.conftest import PUBLISHERS
 from workflow import constants as c
-from workflow.iam_policy import Decision, Principal, Request, authorize
+from workflow.local.iam_policy import Decision, Principal, Request, authorize
 
 pytestmark = pytest.mark.infra
 
@@ -388,8 +388,8 @@ def test_the_operator_policy_reaches_the_dead_letters_through_the_key(template_j
 
 def workflow_task_paths(stack: Resolved) -> list[Path_]:
     """Each Task of statemachine.asl.json, as the state machine role calls it on the resource its
-    substitution names (workflow/asl_iam.py gives the action)."""
-    from workflow.asl_iam import required_permissions
+    substitution names (workflow/asl/iam.py gives the action)."""
+    from workflow.asl.iam import required_permissions
     from workflow.local.stack import ROOT
 
     (machine,) = stack.of_kind("AWS::StepFunctions::StateMachine")

@@ -486,10 +486,10 @@ def test_publisher_role_arns_come_as_a_list_or_as_cli_text_and_must_be_roles() -
 
 
 def test_state_machine_role_grants_exactly_what_the_asl_tasks_need(template_json: dict[str, Any]) -> None:
-    """From statemachine.asl.json: each Task's IAM action (workflow/asl_iam.py) on the resource its
+    """From statemachine.asl.json: each Task's IAM action (workflow/asl/iam.py) on the resource its
     substitution names; besides those only X-Ray, log delivery, and the key for the encrypted
     outbound topic."""
-    from workflow.asl_iam import required_permissions
+    from workflow.asl.iam import required_permissions
     from workflow.local.stack import ROOT
 
     names = Names(template_json)

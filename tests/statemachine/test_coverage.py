@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.statemachine.conftest import Run
-from workflow.local.coverage import StateMachineCoverage
+from workflow.asl.coverage import StateMachineCoverage
 
 pytestmark = pytest.mark.statemachine
 

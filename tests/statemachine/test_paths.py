@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from tests.statemachine.conftest import Run
-from workflow.records import decompress
-from workflow.validation import CONFLICT_REASON
+from workflow.domain.records import decompress
+from workflow.domain.validation import CONFLICT_REASON
 
 pytestmark = pytest.mark.statemachine
 
@@ -240,7 +240,7 @@ def test_a_failed_execution_is_redriven_as_on_aws(runs: dict[str, list[Run]], en
     from botocore.exceptions import ClientError
 
     from tests.waiting import eventually
-    from workflow.operations import Executions
+    from workflow.service.operations import Executions
 
     failed = one(runs, "ProjectFails")
     before = engine.sfn.get_execution_history(executionArn=failed.arn, maxResults=1000)["events"]

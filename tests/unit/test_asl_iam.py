@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from workflow.asl_iam import Permission, UnmappedIntegration, required_permissions, task_actions
+from workflow.asl.iam import Permission, UnmappedIntegration, required_permissions, task_actions
 from workflow.local.stack import ROOT
 
 

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fakes import FakeRejections, FakeStarter, FakeTransport
-from workflow.events import CURRENT_SCHEMA_VERSION, EventType, normalize_text
-from workflow.ingest import Outcome, ingest_message
-from workflow.publisher import EventRefused, Publisher
-from workflow.records import readable
-from workflow.validation import validate
+from workflow.domain.events import CURRENT_SCHEMA_VERSION, EventType, normalize_text
+from workflow.domain.records import readable
+from workflow.domain.validation import validate
+from workflow.service.ingest import Outcome, ingest_message
+from workflow.service.publisher import EventRefused, Publisher
 
 # Values carry a marker, so a reason that echoes one is caught without false alarms.
 marked_text = st.text(min_size=1, max_size=300).map(lambda s: f"zq{s}qz")
@@ -213,8 +213,8 @@ def test_pathological_messages_are_started_or_recorded_never_raised(body: str) -
     from functions.ingest import process_batch
     from tests.unit.test_ingest_handler import sqs_event
     from workflow.console.app import summarize_input
-    from workflow.ingest import inspect_body
-    from workflow.records import rejection_item
+    from workflow.domain.records import rejection_item
+    from workflow.service.ingest import inspect_body
 
     starter, rejections = FakeStarter(), FakeRejections()
     result = ingest_message(body, lane="web", starter=starter, rejections=rejections)
@@ -245,7 +245,7 @@ def test_validate_never_raises_and_its_rejections_fit_dynamodb(raw: Any) -> None
 @settings(max_examples=200)
 @given(event_id=st.one_of(st.none(), st.text(max_size=200)), body=st.text(max_size=300))
 def test_our_execution_names_are_always_names_step_functions_accepts(event_id: str | None, body: str) -> None:
-    from workflow.records import execution_name, execution_name_problem
+    from workflow.domain.records import execution_name, execution_name_problem
 
     assert execution_name_problem(execution_name(event_id, body)) is None
 
@@ -262,7 +262,7 @@ _FULL_WIDTH = {ord(c): ord(c) + 0xFEE0 for c in "0123456789+()"}
     pad=st.sampled_from(["", " ", "\u3000", "\u3000\u3000"]),
 )
 def test_full_width_phone_numbers_are_stored_in_ascii(digits: list[str], dash: str, pad: str) -> None:
-    from workflow.events import parse_event
+    from workflow.domain.events import parse_event
 
     ascii_phone = "0" + "-".join(digits)
     typed = pad + ("０" + dash.join(d.translate(_FULL_WIDTH) for d in digits)) + pad
@@ -285,7 +285,7 @@ def test_full_width_phone_numbers_are_stored_in_ascii(digits: list[str], dash: s
     domain=st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12),
 )
 def test_full_width_email_addresses_are_stored_in_ascii(local: str, domain: str) -> None:
-    from workflow.events import parse_event
+    from workflow.domain.events import parse_event
 
     address = f"{local}@{domain}.jp"
     typed = "".join(chr(ord(c) + 0xFEE0) for c in address)  # every ASCII letter, digit, @ and . in full width

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from workflow.local.bench import Usage, count_thread_starts
+from workflow.drills.bench import Usage, count_thread_starts
 
 
 def test_cost_per_unit_is_the_difference_between_readings_divided_by_the_work_done() -> None:
@@ -39,7 +39,7 @@ def test_a_reading_counts_threads_started_cpu_spent_and_context_switches() -> No
 
 
 def test_the_rendering_sets_each_cost_of_moto_as_shipped_against_this_runtimes() -> None:
-    from workflow.local.bench import render
+    from workflow.drills.bench import render
 
     def costs(cpu: float, threads: float, switches: float) -> dict[str, float]:
         return {

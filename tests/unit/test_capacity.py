@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workflow.capacity import (
+from workflow.drills.capacity import (
     Index,
     Read,
     TableShape,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from workflow.events import format_timestamp
-from workflow.local.chaos import chaos_workload, order_problems, publishing_plan
-from workflow.local.demo import Collected, Workload, accounting_problems
-from workflow.projection import Projection, ProjectionChange
+from workflow.domain.events import format_timestamp
+from workflow.domain.projection import Projection, ProjectionChange
+from workflow.drills.chaos import chaos_workload, order_problems, publishing_plan
+from workflow.drills.workload import Collected, Workload, accounting_problems
 
 
 def _store_exactly(work: Workload) -> Collected:

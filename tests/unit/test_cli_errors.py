@@ -10,8 +10,8 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from workflow.bootstrap import Settings
-from workflow.cli import main
-from workflow.cli_errors import FAILURE, USAGE, explain
+from workflow.cli.errors import FAILURE, USAGE, explain
+from workflow.cli.main import main
 
 
 def client_error(code: str, message: str, operation: str) -> aws.ClientError:
@@ -69,7 +69,7 @@ def test_a_stopped_local_stack_names_the_outputs_file_left_behind() -> None:
 
 
 def test_local_commands_get_dummy_credentials_only_for_a_loopback_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
-    from workflow.cli import use_credentials
+    from workflow.cli.main import use_credentials
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)

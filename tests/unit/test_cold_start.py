@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from workflow.local.coldstart import HANDLER_MODULES, import_seconds
+from workflow.drills.coldstart import HANDLER_MODULES, import_seconds
 
 
 def _imports_xray(module: str, trace_disabled: str) -> bool:

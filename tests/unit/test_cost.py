@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from workflow import docblocks
-from workflow.cost import (
+from workflow.drills.cost import (
     ASSUMPTIONS,
     AWS_BEHAVIOUR,
     BLOCK,

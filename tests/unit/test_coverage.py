@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflow.local.coverage import StateMachineCoverage
+from workflow.asl.coverage import StateMachineCoverage
 
 DEFINITION = {
     "StartAt": "Work",

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tests.factories import card_imported
-from workflow.events import (
+from workflow.domain.events import (
     CURRENT_SCHEMA_VERSION,
     EventType,
     InvalidEvent,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from workflow.cli import main
-from workflow.local.chaos import DEFAULT_FAULTS
+from workflow.cli.main import main
+from workflow.drills.chaos import DEFAULT_FAULTS
 from workflow.local.faults import Fault, FaultPlan, FaultPlanError
 
 BROKEN = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workflow.local import heap
+from workflow.drills import heap
 
 
 def test_growth_per_event_is_the_difference_per_event_largest_first() -> None:

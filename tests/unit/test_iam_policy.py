@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from workflow.iam_policy import Decision, Principal, Request, arn_matches, authorize, matches
+from workflow.local.iam_policy import Decision, Principal, Request, arn_matches, authorize, matches
 
 ACCOUNT = "111122223333"
 OTHER = "444455556666"

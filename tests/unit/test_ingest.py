@@ -7,8 +7,8 @@ from botocore.exceptions import ClientError
 
 from tests.factories import card_imported
 from tests.fakes import FakeRejections, FakeStarter
-from workflow.events import to_json
-from workflow.ingest import Outcome, ingest_message
+from workflow.domain.events import to_json
+from workflow.service.ingest import Outcome, ingest_message
 
 
 def test_one_execution_per_event_named_after_the_event() -> None:
@@ -73,8 +73,8 @@ def test_a_throttled_start_raises_so_only_that_record_is_retried() -> None:
 def test_a_later_attempt_stores_and_rejects_under_the_first_attempts_name() -> None:
     from datetime import UTC, datetime
 
-    from workflow.records import MAX_ATTEMPTS, attempt_name, base_execution_name, execution_name
-    from workflow.validation import validate
+    from workflow.domain.records import MAX_ATTEMPTS, attempt_name, base_execution_name, execution_name
+    from workflow.domain.validation import validate
 
     event = card_imported(card_id="x" * 10)
     name = execution_name("e" * 200, to_json(event))  # the longest id: the name stays within 80

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from functions.ingest import MAX_CONCURRENT_STARTS, process_batch
 from tests.factories import card_imported
 from tests.fakes import FakeRejections, FakeStarter
-from workflow.events import to_json
+from workflow.domain.events import to_json
 from workflow.ports import ExecutionUnsuccessful, TransientError
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from workflow.iam_policy import Decision
 from workflow.local.iam import Call, Denial, checks, evaluate, read_call
+from workflow.local.iam_policy import Decision
 
 ACCOUNT = "123456789012"
 TABLE = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/events"
@@ -24,7 +24,7 @@ def call(service: str, operation: str, **params: Any) -> Call:
 
 
 def test_a_role_s_identity_policies_decide_with_the_shared_evaluator() -> None:
-    """The evaluation itself is workflow.iam_policy's (tests/unit/test_iam_policy.py)."""
+    """The evaluation itself is workflow.local.iam_policy's (tests/unit/test_iam_policy.py)."""
     role = f"arn:aws:iam::{ACCOUNT}:role/r"
     documents = (
         *policy({"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:GetItem"], "Resource": TABLE}),

@@ -13,14 +13,14 @@ import pytest
 from functions.ingest import process_batch
 from tests.fakes import FakeRejections, FakeStarter
 from tests.unit.test_ingest_handler import sqs_event
-from workflow import boundedjson
 from workflow.adapters.dynamodb import to_dynamodb
 from workflow.console.app import summarize_input
 from workflow.constants import MAX_JSON_DEPTH, MAX_REJECTED_BODY_CHARS
-from workflow.ingest import Outcome, ingest_message, inspect_body
+from workflow.domain import boundedjson
+from workflow.domain.records import Rejection, readable, rejection_item
+from workflow.domain.validation import validate
 from workflow.ports import InputRefused, TransientError
-from workflow.records import Rejection, readable, rejection_item
-from workflow.validation import validate
+from workflow.service.ingest import Outcome, ingest_message, inspect_body
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
 

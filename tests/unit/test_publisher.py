@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from tests.factories import card_imported
 from tests.fakes import FakeTransport
 from workflow.ports import FailedEntry, OutboundMessage
-from workflow.publisher import EventRefused, Publisher, PublishFailed, RetryPolicy
+from workflow.service.publisher import EventRefused, Publisher, PublishFailed, RetryPolicy
 
 
 def publisher(transport: FakeTransport, sleeps: list[float] | None = None, attempts: int = 5) -> Publisher:

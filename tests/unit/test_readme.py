@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from workflow import docblocks
-from workflow.cli import main
-from workflow.console.diagram import to_mermaid
+from workflow.asl.diagram import to_mermaid
+from workflow.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.cli import build_parser
-from workflow.webaccess import AccessPolicy, host_name, normalize_origin
+from workflow.cli.main import build_parser
+from workflow.local.webaccess import AccessPolicy, host_name, normalize_origin
 
 
 def environ(host: str | None, origin: str | None = None) -> dict[str, str]:

@@ -23,10 +23,9 @@ from workflow.constants import (
     PK,
     SK,
 )
-from workflow.events import format_timestamp
-from workflow.ports import EventStore, Page, ProjectionStore, TransientError
-from workflow.projection import Projection, ProjectionChange
-from workflow.records import (
+from workflow.domain.events import format_timestamp
+from workflow.domain.projection import Projection, ProjectionChange
+from workflow.domain.records import (
     COUNT_PREFIX,
     Rejection,
     day_range,
@@ -40,6 +39,7 @@ from workflow.records import (
     type_day_partition,
     user_partition,
 )
+from workflow.ports import EventStore, Page, ProjectionStore, TransientError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

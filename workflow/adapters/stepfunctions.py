@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from workflow.domain.records import MAX_ATTEMPTS, attempt_name, execution_arn
 from workflow.ports import ExecutionStarter, ExecutionUnsuccessful, InputRefused, TransientError
-from workflow.records import MAX_ATTEMPTS, attempt_name, execution_arn
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient

@@ -2,7 +2,7 @@
 events, on ``http://127.0.0.1:8080/``.
 
 ``create_app(settings)`` is the WSGI application; ``serve(settings, host, port)`` runs it in a
-background thread and returns ``(server, thread, url)``. The diagram alone: ``workflow.console.diagram``.
+background thread and returns ``(server, thread, url)``. The diagram alone: ``workflow.asl.diagram``.
 """
 
 from __future__ import annotations

@@ -24,13 +24,14 @@ from werkzeug.exceptions import Forbidden, HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from workflow import bootstrap, boundedjson
+from workflow import bootstrap
+from workflow.asl import diagram
+from workflow.asl.outcomes import details, trace
 from workflow.bootstrap import MissingSetting, Settings
-from workflow.console import diagram
-from workflow.console.outcomes import details, trace
 from workflow.constants import MAX_JSON_DEPTH, MAX_QUERY_DAYS
-from workflow.records import day_range, execution_arn
-from workflow.webaccess import LOOPBACK, AccessPolicy
+from workflow.domain import boundedjson
+from workflow.domain.records import day_range, execution_arn
+from workflow.local.webaccess import LOOPBACK, AccessPolicy
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment

@@ -12,7 +12,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from workflow.bootstrap import Settings
 from workflow.console.app import ConsoleApp, create_app
-from workflow.webaccess import hosts_for
+from workflow.local.webaccess import hosts_for
 
 LOG = logging.getLogger("eventflow.console")
 DEFAULT_PORT = 8080

@@ -32,8 +32,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from workflow.bootstrap import Credentials
-from workflow.iam_policy import Decision, Request, authorize
-from workflow.iam_policy import Principal as IamPrincipal
+from workflow.local.iam_policy import Decision, Request, authorize
+from workflow.local.iam_policy import Principal as IamPrincipal
 
 log = logging.getLogger("eventflow.local")
 

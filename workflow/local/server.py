@@ -17,7 +17,7 @@ from workflow.local import operations as local_operations
 from workflow.local.faults import FaultPlan, throttle_response
 from workflow.local.iam import LocalIam, denied_response, read_call, signing_service
 from workflow.local.lambdas import LocalFunction
-from workflow.webaccess import AccessPolicy, forbidden
+from workflow.local.webaccess import AccessPolicy, forbidden
 
 DEFAULT_PORT = 4566
 ACCOUNT_ID = "123456789012"
@@ -172,7 +172,7 @@ class LambdaRouter:
         self._clients = clients
         self._serialize = serialize
         self.faults: FaultPlan | None = None
-        # Sees each request moto answers, inside the request lock (`workflow.local.metering`).
+        # Sees each request moto answers, inside the request lock (`workflow.drills.metering`).
         self.meter: Meter | None = None
         self.functions: dict[str, LocalFunction] = {}
         # Identity policies, checked for every request (our Lambda route and the APIs answered

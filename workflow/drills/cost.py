@@ -1,9 +1,9 @@
 """The monthly bill, per service, from the synthesized template and a measured local run.
 
-What one event costs is measured (`workflow.local.metering`): executions, history events and the
+What one event costs is measured (`workflow.drills.metering`): executions, history events and the
 bytes Step Functions logs at the level the template configures, the bytes the handlers log (EMF
 included), the functions invoked, every DynamoDB call with the items it touched (units per AWS's
-rules, `workflow.capacity`, with the template's indexes), what stays stored. What the template
+rules, `workflow.drills.capacity`, with the template's indexes), what stays stored. What the template
 says is read from it: memory, architecture, batch size and batching window, log level and
 execution data, tracing and sampling rules, tables, indexes, billing mode, TTL, PITR, retention,
 keys, alarms, dashboards. What happens only on AWS is modelled from AWS's documented behaviour
@@ -21,9 +21,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflow import capacity
-from workflow.capacity import Read, TableShape, Write
 from workflow.constants import ENV_RETENTION_DAYS
+from workflow.drills import capacity
+from workflow.drills.capacity import Read, TableShape, Write
 
 DOCUMENTED_VOLUME = 10_000_000  # events per month in the documented tables
 PRICES_REGION = "us-east-1"
@@ -175,7 +175,7 @@ def lambda_log_lines(memory_mb: int, *, traced: bool) -> int:
 
 @dataclass
 class RunRecord:
-    """What a local run of the stack recorded (`workflow.local.metering.measure`)."""
+    """What a local run of the stack recorded (`workflow.drills.metering.measure`)."""
 
     template: dict[str, Any]
     events: int

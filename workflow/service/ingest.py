@@ -12,11 +12,11 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 
-from workflow import boundedjson
 from workflow.constants import MAX_EVENT_BYTES, MAX_JSON_DEPTH
-from workflow.events import known_event_id, known_identifier
+from workflow.domain import boundedjson
+from workflow.domain.events import known_event_id, known_identifier
+from workflow.domain.records import Rejection, execution_name
 from workflow.ports import ExecutionStarter, InputRefused, RejectionRecorder
-from workflow.records import Rejection, execution_name
 
 
 class Outcome(StrEnum):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflow.events import UserEvent, format_timestamp
+from workflow.domain.events import UserEvent, format_timestamp
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workflow.boundedjson import PERMANENT_ERRORS, dumps_bounded
 from workflow.constants import MAX_REJECTED_BODY_CHARS
-from workflow.events import InvalidEvent, known_event_id, known_identifier, parse_event, to_json
-from workflow.projection import ProjectionChange
-from workflow.records import Rejection, base_execution_name, event_item, projection_count_update, rejection_item
+from workflow.domain.boundedjson import PERMANENT_ERRORS, dumps_bounded
+from workflow.domain.events import InvalidEvent, known_event_id, known_identifier, parse_event, to_json
+from workflow.domain.projection import ProjectionChange
+from workflow.domain.records import Rejection, base_execution_name, event_item, projection_count_update, rejection_item
 
 CONFLICT_REASON = "event_id: already stored with different content; the event stored first is kept"
 

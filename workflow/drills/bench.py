@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from workflow import bootstrap
-from workflow.events import UserEvent, new_event, to_json
-from workflow.local.demo import percentile, publish_latencies
+from workflow.domain.events import UserEvent, new_event, to_json
+from workflow.drills.workload import percentile, publish_latencies
 from workflow.local.runtime import LocalRuntime
 from workflow.local.server import EmbeddedAws
 from workflow.ports import every_item
@@ -224,7 +224,7 @@ def run(n: int, peer_executions: int, port: int, peer_port: int, progress: Progr
         result["engine"] = executions(runtime, peer_executions, progress)
     progress(f"peer: {peer_executions} executions on moto as shipped (subprocess)...")
     completed = subprocess.run(
-        [sys.executable, "-m", "workflow.local.bench", "--peer", str(peer_executions), str(peer_port)],
+        [sys.executable, "-m", "workflow.drills.bench", "--peer", str(peer_executions), str(peer_port)],
         capture_output=True,
         text=True,
         check=False,

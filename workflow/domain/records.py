@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from workflow.boundedjson import printable
 from workflow.constants import (
     GSI_BY_KIND_PK,
     GSI_BY_KIND_SK,
@@ -41,8 +40,9 @@ from workflow.constants import (
     SK,
     TTL_ATTRIBUTE,
 )
-from workflow.events import MAX_REASON_CHARS, UserEvent, format_timestamp, to_json
-from workflow.projection import Projection, ProjectionChange
+from workflow.domain.boundedjson import printable
+from workflow.domain.events import MAX_REASON_CHARS, UserEvent, format_timestamp, to_json
+from workflow.domain.projection import Projection, ProjectionChange
 
 KIND_EVENT = "event"
 KIND_REJECTED = "rejected"

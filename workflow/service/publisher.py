@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from workflow.constants import ATTR_EVENT_TYPE, ATTR_SOURCE, SNS_MAX_BATCH_ENTRIES
-from workflow.events import InvalidEvent, UserEvent, parse_event, to_json
+from workflow.domain.events import InvalidEvent, UserEvent, parse_event, to_json
 from workflow.ports import MessageTransport, OutboundMessage
 
 

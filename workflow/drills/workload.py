@@ -24,9 +24,9 @@ from typing import Any, TextIO
 from workflow import bootstrap
 from workflow.bootstrap import Settings
 from workflow.constants import ATTR_EVENT_TYPE, ATTR_SOURCE, MAX_EVENT_BYTES
-from workflow.events import UserEvent, new_event, parse_timestamp, to_json
+from workflow.domain.events import UserEvent, new_event, parse_timestamp, to_json
+from workflow.domain.projection import Projection
 from workflow.ports import EventStore, every_item
-from workflow.projection import Projection
 
 FIRST_NAMES = ["Hanako", "Taro", "Yuki", "Kenji", "Aiko", "Haruto", "Mei", "Sora", "Riku", "Emi"]
 LAST_NAMES = ["Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Ito", "Yamamoto", "Nakamura"]

@@ -12,11 +12,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from workflow.events import known_event_id
-from workflow.ingest import inspect_body
+from workflow.domain.events import known_event_id
+from workflow.domain.projection import Projection, ProjectionChange
+from workflow.domain.records import execution_arn, execution_name
 from workflow.ports import EventStore, ProjectionStore, every_item
-from workflow.projection import Projection, ProjectionChange
-from workflow.records import execution_arn, execution_name
+from workflow.service.ingest import inspect_body
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ from typing import Any, TextIO
 
 from workflow import bootstrap
 from workflow.constants import OUT_BATCH_DLQ_URL, OUT_WEB_DLQ_URL
-from workflow.events import UserEvent, format_timestamp
-from workflow.local.demo import (
+from workflow.domain.events import UserEvent, format_timestamp
+from workflow.domain.projection import Projection, ProjectionChange
+from workflow.drills.workload import (
     Collected,
     Workload,
     accounting_problems,
@@ -32,8 +33,7 @@ from workflow.local.demo import (
     send_unparsable,
 )
 from workflow.local.faults import Fault, FaultPlan
-from workflow.operations import DeadLetter, DeadLetters, Executions, is_express
-from workflow.projection import Projection, ProjectionChange
+from workflow.service.operations import DeadLetter, DeadLetters, Executions, is_express
 
 # The faults of a chaos run, at the rates a bad day on AWS might bring.
 DEFAULT_FAULTS = (

@@ -27,8 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from workflow import boundedjson
 from workflow.constants import MAX_EVENT_BYTES, MAX_JSON_DEPTH
+from workflow.domain import boundedjson
 
 CURRENT_SCHEMA_VERSION = 2
 

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from workflow import bootstrap
-from workflow.events import UserEvent, new_event
-from workflow.local.chaos import dead_letters_now
-from workflow.local.demo import percentile, publish_latencies
+from workflow.domain.events import UserEvent, new_event
+from workflow.drills.chaos import dead_letters_now
+from workflow.drills.workload import percentile, publish_latencies
 from workflow.local.faults import Fault, FaultPlan
 from workflow.local.runtime import LocalRuntime
 from workflow.ports import every_item

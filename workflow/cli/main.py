@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 
 from workflow import bootstrap
 from workflow.bootstrap import Settings
-from workflow.cli_errors import is_loopback
+from workflow.cli.errors import is_loopback
 from workflow.constants import MAX_QUERY_DAYS, OUT_BATCH_DLQ_URL, OUT_WEB_DLQ_URL, STACK_NAME
-from workflow.cost import DOCUMENTED_VOLUME
+from workflow.drills.cost import DOCUMENTED_VOLUME
 
 DEFAULT_OUTPUTS = Path(".eventflow") / "outputs.json"
 CONSOLE_PORT = 8080  # workflow.console.server.DEFAULT_PORT, without importing werkzeug for every command
@@ -97,7 +97,7 @@ INGEST_TIMEOUT = _int_in(1, 900)  # Lambda's timeout: 1 s to 15 min
 
 
 def _origin(text: str) -> str:
-    from workflow.webaccess import normalize_origin
+    from workflow.local.webaccess import normalize_origin
 
     try:
         return normalize_origin(text)
@@ -167,7 +167,7 @@ def _window(args: argparse.Namespace, *, by_day: bool) -> tuple[datetime, dateti
     if since > until:
         raise UsageError(f"--since ({since.isoformat()}) is after --until ({until.isoformat()})")
     if by_day:
-        from workflow.records import day_range
+        from workflow.domain.records import day_range
 
         try:
             day_range(since, until)
@@ -180,7 +180,7 @@ def _window(args: argparse.Namespace, *, by_day: bool) -> tuple[datetime, dateti
 
 
 def cmd_diagram(args: argparse.Namespace) -> int:
-    from workflow.console.diagram import to_mermaid, to_svg
+    from workflow.asl.diagram import to_mermaid, to_svg
 
     definition = json.loads(_definition_file(args.definition).read_text())
     if args.write_docs:
@@ -210,7 +210,7 @@ def _definition_file(given: str | None) -> Path:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from workflow.events import json_schema
+    from workflow.domain.events import json_schema
 
     _print_json(json_schema())
     return 0
@@ -295,7 +295,7 @@ def _dead_letter_queue(args: argparse.Namespace) -> str:
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
-    from workflow.operations import DeadLetters
+    from workflow.service.operations import DeadLetters
 
     settings = settings_from(args)
     dead_letters = DeadLetters(
@@ -317,7 +317,7 @@ def _progress(count: int) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from workflow.operations import replay
+    from workflow.service.operations import replay
 
     since, until = _window(args, by_day=bool(args.type))
     settings = settings_from(args)
@@ -336,8 +336,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_executions(args: argparse.Namespace) -> int:
-    from workflow.operations import Executions
-    from workflow.records import execution_arn
+    from workflow.domain.records import execution_arn
+    from workflow.service.operations import Executions
 
     settings = settings_from(args)
     if args.action in ("describe", "history", "redrive") and not args.execution:
@@ -362,7 +362,7 @@ def cmd_executions(args: argparse.Namespace) -> int:
         _print_json({"items": [{k: e.get(k) for k in fields} for e in executions], "cursor": cursor})
         return 0
     if args.action == "failed":
-        from workflow.operations import Executions
+        from workflow.service.operations import Executions
 
         failed = Executions(sfn, settings.require("state_machine_arn")).failed(limit=args.limit)
         _print_json([{k: e.get(k) for k in ("name", "status", "startDate", "stopDate")} for e in failed])
@@ -371,7 +371,7 @@ def cmd_executions(args: argparse.Namespace) -> int:
         raise UsageError(f"executions {args.action}: name the execution (see `eventflow executions list`)")
     arn = execution_arn(settings.require("state_machine_arn"), args.execution)
     if args.action == "redrive":
-        from workflow.operations import Executions
+        from workflow.service.operations import Executions
 
         _print_json(Executions(sfn, settings.require("state_machine_arn")).redrive(arn))
         return 0
@@ -562,7 +562,7 @@ def cmd_console(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from workflow.local import demo
+    from workflow.drills import workload as demo
 
     outputs_file = Path(args.outputs_file) if args.outputs_file else DEFAULT_OUTPUTS
     if args.keep_running:
@@ -616,7 +616,8 @@ def _context(pairs: list[str] | None) -> dict[str, Any]:
 
 
 def cmd_chaos(args: argparse.Namespace) -> int:
-    from workflow.local import chaos, demo
+    from workflow.drills import chaos
+    from workflow.drills import workload as demo
 
     context = _context(args.context)
     if args.ingest_timeout:
@@ -649,10 +650,10 @@ def _write_quota(text: str) -> tuple[float, float]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from workflow.local import bench
+    from workflow.drills import bench
 
     if args.quota or args.lanes or args.write_quota:
-        from workflow.local import load
+        from workflow.drills import load
 
         def say(line: str) -> None:
             sys.stderr.write(line + "\n")
@@ -671,13 +672,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         sys.stdout.write((json.dumps(result, indent=2) if args.json else text) + "\n")
         return 0
     if args.memory:
-        from workflow.local import heap
+        from workflow.drills import heap
 
         result = heap.run(args.events or 400, args.port, lambda line: print(f"  {line}", file=sys.stderr))
         sys.stdout.write((json.dumps(result, indent=2) if args.json else heap.render(result)) + "\n")
         return 0
     if args.cold_start:
-        from workflow.local import coldstart
+        from workflow.drills import coldstart
 
         measured = coldstart.measure(args.runs)
         sys.stdout.write((json.dumps(measured, indent=2) if args.json else coldstart.render(measured)) + "\n")
@@ -696,8 +697,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cost_report(context: dict[str, Any], volume: int, types: list[str], progress: Any = None, run: Any = None) -> str:
     """The bills for `types` at `volume` events a month, from one measured local run (`run`, or a
     new one)."""
-    from workflow import cost
-    from workflow.local import metering
+    from workflow.drills import cost, metering
     from workflow.local.stack import synthesize
 
     run = run or metering.measure(context, progress=progress or (lambda _: None))
@@ -713,7 +713,8 @@ def cost_report(context: dict[str, Any], volume: int, types: list[str], progress
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
-    from workflow import cost, docblocks
+    from workflow import docblocks
+    from workflow.drills import cost
 
     types = [args.workflow_type] if args.workflow_type else ["standard", "express"]
     context = dict(kv.split("=", 1) for kv in args.context or [])
@@ -984,7 +985,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
     except Exception as error:
-        from workflow.cli_errors import explain
+        from workflow.cli.errors import explain
 
         status, message = explain(error, local_outputs=_outputs_path(args))
         if getattr(args, "debug", False):

@@ -5,7 +5,7 @@ topic as the app's servers would; the pipeline runs them (pollers, ingest, the w
 functions). Recorded on the way: every DynamoDB call of the workflow and the functions, with the
 item before and after it (read from moto's tables, inside the request lock), the executions'
 histories, the bytes the handlers log (EMF included) and the functions' invocations. What this
-costs on AWS is worked out by `workflow.cost` from these records and the template.
+costs on AWS is worked out by `workflow.drills.cost` from these records and the template.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from workflow import bootstrap
-from workflow.capacity import Item, Read, Write, item_size
 from workflow.constants import POWERTOOLS_SERVICE_NAME
-from workflow.cost import RunRecord
-from workflow.events import UserEvent, new_event
+from workflow.domain.events import UserEvent, new_event
+from workflow.drills.capacity import Item, Read, Write, item_size
+from workflow.drills.cost import RunRecord
 from workflow.local.runtime import LocalRuntime
 from workflow.local.server import ACCOUNT_ID, EmbeddedAws
 from workflow.local.stack import REGION, synthesize

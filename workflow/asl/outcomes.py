@@ -1,6 +1,6 @@
 """What each state did in one execution, read from its history.
 
-Events are attributed to states along ``previousEventId``, as in ``workflow/local/coverage.py``,
+Events are attributed to states along ``previousEventId``, as in ``workflow/asl/coverage.py``,
 which keeps Parallel branches and Map iterations apart however their events interleave:
 
 - a ``...StateEntered`` event opens a *run* of its state;

@@ -69,7 +69,7 @@ def beyond_items(per_source: dict[str, float]) -> float:
 
 def measure(runtime: Any, first: int, second: int, progress: Progress) -> dict[str, Any]:
     """Growth per event between `first` and `second` events through the running pipeline."""
-    from workflow.local import bench
+    from workflow.drills import bench
 
     settings = runtime.settings()
     sent_at: dict[str, float] = {}

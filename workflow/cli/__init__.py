@@ -1,0 +1,1 @@
+"""`eventflow`: the command line."""

@@ -1,0 +1,3 @@
+from workflow.cli.main.main import main
+
+raise SystemExit(main())

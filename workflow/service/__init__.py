@@ -1,0 +1,1 @@
+"""What the product does with the domain and the ports: ingest, publish, operate."""
