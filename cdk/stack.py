@@ -38,8 +38,8 @@ from aws_cdk import aws_xray as xray
 from constructs import Construct, IConstruct
 
 from workflow import constants as c
+from workflow.adapters.items import INDEX_ATTRIBUTES
 from workflow.domain.events import Source
-from workflow.domain.records import INDEX_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
 ASL_FILE = ROOT / "statemachine.asl.json"
@@ -597,7 +597,7 @@ class EventflowStack(Stack):
             removal_policy=RemovalPolicy.RETAIN,
         )
         # The indexes find keys in order; the items themselves are read from the table with
-        # BatchGetItem (records.INDEX_ATTRIBUTES: the few attributes an index keeps besides keys).
+        # BatchGetItem (items.INDEX_ATTRIBUTES: the few attributes an index keeps besides keys).
         for index, pk, sk in (
             (c.GSI_BY_USER, c.GSI_BY_USER_PK, c.GSI_BY_USER_SK),
             (c.GSI_BY_KIND, c.GSI_BY_KIND_PK, c.GSI_BY_KIND_SK),

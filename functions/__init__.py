@@ -1,1 +1,1 @@
-"""Lambda entry points: parse the event, call the domain, shape the response."""
+"""Lambda entry points: parse the event into its typed payload, call the domain, shape the response."""

@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.observability import correlate, logger, metrics, traced
+from functions.observability import correlate, logger, metrics, observed
 from workflow import bootstrap
 from workflow.constants import ATTR_SOURCE
 from workflow.ports import ExecutionStarter, ExecutionUnsuccessful, RejectionRecorder, TransientError
@@ -148,9 +148,7 @@ def _budget_seconds(context: Any) -> float | None:
     return max(0.1, seconds - max(0.5, seconds / 5))
 
 
-@logger.inject_lambda_context
-@traced
-@metrics.log_metrics
+@observed
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     starter, rejections = _dependencies(bootstrap.Settings.from_env())
     return process_batch(event, context, starter, rejections)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.shared.functions import strtobool
@@ -39,6 +39,12 @@ else:
 
     def traced(handler: Handler) -> Handler:
         return handler
+
+
+def observed(handler: Handler) -> Handler:
+    """A Lambda handler with the shared logger's Lambda context, the tracer (when enabled) and
+    its metrics flushed at the end of each invocation."""
+    return cast(Handler, logger.inject_lambda_context(traced(metrics.log_metrics(handler))))
 
 
 def correlate(event_id: str | None, **keys: object) -> None:

@@ -9,9 +9,9 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.observability import correlate, logger, metrics, traced
+from functions.observability import correlate, logger, metrics, observed
+from functions.payloads import ProjectInput, parse
 from workflow import bootstrap
-from workflow.domain.projection import ProjectionChange
 from workflow.ports import ProjectionStore
 
 
@@ -20,11 +20,9 @@ def _store(settings: bootstrap.Settings) -> ProjectionStore:
     return bootstrap.projection_store(settings)
 
 
-@logger.inject_lambda_context
-@traced
-@metrics.log_metrics
+@observed
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    change = ProjectionChange.from_summary(event["event"])
+    change = parse(ProjectInput, event).event.change()
     correlate(change.event_id, user_id=change.user_id)
     applied = _store(bootstrap.Settings.from_env()).apply(change)
     if applied:

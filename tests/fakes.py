@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from workflow.domain.records import Rejection
+from workflow.domain.rejection import Rejection
 from workflow.ports import (
     BatchResult,
     ExecutionStarter,

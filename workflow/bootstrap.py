@@ -1,7 +1,8 @@
 """The composition root: settings in, adapters out.
 
-Lambda handlers call :func:`from_environment` once per cold start; the CLI, the local runtime
-and the tests build :class:`Settings` themselves and call the same builders.
+Lambda handlers read :meth:`Settings.from_env` and build their adapters once per cold start
+(cached by settings); the CLI, the local runtime and the tests build :class:`Settings`
+themselves and call the same builders.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from workflow.constants import (
 )
 
 if TYPE_CHECKING:
-    from workflow.adapters.dynamodb import DynamoDBEventStore, DynamoDBProjectionStore
+    from workflow.adapters.dynamodb import DynamoDBEventStore, DynamoDBProjectionStore, WorkflowItems
     from workflow.ports import ExecutionStarter
     from workflow.service.publisher import Publisher
 
@@ -211,6 +212,13 @@ def projection_store(settings: Settings) -> DynamoDBProjectionStore:
         client_for("dynamodb", settings),
         retention_days=settings.retention_days,
     )
+
+
+def workflow_items(settings: Settings) -> WorkflowItems:
+    """The items the Validate step hands the state machine to write, with the stack's retention."""
+    from workflow.adapters.dynamodb import WorkflowItems
+
+    return WorkflowItems(retention_days=settings.retention_days)
 
 
 def _workflow_type(value: str) -> str:

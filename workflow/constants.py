@@ -71,7 +71,6 @@ STACK_NAME = "Eventflow"
 # state carries an event about three times (raw input, stored item, outbound body).
 MAX_EVENT_BYTES = 32 * 1024
 EXPRESS_MAX_SECONDS = 300  # an Express execution's longest run
-SNS_MAX_MESSAGE_BYTES = 256 * 1024
 SNS_MAX_BATCH_ENTRIES = 10
 MAX_JSON_DEPTH = 8
 MAX_QUERY_DAYS = 366  # the widest window of a by-day query (one DynamoDB query per day)

@@ -9,12 +9,17 @@ from datetime import datetime
 from typing import Any
 
 from workflow.domain.projection import Projection, ProjectionChange
-from workflow.domain.records import Rejection
+from workflow.domain.rejection import Rejection
 
 
 class TransientError(RuntimeError):
     """Worth retrying (throttling, a busy service). A Lambda handler that raises it reports
     errorType ``TransientError``, which the state machine's Retry names."""
+
+
+class CallRefused(RuntimeError):
+    """The service refused the call for a reason a retry cannot change (no permission, no such
+    resource, a parameter it never accepts): the message names the service's error code."""
 
 
 class InputRefused(ValueError):

@@ -12,8 +12,9 @@ import pytest
 from tests.factories import BASE_TIME, card_deleted, card_imported, card_updated
 from workflow import bootstrap
 from workflow.adapters.dynamodb import BATCH_GET_MAX_KEYS, DynamoDBEventStore, DynamoDBProjectionStore, to_dynamodb
+from workflow.adapters.items import EVENT_FIELDS, decompress, event_item, event_key, rejection_item
 from workflow.domain.projection import Projection, ProjectionChange
-from workflow.domain.records import EVENT_FIELDS, Rejection, decompress, event_item, event_key, rejection_item
+from workflow.domain.rejection import Rejection
 
 pytestmark = pytest.mark.adapters
 

@@ -5,11 +5,13 @@ import uuid
 from typing import Any
 
 import pytest
+from botocore.stub import Stubber
 
 from tests.conftest import boto, pass_state_machine
 from tests.factories import card_imported
 from workflow.adapters.sns import SnsTransport
 from workflow.adapters.stepfunctions import StepFunctionsStarter
+from workflow.ports import CallRefused, OutboundMessage, TransientError
 from workflow.service.publisher import Publisher
 
 pytestmark = pytest.mark.adapters
@@ -33,6 +35,34 @@ def test_publisher_over_sns_delivers_with_filterable_attributes(embedded_aws: An
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])["Messages"]
     assert [json.loads(m["Body"])["event_id"] for m in messages] == [batch.event_id]
     assert messages[0]["MessageAttributes"]["event_type"]["StringValue"] == "card.imported"
+
+
+def test_publishing_to_a_topic_that_does_not_exist_is_refused_not_transient(embedded_aws: Any) -> None:
+    sns = boto("sns", embedded_aws.endpoint_url)
+    missing = "arn:aws:sns:us-east-1:123456789012:no-such-topic"
+    with pytest.raises(CallRefused, match="SNS PublishBatch: NotFound"):
+        SnsTransport(missing, sns).publish_batch([OutboundMessage("0", "{}")])
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "classified"),
+    [
+        ("Throttled", 429, TransientError),
+        ("KMSThrottling", 400, TransientError),
+        ("InternalError", 500, TransientError),
+        ("AuthorizationError", 403, CallRefused),
+        ("InvalidParameter", 400, CallRefused),
+    ],
+)
+def test_a_failed_call_is_classified_by_its_error_code(code: str, status: int, classified: type) -> None:
+    import boto3
+
+    sns = boto3.client("sns", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+    topic = "arn:aws:sns:us-east-1:123456789012:events"
+    with Stubber(sns) as stub:
+        stub.add_client_error("publish_batch", service_error_code=code, http_status_code=status)
+        with pytest.raises(classified, match=f"SNS PublishBatch: {code}$"):
+            SnsTransport(topic, sns).publish_batch([OutboundMessage("0", "{}")])
 
 
 def test_starting_the_same_execution_name_twice_is_absorbed(embedded_aws: Any) -> None:

@@ -22,7 +22,7 @@ from workflow.console import create_app, serve, stop
 from workflow.console.app import summarize_input
 from workflow.console.server import ConsoleUnavailable
 from workflow.domain.projection import Projection
-from workflow.domain.records import Rejection
+from workflow.domain.rejection import Rejection
 from workflow.ports import EventStore, Page
 
 ASL = Path(__file__).resolve().parents[2] / "statemachine.asl.json"

@@ -14,9 +14,9 @@ from tests.factories import BASE_TIME, card_imported, card_updated
 from tests.unit.test_bad_input_properties import pathological_bodies, plausible_event
 from tests.waiting import eventually
 from workflow import bootstrap
+from workflow.adapters.items import projection_key
 from workflow.constants import OUT_WEB_DLQ_URL, OUT_WEB_QUEUE_URL
 from workflow.domain.events import to_json
-from workflow.domain.records import projection_key
 from workflow.service.operations import DeadLetters, replay
 
 pytestmark = pytest.mark.e2e

@@ -201,7 +201,7 @@ def test_state_machine_logs_go_to_a_vended_logs_group(template_json: dict[str, A
 
 def test_indexes_keep_keys_and_the_kind_only(template_json: dict[str, Any]) -> None:
     """The items are read from the table (BatchGetItem): an index write costs its keys, not the item."""
-    from workflow.domain.records import INDEX_ATTRIBUTES
+    from workflow.adapters.items import INDEX_ATTRIBUTES
 
     (table,) = resources(template_json, "AWS::DynamoDB::Table").values()
     projections = {index["IndexName"]: index["Projection"] for index in table["GlobalSecondaryIndexes"]}

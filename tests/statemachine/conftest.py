@@ -130,9 +130,9 @@ def store_as_if_by(engine: Engine, execution_name: str, payload: dict[str, Any])
     """The transaction a first Store attempt of `execution_name` committed before its answer was
     lost (the event and its count): its retry then meets its own write."""
     from workflow import bootstrap
+    from workflow.adapters.items import event_item
     from workflow.domain.events import parse_event
     from workflow.domain.projection import ProjectionChange
-    from workflow.domain.records import event_item
 
     event = parse_event(payload["event"])
     item = event_item(event, stored_at=datetime.now(UTC), retention_days=30, stored_by=execution_name)

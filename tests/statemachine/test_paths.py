@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.statemachine.conftest import Run
-from workflow.domain.records import decompress
+from workflow.adapters.items import decompress
 from workflow.domain.validation import CONFLICT_REASON
 
 pytestmark = pytest.mark.statemachine

@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fakes import FakeRejections, FakeStarter, FakeTransport
+from tests.unit.test_poison_messages import stored as stored_item
+from workflow.adapters.items import readable
 from workflow.domain.events import CURRENT_SCHEMA_VERSION, EventType, normalize_text
-from workflow.domain.records import readable
 from workflow.domain.validation import validate
 from workflow.service.ingest import Outcome, ingest_message
 from workflow.service.publisher import EventRefused, Publisher
@@ -68,11 +69,12 @@ def strings_in(value: Any) -> list[str]:
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=st.one_of(plausible_event(), json_values))
 def test_validate_accepts_or_rejects_with_a_reason_that_echoes_no_value(raw: Any) -> None:
-    verdict = validate(raw, execution_name="r-1", now=datetime(2026, 11, 2, tzinfo=UTC), retention_days=30)
+    verdict = validate(raw, execution_name="r-1")
+    item = stored_item(verdict)
     if verdict.valid:
-        assert verdict.item["kind"] == "event" and verdict.body and verdict.summary
+        assert item["kind"] == "event" and verdict.body and verdict.summary
         return
-    assert verdict.reason and verdict.item["kind"] == "rejected" and verdict.item["reason"] == verdict.reason
+    assert verdict.reason and item["kind"] == "rejected" and item["reason"] == verdict.reason
     for text in strings_in(raw):
         if text.startswith("zq"):
             assert text not in verdict.reason
@@ -117,7 +119,7 @@ def test_unicode_and_control_characters_in_text_fields_round_trip(text: str) -> 
         "source": "web",
         "payload": {"card_id": "c-1", "person_name": text, "company": text, "title": text},
     }
-    verdict = validate(raw, execution_name="r", now=datetime(2026, 11, 2, tzinfo=UTC), retention_days=30)
+    verdict = validate(raw, execution_name="r")
     if verdict.valid:
         stored = json.loads(verdict.body or "")
         # Stored as NFKC with runs of white space made one: what a reader sees, minus width variants.
@@ -212,8 +214,8 @@ def _storable(item: dict[str, Any]) -> None:
 def test_pathological_messages_are_started_or_recorded_never_raised(body: str) -> None:
     from functions.ingest import process_batch
     from tests.unit.test_ingest_handler import sqs_event
+    from workflow.adapters.items import rejection_item
     from workflow.console.app import summarize_input
-    from workflow.domain.records import rejection_item
     from workflow.service.ingest import inspect_body
 
     starter, rejections = FakeStarter(), FakeRejections()
@@ -236,16 +238,16 @@ def test_pathological_messages_are_started_or_recorded_never_raised(body: str) -
 @settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=st.one_of(_decoded_values(), st.builds(_deep, st.integers(0, 2000), _decoded_values())))
 def test_validate_never_raises_and_its_rejections_fit_dynamodb(raw: Any) -> None:
-    verdict = validate(raw, execution_name="r-1", now=datetime(2026, 11, 2, tzinfo=UTC), retention_days=30)
+    verdict = validate(raw, execution_name="r-1")
     if not verdict.valid:
         assert verdict.reason
-        _storable(verdict.item)
+        _storable(stored_item(verdict))
 
 
 @settings(max_examples=200)
 @given(event_id=st.one_of(st.none(), st.text(max_size=200)), body=st.text(max_size=300))
 def test_our_execution_names_are_always_names_step_functions_accepts(event_id: str | None, body: str) -> None:
-    from workflow.domain.records import execution_name, execution_name_problem
+    from workflow.domain.naming import execution_name, execution_name_problem
 
     assert execution_name_problem(execution_name(event_id, body)) is None
 

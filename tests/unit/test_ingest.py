@@ -71,9 +71,7 @@ def test_a_throttled_start_raises_so_only_that_record_is_retried() -> None:
 
 
 def test_a_later_attempt_stores_and_rejects_under_the_first_attempts_name() -> None:
-    from datetime import UTC, datetime
-
-    from workflow.domain.records import MAX_ATTEMPTS, attempt_name, base_execution_name, execution_name
+    from workflow.domain.naming import MAX_ATTEMPTS, attempt_name, base_execution_name, execution_name
     from workflow.domain.validation import validate
 
     event = card_imported(card_id="x" * 10)
@@ -81,8 +79,7 @@ def test_a_later_attempt_stores_and_rejects_under_the_first_attempts_name() -> N
     second = attempt_name(name, MAX_ATTEMPTS)
     assert len(second) <= 80 and base_execution_name(second) == name
     assert base_execution_name(name) == name and base_execution_name("abc--1234567890123456") == "abc--1234567890123456"
-    verdict = validate(json.loads(to_json(event)), execution_name=attempt_name(name, 2), now=datetime.now(UTC),
-                       retention_days=1)  # fmt: skip
-    assert verdict.item["stored_by"] == name
+    verdict = validate(json.loads(to_json(event)), execution_name=attempt_name(name, 2))
+    assert verdict.stored_by == name and verdict.conflict is not None and verdict.conflict.rejection_id == name
     with pytest.raises(ValueError, match="attempt"):
         attempt_name(name, MAX_ATTEMPTS + 1)

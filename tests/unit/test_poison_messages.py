@@ -14,11 +14,12 @@ from functions.ingest import process_batch
 from tests.fakes import FakeRejections, FakeStarter
 from tests.unit.test_ingest_handler import sqs_event
 from workflow.adapters.dynamodb import to_dynamodb
+from workflow.adapters.items import readable, rejection_item, verdict_items
 from workflow.console.app import summarize_input
 from workflow.constants import MAX_JSON_DEPTH, MAX_REJECTED_BODY_CHARS
 from workflow.domain import boundedjson
-from workflow.domain.records import Rejection, readable, rejection_item
-from workflow.domain.validation import validate
+from workflow.domain.rejection import Rejection
+from workflow.domain.validation import Verdict, validate
 from workflow.ports import InputRefused, TransientError
 from workflow.service.ingest import Outcome, ingest_message, inspect_body
 
@@ -36,6 +37,12 @@ def nested_value(depth: int) -> dict[str, Any]:
         node["n"] = {}
         node = node["n"]
     return root
+
+
+def stored(verdict: Verdict) -> dict[str, Any]:
+    """The item the verdict has the workflow write."""
+    item: dict[str, Any] = verdict_items(verdict, now=NOW, retention_days=30)["item"]
+    return item
 
 
 def assert_storable(item: dict[str, Any]) -> None:
@@ -149,16 +156,16 @@ def test_an_input_step_functions_refuses_is_recorded_but_a_throttle_is_retried()
     ],
 )
 def test_validate_rejects_any_decoded_value_with_a_storable_record(raw: Any) -> None:
-    verdict = validate(raw, execution_name="x-1", now=NOW, retention_days=30)
+    verdict = validate(raw, execution_name="x-1")
     assert not verdict.valid and verdict.reason
-    assert verdict.item["kind"] == "rejected"
-    assert_storable(verdict.item)
+    assert stored(verdict)["kind"] == "rejected"
+    assert_storable(stored(verdict))
 
 
 def test_a_deep_event_is_rejected_by_validate_naming_the_limit() -> None:
-    verdict = validate(nested_value(900), execution_name="x-1", now=NOW, retention_days=30)
+    verdict = validate(nested_value(900), execution_name="x-1")
     assert verdict.reason == f"event: nested deeper than {MAX_JSON_DEPTH} levels"
-    assert verdict.event_id == "e-deep" and verdict.item["body_truncated"] is True
+    assert verdict.event_id == "e-deep" and stored(verdict)["body_truncated"] is True
 
 
 def test_a_rejection_record_is_escaped_and_cut_short() -> None:

@@ -3,11 +3,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.factories import card_imported
 from tests.fakes import FakeTransport
-from workflow.ports import FailedEntry, OutboundMessage
+from workflow.ports import BatchResult, CallRefused, FailedEntry, OutboundMessage, TransientError
 from workflow.service.publisher import EventRefused, Publisher, PublishFailed, RetryPolicy
 
 
@@ -84,13 +83,42 @@ def test_a_throttled_call_is_retried_as_a_whole() -> None:
         def publish_batch(self, messages: list[OutboundMessage]):  # type: ignore[no-untyped-def]
             if not self.calls:
                 self.calls.append(messages)
-                raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "PublishBatch")
+                raise TransientError("SNS PublishBatch: Throttled")
             return super().publish_batch(messages)
 
     transport = ThrottledOnce()
     event = card_imported()
     assert publisher(transport).publish(event) == "msg-1"
     assert len(transport.calls) == 2
+
+
+class Failing(FakeTransport):
+    """Every call fails as a whole, with `error`."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def publish_batch(self, messages: list[OutboundMessage]) -> BatchResult:
+        self.calls.append(messages)
+        raise self.error
+
+
+def test_a_refused_call_is_not_sent_again_and_fails_every_event_of_it() -> None:
+    transport = Failing(CallRefused("SNS PublishBatch: AuthorizationError"))
+    events = [card_imported(card_id="c1"), card_imported(card_id="c2")]
+    with pytest.raises(PublishFailed) as caught:
+        publisher(transport).publish_many(events)
+    assert len(transport.calls) == 1
+    assert caught.value.failed == {e.event_id: "SNS PublishBatch: AuthorizationError" for e in events}
+
+
+def test_a_call_still_failing_transiently_gives_up_naming_the_error() -> None:
+    transport = Failing(TransientError("SNS PublishBatch: Throttled"))
+    event = card_imported()
+    with pytest.raises(PublishFailed, match=r"gave up after 3 attempts \(SNS PublishBatch: Throttled\)"):
+        publisher(transport, attempts=3).publish(event)
+    assert len(transport.calls) == 3
 
 
 def test_what_can_never_succeed_is_refused_before_anything_is_sent() -> None:

@@ -1,1 +1,2 @@
-"""boto3 implementations of the ports in :mod:`workflow.ports`; each takes an injected client."""
+"""boto3 implementations of the ports in :mod:`workflow.ports`, each taking an injected client,
+and the single table's keys and item layout (`items`)."""

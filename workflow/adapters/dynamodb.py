@@ -6,6 +6,7 @@ import base64
 import json
 import random
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,20 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from workflow.adapters.items import (
+    COUNT_PREFIX,
+    day_range,
+    event_key,
+    projection_count_update,
+    projection_item,
+    projection_key,
+    readable,
+    rejected_day_partition,
+    rejection_item,
+    type_day_partition,
+    user_partition,
+    verdict_items,
+)
 from workflow.constants import (
     GSI_BY_KIND,
     GSI_BY_KIND_PK,
@@ -25,20 +40,8 @@ from workflow.constants import (
 )
 from workflow.domain.events import format_timestamp
 from workflow.domain.projection import Projection, ProjectionChange
-from workflow.domain.records import (
-    COUNT_PREFIX,
-    Rejection,
-    day_range,
-    event_key,
-    projection_count_update,
-    projection_item,
-    projection_key,
-    readable,
-    rejected_day_partition,
-    rejection_item,
-    type_day_partition,
-    user_partition,
-)
+from workflow.domain.rejection import Rejection
+from workflow.domain.validation import Verdict
 from workflow.ports import EventStore, Page, ProjectionStore, TransientError
 
 if TYPE_CHECKING:
@@ -62,6 +65,22 @@ def update_to_dynamodb(update: dict[str, Any]) -> dict[str, Any]:
         "Key": to_dynamodb(update["Key"]),
         "ExpressionAttributeValues": to_dynamodb(update["ExpressionAttributeValues"]),
     }
+
+
+@dataclass(frozen=True)
+class WorkflowItems:
+    """The Validate step's items in DynamoDB's typed JSON, as the state machine's Store,
+    RecordRejection and Conflict states write them (statemachine.asl.json)."""
+
+    retention_days: int
+
+    def of(self, verdict: Verdict, now: datetime) -> dict[str, Any]:
+        plain = verdict_items(verdict, now=now, retention_days=self.retention_days)
+        return {
+            "item": to_dynamodb(plain["item"]),
+            "conflict": None if plain["conflict"] is None else to_dynamodb(plain["conflict"]),
+            "projection": None if plain["projection"] is None else update_to_dynamodb(plain["projection"]),
+        }
 
 
 def _plain(value: Any) -> Any:

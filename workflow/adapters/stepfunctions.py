@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from workflow.domain.records import MAX_ATTEMPTS, attempt_name, execution_arn
+from workflow.domain.naming import MAX_ATTEMPTS, attempt_name, execution_arn
 from workflow.ports import ExecutionStarter, ExecutionUnsuccessful, InputRefused, TransientError
 
 if TYPE_CHECKING:

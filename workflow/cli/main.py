@@ -167,7 +167,7 @@ def _window(args: argparse.Namespace, *, by_day: bool) -> tuple[datetime, dateti
     if since > until:
         raise UsageError(f"--since ({since.isoformat()}) is after --until ({until.isoformat()})")
     if by_day:
-        from workflow.domain.records import day_range
+        from workflow.adapters.items import day_range
 
         try:
             day_range(since, until)
@@ -336,7 +336,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_executions(args: argparse.Namespace) -> int:
-    from workflow.domain.records import execution_arn
+    from workflow.domain.naming import execution_arn
     from workflow.service.operations import Executions
 
     settings = settings_from(args)

@@ -25,12 +25,13 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from workflow import bootstrap
+from workflow.adapters.items import day_range
 from workflow.asl import diagram
 from workflow.asl.outcomes import details, trace
 from workflow.bootstrap import MissingSetting, Settings
 from workflow.constants import MAX_JSON_DEPTH, MAX_QUERY_DAYS
 from workflow.domain import boundedjson
-from workflow.domain.records import day_range, execution_arn
+from workflow.domain.naming import execution_arn
 from workflow.local.webaccess import LOOPBACK, AccessPolicy
 
 if TYPE_CHECKING:

@@ -1,1 +1,2 @@
-"""The domain: events and upcasting, validation, the projection's rules, the table's items. No AWS SDK here."""
+"""The domain: events and upcasting, validation (a Verdict), the projection's rules, rejections,
+execution naming. No AWS SDK and no table layout here (those are `workflow.adapters`')."""

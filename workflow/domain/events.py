@@ -152,11 +152,6 @@ class CardDeletedEvent(_Envelope):
 UserEvent = Annotated[CardImportedEvent | CardUpdatedEvent | CardDeletedEvent, Field(discriminator="event_type")]
 _EVENT_ADAPTER: TypeAdapter[UserEvent] = TypeAdapter(UserEvent)
 _TAGS = {str(t) for t in EventType}
-_PAYLOADS: dict[EventType, type[_Strict]] = {
-    EventType.CARD_IMPORTED: CardImported,
-    EventType.CARD_UPDATED: CardUpdated,
-    EventType.CARD_DELETED: CardDeleted,
-}
 
 
 class InvalidEvent(ValueError):
@@ -326,14 +321,6 @@ def parse_event(raw: Any) -> UserEvent:
     return event
 
 
-def parse_event_json(body: str | bytes) -> UserEvent:
-    try:
-        raw = boundedjson.loads(body, max_depth=MAX_JSON_DEPTH)
-    except boundedjson.UnreadableJson as error:
-        raise InvalidEvent(f"body: {error}") from None
-    return parse_event(raw)
-
-
 def to_json(event: UserEvent) -> str:
     """Canonical JSON: the same event always serializes to the same bytes."""
     return json.dumps(
@@ -350,7 +337,3 @@ def json_schema() -> dict[str, Any]:
     schema["title"] = "eventflow user event"
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
-
-
-def payload_model(event_type: EventType) -> type[_Strict]:
-    return _PAYLOADS[event_type]

@@ -1,69 +1,90 @@
-"""The workflow's Validate step: upcast and validate an event, and say what to store.
+"""The workflow's Validate step: upcast and validate an event, and say what becomes of it.
 
-Either way the step returns an item to write: the event, or a rejection carrying the reason,
-so that an invalid event is recorded and can be queried, never silently dropped.
+Either way there is something to store: the event, or a rejection carrying the reason, so that
+an invalid event is recorded and can be queried, never silently dropped. How either is laid out
+in the table is the DynamoDB adapter's business (`workflow.adapters.items`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from workflow.constants import MAX_REJECTED_BODY_CHARS
 from workflow.domain.boundedjson import PERMANENT_ERRORS, dumps_bounded
-from workflow.domain.events import InvalidEvent, known_event_id, known_identifier, parse_event, to_json
+from workflow.domain.events import InvalidEvent, UserEvent, known_event_id, known_identifier, parse_event, to_json
+from workflow.domain.naming import base_execution_name
 from workflow.domain.projection import ProjectionChange
-from workflow.domain.records import Rejection, base_execution_name, event_item, projection_count_update, rejection_item
+from workflow.domain.rejection import Rejection
 
 CONFLICT_REASON = "event_id: already stored with different content; the event stored first is kept"
 
 
 @dataclass(frozen=True)
 class Verdict:
-    valid: bool
-    item: dict[str, Any]
-    reason: str | None = None
-    summary: dict[str, str] | None = None
+    """A valid event (`event`, stored by the execution `stored_by`), or the `rejection` of an
+    invalid input. A valid event also carries what to record should its id be stored already
+    with other content (`conflict`), and its count in the user's projection (`change`)."""
+
+    stored_by: str
+    event: UserEvent | None = None
+    rejection: Rejection | None = None
+    # The event's canonical JSON: what is stored, and what goes out on the outbound topic.
     body: str | None = None
-    event_id: str | None = None
-    # For a valid event: what to record should its id be stored already with other content.
-    conflict: dict[str, Any] | None = None
-    # For a valid event: its count in the user's projection, written in the event's transaction.
-    projection: dict[str, Any] | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.event is not None
+
+    @property
+    def reason(self) -> str | None:
+        return self.rejection.reason if self.rejection is not None else None
+
+    @property
+    def event_id(self) -> str | None:
+        if self.event is not None:
+            return self.event.event_id
+        return self.rejection.event_id if self.rejection is not None else None
+
+    @property
+    def change(self) -> ProjectionChange | None:
+        return ProjectionChange.of(self.event) if self.event is not None else None
+
+    @property
+    def summary(self) -> dict[str, str] | None:
+        """What the follow-ups need of the event, with no personal data."""
+        return self.change.summary() if self.change is not None else None
+
+    @property
+    def conflict(self) -> Rejection | None:
+        if self.event is None or self.body is None:
+            return None
+        return Rejection(
+            rejection_id=self.stored_by,
+            reason=CONFLICT_REASON,
+            body=self.body,
+            event_id=self.event.event_id,
+            user_id=self.event.user_id,
+        )
 
 
-def validate(raw: Any, *, execution_name: str, now: datetime, retention_days: int) -> Verdict:
-    """`execution_name` names the rejection, and is written on the event's item as the execution
-    that stored it: a retried Store that had in fact succeeded finds its own name there. A later
-    attempt at the same message (``<name>--2``) stores and rejects under the first one's name."""
+def validate(raw: Any, *, execution_name: str) -> Verdict:
+    """`execution_name` names the rejection, and is the execution that stores the event: a
+    retried Store that had in fact succeeded finds its own name on the item. A later attempt at
+    the same message (``<name>--2``) stores and rejects under the first one's name."""
     execution_name = base_execution_name(execution_name)
     try:
         event = parse_event(raw)
         body = to_json(event)
     except InvalidEvent as error:
-        return _rejected(raw, error.reason, error.event_id, execution_name, now, retention_days)
+        return _rejected(raw, error.reason, error.event_id, execution_name)
     except PERMANENT_ERRORS as error:  # never fail the workflow on an input: record it instead
         reason = f"event: cannot be validated ({type(error).__name__})"
-        return _rejected(raw, reason, known_event_id(raw), execution_name, now, retention_days)
-    conflict = Rejection(
-        rejection_id=execution_name, reason=CONFLICT_REASON, body=body, event_id=event.event_id, user_id=event.user_id
-    )
-    change = ProjectionChange.of(event)
-    return Verdict(
-        valid=True,
-        item=event_item(event, stored_at=now, retention_days=retention_days, stored_by=execution_name),
-        summary=change.summary(),
-        body=body,
-        event_id=event.event_id,
-        conflict=rejection_item(conflict, rejected_at=now, retention_days=retention_days),
-        projection=projection_count_update(change),
-    )
+        return _rejected(raw, reason, known_event_id(raw), execution_name)
+    return Verdict(stored_by=execution_name, event=event, body=body)
 
 
-def _rejected(
-    raw: Any, reason: str, event_id: str | None, execution_name: str, now: datetime, retention_days: int
-) -> Verdict:
+def _rejected(raw: Any, reason: str, event_id: str | None, execution_name: str) -> Verdict:
     # However deep or large the input, its copy is written without recursion and cut short.
     body = raw if isinstance(raw, str) else dumps_bounded(raw, MAX_REJECTED_BODY_CHARS + 1)
     rejection = Rejection(
@@ -73,9 +94,4 @@ def _rejected(
         event_id=event_id,
         user_id=known_identifier(raw, "user_id"),
     )
-    return Verdict(
-        valid=False,
-        item=rejection_item(rejection, rejected_at=now, retention_days=retention_days),
-        reason=reason,
-        event_id=event_id,
-    )
+    return Verdict(stored_by=execution_name, rejection=rejection)

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from workflow.domain import boundedjson
-from workflow.domain.records import MAX_EXECUTION_NAME, execution_name_problem
+from workflow.domain.naming import MAX_EXECUTION_NAME, execution_name_problem
 
 MAX_RESULTS = 1000
 MAX_INPUT_BYTES = 262_144

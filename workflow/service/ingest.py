@@ -15,7 +15,8 @@ from enum import StrEnum
 from workflow.constants import MAX_EVENT_BYTES, MAX_JSON_DEPTH
 from workflow.domain import boundedjson
 from workflow.domain.events import known_event_id, known_identifier
-from workflow.domain.records import Rejection, execution_name
+from workflow.domain.naming import execution_name
+from workflow.domain.rejection import Rejection
 from workflow.ports import ExecutionStarter, InputRefused, RejectionRecorder
 
 

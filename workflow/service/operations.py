@@ -13,8 +13,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from workflow.domain.events import known_event_id
+from workflow.domain.naming import execution_arn, execution_name
 from workflow.domain.projection import Projection, ProjectionChange
-from workflow.domain.records import execution_arn, execution_name
 from workflow.ports import EventStore, ProjectionStore, every_item
 from workflow.service.ingest import inspect_body
 

@@ -1,8 +1,11 @@
 """What the app's web and batch servers call to publish user events.
 
 Events go out ten at a time through SNS PublishBatch. Only the entries that failed are sent
-again, with capped exponential backoff and full jitter, and a bounded number of attempts. An
-event that can never be accepted is refused before anything is sent. Each event's id is fixed
+again, with capped exponential backoff and full jitter, and a bounded number of attempts; a
+whole call is sent again when the transport says its failure is transient
+(:class:`~workflow.ports.TransientError`), never when it says the call is refused
+(:class:`~workflow.ports.CallRefused`). An event that can never be accepted is refused before
+anything is sent. Each event's id is fixed
 when the event is built, so a retried entry is the same event, not a new one.
 """
 
@@ -14,11 +17,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from workflow.constants import ATTR_EVENT_TYPE, ATTR_SOURCE, SNS_MAX_BATCH_ENTRIES
 from workflow.domain.events import InvalidEvent, UserEvent, parse_event, to_json
-from workflow.ports import MessageTransport, OutboundMessage
+from workflow.ports import CallRefused, MessageTransport, OutboundMessage, TransientError
 
 
 class EventRefused(ValueError):
@@ -56,9 +57,6 @@ class _Pending:
     event_id: str
     message: OutboundMessage
     last_error: str = field(default="")
-
-
-_TRANSIENT_CALL_ERRORS = (BotoCoreError, ClientError)
 
 
 class Publisher:
@@ -103,10 +101,14 @@ class Publisher:
             by_entry = {p.message.entry_id: p for p in pending}
             try:
                 result = self._transport.publish_batch([p.message for p in pending])
-            except _TRANSIENT_CALL_ERRORS as error:
+            except TransientError as error:
                 for p in pending:
-                    p.last_error = _describe_call_error(error)
+                    p.last_error = str(error)
                 continue
+            except CallRefused as error:  # the same call can never succeed: not sent again
+                permanent.update({p.event_id: str(error) for p in pending})
+                pending = []
+                break
             for entry_id, message_id in result.message_ids.items():
                 published[by_entry[entry_id].event_id] = message_id
             retry_next: list[_Pending] = []
@@ -122,12 +124,6 @@ class Publisher:
                 break
         exhausted = {p.event_id: f"gave up after {self._retry.max_attempts} attempts ({p.last_error})" for p in pending}
         return published, {**permanent, **exhausted}
-
-
-def _describe_call_error(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        return error.response["Error"].get("Code", type(error).__name__)
-    return type(error).__name__
 
 
 def to_message(event: UserEvent, entry_id: str) -> OutboundMessage:

@@ -15,17 +15,15 @@ rejection's raw body is zlib-compressed (``body_z``, in base64). The indexes kee
 only; the items are read from the table. `readable` gives the fields back, for items written in
 this layout and in the earlier one (fields beside the body, rejected bodies as text).
 
-Items here are plain attribute dicts; adapters turn them into DynamoDB's typed form.
+Items here are plain attribute dicts; `workflow.adapters.dynamodb` turns them into DynamoDB's
+typed form.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import re
 import zlib
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,6 +41,8 @@ from workflow.constants import (
 from workflow.domain.boundedjson import printable
 from workflow.domain.events import MAX_REASON_CHARS, UserEvent, format_timestamp, to_json
 from workflow.domain.projection import Projection, ProjectionChange
+from workflow.domain.rejection import Rejection
+from workflow.domain.validation import Verdict
 
 KIND_EVENT = "event"
 KIND_REJECTED = "rejected"
@@ -132,18 +132,6 @@ def event_item(
     return item
 
 
-@dataclass(frozen=True)
-class Rejection:
-    """An event that will never be accepted, kept with the reason so it can be found and fixed."""
-
-    rejection_id: str
-    reason: str
-    body: str
-    event_id: str | None = None
-    lane: str | None = None
-    user_id: str | None = None
-
-
 def rejection_item(rejection: Rejection, *, rejected_at: datetime, retention_days: int) -> dict[str, Any]:
     at = format_timestamp(rejected_at)
     # The message may be anything: kept as escaped text (no lone surrogates) and cut short, so
@@ -174,6 +162,24 @@ def rejection_item(rejection: Rejection, *, rejected_at: datetime, retention_day
     return item
 
 
+def verdict_items(verdict: Verdict, *, now: datetime, retention_days: int) -> dict[str, Any]:
+    """What the Validate step gives the state machine to write, as plain attribute dicts.
+
+    ``item``: the event (stored by the verdict's execution), or the rejection of an invalid
+    input; for a valid event, ``conflict``: the rejection to record should its id be stored
+    already with other content, and ``projection``: its count, the Update beside its Put."""
+    if verdict.event is None or verdict.conflict is None or verdict.change is None:
+        if verdict.rejection is None:
+            raise ValueError("verdict: neither an event nor a rejection")
+        rejected = rejection_item(verdict.rejection, rejected_at=now, retention_days=retention_days)
+        return {"item": rejected, "conflict": None, "projection": None}
+    return {
+        "item": event_item(verdict.event, stored_at=now, retention_days=retention_days, stored_by=verdict.stored_by),
+        "conflict": rejection_item(verdict.conflict, rejected_at=now, retention_days=retention_days),
+        "projection": projection_count_update(verdict.change),
+    }
+
+
 def compress(text: str) -> str:
     """zlib, then base64: text, so that it travels in the workflow's JSON state as it is."""
     return base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
@@ -198,65 +204,6 @@ def readable(item: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
-MAX_EXECUTION_NAME = 80
-# What Step Functions refuses in an execution name (InvalidName), as its API reference lists it:
-# white space, brackets, wildcards, special characters, control characters, surrogates and the
-# noncharacters U+FFFE, U+FFFF.
-_REFUSED_IN_NAME = re.compile(r'[\s<>{}\[\]?*"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]')
-
-
-def execution_name_problem(name: str) -> str | None:
-    """Why Step Functions would refuse this execution name (InvalidName), or None."""
-    if not 1 <= len(name) <= MAX_EXECUTION_NAME:
-        return f"an execution name is 1 to {MAX_EXECUTION_NAME} characters long"
-    if _REFUSED_IN_NAME.search(name):
-        return (
-            "an execution name must not contain white space, brackets < > { } [ ], wildcards ? *, "
-            'special characters " # % \\ ^ | ~ ` $ & , ; : / or control characters'
-        )
-    return None
-
-
-def content_digest(body: str | bytes) -> str:
-    data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
-    return hashlib.sha256(data).hexdigest()
-
-
-def execution_name(event_id: str | None, body: str | bytes) -> str:
-    """The workflow execution name for one message: stable across redeliveries.
-
-    It starts with the event_id, so a redelivered message maps to the running or finished
-    execution (``ExecutionAlreadyExists``); the content digest after it means a different body
-    under the same id still runs, and ends at the conditional store as a recorded duplicate
-    instead of vanishing at StartExecution.
-    """
-    digest = content_digest(body)[:16]
-    if not event_id:
-        return f"noid-{digest}"
-    # 60 + 1 + 16 = 77 characters: room for an attempt suffix within Step Functions' 80.
-    return f"{_UNSAFE.sub('_', event_id)[:60]}-{digest}"
-
-
-MAX_ATTEMPTS = 9
-_ATTEMPT = re.compile(r"^(?P<base>.*-[0-9a-f]{16})--(?P<n>[2-9])$")
-
-
-def attempt_name(name: str, attempt: int) -> str:
-    """The execution name of a later attempt at the same message: ``<name>--<attempt>``, for when
-    the first execution's name is taken by a closed execution that cannot be redriven."""
-    if not 2 <= attempt <= MAX_ATTEMPTS:
-        raise ValueError(f"attempt: expected 2..{MAX_ATTEMPTS}, got {attempt}")
-    return f"{name}--{attempt}"
-
-
-def base_execution_name(name: str) -> str:
-    """The message's execution name without an attempt suffix: every attempt stores and
-    rejects under it, so a later attempt finds the first one's item as its own."""
-    match = _ATTEMPT.match(name)
-    return match.group("base") if match else name
-
-
 def day_range(since: datetime, until: datetime) -> list[str]:
     """The days covered by [since, until], newest first: the by-kind-day partitions to read."""
     first = since.astimezone(UTC).date()
@@ -268,10 +215,3 @@ def day_range(since: datetime, until: datetime) -> list[str]:
         days.append(day.isoformat())
         day -= timedelta(days=1)
     return days
-
-
-def execution_arn(state_machine_arn: str, name_or_arn: str) -> str:
-    """An execution's ARN from its name (an ARN is returned as it is)."""
-    if name_or_arn.startswith("arn:"):
-        return name_or_arn
-    return state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name_or_arn
