@@ -37,7 +37,8 @@ def test_a_valid_event_comes_back_as_the_items_the_store_writes() -> None:
     item, conflict = answer["item"], answer["conflict"]
     assert item["PK"] == {"S": f"EVENT#{event.event_id}"} and item["stored_by"] == {"S": first}
     assert item["body"] == {"S": to_json(event)}
-    assert conflict["PK"] == {"S": f"REJECTED#{first}"} and conflict["reason"]["S"].startswith("event_id: already stored")
+    assert conflict["PK"] == {"S": f"REJECTED#{first}"}
+    assert conflict["reason"]["S"].startswith("event_id: already stored")
     assert answer["projection"]["Key"]["PK"] == {"S": f"USER#{event.user_id}"}
     assert answer["projection"]["ExpressionAttributeValues"][":one"] == {"N": "1"}
 
