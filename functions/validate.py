@@ -32,7 +32,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     correlate(verdict.event_id, execution=event["execution_name"])
     if verdict.valid:
-        logger.info("event valid")
+        logger.debug("event valid")
         metrics.add_metric(name="EventsValid", unit=MetricUnit.Count, value=1)
     else:
         logger.warning("event rejected", extra={"reason": verdict.reason})

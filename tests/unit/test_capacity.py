@@ -106,3 +106,6 @@ def test_a_template_table_gives_its_indexes_ttl_and_billing() -> None:
     assert shape.keys == ("PK", "SK") and shape.ttl_attribute == "expires_at" and shape.pitr
     assert shape.indexes == (Index("by-user", ("GSI1PK",), "INCLUDE", ("kind",)),)
     assert shape.provisioned == {"read": 7, "write": 10}
+    assert shape.table_class == "STANDARD"  # AWS's default when the template names none
+    infrequent = table_shape("T", {"KeySchema": [], "TableClass": "STANDARD_INFREQUENT_ACCESS"})
+    assert infrequent.table_class == "STANDARD_INFREQUENT_ACCESS"

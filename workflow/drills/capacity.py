@@ -92,6 +92,7 @@ class TableShape:
     ttl_attribute: str | None
     pitr: bool
     provisioned: dict[str, int] | None = None  # {"read": RCU, "write": WCU} on provisioned tables
+    table_class: str = "STANDARD"  # or STANDARD_INFREQUENT_ACCESS: the table and its indexes
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class Write:
     transactional: bool = False
     condition_failed: bool = False
     check_only: bool = False  # a transaction's ConditionCheck
+    call: str = ""  # the API call and the item it wrote, e.g. "TransactWriteItems Put EVENT"
 
 
 @dataclass(frozen=True)
@@ -184,4 +186,5 @@ def table_shape(logical_id: str, properties: dict[str, Any]) -> TableShape:
         ttl_attribute=str(ttl["AttributeName"]) if ttl.get("Enabled") else None,
         pitr=bool(pitr.get("PointInTimeRecoveryEnabled")),
         provisioned=provisioned,
+        table_class=str(properties.get("TableClass", "STANDARD")),
     )
