@@ -60,6 +60,12 @@ def test_each_index_is_written_by_its_projection() -> None:
     assert index_write_units(Write(None, no_user), table(BY_USER_ALL)) == {}
 
 
+def test_a_transaction_writes_the_table_twice_and_each_index_once() -> None:
+    write = Write(None, event(1500), transactional=True)
+    assert table_write_units(write) == 4
+    assert index_write_units(write, table(BY_USER_ALL)) == {"by-user": 2}
+
+
 def test_an_index_key_change_is_a_delete_and_a_put() -> None:
     assert index_write_units(Write(event(10, "USER#1"), event(10, "USER#2")), table(BY_USER_ALL)) == {"by-user": 2}
     unchanged = Write(event(10), event(10))

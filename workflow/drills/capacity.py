@@ -118,8 +118,10 @@ def index_write_units(write: Write, table: TableShape) -> dict[str, int]:
     """Write units each index consumes for `write` (indexes it leaves untouched are absent)."""
     if write.condition_failed or write.check_only:
         return {}
+    # A transaction's prepare and commit are the table's writes; its index entries are written
+    # once, after it completes ("changes start propagating to GSIs, streams, and backups",
+    # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html).
     units: dict[str, int] = {}
-    factor = 2 if write.transactional else 1
     for index in table.indexes:
         old, new = index.entry(write.before, table.keys), index.entry(write.after, table.keys)
         if old is None and new is None:
@@ -132,7 +134,7 @@ def index_write_units(write: Write, table: TableShape) -> dict[str, int]:
             continue
         else:
             spent = write_units(max(item_size(old), item_size(new)))
-        units[index.name] = factor * spent
+        units[index.name] = spent
     return units
 
 
