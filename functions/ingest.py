@@ -104,10 +104,10 @@ def handle_record(
         logger.warning("message rejected before the workflow", extra={"reason": result.reason})
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
     elif result.outcome is Outcome.ALREADY_STARTED:
-        logger.info("execution already exists: redelivery absorbed")
+        logger.debug("execution already exists: redelivery absorbed")
         metrics.add_metric(name="DuplicatesAbsorbed", unit=MetricUnit.Count, value=1)
     else:
-        logger.info("execution started")
+        logger.debug("execution started")
         metrics.add_metric(name="EventsStarted", unit=MetricUnit.Count, value=1)
     return result
 

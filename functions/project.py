@@ -26,8 +26,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     correlate(change.event_id, user_id=change.user_id)
     applied = _store(bootstrap.Settings.from_env()).apply(change)
     if applied:
-        logger.info("last activity moved to this event")
+        logger.debug("last activity moved to this event")
         metrics.add_metric(name="ProjectionsApplied", unit=MetricUnit.Count, value=1)
     else:
-        logger.info("last activity already as new: no change")
+        logger.debug("last activity already as new: no change")
     return {"applied": applied}

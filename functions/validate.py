@@ -29,7 +29,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     verdict = validate(payload.event, execution_name=payload.execution_name)
     correlate(verdict.event_id, execution=payload.execution_name)
     if verdict.valid:
-        logger.info("event valid")
+        logger.debug("event valid")
         metrics.add_metric(name="EventsValid", unit=MetricUnit.Count, value=1)
     else:
         logger.warning("event rejected", extra={"reason": verdict.reason})

@@ -117,6 +117,29 @@ def test_an_index_and_its_projection_move_write_units_and_storage(run: RunRecord
     assert full.stored_bytes["table"] == before.stored_bytes["table"]
 
 
+def test_the_write_units_are_listed_per_call_and_add_up(run: RunRecord) -> None:
+    measured = per_event(run, facts_from_template(run.template))
+    calls = measured.write_calls
+    assert sum(t + i for _, t, i in calls.values()) == pytest.approx(sum(measured.write_units.values()))
+    # the event's Put is a transaction's member: two units per KB, on the table and on each index entry
+    calls_put, table_put, index_put = calls["TransactWriteItems Put EVENT"]
+    assert table_put >= 2 * calls_put and index_put >= 2 * 2 * calls_put
+    assert calls["TransactWriteItems Update PROJECTION"][0] == pytest.approx(calls_put)
+    assert "| TransactWriteItems Put EVENT |" in "\n".join(cost.render_write_calls(measured))
+
+
+def test_the_levers_move_the_services_they_name(run: RunRecord) -> None:
+    bills = {name: bill.by_service() for name, bill in cost.priced_levers(run).items()}
+    base = bills["as built"]
+    infrequent = bills["table class Standard-IA"]
+    assert infrequent["DynamoDB storage"] < base["DynamoDB storage"] and infrequent["DynamoDB"] > base["DynamoDB"]
+    assert bills["Project as a direct dynamodb:updateItem Task"]["Lambda"] < base["Lambda"]
+    per_batch = bills["one Express execution per SQS batch (inline Map), outbound PublishBatch"]
+    assert per_batch["Step Functions"] < base["Step Functions"] and per_batch["SNS"] < base["SNS"]
+    assert bills["provisioned capacity (-c billing=provisioned)"]["DynamoDB"] < base["DynamoDB"]
+    assert sum(bills["the three workflow levers, on demand"].values()) < sum(base.values())
+
+
 def _dollars(text: str) -> list[float]:
     return [float(n.replace(",", "")) for n in re.findall(r"\$(\d[\d,]*\.?\d*)", text)]
 

@@ -229,10 +229,17 @@ def test_lean_observability_by_default(template_json: dict[str, Any]) -> None:
     (logical,) = resources(template_json, "AWS::StepFunctions::StateMachine")
     assert sampling["ServiceName"] == {"Fn::GetAtt": [logical, "Name"]}
     assert not resources(template_json, "AWS::ApplicationAutoScaling::ScalableTarget")
+    (table,) = resources(template_json, "AWS::DynamoDB::Table").values()
+    assert table.get("TableClass", "STANDARD") == "STANDARD"
 
 
 def test_log_level_sampling_and_provisioned_billing_come_from_context(tmp_path: Path) -> None:
-    context = {"workflow_log_level": "ALL", "xray_sampling_rate": "0.2", "billing": "provisioned"}
+    context = {
+        "workflow_log_level": "ALL",
+        "xray_sampling_rate": "0.2",
+        "billing": "provisioned",
+        "table_class": "infrequent-access",
+    }
     template = synthesized(context)
     (machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
     assert machine["LoggingConfiguration"]["Level"] == "ALL"
@@ -240,6 +247,7 @@ def test_log_level_sampling_and_provisioned_billing_come_from_context(tmp_path: 
     assert rule["SamplingRule"]["FixedRate"] == 0.2
     (table,) = resources(template, "AWS::DynamoDB::Table").values()
     assert table.get("BillingMode", "PROVISIONED") == "PROVISIONED" and table["ProvisionedThroughput"]
+    assert table["TableClass"] == "STANDARD_INFREQUENT_ACCESS"
     assert all(index["ProvisionedThroughput"] for index in table["GlobalSecondaryIndexes"])
     targets = resources(template, "AWS::ApplicationAutoScaling::ScalableTarget").values()
     dimensions = sorted(t["ScalableDimension"] for t in targets)
@@ -254,6 +262,7 @@ def test_log_level_sampling_and_provisioned_billing_come_from_context(tmp_path: 
         ({"workflow_log_level": "VERBOSE"}, "workflow_log_level"),
         ({"xray_sampling_rate": "2"}, "xray_sampling_rate"),
         ({"billing": "reserved"}, "billing"),
+        ({"table_class": "glacier"}, "table_class"),
     ):
         with pytest.raises(Exception, match=message):
             build(str(tmp_path / "refused"), bad)

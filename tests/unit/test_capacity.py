@@ -60,6 +60,12 @@ def test_each_index_is_written_by_its_projection() -> None:
     assert index_write_units(Write(None, no_user), table(BY_USER_ALL)) == {}
 
 
+def test_a_transaction_writes_the_table_twice_and_each_index_once() -> None:
+    write = Write(None, event(1500), transactional=True)
+    assert table_write_units(write) == 4
+    assert index_write_units(write, table(BY_USER_ALL)) == {"by-user": 2}
+
+
 def test_an_index_key_change_is_a_delete_and_a_put() -> None:
     assert index_write_units(Write(event(10, "USER#1"), event(10, "USER#2")), table(BY_USER_ALL)) == {"by-user": 2}
     unchanged = Write(event(10), event(10))
@@ -106,3 +112,6 @@ def test_a_template_table_gives_its_indexes_ttl_and_billing() -> None:
     assert shape.keys == ("PK", "SK") and shape.ttl_attribute == "expires_at" and shape.pitr
     assert shape.indexes == (Index("by-user", ("GSI1PK",), "INCLUDE", ("kind",)),)
     assert shape.provisioned == {"read": 7, "write": 10}
+    assert shape.table_class == "STANDARD"  # AWS's default when the template names none
+    infrequent = table_shape("T", {"KeySchema": [], "TableClass": "STANDARD_INFREQUENT_ACCESS"})
+    assert infrequent.table_class == "STANDARD_INFREQUENT_ACCESS"

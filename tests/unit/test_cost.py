@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from workflow.drills.cost import (
     ASSUMPTIONS,
     AWS_BEHAVIOUR,
     BLOCK,
+    GB,
     MONTH_DAYS,
     PRICES,
     EventSource,
@@ -78,6 +81,7 @@ MEASURED = PerEvent(
     emf_bytes=300.0,
     custom_metrics=12,
     write_units={"table": 2.0},
+    write_calls={"TransactWriteItems Put EVENT": (1.0, 2.0, 0.0)},
     read_units=0.0,
     stored_bytes={"table": 1_000.0, "pitr": 1_000.0},
     queue_shares={"WebQueue": 1.0},
@@ -189,3 +193,33 @@ def test_a_provisioned_table_is_billed_by_capacity_hours() -> None:
     line = monthly_bill(1_000_000, facts_from_template(provisioned), MEASURED).by_service()["DynamoDB"]
     # 1M events x 2 units a month is under 1 unit/s: the table's 50 WCU bind, 25 of them free
     assert line == pytest.approx(730 * (50 - 25) * PRICES["dynamodb_wcu_hour"][0])
+
+
+def test_the_table_class_prices_requests_and_storage() -> None:
+    infrequent = template()
+    infrequent["Resources"]["Table"]["Properties"]["TableClass"] = "STANDARD_INFREQUENT_ACCESS"
+    standard = monthly_bill(10_000_000, facts_from_template(template()), MEASURED).by_service()
+    ia = monthly_bill(10_000_000, facts_from_template(infrequent), MEASURED).by_service()
+    assert ia["DynamoDB"] == pytest.approx(10_000_000 * 2 * PRICES["dynamodb_ia_write_unit"][0])
+    assert ia["DynamoDB"] == pytest.approx(1.25 * standard["DynamoDB"])  # requests 25% dearer
+    kept = 10_000_000 * 365 / MONTH_DAYS * 1_000 / GB  # no free tier on Standard-IA
+    pitr = kept * PRICES["dynamodb_pitr_gb_month"][0]
+    assert ia["DynamoDB storage"] == pytest.approx(kept * PRICES["dynamodb_ia_storage_gb_month"][0] + pitr)
+    assert standard["DynamoDB storage"] == pytest.approx((kept - 25) * PRICES["dynamodb_storage_gb_month"][0] + pitr)
+
+
+def test_one_execution_per_batch_divides_executions_and_outbound_publishes() -> None:
+    facts = facts_from_template(template(StateMachineType="EXPRESS"))
+    one_each = monthly_bill(100_000_000, facts, MEASURED)
+    per_batch = monthly_bill(100_000_000, facts, replace(MEASURED, execution_per_batch=True))
+    sqs = next(line.what for line in one_each.lines if line.service == "SQS")
+    fill = float(re.findall(r"records per batch ([\d.]+)", sqs)[0])
+    assert fill > 1
+    requests = 100_000_000 * PRICES["sfn_express_request"][0]
+    saved = one_each.by_service()["Step Functions"] - per_batch.by_service()["Step Functions"]
+    assert saved == pytest.approx(requests * (1 - 1 / fill), rel=0.01)  # the fill is printed rounded
+    # the app's one publish per event stays; the workflow's outbound ones go in one PublishBatch per execution
+    sns = PRICES["sns_publish"][0] * 100_000_000
+    assert one_each.by_service()["SNS"] - per_batch.by_service()["SNS"] == pytest.approx(sns * (1 - 1 / fill), rel=0.01)
+    batched_in = monthly_bill(100_000_000, facts, replace(MEASURED, inbound_publishes=0.1))
+    assert one_each.by_service()["SNS"] - batched_in.by_service()["SNS"] == pytest.approx(sns * 0.9)

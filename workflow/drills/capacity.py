@@ -92,6 +92,7 @@ class TableShape:
     ttl_attribute: str | None
     pitr: bool
     provisioned: dict[str, int] | None = None  # {"read": RCU, "write": WCU} on provisioned tables
+    table_class: str = "STANDARD"  # or STANDARD_INFREQUENT_ACCESS: the table and its indexes
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class Write:
     transactional: bool = False
     condition_failed: bool = False
     check_only: bool = False  # a transaction's ConditionCheck
+    call: str = ""  # the API call and the item it wrote, e.g. "TransactWriteItems Put EVENT"
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,10 @@ def index_write_units(write: Write, table: TableShape) -> dict[str, int]:
     """Write units each index consumes for `write` (indexes it leaves untouched are absent)."""
     if write.condition_failed or write.check_only:
         return {}
+    # A transaction's prepare and commit are the table's writes; its index entries are written
+    # once, after it completes ("changes start propagating to GSIs, streams, and backups",
+    # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html).
     units: dict[str, int] = {}
-    factor = 2 if write.transactional else 1
     for index in table.indexes:
         old, new = index.entry(write.before, table.keys), index.entry(write.after, table.keys)
         if old is None and new is None:
@@ -130,7 +134,7 @@ def index_write_units(write: Write, table: TableShape) -> dict[str, int]:
             continue
         else:
             spent = write_units(max(item_size(old), item_size(new)))
-        units[index.name] = factor * spent
+        units[index.name] = spent
     return units
 
 
@@ -184,4 +188,5 @@ def table_shape(logical_id: str, properties: dict[str, Any]) -> TableShape:
         ttl_attribute=str(ttl["AttributeName"]) if ttl.get("Enabled") else None,
         pitr=bool(pitr.get("PointInTimeRecoveryEnabled")),
         provisioned=provisioned,
+        table_class=str(properties.get("TableClass", "STANDARD")),
     )

@@ -18,7 +18,7 @@ import json
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from workflow.constants import ENV_RETENTION_DAYS
@@ -47,6 +47,33 @@ PRICES: dict[str, tuple[float, str, str]] = {
     "dynamodb_wcu_hour": (0.00065, "per provisioned WCU-hour", "https://aws.amazon.com/dynamodb/pricing/provisioned/"),
     "dynamodb_rcu_hour": (0.00013, "per provisioned RCU-hour", "https://aws.amazon.com/dynamodb/pricing/provisioned/"),
     "dynamodb_storage_gb_month": (0.25, "per GB-month", "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
+    # Standard-IA: storage $0.10 per GB-month, reads and writes 25% dearer than Standard (on demand
+    # and provisioned alike); the 25 GB free tier is Standard's only.
+    "dynamodb_ia_write_unit": (
+        0.78125 / 1e6,
+        "per write request unit, Standard-IA",
+        "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+    ),
+    "dynamodb_ia_read_unit": (
+        0.15625 / 1e6,
+        "per read request unit, Standard-IA",
+        "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+    ),
+    "dynamodb_ia_wcu_hour": (
+        0.0008125,
+        "per provisioned WCU-hour, Standard-IA",
+        "https://aws.amazon.com/dynamodb/pricing/provisioned/",
+    ),
+    "dynamodb_ia_rcu_hour": (
+        0.0001625,
+        "per provisioned RCU-hour, Standard-IA",
+        "https://aws.amazon.com/dynamodb/pricing/provisioned/",
+    ),
+    "dynamodb_ia_storage_gb_month": (
+        0.10,
+        "per GB-month, Standard-IA",
+        "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+    ),
     "dynamodb_pitr_gb_month": (0.20, "per GB-month of table", "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
     "logs_ingested_gb": (0.50, "per GB ingested (vended too)", "https://aws.amazon.com/cloudwatch/pricing/"),
     "logs_stored_gb_month": (0.03, "per GB-month archived", "https://aws.amazon.com/cloudwatch/pricing/"),
@@ -326,13 +353,56 @@ class PerEvent:
     emf_bytes: float  # per invocation: Powertools writes one EMF line as each invocation ends
     custom_metrics: int
     write_units: dict[str, float]  # "table" and each index, per event
+    write_calls: dict[str, tuple[float, float, float]]  # by call: (calls, table units, index units) per event
     read_units: float
     stored_bytes: dict[str, float]  # "table", "indexes", "pitr" (table only), per event kept
     queue_shares: dict[str, float]  # each event source's share of the events
+    # The app's publish requests per event: 1 for one Publish per event (the model's default: the
+    # app's servers publish as events happen), 0.1 for full PublishBatch requests of ten.
+    inbound_publishes: float = 1.0
+    execution_per_batch: bool = False  # one Express execution per SQS batch (an inline Map)
+    app_log_bytes_by_function: dict[str, float] = field(default_factory=dict)  # per event, by function name
+
+    def records_per_execution(self, batches_per_event: float) -> float:
+        return 1 / batches_per_event if self.execution_per_batch and batches_per_event else 1.0
 
 
 def _is_emf(line: str) -> bool:
     return line.startswith('{"_aws"')
+
+
+def _write_units(run: RunRecord, facts: StackFacts) -> tuple[Counter[str], dict[str, list[float]]]:
+    """Write units by "table" and "index <name>", and by call: [calls, table units, index units]."""
+    write_units: Counter[str] = Counter()
+    calls: dict[str, list[float]] = {}
+    for table_id, write in run.writes:
+        table = facts.tables.get(table_id)
+        if table is None:
+            continue
+        on_table, on_indexes = capacity.table_write_units(write), capacity.index_write_units(write, table)
+        write_units["table"] += on_table
+        for index, units in on_indexes.items():
+            write_units[f"index {index}"] += units
+        call = calls.setdefault(write.call or "?", [0.0, 0.0, 0.0])
+        call[0] += 1
+        call[1] += on_table
+        call[2] += sum(on_indexes.values())
+    return write_units, calls
+
+
+def _log_bytes_by_function(lines: list[str]) -> Counter[str]:
+    """The handlers' own lines (EMF apart), as CloudWatch Logs counts them, by function name."""
+    overhead = int(AWS_BEHAVIOUR["log_event_overhead_bytes"])
+    by_function: Counter[str] = Counter()
+    for line in lines:
+        if _is_emf(line) or not line.startswith("{"):
+            continue
+        try:
+            name = str(json.loads(line).get("function_name", "?"))
+        except ValueError:
+            name = "?"
+        by_function[name] += len(line.encode()) + overhead
+    return by_function
 
 
 def per_event(run: RunRecord, facts: StackFacts) -> PerEvent:
@@ -353,15 +423,8 @@ def per_event(run: RunRecord, facts: StackFacts) -> PerEvent:
         for event in history
         if event["type"] == "TaskScheduled" and event.get("taskScheduledEventDetails", {}).get("resourceType") == "sns"
     )
-    write_units: Counter[str] = Counter()
+    write_units, calls = _write_units(run, facts)
     read_units = 0.0
-    for table_id, write in run.writes:
-        table = facts.tables.get(table_id)
-        if table is None:
-            continue
-        write_units["table"] += capacity.table_write_units(write)
-        for index, units in capacity.index_write_units(write, table).items():
-            write_units[f"index {index}"] += units
     for _, read in run.reads:
         read_units += capacity.read_units_of(read)
     stored: Counter[str] = Counter()
@@ -384,6 +447,7 @@ def per_event(run: RunRecord, facts: StackFacts) -> PerEvent:
         for dims in directive.get("Dimensions", [[]])
     }
     received = sum(run.records_by_queue.values()) or 1
+    by_function = _log_bytes_by_function(run.log_lines)
     return PerEvent(
         executions=len(histories) / events,
         transitions=sum(transitions(h) for h in histories) / executions,
@@ -397,9 +461,11 @@ def per_event(run: RunRecord, facts: StackFacts) -> PerEvent:
         / max(1, sum(run.invocations.values())),
         custom_metrics=len(metrics),
         write_units={k: v / events for k, v in sorted(write_units.items())},
+        write_calls={k: (c / events, t / events, i / events) for k, (c, t, i) in sorted(calls.items())},
         read_units=read_units / events,
         stored_bytes={k: v / events for k, v in sorted(stored.items())},
         queue_shares={s.queue: run.records_by_queue.get(s.queue, 0) / received for s in facts.sources},
+        app_log_bytes_by_function={k: v / events for k, v in sorted(by_function.items())},
     )
 
 
@@ -477,15 +543,24 @@ def _billed(name: str, usage: float, free_key: str | None = None) -> float:
 def monthly_bill(events_per_month: int, facts: StackFacts, measured: PerEvent) -> Bill:
     bill = Bill(facts.workflow_type, events_per_month)
     n = float(events_per_month)
+    batches, ingest_invocations, ingest_seconds = _sqs_and_sns(bill, facts, measured, n)
+    invocations = _lambda(bill, facts, measured, n, ingest_invocations, ingest_seconds)
+    executions = n * measured.executions / (measured.records_per_execution(batches / n) if batches else 1.0)
+    _step_functions(bill, facts, measured, executions)
+    _dynamodb(bill, facts, measured, n)
+    _logs_and_traces(bill, facts, measured, n, invocations, ingest_invocations, executions)
+    _fixed(bill, facts, measured)
+    return bill
+
+
+def _sqs_and_sns(
+    bill: Bill, facts: StackFacts, measured: PerEvent, n: float
+) -> tuple[float, dict[str, float], dict[str, float]]:
+    """SQS requests and SNS publishes; returns batches a month, and the ingest's invocations and
+    seconds by handler."""
     rate = n / MONTH_SECONDS
     a = ASSUMPTIONS
-
-    # SNS: each event published once; the workflow's publishes; SNS → SQS deliveries are free.
-    publishes = n * (1 + measured.outbound_publishes)
-    bill.add("SNS", f"{1 + measured.outbound_publishes:.2f} publishes per event", _billed("sns_publish", publishes))
-
-    # SQS and the ingest's invocations, per event source.
-    sqs_requests = 0.0
+    sqs_requests = batches = 0.0
     ingest_invocations: dict[str, float] = {}
     ingest_seconds: dict[str, float] = {}
     fills = []
@@ -495,11 +570,12 @@ def monthly_bill(events_per_month: int, facts: StackFacts, measured: PerEvent) -
         handling = (a["ingest_ms_per_batch"] + a["ingest_ms_per_record"] * source.batch_size) / 1000
         fill, empty = sqs_receives(records, source, handling)
         fills.append(f"{fill:.1f}")
-        batches = records / fill * MONTH_SECONDS
+        in_source = records / fill * MONTH_SECONDS
+        batches += in_source
         # SNS's SendMessage per record, then a receive and a DeleteMessageBatch per batch.
-        sqs_requests += records * MONTH_SECONDS + 2 * batches + empty * MONTH_SECONDS
-        ingest_invocations[source.handler] = ingest_invocations.get(source.handler, 0.0) + batches
-        ingest_seconds[source.handler] = ingest_seconds.get(source.handler, 0.0) + batches * (
+        sqs_requests += records * MONTH_SECONDS + 2 * in_source + empty * MONTH_SECONDS
+        ingest_invocations[source.handler] = ingest_invocations.get(source.handler, 0.0) + in_source
+        ingest_seconds[source.handler] = ingest_seconds.get(source.handler, 0.0) + in_source * (
             (a["ingest_ms_per_batch"] + a["ingest_ms_per_record"] * fill) / 1000
         )
     bill.add(
@@ -508,8 +584,29 @@ def monthly_bill(events_per_month: int, facts: StackFacts, measured: PerEvent) -
         f"{AWS_BEHAVIOUR['sqs_min_pollers']} pollers' empty long polls per queue",
         _billed("sqs_request", sqs_requests),
     )
+    # SNS: the app's publishes (PublishBatch: one request per 64 KiB chunk of a batch of up to ten),
+    # the workflow's (one per stored event, or one PublishBatch per execution over a batch);
+    # SNS → SQS deliveries are free.
+    outbound = measured.outbound_publishes / (measured.records_per_execution(batches / n) if batches else 1.0)
+    per_event = measured.inbound_publishes + outbound
+    bill.add(
+        "SNS",
+        f"{per_event:.2f} publish requests per event ({measured.inbound_publishes:.2f} in, {outbound:.2f} out)",
+        _billed("sns_publish", n * per_event),
+    )
+    return batches, ingest_invocations, ingest_seconds
 
-    # Lambda: requests, GB-seconds (INIT included), per function.
+
+def _lambda(
+    bill: Bill,
+    facts: StackFacts,
+    measured: PerEvent,
+    n: float,
+    ingest_invocations: dict[str, float],
+    ingest_seconds: dict[str, float],
+) -> dict[str, float]:
+    """Lambda requests and GB-seconds (INIT included), per function; returns invocations by handler."""
+    a = ASSUMPTIONS
     invocations = dict(ingest_invocations)
     seconds = dict(ingest_seconds)
     for handler, per in measured.workflow_invocations.items():
@@ -525,42 +622,53 @@ def monthly_bill(events_per_month: int, facts: StackFacts, measured: PerEvent) -
         starts = concurrency * 730 / a["environment_lifetime_hours"] if count else 0.0
         cold_starts += starts
         busy = seconds[handler] + starts * a["init_ms"] / 1000
-        gb_seconds[function.architecture] = (
-            gb_seconds.get(function.architecture, 0.0) + busy * function.memory_mb / 1024
-        )
+        architecture = function.architecture
+        gb_seconds[architecture] = gb_seconds.get(architecture, 0.0) + busy * function.memory_mb / 1024
     free_gbs = float(FREE_PER_MONTH["lambda_gb_second"])
     compute = 0.0
     for architecture, usage in gb_seconds.items():
         used_free = min(free_gbs, usage)
         free_gbs -= used_free
         compute += (usage - used_free) * _price(f"lambda_gb_second_{architecture}")
-    total_invocations = sum(invocations.values())
+    total = sum(invocations.values())
     bill.add(
         "Lambda",
-        f"{total_invocations / n:.2f} invocations per event, {cold_starts:,.0f} cold starts (INIT billed)",
-        _billed("lambda_request", total_invocations) + compute,
+        f"{total / n:.2f} invocations per event, {cold_starts:,.0f} cold starts (INIT billed)",
+        _billed("lambda_request", total) + compute,
     )
+    return invocations
 
-    # Step Functions.
-    executions = n * measured.executions
+
+def _step_functions(bill: Bill, facts: StackFacts, measured: PerEvent, executions: float) -> None:
+    n = float(bill.events_per_month)
     if facts.workflow_type == "express":
-        billed_seconds = math.ceil(a["express_execution_ms"] / 100) / 10
-        gb_hours = executions * AWS_BEHAVIOUR["express_memory_mb"] / 1024 * billed_seconds / 3600
+        # Billed per execution and per 100 ms of its duration at 64 MB steps; over a batch, an
+        # execution lasts as long as its records' work (an inline Map runs them side by side, but
+        # the model keeps the sum: the duration is paid either way).
+        billed_seconds = math.ceil(ASSUMPTIONS["express_execution_ms"] / 100) / 10
+        gb_hours = n * measured.executions * AWS_BEHAVIOUR["express_memory_mb"] / 1024 * billed_seconds / 3600
         bill.add(
             "Step Functions",
-            f"{measured.executions:.2f} executions per event, {billed_seconds:.1f} s x 64 MB each",
+            f"{executions / n:.2f} executions per event, {billed_seconds:.1f} s x 64 MB per record",
             executions * _price("sfn_express_request") + gb_hours * _price("sfn_express_gb_hour"),
         )
     else:
         bill.add(
             "Step Functions",
             f"{measured.transitions:.2f} transitions per execution",
-            _billed("sfn_transition", executions * measured.transitions),
+            _billed("sfn_transition", n * measured.executions * measured.transitions),
         )
 
-    # DynamoDB requests: on demand, or the provisioned capacity the traffic needs.
+
+def _dynamodb(bill: Bill, facts: StackFacts, measured: PerEvent, n: float) -> None:
+    """Requests (on demand, or the provisioned capacity the traffic needs) and storage over the
+    retention period, at the table class's prices."""
+    rate = n / MONTH_SECONDS
     units = sum(measured.write_units.values())
     shapes = list(facts.tables.values())
+    standard = all(t.table_class == "STANDARD" for t in shapes)
+    price = "dynamodb_" if standard else "dynamodb_ia_"
+    label = "" if standard else ", Standard-IA"
     provisioned = [t for t in shapes if t.provisioned is not None]
     split = ", ".join(f"{k} {v:.2f}" for k, v in measured.write_units.items())
     if provisioned:
@@ -570,38 +678,48 @@ def monthly_bill(events_per_month: int, facts: StackFacts, measured: PerEvent) -
             minimum = facts.autoscaling_minimums.get(table.name, {})
             wcu += max(minimum.get("write", table.provisioned["write"]), units * rate / 0.7)
             rcu += max(minimum.get("read", table.provisioned["read"]), measured.read_units * rate / 0.7)
-        wcu_billed = max(0.0, wcu - FREE_PER_MONTH["dynamodb_wcu"])
-        rcu_billed = max(0.0, rcu - FREE_PER_MONTH["dynamodb_rcu"])
+        free = FREE_PER_MONTH["dynamodb_wcu"] if standard else 0
         bill.add(
             "DynamoDB",
-            f"provisioned {wcu:.0f} WCU / {rcu:.0f} RCU for {units:.2f} write units per event ({split})",
-            730 * (wcu_billed * _price("dynamodb_wcu_hour") + rcu_billed * _price("dynamodb_rcu_hour")),
+            f"provisioned {wcu:.0f} WCU / {rcu:.0f} RCU{label} for {units:.2f} write units per event ({split})",
+            730
+            * (max(0.0, wcu - free) * _price(f"{price}wcu_hour") + max(0.0, rcu - free) * _price(f"{price}rcu_hour")),
         )
     else:
         bill.add(
             "DynamoDB",
-            f"{units:.2f} write units per event ({split}), {measured.read_units:.2f} read units",
-            n * (units * _price("dynamodb_write_unit") + measured.read_units * _price("dynamodb_read_unit")),
+            f"{units:.2f} write units per event{label} ({split}), {measured.read_units:.2f} read units",
+            n * (units * _price(f"{price}write_unit") + measured.read_units * _price(f"{price}read_unit")),
         )
-
-    # DynamoDB storage over the retention period: items and index entries, PITR on the table.
     kept = n * facts.retention_days / MONTH_DAYS
     stored = kept * (measured.stored_bytes.get("table", 0) + measured.stored_bytes.get("indexes", 0)) / GB
     pitr = kept * measured.stored_bytes.get("pitr", 0) / GB
     bill.add(
         "DynamoDB storage",
-        f"{facts.retention_days} days kept: {stored:,.1f} GB with indexes, PITR on {pitr:,.1f} GB",
-        _billed("dynamodb_storage_gb_month", stored) + pitr * _price("dynamodb_pitr_gb_month"),
+        f"{facts.retention_days} days kept{label}: {stored:,.1f} GB with indexes, PITR on {pitr:,.1f} GB",
+        _billed(f"{price}storage_gb_month", stored) + pitr * _price("dynamodb_pitr_gb_month"),
     )
 
-    # CloudWatch Logs: the workflow's at its level, the handlers' lines and EMF, Lambda's own lines.
+
+def _logs_and_traces(
+    bill: Bill,
+    facts: StackFacts,
+    measured: PerEvent,
+    n: float,
+    invocations: dict[str, float],
+    ingest_invocations: dict[str, float],
+    executions: float,
+) -> None:
+    """CloudWatch Logs (the workflow's at its level, the handlers' lines and EMF, Lambda's own
+    lines) and X-Ray (traces start at the traced entry points; what they call joins the trace)."""
     platform = sum(
         count * (lambda_log_lines(facts.functions[h].memory_mb, traced=facts.functions[h].traced) + measured.emf_bytes)
         for h, count in invocations.items()
         if h in facts.functions
     )
-    ingested = (n * (measured.executions * measured.workflow_log_bytes + measured.app_log_bytes) + platform) / GB
-    archived = ingested * a["log_compression"] * min(facts.log_retention_days, 3653) / MONTH_DAYS
+    workflow_bytes = n * measured.executions * measured.workflow_log_bytes
+    ingested = (workflow_bytes + n * measured.app_log_bytes + platform) / GB
+    archived = ingested * ASSUMPTIONS["log_compression"] * min(facts.log_retention_days, 3653) / MONTH_DAYS
     bill.add(
         "CloudWatch Logs",
         f"workflow at {facts.log_level}: {measured.logged_history_events:.1f} of {measured.history_events:.1f} "
@@ -609,8 +727,6 @@ def monthly_bill(events_per_month: int, facts: StackFacts, measured: PerEvent) -
         f"B per event, EMF {measured.emf_bytes:,.0f} B and Lambda's own lines per invocation",
         _billed("logs_ingested_gb", ingested) + _billed("logs_stored_gb_month", archived),
     )
-
-    # X-Ray: traces start at the traced entry points; what they call joins the trace.
     traces = 0.0
     for handler, count in ingest_invocations.items():
         function = facts.functions.get(handler)
@@ -630,7 +746,8 @@ def monthly_bill(events_per_month: int, facts: StackFacts, measured: PerEvent) -
         _billed("xray_trace", traces),
     )
 
-    # Fixed monthly costs.
+
+def _fixed(bill: Bill, facts: StackFacts, measured: PerEvent) -> None:
     metrics = measured.custom_metrics
     bill.add("CloudWatch", f"{metrics} custom metrics (EMF)", _billed("metric_month", metrics), fixed=True)
     bill.add("CloudWatch", f"{facts.alarms} alarms", _billed("alarm_month", facts.alarms), fixed=True)
@@ -651,7 +768,6 @@ def monthly_bill(events_per_month: int, facts: StackFacts, measured: PerEvent) -
         facts.kms_keys * _price("kms_key_month") + _billed("kms_request", kms_requests),
         fixed=True,
     )
-    return bill
 
 
 # --- rendering, and the README's generated block
@@ -683,8 +799,21 @@ def render(bills: list[Bill], measured: dict[str, PerEvent], run: RunRecord) -> 
         "(items and index entries, 100 B overhead each); write units from the items before and after each "
         "call and the template's index projections (moto's ConsumedCapacity is a constant).",
         "",
+        *render_write_calls(first),
+        render_levers(priced_levers(run)),
     ]
     return "\n".join(out)
+
+
+def render_write_calls(measured: PerEvent) -> list[str]:
+    """Write units per event by DynamoDB call and item (the sort key's kind): where the units go."""
+    lines = [
+        "| DynamoDB write (call, member, item) | calls per event | table units | index units |",
+        "|---|---:|---:|---:|",
+    ]
+    for call, (calls, on_table, on_indexes) in measured.write_calls.items():
+        lines.append(f"| {call} | {calls:.2f} | {on_table:.2f} | {on_indexes:.2f} |")
+    return [*lines, ""]
 
 
 def render_volumes(priced: list[tuple[StackFacts, PerEvent]], volumes: tuple[int, ...] = (10**6, 10**7, 10**8)) -> str:
@@ -719,6 +848,104 @@ def render_prices() -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+# --- levers: the same run, priced with one change to the template or to what an event costs
+
+LEVERS_VOLUME = 100_000_000
+Change = tuple[Any, Any]  # (template -> None, PerEvent -> PerEvent), either may be None
+
+
+def _infrequent_access(template: dict[str, Any]) -> None:
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            resource["Properties"]["TableClass"] = "STANDARD_INFREQUENT_ACCESS"
+
+
+def _provisioned(template: dict[str, Any]) -> None:
+    """As `-c billing=provisioned` synthesizes it: 5 units on the table and each index, auto scaled."""
+    throughput = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            properties = resource["Properties"]
+            properties.pop("BillingMode", None)
+            properties["ProvisionedThroughput"] = dict(throughput)
+            for index in properties.get("GlobalSecondaryIndexes", []):
+                index["ProvisionedThroughput"] = dict(throughput)
+
+
+def _without_function(handler: str, name_part: str) -> Any:
+    """The function's work done by a direct service integration: no invocation, no log lines."""
+
+    def change(measured: PerEvent) -> PerEvent:
+        logged = sum(v for k, v in measured.app_log_bytes_by_function.items() if name_part in k)
+        return replace(
+            measured,
+            workflow_invocations={h: v for h, v in measured.workflow_invocations.items() if h != handler},
+            app_log_bytes=measured.app_log_bytes - logged,
+        )
+
+    return change
+
+
+LEVERS: dict[str, Change] = {
+    "as built": (None, None),
+    "table class Standard-IA": (_infrequent_access, None),
+    "the app publishing in full PublishBatch requests of ten": (None, lambda m: replace(m, inbound_publishes=0.1)),
+    "Project as a direct dynamodb:updateItem Task": (None, _without_function("functions.project.handler", "Project")),
+    "one Express execution per SQS batch (inline Map), outbound PublishBatch": (
+        None,
+        lambda m: replace(m, execution_per_batch=True),
+    ),
+    "provisioned capacity (-c billing=provisioned)": (_provisioned, None),
+}
+
+
+def priced_levers(run: RunRecord, volume: int = LEVERS_VOLUME) -> dict[str, Bill]:
+    """Express at `volume` events a month with each lever alone, then the workflow's levers
+    combined (on demand, provisioned, provisioned on Standard-IA)."""
+    bills: dict[str, Bill] = {}
+
+    def price(changes: list[Change]) -> Bill:
+        template = json.loads(json.dumps(run.template))
+        for resource in template["Resources"].values():
+            if resource["Type"] == "AWS::StepFunctions::StateMachine":
+                resource["Properties"]["StateMachineType"] = "EXPRESS"
+        for change_template, _ in changes:
+            if change_template is not None:
+                change_template(template)
+        facts = facts_from_template(template)
+        measured = per_event(run, facts)
+        for _, change_measured in changes:
+            if change_measured is not None:
+                measured = change_measured(measured)
+        return monthly_bill(volume, facts, measured)
+
+    for name, change in LEVERS.items():
+        bills[name] = price([change])
+    workflow = [LEVERS[name] for name in list(LEVERS)[2:5]]
+    provisioned, infrequent = LEVERS[list(LEVERS)[-1]], LEVERS[list(LEVERS)[1]]
+    bills["the three workflow levers, on demand"] = price(workflow)
+    bills["the three workflow levers, provisioned"] = price([*workflow, provisioned])
+    bills["the three workflow levers, provisioned, Standard-IA"] = price([*workflow, provisioned, infrequent])
+    return bills
+
+
+def render_levers(bills: dict[str, Bill]) -> str:
+    base = bills["as built"]
+    volume = base.events_per_month
+    services = list(base.by_service())
+    lines = [
+        f"Levers, each priced on the same run (express, {volume:,} events a month, per million events):",
+        "",
+        "| lever | total | " + " | ".join(services) + " |",
+        "|---|---:|" + "---:|" * len(services),
+    ]
+    for name, bill in bills.items():
+        totals = bill.by_service()
+        cells = " | ".join(_dollars(bill.per_million(totals.get(s, 0.0))) for s in services)
+        lines.append(f"| {name} | {_dollars(bill.per_million())} | {cells} |")
+    return "\n".join(lines) + "\n"
 
 
 BLOCK = "cost"  # docs/cost.md's generated section, <!-- cost:begin --> ... <!-- cost:end -->

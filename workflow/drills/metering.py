@@ -49,7 +49,7 @@ class DynamoDbMeter:
         operation = target[len(_DYNAMODB) :]
         request = json.loads(body or b"{}")
         touched = _touched(operation, request)
-        before = [_item(table, key) for table, key, _ in touched]
+        before = [_item(table, key) for table, key, _, _ in touched]
         response = answer()
         answered = json.loads(b"".join(response) or b"{}")
         failed = any(reason in str(answered.get("__type", "")) for reason in _CONDITION_FAILED)
@@ -59,7 +59,7 @@ class DynamoDbMeter:
                 size = sum(item_size(i) for i in answered.get("Items", []))
                 self.reads.append((request["TableName"], Read(size, bool(request.get("ConsistentRead")))))
                 return response
-            for (table, key, kind), old in zip(touched, before, strict=True):
+            for (table, key, kind, member), old in zip(touched, before, strict=True):
                 transactional = operation.startswith("Transact")
                 if kind == "read":
                     consistent = bool(request.get("ConsistentRead"))
@@ -69,36 +69,50 @@ class DynamoDbMeter:
                 self.writes.append(
                     (
                         table,
-                        Write(old, new, transactional, condition_failed=failed, check_only=kind == "check"),
+                        Write(
+                            old,
+                            new,
+                            transactional,
+                            condition_failed=failed,
+                            check_only=kind == "check",
+                            call=_call(operation, member, key, failed),
+                        ),
                     )
                 )
         return response
 
 
-def _touched(operation: str, request: dict[str, Any]) -> list[tuple[str, Item, str]]:
-    """(table, key or item, read|write|check) for each item the call reads or writes."""
+def _touched(operation: str, request: dict[str, Any]) -> list[tuple[str, Item, str, str]]:
+    """(table, key or item, read|write|check, transaction member) for each item the call reads or writes."""
     if operation in ("PutItem", "UpdateItem", "DeleteItem"):
-        return [(request["TableName"], request.get("Item") or request["Key"], "write")]
+        return [(request["TableName"], request.get("Item") or request["Key"], "write", "")]
     if operation == "GetItem":
-        return [(request["TableName"], request["Key"], "read")]
+        return [(request["TableName"], request["Key"], "read", "")]
     if operation == "TransactWriteItems":
         kinds = {"Put": "write", "Update": "write", "Delete": "write", "ConditionCheck": "check"}
         return [
-            (op["TableName"], op.get("Item") or op["Key"], kinds[name])
+            (op["TableName"], op.get("Item") or op["Key"], kinds[name], name)
             for entry in request["TransactItems"]
             for name, op in entry.items()
         ]
     if operation == "TransactGetItems":
-        return [(e["Get"]["TableName"], e["Get"]["Key"], "read") for e in request["TransactItems"]]
+        return [(e["Get"]["TableName"], e["Get"]["Key"], "read", "Get") for e in request["TransactItems"]]
     if operation == "BatchWriteItem":
         return [
-            (table, (entry.get("PutRequest") or {}).get("Item") or entry["DeleteRequest"]["Key"], "write")
+            (table, (entry.get("PutRequest") or {}).get("Item") or entry["DeleteRequest"]["Key"], "write", "")
             for table, entries in request["RequestItems"].items()
             for entry in entries
         ]
     if operation == "BatchGetItem":
-        return [(t, k, "read") for t, spec in request["RequestItems"].items() for k in spec["Keys"]]
+        return [(t, k, "read", "") for t, spec in request["RequestItems"].items() for k in spec["Keys"]]
     return []
+
+
+def _call(operation: str, member: str, key: Item, failed: bool) -> str:
+    """What a write was, for the per-call listing: the call, the transaction member, the item's
+    kind (its sort key's prefix), and whether a condition cancelled it."""
+    sort_key = str((key.get("SK") or {}).get("S", "")).split("#", 1)[0] or "?"
+    return " ".join(filter(None, (operation, member, sort_key, "(condition failed)" if failed else "")))
 
 
 def _item(table_name: str, key_or_item: Item) -> Item | None:
