@@ -17,7 +17,7 @@ from workflow import constants as c
 
 pytestmark = pytest.mark.infra
 
-# Spelled out here rather than imported from cdk/stack.py: the test states what is acceptable.
+# Spelled out here rather than imported from cdk/: the test states what is acceptable.
 XRAY_FUNCTION = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 XRAY_STATE_MACHINE = XRAY_FUNCTION | {"xray:GetSamplingRules", "xray:GetSamplingTargets"}
 LOG_DELIVERY = {
