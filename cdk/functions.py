@@ -90,7 +90,7 @@ class Functions(Part):
             role=role,
         )
         acknowledge(
-            function.node.default_child,  # the AWS::Lambda::Function
+            function.node.find_child("Resource"),  # the AWS::Lambda::Function
             "AwsSolutions-L1",
             "python3.12 on purpose: the Powertools layer this function loads is resolved for "
             "python3.12 (POWERTOOLS_PARAMETER, LAMBDA_RUNTIME); the runtime and the layer move together.",

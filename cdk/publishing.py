@@ -67,7 +67,7 @@ class Publishing(Part):
         else:
             self._this_account_only(stack.account)
 
-    def _grant_services(self, from_alarms: dict[str, object], account: str) -> None:
+    def _grant_services(self, from_alarms: dict[str, Any], account: str) -> None:
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="CloudWatchAlarmsUseKey",
@@ -87,7 +87,7 @@ class Publishing(Part):
             )
         )
 
-    def _alarms_reach_someone(self, from_alarms: dict[str, object], endpoints: tuple[tuple[str, str], ...]) -> None:
+    def _alarms_reach_someone(self, from_alarms: dict[str, Any], endpoints: tuple[tuple[str, str], ...]) -> None:
         """A topic policy replaces SNS's default one, so CloudWatch (for this stack's alarms, in this
         account) is allowed to publish, and the context names who hears it."""
         self.alarms.add_to_resource_policy(

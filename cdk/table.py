@@ -18,10 +18,9 @@ INDEXES = (
 )
 
 
-def _capacity(billing: Billing) -> dict[str, int]:
-    if not billing.provisioned:
-        return {}
-    return {"read_capacity": billing.minimum, "write_capacity": billing.minimum}
+def _capacity(billing: Billing) -> int | None:
+    """The read and write units of the table and of each index: none on demand."""
+    return billing.minimum if billing.provisioned else None
 
 
 class EventsTable(Part):
@@ -39,7 +38,8 @@ class EventsTable(Part):
             billing_mode=dynamodb.BillingMode.PROVISIONED
             if billing.provisioned
             else dynamodb.BillingMode.PAY_PER_REQUEST,
-            **_capacity(billing),
+            read_capacity=_capacity(billing),
+            write_capacity=_capacity(billing),
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
@@ -56,7 +56,8 @@ class EventsTable(Part):
                 sort_key=dynamodb.Attribute(name=sk, type=dynamodb.AttributeType.STRING),
                 projection_type=dynamodb.ProjectionType.INCLUDE,
                 non_key_attributes=list(INDEX_ATTRIBUTES),
-                **_capacity(billing),
+                read_capacity=_capacity(billing),
+                write_capacity=_capacity(billing),
             )
         if billing.provisioned:
             self._auto_scale(billing)
