@@ -22,28 +22,28 @@ from workflow.local.stack import read_context
 pytestmark = pytest.mark.infra
 
 # Every acknowledgment in the stack: (construct path, finding). A new one must be added here too,
-# with a reason in cdk/stack.py next to the resource.
+# with a reason in cdk/ next to the resource.
 ACKNOWLEDGED = {
     *(
-        (f"{c.STACK_NAME}/{fn}/Resource", "AwsSolutions-L1")
+        (f"{c.STACK_NAME}/Functions/{fn}/Resource", "AwsSolutions-L1")
         for fn in ("IngestFunction", "ValidateFunction", "ProjectFunction")
     ),
     *(
-        (f"{c.STACK_NAME}/{fn}Role", "AwsSolutions-IAM5[Resource::*]")
+        (f"{c.STACK_NAME}/Functions/{fn}Role", "AwsSolutions-IAM5[Resource::*]")
         for fn in ("IngestFunction", "ValidateFunction", "ProjectFunction")
     ),
-    (f"{c.STACK_NAME}/Workflow/Role", "AwsSolutions-IAM5[Resource::*]"),
-    (f"{c.STACK_NAME}/Workflow", "AwsSolutions-SF1"),  # log level ERROR unless workflow_log_level=ALL
-    (f"{c.STACK_NAME}/UnroutedQueue", "AwsSolutions-SQS3"),
-    (f"{c.STACK_NAME}/OperatorPolicy", "AwsSolutions-IAM5[Resource::<EventsTableD24865E5.Arn>/index/*]"),
+    (f"{c.STACK_NAME}/Orchestration/Workflow/Role", "AwsSolutions-IAM5[Resource::*]"),
+    (f"{c.STACK_NAME}/Orchestration/Workflow", "AwsSolutions-SF1"),  # log level ERROR unless workflow_log_level=ALL
+    (f"{c.STACK_NAME}/Lanes/UnroutedQueue", "AwsSolutions-SQS3"),
+    (f"{c.STACK_NAME}/Operators/OperatorPolicy", "AwsSolutions-IAM5[Resource::<EventsTableD24865E5.Arn>/index/*]"),
     (
-        f"{c.STACK_NAME}/OperatorPolicy",
+        f"{c.STACK_NAME}/Operators/OperatorPolicy",
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
         "<Workflow193EF7C1.Name>:*]",
     ),
     # Standard: DescribeExecution and RedriveExecution on the workflow's executions only
     (
-        f"{c.STACK_NAME}/IngestFunctionRole",
+        f"{c.STACK_NAME}/Functions/IngestFunctionRole",
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
         "<Workflow193EF7C1.Name>:*]",
     ),

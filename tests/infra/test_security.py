@@ -17,7 +17,7 @@ from workflow import constants as c
 
 pytestmark = pytest.mark.infra
 
-# Spelled out here rather than imported from cdk/stack.py: the test states what is acceptable.
+# Spelled out here rather than imported from cdk/: the test states what is acceptable.
 XRAY_FUNCTION = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 XRAY_STATE_MACHINE = XRAY_FUNCTION | {"xray:GetSamplingRules", "xray:GetSamplingTargets"}
 LOG_DELIVERY = {
@@ -466,7 +466,7 @@ def test_retention_days_from_context_reach_every_function(context: dict[str, Any
 
 
 def test_publisher_role_arns_come_as_a_list_or_as_cli_text_and_must_be_roles() -> None:
-    from cdk.stack import publisher_role_arns
+    from cdk.config import publisher_role_arns
 
     web, batch = PUBLISHERS
     assert publisher_role_arns(None) == publisher_role_arns([]) == publisher_role_arns("") == []

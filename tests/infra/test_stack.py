@@ -271,7 +271,7 @@ def test_log_level_sampling_and_provisioned_billing_come_from_context(tmp_path: 
 def test_the_powertools_layer_is_awss_public_parameter_for_the_pinned_release(template_json: dict[str, Any]) -> None:
     from importlib.metadata import version
 
-    from cdk.stack import powertools_version
+    from cdk.config import powertools_version
 
     pinned = powertools_version()
     assert version("aws-lambda-powertools") == pinned, "the tests run the Powertools the layer ships"
@@ -287,7 +287,7 @@ def test_the_powertools_layer_is_awss_public_parameter_for_the_pinned_release(te
 
 
 def test_powertools_must_be_pinned_to_one_release(tmp_path: Path) -> None:
-    from cdk.stack import powertools_version
+    from cdk.config import powertools_version
 
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text('[project]\ndependencies = ["aws-lambda-powertools[tracer]==3.2.1"]\n')
@@ -298,7 +298,7 @@ def test_powertools_must_be_pinned_to_one_release(tmp_path: Path) -> None:
 
 
 def test_alarm_subscriptions_come_from_context_and_are_checked() -> None:
-    from cdk.stack import alarm_subscriptions
+    from cdk.config import alarm_subscriptions
 
     assert alarm_subscriptions(None, None) == alarm_subscriptions("", []) == []
     assert alarm_subscriptions("ops@example.com, oncall@example.com", None) == [
