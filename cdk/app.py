@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -33,12 +32,6 @@ def build(outdir: str | None = None, context: dict[str, Any] | None = None, *, n
 
         cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
     return app
-
-
-def synth_template(outdir: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Synthesize into `outdir` and return the stack's CloudFormation template."""
-    build(outdir, context).synth()
-    return json.loads((Path(outdir) / f"{STACK_NAME}.template.json").read_text())
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from workflow.constants import ATTR_EVENT_TYPE, ATTR_SOURCE, MAX_EVENT_BYTES
 from workflow.domain.events import UserEvent, new_event, parse_timestamp, to_json
 from workflow.domain.projection import Projection
 from workflow.ports import EventStore, every_item
+from workflow.service.timewindow import FAR_FUTURE, FAR_PAST
 
 FIRST_NAMES = ["Hanako", "Taro", "Yuki", "Kenji", "Aiko", "Haruto", "Mei", "Sora", "Riku", "Emi"]
 LAST_NAMES = ["Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Ito", "Yamamoto", "Nakamura"]
@@ -232,11 +233,56 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-FAR_PAST = datetime(2000, 1, 1, tzinfo=UTC)
-
-
 def far_future() -> datetime:
     return datetime.now(UTC) + timedelta(days=1)
+
+
+def card_events(n: int, *, prefix: str, users: int, source: str | None = None, offset: int = 0) -> list[UserEvent]:
+    """`n` card.imported events of the users `prefix`-000, -001 ..., a millisecond apart from an
+    hour ago; all in one lane (`source`), or every third one in the batch lane."""
+    start = datetime.now(UTC) - timedelta(hours=1)
+    return [
+        new_event(
+            "card.imported",
+            user_id=user_name(prefix, (offset + i) % users),
+            source=source or ("web" if i % 3 else "batch"),
+            occurred_at=start + timedelta(milliseconds=offset + i),
+            payload={"card_id": f"{prefix}-card-{offset + i}", "person_name": "Drill Person", "company": "Drill Co"},
+        )
+        for i in range(n)
+    ]
+
+
+def user_name(prefix: str, number: int) -> str:
+    return f"{prefix}-{number:03d}"
+
+
+def publish_burst(settings: Settings, events: list[UserEvent], sent_at: dict[str, float], workers: int = 1) -> None:
+    """`events` ten to a PublishBatch, from `workers` producers at once; when each was sent goes
+    into `sent_at`."""
+    publisher = bootstrap.publisher(settings)
+
+    def send(chunk: list[UserEvent]) -> None:
+        now = time.time()
+        sent_at.update({e.event_id: now for e in chunk})
+        publisher.publish_many(chunk)
+
+    chunks = [events[i : i + 10] for i in range(0, len(events), 10)]
+    if workers == 1:
+        for chunk in chunks:
+            send(chunk)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(send, chunks))
+
+
+def timelines(store: EventStore, users: list[str]) -> list[dict[str, Any]]:
+    """Every stored event of these users."""
+    return [
+        item
+        for user in users
+        for item in every_item(functools.partial(store.user_events, user, FAR_PAST, FAR_FUTURE, limit=500))
+    ]
 
 
 @dataclass
@@ -253,7 +299,7 @@ def collect(store: EventStore, users: list[str], since: datetime) -> Collected:
     projections: dict[str, Projection] = {}
     until = far_future()
     for user in users:
-        stored.extend(every_item(functools.partial(store.user_events, user, FAR_PAST, until, limit=100)))
+        stored.extend(timelines(store, [user]))
         projection = store.projection(user)
         if projection is not None:
             projections[user] = projection
@@ -315,7 +361,7 @@ def reconcile(
     if executions.get("FAILED") or executions.get("TIMED_OUT") or executions.get("ABORTED"):
         problems.append(f"executions not succeeded: {dict(executions)}")
     timeline_user = users[0]
-    timeline = store.user_events(timeline_user, FAR_PAST, far_future(), limit=8).items
+    timeline = store.user_events(timeline_user, FAR_PAST, FAR_FUTURE, limit=8).items
     return Report(
         published=Counter(
             valid=len(work.valid),
