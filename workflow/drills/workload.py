@@ -63,63 +63,56 @@ def build_workload(
     start = datetime.now(UTC) - timedelta(hours=3)
     work = Workload()
     for u in range(users):
-        user = f"user-{u + 1:03d}"
         for card in range(cards_per_user):
-            card_id = f"{user}-card-{card + 1:03d}"
-            at = start + timedelta(seconds=rng.randint(0, 3600))
-            source = "batch" if rng.random() < 0.4 else "web"
-            person = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-            work.valid.append(
-                new_event(
-                    "card.imported",
-                    user_id=user,
-                    source=source,
-                    occurred_at=at,
-                    payload={
-                        "card_id": card_id,
-                        "person_name": person,
-                        "company": rng.choice(COMPANIES),
-                        "title": rng.choice(TITLES),
-                        "email": f"{person.split()[0].lower()}.{card}@example.co.jp",
-                        "phone": f"+81 3 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}",
-                    },
-                )
-            )
-            if rng.random() < 0.35:
-                work.valid.append(
-                    new_event(
-                        "card.updated",
-                        user_id=user,
-                        source="web",
-                        occurred_at=at + timedelta(minutes=rng.randint(1, 50)),
-                        payload={"card_id": card_id, "title": rng.choice(TITLES)},
-                    )
-                )
-            if rng.random() < 0.12:
-                work.valid.append(
-                    new_event(
-                        "card.deleted",
-                        user_id=user,
-                        source=source,
-                        occurred_at=at + timedelta(minutes=rng.randint(51, 90)),
-                        payload={"card_id": card_id, "reason": "user"},
-                    )
-                )
+            work.valid.extend(_card_life(rng, f"user-{u + 1:03d}", card, start))
     work.duplicates = rng.sample(work.valid, k=max(1, round(len(work.valid) * duplicate_rate)))
     for index in range(max(1, round(len(work.valid) * invalid_rate))):
-        broken = json.loads(to_json(rng.choice(work.valid)))
-        broken["event_id"] = f"broken-{index:03d}"
-        problem = index % 3
-        if problem == 0:
-            broken["payload"]["email"] = "not an email address"
-        elif problem == 1:
-            broken["schema_version"] = 9
-        else:
-            broken["event_type"] = "card.shredded"
-        work.invalid.append(broken)
+        work.invalid.append(_broken(json.loads(to_json(rng.choice(work.valid))), index))
     work.unparsable = [_unparsable(index) for index in range(max(2, round(len(work.valid) * unparsable_rate)))]
     rng.shuffle(work.valid)
     return work
+
+
+def _card_life(rng: random.Random, user: str, card: int, start: datetime) -> list[UserEvent]:
+    """A card imported within an hour of `start`; sometimes updated, sometimes deleted later."""
+    card_id = f"{user}-card-{card + 1:03d}"
+    at = start + timedelta(seconds=rng.randint(0, 3600))
+    source = "batch" if rng.random() < 0.4 else "web"
+    person = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+    payload = {
+        "card_id": card_id,
+        "person_name": person,
+        "company": rng.choice(COMPANIES),
+        "title": rng.choice(TITLES),
+        "email": f"{person.split()[0].lower()}.{card}@example.co.jp",
+        "phone": f"+81 3 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}",
+    }
+    life = [new_event("card.imported", user_id=user, source=source, occurred_at=at, payload=payload)]
+    if rng.random() < 0.35:
+        later = at + timedelta(minutes=rng.randint(1, 50))
+        life.append(_follow_up("card.updated", user, "web", later, {"card_id": card_id, "title": rng.choice(TITLES)}))
+    if rng.random() < 0.12:
+        later = at + timedelta(minutes=rng.randint(51, 90))
+        life.append(_follow_up("card.deleted", user, source, later, {"card_id": card_id, "reason": "user"}))
+    return life
+
+
+def _follow_up(event_type: str, user: str, source: str, at: datetime, payload: dict[str, Any]) -> UserEvent:
+    return new_event(event_type, user_id=user, source=source, occurred_at=at, payload=payload)
+
+
+def _broken(event: dict[str, Any], index: int) -> dict[str, Any]:
+    """A valid event as a producer with a bug would send it: a bad email, an unknown schema
+    version or an unknown type, in turn."""
+    event["event_id"] = f"broken-{index:03d}"
+    problem = index % 3
+    if problem == 0:
+        event["payload"]["email"] = "not an email address"
+    elif problem == 1:
+        event["schema_version"] = 9
+    else:
+        event["event_type"] = "card.shredded"
+    return event
 
 
 def _unparsable(index: int) -> str:
