@@ -36,7 +36,10 @@ from workflow.constants import (
 
 if TYPE_CHECKING:
     from workflow.adapters.dynamodb import DynamoDBEventStore, DynamoDBProjectionStore, WorkflowItems
+    from workflow.adapters.sqs import SqsDeadLetterQueue
+    from workflow.adapters.stepfunctions import StepFunctionsExecutions
     from workflow.ports import ExecutionStarter
+    from workflow.service.operations import DeadLetters, Executions
     from workflow.service.publisher import Publisher
 
 
@@ -241,3 +244,34 @@ def publisher(settings: Settings) -> Publisher:
     from workflow.service.publisher import Publisher
 
     return Publisher(SnsTransport(settings.require("topic_arn"), client_for("sns", settings)))
+
+
+# --- the operator's side
+
+
+def workflow_executions(settings: Settings, state_machine_arn: str | None = None) -> StepFunctionsExecutions:
+    """The executions of `state_machine_arn` (the console's choice, "" for none yet), else of the
+    workflow the settings name."""
+    from workflow.adapters.stepfunctions import StepFunctionsExecutions
+
+    machine = settings.require("state_machine_arn") if state_machine_arn is None else state_machine_arn
+    return StepFunctionsExecutions(machine, client_for("stepfunctions", settings))
+
+
+def dead_letter_queue(settings: Settings, queue_url: str) -> SqsDeadLetterQueue:
+    from workflow.adapters.sqs import SqsDeadLetterQueue
+
+    return SqsDeadLetterQueue(queue_url, client_for("sqs", settings))
+
+
+def executions(settings: Settings) -> Executions:
+    from workflow.service.operations import Executions
+
+    return Executions(workflow_executions(settings))
+
+
+def dead_letters(settings: Settings, queue_url: str) -> DeadLetters:
+    """A lane's dead letters, explained from the event store and the workflow's executions."""
+    from workflow.service.operations import DeadLetters
+
+    return DeadLetters(dead_letter_queue(settings, queue_url), workflow_executions(settings), event_store(settings))

@@ -142,3 +142,69 @@ class MessageTransport(abc.ABC):
     @abc.abstractmethod
     def publish_batch(self, messages: list[OutboundMessage]) -> BatchResult:
         """Send up to ten messages; report per entry what was accepted and what failed."""
+
+
+# --- the operator's side: dead letters and executions
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    message_id: str
+    body: str
+    receive_count: int
+
+
+class DeadLetterQueue(abc.ABC):
+    """A lane's dead-letter queue, as the operator reads and empties it."""
+
+    @abc.abstractmethod
+    def peek(self, limit: int) -> list[QueuedMessage]:
+        """Up to `limit` messages, each once; hidden while read, then made visible again at once."""
+
+    @abc.abstractmethod
+    def redrive(self) -> str:
+        """Move every message back to the queue it came from; the move task's handle."""
+
+
+class WorkflowExecutions(abc.ABC):
+    """A state machine's executions, as the operator and the console read them. Executions are
+    named by name or ARN; :meth:`arn` is the one place a name becomes an ARN."""
+
+    def __init__(self, state_machine_arn: str) -> None:
+        self.state_machine_arn = state_machine_arn
+
+    def arn(self, name_or_arn: str) -> str:
+        from workflow.domain.naming import execution_arn
+
+        return execution_arn(self.state_machine_arn, name_or_arn)
+
+    @abc.abstractmethod
+    def on(self, state_machine_arn: str) -> WorkflowExecutions:
+        """The same reader, on another state machine."""
+
+    @abc.abstractmethod
+    def is_express(self) -> bool: ...
+
+    @abc.abstractmethod
+    def page(self, *, status: str | None = None, limit: int = 100, cursor: str | None = None) -> Page:
+        """One page of executions, newest first (ListExecutions' fields, `status` a filter)."""
+
+    @abc.abstractmethod
+    def describe(self, name_or_arn: str) -> dict[str, Any] | None:
+        """DescribeExecution's answer; None when there is no such execution."""
+
+    @abc.abstractmethod
+    def history(self, name_or_arn: str) -> list[dict[str, Any]]:
+        """Every event of the execution's history, oldest first."""
+
+    @abc.abstractmethod
+    def redrive(self, name_or_arn: str) -> dict[str, Any]:
+        """Continue a failed, timed-out or aborted execution from where it stopped."""
+
+    @abc.abstractmethod
+    def definition(self, execution: str | None = None) -> dict[str, Any]:
+        """The definition `execution` ran, else the state machine's current one."""
+
+    @abc.abstractmethod
+    def state_machines(self) -> list[dict[str, Any]]:
+        """The account's state machines: name, stateMachineArn, type (as far as they can be listed)."""

@@ -51,8 +51,10 @@ def console(runtime: Any) -> Iterator[Console]:
 
 def event_input(user_id: str) -> dict[str, Any]:
     from workflow.domain.events import to_json
+    from workflow.service.ingest import workflow_input
 
-    return {"event": json.loads(to_json(card_imported(user_id))), "ingest": {"lane": "web"}}
+    loaded: dict[str, Any] = json.loads(workflow_input(json.loads(to_json(card_imported(user_id))), "web"))
+    return loaded
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""The console's WSGI application with fakes of Step Functions and the event store: pagination
+"""The console's WSGI application with fakes of its ports (the workflow's executions and the event
+store): pagination
 that stays cheap with 10,000 executions, validation, host checks, assets served locally, and no
 payload in any log line."""
 
@@ -23,7 +24,7 @@ from workflow.console.app import summarize_input
 from workflow.console.server import ConsoleUnavailable
 from workflow.domain.projection import Projection
 from workflow.domain.rejection import Rejection
-from workflow.ports import EventStore, Page
+from workflow.ports import EventStore, Page, WorkflowExecutions
 
 ASL = Path(__file__).resolve().parents[2] / "statemachine.asl.json"
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:Flow"
@@ -32,14 +33,15 @@ SECRET_NAME = "Hanako Sato"
 SECRET_MAIL = "hanako.sato@example.co.jp"
 
 
-class FakeStepFunctions:
-    """list_executions pages like the service (newest first, nextToken); counts what is called."""
+class FakeExecutions(WorkflowExecutions):
+    """Executions paged like the service (newest first, a cursor); counts what is called."""
 
     def __init__(self, count: int) -> None:
+        super().__init__(MACHINE)
         start = datetime(2026, 11, 1, tzinfo=UTC)
         self.executions = [
             {
-                "executionArn": f"{MACHINE.replace(':stateMachine:', ':execution:')}:run-{i:05d}",
+                "executionArn": self.arn(f"run-{i:05d}"),
                 "name": f"run-{i:05d}",
                 "status": "FAILED" if i % 10 == 0 else ("RUNNING" if i % 10 == 1 else "SUCCEEDED"),
                 "startDate": start + timedelta(seconds=i),
@@ -54,27 +56,43 @@ class FakeStepFunctions:
         with self.lock:
             self.calls[name] = self.calls.get(name, 0) + 1
 
-    def list_executions(self, **params: Any) -> dict[str, Any]:
-        self._count("list_executions")
-        assert params["stateMachineArn"] == MACHINE
-        rows = [e for e in self.executions if params.get("statusFilter") in (None, e["status"])]
-        start = int(params.get("nextToken") or 0)
-        end = start + int(params["maxResults"])
-        page: dict[str, Any] = {"executions": rows[start:end]}
-        if end < len(rows):
-            page["nextToken"] = str(end)
-        return page
+    def on(self, state_machine_arn: str) -> FakeExecutions:
+        assert state_machine_arn == MACHINE
+        return self
 
-    def describe_execution(self, executionArn: str) -> dict[str, Any]:
-        self._count("describe_execution")
-        i = int(executionArn.rsplit("-", 1)[-1])
+    def is_express(self) -> bool:
+        return False
+
+    def page(self, *, status: str | None = None, limit: int = 100, cursor: str | None = None) -> Page:
+        self._count("page")
+        rows = [e for e in self.executions if status in (None, e["status"])]
+        start = int(cursor or 0)
+        end = start + limit
+        return Page(rows[start:end], str(end) if end < len(rows) else None)
+
+    def describe(self, name_or_arn: str) -> dict[str, Any] | None:
+        self._count("describe")
+        i = int(name_or_arn.rsplit("-", 1)[-1])
         event = {
             "event_id": f"e-{i}",
             "event_type": "card.updated" if i % 2 else "card.imported",
             "user_id": f"user-{i % 7}",
             "payload": {"person_name": SECRET_NAME, "email": SECRET_MAIL},
         }
-        return {"executionArn": executionArn, "input": json.dumps({"event": event})}
+        return {"executionArn": self.arn(name_or_arn), "input": json.dumps({"event": event})}
+
+    def history(self, name_or_arn: str) -> list[dict[str, Any]]:
+        return []
+
+    def redrive(self, name_or_arn: str) -> dict[str, Any]:
+        raise AssertionError("the console is read-only")
+
+    def definition(self, execution: str | None = None) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(ASL.read_text())
+        return loaded
+
+    def state_machines(self) -> list[dict[str, Any]]:
+        return [{"name": "Flow", "stateMachineArn": MACHINE, "type": "STANDARD"}]
 
 
 class EmptyStore(EventStore):
@@ -105,19 +123,19 @@ class EmptyStore(EventStore):
 
 
 @pytest.fixture
-def fake() -> FakeStepFunctions:
-    return FakeStepFunctions(10_000)
+def fake() -> FakeExecutions:
+    return FakeExecutions(10_000)
 
 
 @pytest.fixture
-def client(fake: FakeStepFunctions) -> Client:
-    return Client(create_app(SETTINGS, sfn=fake, store=EmptyStore()))
+def client(fake: FakeExecutions) -> Client:
+    return Client(create_app(SETTINGS, executions=fake, store=EmptyStore()))
 
 
-def test_a_page_of_ten_thousand_describes_only_its_own_rows(client: Client, fake: FakeStepFunctions) -> None:
+def test_a_page_of_ten_thousand_describes_only_its_own_rows(client: Client, fake: FakeExecutions) -> None:
     first = client.get("/api/executions").get_json()
     assert len(first["items"]) == 50 and first["nextToken"]
-    assert fake.calls == {"list_executions": 1, "describe_execution": 50}
+    assert fake.calls == {"page": 1, "describe": 50}
     row = first["items"][0]
     assert row["name"] == "run-09999" and row["eventType"] == "card.updated" and row["userId"] == "user-3"
     assert row["durationMs"] == 250 and row["startDate"].startswith("2026-11-01T02:46:39")
@@ -126,18 +144,18 @@ def test_a_page_of_ten_thousand_describes_only_its_own_rows(client: Client, fake
     assert [(r["name"], r["eventType"], r["userId"]) for r in again["items"]] == [
         (r["name"], r["eventType"], r["userId"]) for r in first["items"]
     ]
-    assert fake.calls["describe_execution"] == 50
+    assert fake.calls["describe"] == 50
 
     second = client.get("/api/executions", query_string={"token": first["nextToken"]}).get_json()
     assert second["items"][0]["name"] == "run-09949"
-    assert fake.calls["describe_execution"] == 100
+    assert fake.calls["describe"] == 100
 
     bare = client.get("/api/executions", query_string={"limit": 100, "details": "0", "token": "9900"}).get_json()
     assert len(bare["items"]) == 100 and bare["nextToken"] is None and "eventType" not in bare["items"][0]
-    assert fake.calls["describe_execution"] == 100
+    assert fake.calls["describe"] == 100
 
 
-def test_status_filter_and_limits(client: Client, fake: FakeStepFunctions) -> None:
+def test_status_filter_and_limits(client: Client, fake: FakeExecutions) -> None:
     failed = client.get("/api/executions", query_string={"status": "failed", "limit": 5}).get_json()
     assert [r["status"] for r in failed["items"]] == ["FAILED"] * 5 and failed["status"] == "FAILED"
     running = client.get("/api/executions", query_string={"status": "RUNNING", "limit": 1}).get_json()
@@ -193,22 +211,22 @@ def test_stored_event_routes_validate_their_arguments(client: Client) -> None:
 
 
 def test_nothing_from_a_payload_reaches_a_log_line(
-    fake: FakeStepFunctions, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+    fake: FakeExecutions, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    class Broken(FakeStepFunctions):
-        def get_paginator(self, name: str) -> Any:
+    class Broken(FakeExecutions):
+        def state_machines(self) -> list[dict[str, Any]]:
             raise RuntimeError(f"boom with {SECRET_NAME}")  # an unexpected error quoting a payload
 
-        def describe_state_machine_for_execution(self, executionArn: str) -> Any:
+        def definition(self, execution: str | None = None) -> dict[str, Any]:
             raise RuntimeError(f"boom with {SECRET_MAIL}")
 
-    app = create_app(SETTINGS, sfn=Broken(20), store=EmptyStore())
+    app = create_app(SETTINGS, executions=Broken(20), store=EmptyStore())
     caplog.set_level(logging.DEBUG)
     server, thread, url = serve(SETTINGS, port=0, app=app)
     try:
         for path in (
             "/api/executions?limit=20",
-            "/api/execution?arn=" + str(FakeStepFunctions(1).executions[0]["executionArn"]),
+            "/api/execution?arn=" + str(FakeExecutions(1).executions[0]["executionArn"]),
             "/api/config",
             "/api/user?userId=u-1",
             "/",
@@ -223,7 +241,7 @@ def test_nothing_from_a_payload_reaches_a_log_line(
 
 
 def test_a_port_in_use_is_an_error_not_an_exit() -> None:
-    server, thread, url = serve(SETTINGS, port=0, app=create_app(SETTINGS, sfn=FakeStepFunctions(1)))
+    server, thread, url = serve(SETTINGS, port=0, app=create_app(SETTINGS, executions=FakeExecutions(1)))
     try:
         with pytest.raises(ConsoleUnavailable, match="cannot listen"):
             serve(SETTINGS, port=server.port)
@@ -246,11 +264,11 @@ def test_summaries_read_only_the_envelope() -> None:
 def test_missing_credentials_are_explained() -> None:
     from botocore.exceptions import NoCredentialsError
 
-    class Unsigned(FakeStepFunctions):
-        def list_executions(self, **params: Any) -> dict[str, Any]:
+    class Unsigned(FakeExecutions):
+        def page(self, *, status: str | None = None, limit: int = 100, cursor: str | None = None) -> Page:
             raise NoCredentialsError()
 
-    response = Client(create_app(SETTINGS, sfn=Unsigned(1), store=EmptyStore())).get("/api/executions")
+    response = Client(create_app(SETTINGS, executions=Unsigned(1), store=EmptyStore())).get("/api/executions")
     assert response.status_code == 503
     assert response.get_json()["error"] == "NoCredentials"
     assert "AWS_ACCESS_KEY_ID" in response.get_json()["message"]
@@ -263,13 +281,13 @@ class HostileStore(EmptyStore):
         return Page([{"rejection_id": "r-1", "reason": "body: x", "body": '{"a":"\ud800' + "[" * 5000}])
 
 
-class HostileStepFunctions(FakeStepFunctions):
-    def describe_execution(self, executionArn: str) -> dict[str, Any]:
-        return {"executionArn": executionArn, "input": "[" * 100_000 + "]" * 100_000}
+class HostileStepFunctions(FakeExecutions):
+    def describe(self, name_or_arn: str) -> dict[str, Any] | None:
+        return {"executionArn": self.arn(name_or_arn), "input": "[" * 100_000 + "]" * 100_000}
 
 
 def test_hostile_records_and_inputs_are_served_not_a_server_error() -> None:
-    client = Client(create_app(SETTINGS, sfn=HostileStepFunctions(3), store=HostileStore()))
+    client = Client(create_app(SETTINGS, executions=HostileStepFunctions(3), store=HostileStore()))
     rejected = client.get("/api/rejected")
     assert rejected.status_code == 200
     assert rejected.get_json()["items"][0]["body"].startswith('{"a":"\ud800')
@@ -280,13 +298,14 @@ def test_hostile_records_and_inputs_are_served_not_a_server_error() -> None:
 def test_an_express_workflow_s_executions_are_explained_not_an_error() -> None:
     from botocore.exceptions import ClientError
 
-    class Express(FakeStepFunctions):
-        def list_executions(self, **params: Any) -> dict[str, Any]:  # as AWS answers for EXPRESS
+    class Express(FakeExecutions):
+        def page(self, *, status: str | None = None, limit: int = 100, cursor: str | None = None) -> Page:
+            # as AWS answers ListExecutions for EXPRESS
             raise ClientError(
                 {"Error": {"Code": "StateMachineTypeNotSupported", "Message": "not supported"}}, "ListExecutions"
             )
 
-    response = Client(create_app(SETTINGS, sfn=Express(1), store=EmptyStore())).get("/api/executions")
+    response = Client(create_app(SETTINGS, executions=Express(1), store=EmptyStore())).get("/api/executions")
     assert response.status_code == 400
     assert response.get_json()["error"] == "StateMachineTypeNotSupported"
     assert "Express" in response.get_json()["message"] and "Rejected" in response.get_json()["message"]

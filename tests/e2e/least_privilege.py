@@ -268,7 +268,7 @@ def _check_executions(runtime: Any, outcome: Outcome, expected: dict[str, list[s
 def _operate(runtime: Any, operator: bootstrap.Settings, web: Any, batch: Any, outcome: Outcome) -> None:
     """The operator's commands, with the operator role's credentials: a dead letter in each lane's
     DLQ (one never started, one already stored) and one no lane took, listed and redriven."""
-    from workflow.service.operations import DeadLetters, Executions, replay
+    from workflow.service.operations import replay
 
     root_sqs = runtime.client("sqs")
     never_started = card_imported(f"lp-{uuid.uuid4().hex[:10]}")
@@ -282,9 +282,9 @@ def _operate(runtime: Any, operator: bootstrap.Settings, web: Any, batch: Any, o
         root_sqs.send_message(QueueUrl=url, MessageBody=letters_for[name])
     store, projections = bootstrap.event_store(operator), bootstrap.projection_store(operator)
     sfn = bootstrap.client_for("stepfunctions", operator)
-    letters = DeadLetters(bootstrap.client_for("sqs", operator), sfn, store, operator.require("state_machine_arn"))
+    letters = {url: bootstrap.dead_letters(operator, url) for url in queues.values()}
     machine = operator.require("state_machine_arn")
-    executions = Executions(sfn, machine)
+    executions = bootstrap.executions(operator)
     now = datetime.now(UTC)
     mine = runtime.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]  # as root
     (first, *_) = [e for e in mine if e["name"].startswith(web.event_id)]
@@ -300,9 +300,9 @@ def _operate(runtime: Any, operator: bootstrap.Settings, web: Any, batch: Any, o
         ("executions history", lambda: sfn.get_execution_history(executionArn=first["executionArn"])),
         ("replay", lambda: replay(store, projections, since=now - timedelta(days=300), until=now, user_id=web.user_id)),
         ("forget", lambda: store.forget(batch.user_id)),
-        *[(f"dlq list {name}", lambda url=url: letters.list(url, limit=10)) for name, url in queues.items()],
+        *[(f"dlq list {name}", lambda url=url: letters[url].list(limit=10)) for name, url in queues.items()],
         *[
-            (f"dlq redrive {name}", lambda url=url: letters.redrive(url))
+            (f"dlq redrive {name}", lambda url=url: letters[url].redrive())
             for name, url in queues.items()
             if name != OUT_UNROUTED_QUEUE_URL
         ],

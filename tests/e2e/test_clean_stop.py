@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import free_port
 from tests.e2e.cli import EVENTFLOW
 from tests.waiting import eventually
-from workflow.cli.main import DRAIN_SECONDS
+from workflow.cli.local import DRAIN_SECONDS
 
 pytestmark = pytest.mark.e2e
 

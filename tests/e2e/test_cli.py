@@ -19,7 +19,7 @@ from tests.conftest import boto, free_port
 from tests.e2e.raw import publish_raw
 from tests.factories import card_imported
 from tests.waiting import eventually
-from workflow.cli.main import DRAIN_SECONDS
+from workflow.cli.local import DRAIN_SECONDS
 from workflow.domain.events import to_json
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,6 @@ from tests.factories import BASE_TIME, card_imported, card_updated
 from tests.waiting import eventually
 from workflow import bootstrap
 from workflow.local.faults import Fault, FaultPlan, TokenBucket
-from workflow.service.operations import Executions
 
 pytestmark = pytest.mark.e2e
 
@@ -96,7 +95,7 @@ def test_nothing_lost_nothing_stored_twice_under_faults(runtime: Any, faults: Fa
 
     # What failed visibly (a crashed follow-up, rarely a step before storing that ran out of
     # retries): the operator redrives it, from the state that failed.
-    executions = Executions(sfn, settings.state_machine_arn)
+    executions = bootstrap.executions(settings)
     failed = ours("FAILED")
     assert failed, "a 15% crash rate on the follow-up leaves failed executions to redrive"
     for execution in failed:

@@ -17,7 +17,8 @@ from workflow import bootstrap
 from workflow.adapters.items import projection_key
 from workflow.constants import OUT_WEB_DLQ_URL, OUT_WEB_QUEUE_URL
 from workflow.domain.events import to_json
-from workflow.service.operations import DeadLetters, replay
+from workflow.ports import QueuedMessage
+from workflow.service.operations import replay
 
 pytestmark = pytest.mark.e2e
 
@@ -37,20 +38,20 @@ def test_dead_letters_are_explained_and_moved_back_to_their_lane(runtime: Any) -
             MessageBody=to_json(event),
             MessageAttributes={"source": {"DataType": "String", "StringValue": "web"}},
         )
-    letters = DeadLetters(sqs, runtime.client("stepfunctions"), store, settings.state_machine_arn)
+    letters = bootstrap.dead_letters(settings, dlq)
 
-    listed = {letter.event_id: letter for letter in letters.list(dlq)}
+    listed = {letter.event_id: letter for letter in letters.list()}
     assert listed[stranded.event_id].reason.startswith("never handed to the workflow")
     assert listed[stored.event_id].reason.startswith("already stored")
     # Other tests share this stack: letters they left in the lane's DLQ are counted, not assumed absent.
-    assert len(letters.list(dlq)) == len(listed), "listing does not consume the messages"
+    assert len(letters.list()) == len(listed), "listing does not consume the messages"
 
-    handle = json.loads(letters.redrive(dlq))
+    handle = json.loads(letters.redrive())
     assert handle["moved"] == len(listed) and handle["destination"].endswith(
         runtime.outputs[OUT_WEB_QUEUE_URL].rsplit("/", 1)[-1]
     )
     eventually(lambda: store.get_event(stranded.event_id), what="the redriven event stored")
-    assert letters.list(dlq) == []
+    assert letters.list() == []
 
 
 def test_replay_rebuilds_a_projection_and_a_second_replay_changes_nothing(runtime: Any) -> None:
@@ -102,11 +103,9 @@ def test_dead_letters_of_any_shape_are_listed_without_failing(runtime: Any) -> N
     }
     for body in bodies.values():
         sqs.send_message(QueueUrl=queue, MessageBody=body)
-    letters = DeadLetters(
-        sqs, runtime.client("stepfunctions"), bootstrap.event_store(settings), settings.state_machine_arn
-    )
+    letters = bootstrap.dead_letters(settings, queue)
 
-    listed = letters.list(queue)
+    listed = letters.list()
     assert len(listed) == len(bodies)
     assert all(letter.reason.startswith("unusable message (body: ") for letter in listed)
     assert any("nested deeper than" in letter.reason for letter in listed)
@@ -117,11 +116,6 @@ def test_dead_letters_of_any_shape_are_listed_without_failing(runtime: Any) -> N
 @given(body=pathological_bodies | plausible_event().map(json.dumps))
 def test_any_dead_letter_is_explained(runtime: Any, body: str) -> None:
     settings = runtime.settings()
-    letters = DeadLetters(
-        runtime.client("sqs"),
-        runtime.client("stepfunctions"),
-        bootstrap.event_store(settings),
-        settings.state_machine_arn,
-    )
-    letter = letters.explain({"MessageId": "m-1", "Body": body, "Attributes": {"ApproximateReceiveCount": "5"}})
+    letters = bootstrap.dead_letters(settings, "https://sqs.us-east-1.amazonaws.com/000000000000/unused")
+    letter = letters.explain(QueuedMessage(message_id="m-1", body=body, receive_count=5))
     assert letter.receive_count == 5 and letter.reason

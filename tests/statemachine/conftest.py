@@ -25,6 +25,7 @@ from tests.mocked_workflow import MACHINE_NAME, MOCK_CONFIG, register_workflow
 from workflow.asl.coverage import StateMachineCoverage
 from workflow.domain.events import to_json
 from workflow.local.mocking import MockConfig, install
+from workflow.service.ingest import workflow_input
 
 HERE = Path(__file__).resolve().parent
 ASL = HERE.parents[1] / "statemachine.asl.json"
@@ -72,14 +73,16 @@ class Run:
 
 
 def event_input(event: Any) -> dict[str, Any]:
-    return {"event": json.loads(to_json(event)), "ingest": {"lane": str(event.source)}}
+    loaded: dict[str, Any] = json.loads(workflow_input(json.loads(to_json(event)), str(event.source)))
+    return loaded
 
 
 def invalid_input() -> dict[str, Any]:
     raw = json.loads(to_json(card_imported(f"sm-{uuid.uuid4().hex[:8]}")))
     raw["event_id"] = f"invalid-{uuid.uuid4().hex[:8]}"
     raw["payload"]["email"] = "nobody at example"
-    return {"event": raw, "ingest": {"lane": "web"}}
+    loaded: dict[str, Any] = json.loads(workflow_input(raw, "web"))
+    return loaded
 
 
 def fresh_user() -> str:

@@ -240,13 +240,14 @@ def test_a_failed_execution_is_redriven_as_on_aws(runs: dict[str, list[Run]], en
     from botocore.exceptions import ClientError
 
     from tests.waiting import eventually
+    from workflow.adapters.stepfunctions import StepFunctionsExecutions
     from workflow.service.operations import Executions
 
     failed = one(runs, "ProjectFails")
     before = engine.sfn.get_execution_history(executionArn=failed.arn, maxResults=1000)["events"]
     described = engine.sfn.describe_execution(executionArn=failed.arn)
     assert (described["redriveCount"], described["redriveStatus"]) == (0, "REDRIVABLE")
-    answer = Executions(engine.sfn, engine.arn).redrive(failed.name)
+    answer = Executions(StepFunctionsExecutions(engine.arn, engine.sfn)).redrive(failed.name)
     assert answer["executionArn"] == failed.arn and "redriveDate" in answer
 
     def finished() -> dict[str, Any] | None:

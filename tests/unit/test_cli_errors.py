@@ -69,7 +69,7 @@ def test_a_stopped_local_stack_names_the_outputs_file_left_behind() -> None:
 
 
 def test_local_commands_get_dummy_credentials_only_for_a_loopback_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
-    from workflow.cli.main import use_credentials
+    from workflow.cli.options import use_credentials
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
@@ -86,3 +86,12 @@ def test_debug_goes_before_or_after_the_command(capsys: pytest.CaptureFixture[st
             main(argv)
         assert exited.value.code == USAGE
         assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_the_cli_s_default_ports_are_the_servers_own() -> None:
+    """The CLI names them without importing the emulator or werkzeug for every command."""
+    from workflow.cli.options import CONSOLE_PORT, LOCAL_PORT
+    from workflow.console.server import DEFAULT_PORT as CONSOLE_DEFAULT
+    from workflow.local.server import DEFAULT_PORT as LOCAL_DEFAULT
+
+    assert (LOCAL_PORT, CONSOLE_PORT) == (LOCAL_DEFAULT, CONSOLE_DEFAULT)

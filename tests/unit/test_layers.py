@@ -31,19 +31,9 @@ def sdk_loaded_by(module: str) -> list[str]:
     return [name for name in SDK if name in loaded]
 
 
-PENDING = {
-    # It still takes boto3 clients and catches botocore's ClientError, until its operator ports
-    # (DeadLetterQueue, WorkflowExecutions) land: issue 17, finding 4.
-    "workflow.service.operations",
-}
-
-
 @pytest.mark.parametrize(
     "module",
-    [
-        pytest.param(m, marks=pytest.mark.xfail(strict=True, reason="operator ports pending")) if m in PENDING else m
-        for m in core_modules()
-    ],
+    [m for m in core_modules()],
 )
 def test_the_core_imports_no_aws_sdk(module: str) -> None:
     assert sdk_loaded_by(module) == []

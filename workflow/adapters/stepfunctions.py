@@ -3,12 +3,20 @@ Standard workflow, ``StartSyncExecution`` on an Express one."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from workflow.domain.naming import MAX_ATTEMPTS, attempt_name, execution_arn
-from workflow.ports import ExecutionStarter, ExecutionUnsuccessful, InputRefused, TransientError
+from workflow.ports import (
+    ExecutionStarter,
+    ExecutionUnsuccessful,
+    InputRefused,
+    Page,
+    TransientError,
+    WorkflowExecutions,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -109,3 +117,74 @@ class StepFunctionsSyncStarter(ExecutionStarter):
         if result["status"] != "SUCCEEDED":
             raise ExecutionUnsuccessful(name, str(result["status"]), result.get("error"))
         return True
+
+
+class StepFunctionsExecutions(WorkflowExecutions):
+    """A state machine's executions through ListExecutions, DescribeExecution,
+    GetExecutionHistory and RedriveExecution; its definition through DescribeStateMachine(ForExecution)."""
+
+    def __init__(self, state_machine_arn: str, client: SFNClient) -> None:
+        super().__init__(state_machine_arn)
+        self._client = client
+
+    def on(self, state_machine_arn: str) -> StepFunctionsExecutions:
+        return StepFunctionsExecutions(state_machine_arn, self._client)
+
+    def is_express(self) -> bool:
+        return str(self._client.describe_state_machine(stateMachineArn=self.state_machine_arn).get("type")) == "EXPRESS"
+
+    def page(self, *, status: str | None = None, limit: int = 100, cursor: str | None = None) -> Page:
+        params: dict[str, Any] = {"stateMachineArn": self.state_machine_arn, "maxResults": limit}
+        if status:
+            params["statusFilter"] = status.upper()
+        if cursor:
+            params["nextToken"] = cursor
+        response = self._client.list_executions(**params)
+        return Page([dict(e) for e in response["executions"]], response.get("nextToken"))
+
+    def describe(self, name_or_arn: str) -> dict[str, Any] | None:
+        try:
+            description = dict(self._client.describe_execution(executionArn=self.arn(name_or_arn)))
+        except ClientError as error:
+            if _code(error) == "ExecutionDoesNotExist":
+                return None
+            raise
+        description.pop("ResponseMetadata", None)
+        return description
+
+    def history(self, name_or_arn: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        paginator = self._client.get_paginator("get_execution_history")
+        for page in paginator.paginate(executionArn=self.arn(name_or_arn), PaginationConfig={"PageSize": 1000}):
+            events.extend(dict(e) for e in page["events"])
+        return events
+
+    def redrive(self, name_or_arn: str) -> dict[str, Any]:
+        arn = self.arn(name_or_arn)
+        response = dict(self._client.redrive_execution(executionArn=arn))
+        response.pop("ResponseMetadata", None)
+        return {"executionArn": arn, **response}
+
+    def definition(self, execution: str | None = None) -> dict[str, Any]:
+        text: str | None = None
+        if execution:
+            try:
+                text = self._client.describe_state_machine_for_execution(executionArn=self.arn(execution))["definition"]
+            except ClientError:
+                text = None  # not one Step Functions knows: the state machine's own definition
+        if text is None:
+            text = self._client.describe_state_machine(stateMachineArn=self.state_machine_arn)["definition"]
+        parsed: dict[str, Any] = json.loads(text)
+        return parsed
+
+    def state_machines(self) -> list[dict[str, Any]]:
+        machines: list[dict[str, Any]] = []
+        try:
+            for page in self._client.get_paginator("list_state_machines").paginate(PaginationConfig={"MaxItems": 200}):
+                machines.extend(
+                    {"name": m["name"], "stateMachineArn": m["stateMachineArn"], "type": m.get("type")}
+                    for m in page["stateMachines"]
+                )
+        except ClientError:
+            pass  # a caller who may not list them still has the configured one
+        return machines

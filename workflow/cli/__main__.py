@@ -1,3 +1,3 @@
-from workflow.cli.main.main import main
+from workflow.cli.main import main
 
 raise SystemExit(main())

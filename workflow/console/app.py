@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -31,13 +31,13 @@ from workflow.asl.outcomes import details, trace
 from workflow.bootstrap import MissingSetting, Settings
 from workflow.constants import MAX_JSON_DEPTH, MAX_QUERY_DAYS
 from workflow.domain import boundedjson
-from workflow.domain.naming import execution_arn
 from workflow.local.webaccess import LOOPBACK, AccessPolicy
+from workflow.service.timewindow import FAR_FUTURE, FAR_PAST, parse_timestamp, window
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
-    from workflow.ports import EventStore
+    from workflow.ports import EventStore, WorkflowExecutions
 
 LOG = logging.getLogger("eventflow.console")
 
@@ -105,15 +105,14 @@ def _int_arg(request: Request, name: str, default: int, low: int, high: int) -> 
     return value
 
 
-def _time_arg(request: Request, name: str, default: datetime) -> datetime:
+def _time_arg(request: Request, name: str) -> datetime | None:
     text = request.args.get(name)
     if not text:
-        return default
+        return None
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_timestamp(text)
     except ValueError:
         raise ApiError(400, "BadRequest", f"{name}: not an ISO timestamp") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _required(request: Request, name: str) -> str:
@@ -154,12 +153,12 @@ class ConsoleApp:
         self,
         settings: Settings,
         *,
-        sfn: Any = None,
+        executions: WorkflowExecutions | None = None,
         store: EventStore | None = None,
         allowed_hosts: Iterable[str] | None = None,
     ) -> None:
         self.settings = settings
-        self._sfn = sfn
+        self._port = executions
         self._store = store
         self.allowed_hosts = frozenset(allowed_hosts) if allowed_hosts is not None else LOOPBACK
         self.access = AccessPolicy(hosts=self.allowed_hosts)
@@ -175,7 +174,6 @@ class ConsoleApp:
                 Rule("/api/execution", endpoint="execution"),
                 Rule("/api/diagram.svg", endpoint="diagram_svg"),
                 Rule("/api/diagram.mmd", endpoint="diagram_mermaid"),
-                Rule("/api/layout", endpoint="diagram_layout"),
                 Rule("/api/user", endpoint="user"),
                 Rule("/api/event", endpoint="event"),
                 Rule("/api/type", endpoint="type"),
@@ -191,7 +189,6 @@ class ConsoleApp:
             "execution": self.execution,
             "diagram_svg": self.diagram_svg,
             "diagram_mermaid": self.diagram_mermaid,
-            "diagram_layout": self.diagram_layout,
             "user": self.user,
             "event": self.event,
             "type": self.events_of_type,
@@ -201,10 +198,11 @@ class ConsoleApp:
     # --- plumbing
 
     @property
-    def sfn(self) -> Any:
-        if self._sfn is None:
-            self._sfn = bootstrap.client_for("stepfunctions", self.settings)
-        return self._sfn
+    def executions_port(self) -> WorkflowExecutions:
+        """The configured state machine's executions (or none configured: ``on`` names one)."""
+        if self._port is None:
+            self._port = bootstrap.workflow_executions(self.settings, self.settings.state_machine_arn or "")
+        return self._port
 
     @property
     def store(self) -> EventStore:
@@ -284,33 +282,14 @@ class ConsoleApp:
     def _machine(self, request: Request) -> str:
         return request.args.get("stateMachineArn") or self.settings.require("state_machine_arn")
 
-    def _definition(self, machine_arn: str, execution_arn: str | None = None) -> dict[str, Any]:
-        """The definition an execution ran (DescribeStateMachineForExecution), else the machine's."""
-        text: str | None = None
-        if execution_arn:
-            try:
-                text = self.sfn.describe_state_machine_for_execution(executionArn=execution_arn)["definition"]
-            except Exception as error:
-                if _client_error_code(error) is None:
-                    raise
-        if text is None:
-            text = self.sfn.describe_state_machine(stateMachineArn=machine_arn)["definition"]
-        parsed: dict[str, Any] = json.loads(text)
-        return parsed
+    def _executions(self, request: Request) -> WorkflowExecutions:
+        """The executions of the state machine the request names, else of the configured one."""
+        return self.executions_port.on(self._machine(request))
 
     # --- Step Functions
 
     def config(self, request: Request) -> Response:
-        machines: list[dict[str, Any]] = []
-        try:
-            for page in self.sfn.get_paginator("list_state_machines").paginate(PaginationConfig={"MaxItems": 200}):
-                machines.extend(
-                    {"name": m["name"], "stateMachineArn": m["stateMachineArn"], "type": m.get("type")}
-                    for m in page["stateMachines"]
-                )
-        except Exception as error:
-            if _client_error_code(error) is None:
-                raise
+        machines = self.executions_port.state_machines()
         return _json(
             {
                 "stateMachineArn": self.settings.state_machine_arn,
@@ -326,18 +305,12 @@ class ConsoleApp:
     def executions(self, request: Request) -> Response:
         """One page of executions, newest first; the event type and user of the page's rows only
         (DescribeExecution for the rows not seen before), never of every execution."""
-        machine = self._machine(request)
+        executions = self._executions(request)
         limit = _int_arg(request, "limit", PAGE_SIZE, 1, MAX_PAGE_SIZE)
-        params: dict[str, Any] = {"stateMachineArn": machine, "maxResults": limit}
         status = request.args.get("status", "").strip().upper()
-        if status:
-            if status not in STATUSES:
-                raise ApiError(400, "BadRequest", f"status: one of {', '.join(STATUSES)}")
-            params["statusFilter"] = status
-        token = request.args.get("token")
-        if token:
-            params["nextToken"] = token
-        page = self.sfn.list_executions(**params)
+        if status and status not in STATUSES:
+            raise ApiError(400, "BadRequest", f"status: one of {', '.join(STATUSES)}")
+        page = executions.page(status=status or None, limit=limit, cursor=request.args.get("token") or None)
         rows = [
             {
                 "name": e["name"],
@@ -348,14 +321,19 @@ class ConsoleApp:
                 "durationMs": _duration_ms(e.get("startDate"), e.get("stopDate")),
                 "redriveCount": e.get("redriveCount", 0),
             }
-            for e in page.get("executions", [])
+            for e in page.items
         ]
         if request.args.get("details", "1") != "0":
             summaries = self.summaries([row["executionArn"] for row in rows])
             for row in rows:
                 row.update(summaries.get(row["executionArn"], {}))
         return _json(
-            {"items": rows, "nextToken": page.get("nextToken"), "stateMachineArn": machine, "status": status or None}
+            {
+                "items": rows,
+                "nextToken": page.cursor,
+                "stateMachineArn": executions.state_machine_arn,
+                "status": status or None,
+            }
         )
 
     def summaries(self, arns: list[str]) -> dict[str, dict[str, str | None]]:
@@ -378,28 +356,25 @@ class ConsoleApp:
 
     def _describe_summary(self, arn: str) -> dict[str, str | None] | None:
         try:
-            description = self.sfn.describe_execution(executionArn=arn)
+            description = self.executions_port.describe(arn)
         except Exception as error:
             if _client_error_code(error) is None:
                 raise
             return None
-        return summarize_input(description.get("input"))
+        return summarize_input(description.get("input")) if description is not None else None
 
     def execution(self, request: Request) -> Response:
         """One execution: its description, every state's outcome, the diagram coloured by them,
         and the history with each event attributed to its state."""
-        arn = request.args.get("arn")
-        if not arn:
-            name = _required(request, "name")
-            arn = execution_arn(self._machine(request), name)
-        description = self.sfn.describe_execution(executionArn=arn)
-        machine = description.get("stateMachineArn") or self._machine(request)
-        definition = self._definition(machine, arn)
-        history: list[dict[str, Any]] = []
-        for page in self.sfn.get_paginator("get_execution_history").paginate(
-            executionArn=arn, PaginationConfig={"PageSize": 1000}
-        ):
-            history.extend(page["events"])
+        executions = self._executions(request)
+        arn = request.args.get("arn") or executions.arn(_required(request, "name"))
+        description = executions.describe(arn)
+        if description is None:
+            raise ApiError(404, "ExecutionDoesNotExist", "no such execution")
+        if description.get("stateMachineArn"):
+            executions = executions.on(description["stateMachineArn"])
+        definition = executions.definition(arn)
+        history = executions.history(arn)
         result = trace(history, definition)
         selected = request.args.get("selected") or None
         execution = {
@@ -445,26 +420,23 @@ class ConsoleApp:
         )
 
     def diagram_svg(self, request: Request) -> Response:
-        definition = self._definition(self._machine(request))
+        definition = self._executions(request).definition()
         standalone = request.args.get("standalone", "1") != "0"
         response = Response(diagram.to_svg(definition, standalone=standalone), mimetype="image/svg+xml")
         response.headers["Cache-Control"] = "no-store"
         return response
 
     def diagram_mermaid(self, request: Request) -> Response:
-        definition = self._definition(self._machine(request))
+        definition = self._executions(request).definition()
         return Response(diagram.to_mermaid(definition), mimetype="text/plain")
-
-    def diagram_layout(self, request: Request) -> Response:
-        return _json(diagram.layout(self._definition(self._machine(request))).to_dict())
 
     # --- stored events
 
     def user(self, request: Request) -> Response:
         """A user's timeline (newest first, paginated) and, on the first page, the projection."""
         user_id = _required(request, "userId")
-        until = _time_arg(request, "until", datetime.now(UTC) + timedelta(days=366))
-        since = _time_arg(request, "since", datetime(2000, 1, 1, tzinfo=UTC))
+        until = _time_arg(request, "until") or FAR_FUTURE
+        since = _time_arg(request, "since") or FAR_PAST
         limit = _int_arg(request, "limit", PAGE_SIZE, 1, 500)
         cursor = request.args.get("cursor") or None
         page = self.store.user_events(user_id, since, until, limit=limit, cursor=cursor)
@@ -483,14 +455,9 @@ class ConsoleApp:
 
     def _window(self, request: Request) -> tuple[datetime, datetime]:
         days = _int_arg(request, "days", 7, 1, MAX_QUERY_DAYS)
-        now = datetime.now(UTC)
-        # The last `days` days up to now (or up to `until`); events dated a little ahead are kept.
-        until = _time_arg(request, "until", now + timedelta(days=1))
         try:
-            since = _time_arg(request, "since", (until if request.args.get("until") else now) - timedelta(days=days))
+            since, until = window(_time_arg(request, "since"), _time_arg(request, "until"), days)
             day_range(since, until)
-        except OverflowError:
-            raise ApiError(400, "BadRequest", "until: too early to go back `days` from it") from None
         except ValueError as error:
             raise ApiError(400, "BadRequest", str(error)) from None
         return since, until
@@ -536,12 +503,12 @@ def _client_error_message(error: BaseException) -> str:
 def create_app(
     settings: Settings,
     *,
-    sfn: Any = None,
+    executions: WorkflowExecutions | None = None,
     store: EventStore | None = None,
     allowed_hosts: Iterable[str] | None = None,
 ) -> ConsoleApp:
     """The console as a WSGI application. `settings` gives the endpoint, the region, the table and
-    the default state machine; `sfn` and `store` replace the boto3 Step Functions client and the
-    event store (tests); `allowed_hosts` are the Host names it answers (default: loopback names;
+    the default state machine; `executions` and `store` replace the Step Functions and DynamoDB
+    adapters (tests: fakes of the ports); `allowed_hosts` are the Host names it answers (default: loopback names;
     ``"*"``: any)."""
-    return ConsoleApp(settings, sfn=sfn, store=store, allowed_hosts=allowed_hosts)
+    return ConsoleApp(settings, executions=executions, store=store, allowed_hosts=allowed_hosts)

@@ -33,7 +33,7 @@ from workflow.drills.workload import (
     send_unparsable,
 )
 from workflow.local.faults import Fault, FaultPlan
-from workflow.service.operations import DeadLetter, DeadLetters, Executions, is_express
+from workflow.service.operations import DeadLetter
 
 # The faults of a chaos run, at the rates a bad day on AWS might bring.
 DEFAULT_FAULTS = (
@@ -161,24 +161,22 @@ def recover(runtime: Any, wait: Callable[[], None], out: TextIO) -> Recovery:
     the failed events are in the queues and dead-letter queues only: Step Functions keeps no
     Express execution to redrive."""
     settings = runtime.settings()
-    sqs, sfn = runtime.client("sqs"), runtime.client("stepfunctions")
-    machine = settings.require("state_machine_arn")
     recovery = Recovery()
-    letters = DeadLetters(sqs, sfn, bootstrap.event_store(settings), machine)
-    executions = Executions(sfn, machine)
-    express = is_express(sfn, machine)
+    lanes = [bootstrap.dead_letters(settings, queue_url) for queue_url in dead_letter_queues(runtime)]
+    executions = bootstrap.executions(settings)
+    express = executions.port.is_express()
 
     def failed_now() -> list[dict[str, Any]]:
         return [] if express else executions.failed(limit=100_000)
 
     for round_number in range(1, REDRIVE_ROUNDS + 1):
         dead = 0
-        for queue_url in dead_letter_queues(runtime):
-            found = letters.list(queue_url, limit=1000)
+        for queue_url, letters in zip(dead_letter_queues(runtime), lanes, strict=True):
+            found = letters.list(limit=1000)
             if found:
                 out.write(f"  round {round_number}: {len(found)} dead letter(s) in {queue_url.rsplit('/', 1)[-1]}\n")
                 recovery.dead_letters.extend(found)
-                letters.redrive(queue_url)
+                letters.redrive()
                 dead += len(found)
         recovery.dead_letters_redriven += dead
         failed = failed_now()

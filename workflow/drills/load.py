@@ -17,21 +17,17 @@
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from workflow import bootstrap
-from workflow.domain.events import UserEvent, new_event
 from workflow.drills.chaos import dead_letters_now
-from workflow.drills.workload import percentile, publish_latencies
+from workflow.drills.workload import card_events, percentile, publish_burst, publish_latencies, timelines, user_name
 from workflow.local.faults import Fault, FaultPlan
 from workflow.local.runtime import LocalRuntime
-from workflow.ports import every_item
 
 Progress = Callable[[str], None]
 
@@ -42,37 +38,9 @@ START_EXECUTION_REFILL = 300
 LOG_FILE = Path(".eventflow") / "logs" / "load-functions.log"
 
 
-def _events(n: int, *, source: str, prefix: str, users: int = 20) -> list[UserEvent]:
-    start = datetime.now(UTC) - timedelta(hours=1)
-    return [
-        new_event(
-            "card.imported",
-            user_id=f"{prefix}-{i % users:03d}",
-            source=source,
-            occurred_at=start + timedelta(milliseconds=i),
-            payload={"card_id": f"{prefix}-card-{i}", "person_name": "Load Person", "company": "Load Co"},
-        )
-        for i in range(n)
-    ]
-
-
 def _stored(runtime: LocalRuntime, prefix: str, users: int = 20) -> list[dict[str, Any]]:
     store = bootstrap.event_store(runtime.settings())
-    far = datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1)
-    return [
-        item
-        for user in (f"{prefix}-{u:03d}" for u in range(users))
-        for item in every_item(functools.partial(store.user_events, user, *far, limit=500))
-    ]
-
-
-def _publish_burst(runtime: LocalRuntime, events: list[UserEvent], sent_at: dict[str, float]) -> None:
-    publisher = bootstrap.publisher(runtime.settings())
-    for start in range(0, len(events), 10):
-        chunk = events[start : start + 10]
-        now = time.time()
-        sent_at.update({e.event_id: now for e in chunk})
-        publisher.publish_many(chunk)
+    return timelines(store, [user_name(prefix, u) for u in range(users)])
 
 
 def _latency(items: list[dict[str, Any]], sent_at: dict[str, float]) -> dict[str, float]:
@@ -98,7 +66,7 @@ def _burst(
     with LocalRuntime(port=port, log_file=LOG_FILE, faults=plan, context=context) as runtime:
         sent_at: dict[str, float] = {}
         started = time.monotonic()
-        _publish_burst(runtime, _events(events, source="web", prefix=prefix), sent_at)
+        publish_burst(runtime.settings(), card_events(events, source="web", prefix=prefix, users=20), sent_at)
         runtime.wait_until_drained(
             timeout=timeout,
             interval=1.0,
@@ -182,7 +150,7 @@ def render_write_quota(result: dict[str, Any]) -> str:
 
 def _steady_web(runtime: LocalRuntime, rate: float, seconds: float, prefix: str, sent_at: dict[str, float]) -> None:
     publisher = bootstrap.publisher(runtime.settings())
-    events = _events(int(rate * seconds), source="web", prefix=prefix)
+    events = card_events(int(rate * seconds), source="web", prefix=prefix, users=20)
     started = time.monotonic()
     for i, event in enumerate(events):
         delay = started + i / rate - time.monotonic()
@@ -213,8 +181,8 @@ def lanes(
         progress(f"lanes: the same web flow while {burst} batch events drain...")
         batch_sent: dict[str, float] = {}
         burster = threading.Thread(
-            target=_publish_burst,
-            args=(runtime, _events(burst, source="batch", prefix="lanes-batch", users=50), batch_sent),
+            target=publish_burst,
+            args=(runtime.settings(), card_events(burst, source="batch", prefix="lanes-batch", users=50), batch_sent),
             daemon=True,
         )
         burster.start()

@@ -27,6 +27,7 @@ from workflow.constants import ATTR_EVENT_TYPE, ATTR_SOURCE, MAX_EVENT_BYTES
 from workflow.domain.events import UserEvent, new_event, parse_timestamp, to_json
 from workflow.domain.projection import Projection
 from workflow.ports import EventStore, every_item
+from workflow.service.timewindow import FAR_FUTURE, FAR_PAST
 
 FIRST_NAMES = ["Hanako", "Taro", "Yuki", "Kenji", "Aiko", "Haruto", "Mei", "Sora", "Riku", "Emi"]
 LAST_NAMES = ["Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Ito", "Yamamoto", "Nakamura"]
@@ -62,63 +63,56 @@ def build_workload(
     start = datetime.now(UTC) - timedelta(hours=3)
     work = Workload()
     for u in range(users):
-        user = f"user-{u + 1:03d}"
         for card in range(cards_per_user):
-            card_id = f"{user}-card-{card + 1:03d}"
-            at = start + timedelta(seconds=rng.randint(0, 3600))
-            source = "batch" if rng.random() < 0.4 else "web"
-            person = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-            work.valid.append(
-                new_event(
-                    "card.imported",
-                    user_id=user,
-                    source=source,
-                    occurred_at=at,
-                    payload={
-                        "card_id": card_id,
-                        "person_name": person,
-                        "company": rng.choice(COMPANIES),
-                        "title": rng.choice(TITLES),
-                        "email": f"{person.split()[0].lower()}.{card}@example.co.jp",
-                        "phone": f"+81 3 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}",
-                    },
-                )
-            )
-            if rng.random() < 0.35:
-                work.valid.append(
-                    new_event(
-                        "card.updated",
-                        user_id=user,
-                        source="web",
-                        occurred_at=at + timedelta(minutes=rng.randint(1, 50)),
-                        payload={"card_id": card_id, "title": rng.choice(TITLES)},
-                    )
-                )
-            if rng.random() < 0.12:
-                work.valid.append(
-                    new_event(
-                        "card.deleted",
-                        user_id=user,
-                        source=source,
-                        occurred_at=at + timedelta(minutes=rng.randint(51, 90)),
-                        payload={"card_id": card_id, "reason": "user"},
-                    )
-                )
+            work.valid.extend(_card_life(rng, f"user-{u + 1:03d}", card, start))
     work.duplicates = rng.sample(work.valid, k=max(1, round(len(work.valid) * duplicate_rate)))
     for index in range(max(1, round(len(work.valid) * invalid_rate))):
-        broken = json.loads(to_json(rng.choice(work.valid)))
-        broken["event_id"] = f"broken-{index:03d}"
-        problem = index % 3
-        if problem == 0:
-            broken["payload"]["email"] = "not an email address"
-        elif problem == 1:
-            broken["schema_version"] = 9
-        else:
-            broken["event_type"] = "card.shredded"
-        work.invalid.append(broken)
+        work.invalid.append(_broken(json.loads(to_json(rng.choice(work.valid))), index))
     work.unparsable = [_unparsable(index) for index in range(max(2, round(len(work.valid) * unparsable_rate)))]
     rng.shuffle(work.valid)
     return work
+
+
+def _card_life(rng: random.Random, user: str, card: int, start: datetime) -> list[UserEvent]:
+    """A card imported within an hour of `start`; sometimes updated, sometimes deleted later."""
+    card_id = f"{user}-card-{card + 1:03d}"
+    at = start + timedelta(seconds=rng.randint(0, 3600))
+    source = "batch" if rng.random() < 0.4 else "web"
+    person = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+    payload = {
+        "card_id": card_id,
+        "person_name": person,
+        "company": rng.choice(COMPANIES),
+        "title": rng.choice(TITLES),
+        "email": f"{person.split()[0].lower()}.{card}@example.co.jp",
+        "phone": f"+81 3 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}",
+    }
+    life = [new_event("card.imported", user_id=user, source=source, occurred_at=at, payload=payload)]
+    if rng.random() < 0.35:
+        later = at + timedelta(minutes=rng.randint(1, 50))
+        life.append(_follow_up("card.updated", user, "web", later, {"card_id": card_id, "title": rng.choice(TITLES)}))
+    if rng.random() < 0.12:
+        later = at + timedelta(minutes=rng.randint(51, 90))
+        life.append(_follow_up("card.deleted", user, source, later, {"card_id": card_id, "reason": "user"}))
+    return life
+
+
+def _follow_up(event_type: str, user: str, source: str, at: datetime, payload: dict[str, Any]) -> UserEvent:
+    return new_event(event_type, user_id=user, source=source, occurred_at=at, payload=payload)
+
+
+def _broken(event: dict[str, Any], index: int) -> dict[str, Any]:
+    """A valid event as a producer with a bug would send it: a bad email, an unknown schema
+    version or an unknown type, in turn."""
+    event["event_id"] = f"broken-{index:03d}"
+    problem = index % 3
+    if problem == 0:
+        event["payload"]["email"] = "not an email address"
+    elif problem == 1:
+        event["schema_version"] = 9
+    else:
+        event["event_type"] = "card.shredded"
+    return event
 
 
 def _unparsable(index: int) -> str:
@@ -232,11 +226,56 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-FAR_PAST = datetime(2000, 1, 1, tzinfo=UTC)
-
-
 def far_future() -> datetime:
     return datetime.now(UTC) + timedelta(days=1)
+
+
+def card_events(n: int, *, prefix: str, users: int, source: str | None = None, offset: int = 0) -> list[UserEvent]:
+    """`n` card.imported events of the users `prefix`-000, -001 ..., a millisecond apart from an
+    hour ago; all in one lane (`source`), or every third one in the batch lane."""
+    start = datetime.now(UTC) - timedelta(hours=1)
+    return [
+        new_event(
+            "card.imported",
+            user_id=user_name(prefix, (offset + i) % users),
+            source=source or ("web" if i % 3 else "batch"),
+            occurred_at=start + timedelta(milliseconds=offset + i),
+            payload={"card_id": f"{prefix}-card-{offset + i}", "person_name": "Drill Person", "company": "Drill Co"},
+        )
+        for i in range(n)
+    ]
+
+
+def user_name(prefix: str, number: int) -> str:
+    return f"{prefix}-{number:03d}"
+
+
+def publish_burst(settings: Settings, events: list[UserEvent], sent_at: dict[str, float], workers: int = 1) -> None:
+    """`events` ten to a PublishBatch, from `workers` producers at once; when each was sent goes
+    into `sent_at`."""
+    publisher = bootstrap.publisher(settings)
+
+    def send(chunk: list[UserEvent]) -> None:
+        now = time.time()
+        sent_at.update({e.event_id: now for e in chunk})
+        publisher.publish_many(chunk)
+
+    chunks = [events[i : i + 10] for i in range(0, len(events), 10)]
+    if workers == 1:
+        for chunk in chunks:
+            send(chunk)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(send, chunks))
+
+
+def timelines(store: EventStore, users: list[str]) -> list[dict[str, Any]]:
+    """Every stored event of these users."""
+    return [
+        item
+        for user in users
+        for item in every_item(functools.partial(store.user_events, user, FAR_PAST, FAR_FUTURE, limit=500))
+    ]
 
 
 @dataclass
@@ -253,7 +292,7 @@ def collect(store: EventStore, users: list[str], since: datetime) -> Collected:
     projections: dict[str, Projection] = {}
     until = far_future()
     for user in users:
-        stored.extend(every_item(functools.partial(store.user_events, user, FAR_PAST, until, limit=100)))
+        stored.extend(timelines(store, [user]))
         projection = store.projection(user)
         if projection is not None:
             projections[user] = projection
@@ -315,7 +354,7 @@ def reconcile(
     if executions.get("FAILED") or executions.get("TIMED_OUT") or executions.get("ABORTED"):
         problems.append(f"executions not succeeded: {dict(executions)}")
     timeline_user = users[0]
-    timeline = store.user_events(timeline_user, FAR_PAST, far_future(), limit=8).items
+    timeline = store.user_events(timeline_user, FAR_PAST, FAR_FUTURE, limit=8).items
     return Report(
         published=Counter(
             valid=len(work.valid),

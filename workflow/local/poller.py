@@ -128,10 +128,6 @@ class QueuePoller:
         self._threads.clear()
 
     @property
-    def idle(self) -> bool:
-        return self.stats.in_flight == 0
-
-    @property
     def alive(self) -> int:
         """How many of this mapping's poller threads are running."""
         return sum(thread.is_alive() for thread in self._threads)

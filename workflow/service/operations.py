@@ -7,16 +7,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from workflow.domain.events import known_event_id
-from workflow.domain.naming import execution_arn, execution_name
+from workflow.domain.naming import execution_name
 from workflow.domain.projection import Projection, ProjectionChange
-from workflow.ports import EventStore, ProjectionStore, every_item
+from workflow.ports import (
+    DeadLetterQueue,
+    EventStore,
+    Page,
+    ProjectionStore,
+    QueuedMessage,
+    WorkflowExecutions,
+    every_item,
+)
 from workflow.service.ingest import inspect_body
+from workflow.service.timewindow import FAR_FUTURE, FAR_PAST
+
+UNSUCCESSFUL = ("FAILED", "TIMED_OUT", "ABORTED")
 
 
 @dataclass(frozen=True)
@@ -28,81 +37,58 @@ class DeadLetter:
 
 
 class DeadLetters:
-    def __init__(self, sqs: Any, sfn: Any, store: EventStore, state_machine_arn: str) -> None:
-        self._sqs = sqs
-        self._sfn = sfn
+    """One lane's dead letters: listed with why each one is there, and moved back to the lane."""
+
+    def __init__(self, queue: DeadLetterQueue, executions: WorkflowExecutions, store: EventStore) -> None:
+        self._queue = queue
+        self._executions = executions
         self._store = store
-        self._machine = state_machine_arn
         self._is_express: bool | None = None
 
-    def list(self, queue_url: str, *, limit: int = 100) -> list[DeadLetter]:
+    def list(self, *, limit: int = 100) -> list[DeadLetter]:
         """Peek: messages are hidden while listed, then made visible again at once."""
-        seen: dict[str, dict[str, Any]] = {}
-        while len(seen) < limit:
-            batch = self._sqs.receive_message(
-                QueueUrl=queue_url,
-                MaxNumberOfMessages=min(10, limit - len(seen)),
-                VisibilityTimeout=30,
-                AttributeNames=["All"],
-            ).get("Messages", [])
-            fresh = [m for m in batch if m["MessageId"] not in seen]
-            if not fresh:
-                break
-            seen.update((m["MessageId"], m) for m in fresh)
-        for message in seen.values():
-            self._sqs.change_message_visibility(
-                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-            )
-        return [self.explain(m) for m in seen.values()]
+        return [self.explain(message) for message in self._queue.peek(limit)]
 
-    def explain(self, message: dict[str, Any]) -> DeadLetter:
+    def explain(self, message: QueuedMessage) -> DeadLetter:
         """Why a dead letter is there, from its body (whatever it holds) and what became of it."""
-        body = str(message.get("Body", ""))
-        receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 0))
         # A dead letter may be anything (nested thousands deep, megabytes, not JSON): the ingest's
         # own bounded reading, so that one poison message cannot blind the whole lane.
-        decoded, unusable = inspect_body(body)
+        decoded, unusable = inspect_body(message.body)
         event_id = known_event_id(decoded)
         if unusable is not None:
             reason = f"unusable message ({unusable}): the ingest function now records it as rejected"
-            return DeadLetter(message["MessageId"], receives, event_id, reason)
+        else:
+            reason = self._fate(message, event_id)
+        return DeadLetter(message.message_id, message.receive_count, event_id, reason)
+
+    def _fate(self, message: QueuedMessage, event_id: str | None) -> str:
         stored = bool(event_id and self._store.get_event(event_id))
         if self._express():
-            reason = (
+            return (
                 f"{'stored, but ' if stored else ''}its Express execution did not succeed on any receive "
-                f"(the ingest log names message_id {message['MessageId']} with the execution's status and error); "
+                f"(the ingest log names message_id {message.message_id} with the execution's status and error); "
                 "redriving runs it again"
             )
-        elif stored:
-            reason = "already stored: the ingest function failed after starting it; redriving is harmless"
-        else:
-            try:
-                described = self._sfn.describe_execution(
-                    executionArn=execution_arn(self._machine, execution_name(event_id, body))
-                )
-                reason = f"its execution is {described['status']}" + (
-                    f" ({described['error']})" if described.get("error") else ""
-                )
-            except ClientError as error:
-                if error.response["Error"]["Code"] != "ExecutionDoesNotExist":
-                    raise
-                reason = (
-                    "never handed to the workflow: the ingest function failed on every receive "
-                    f"(its log names message_id {message['MessageId']})"
-                )
-        return DeadLetter(message["MessageId"], receives, event_id, reason)
+        if stored:
+            return "already stored: the ingest function failed after starting it; redriving is harmless"
+        described = self._executions.describe(execution_name(event_id, message.body))
+        if described is None:
+            return (
+                "never handed to the workflow: the ingest function failed on every receive "
+                f"(its log names message_id {message.message_id})"
+            )
+        return f"its execution is {described['status']}" + (
+            f" ({described['error']})" if described.get("error") else ""
+        )
 
     def _express(self) -> bool:
         if self._is_express is None:
-            self._is_express = is_express(self._sfn, self._machine)
+            self._is_express = self._executions.is_express()
         return self._is_express
 
-    def redrive(self, dead_letter_queue_url: str) -> str:
+    def redrive(self) -> str:
         """Move every message back to the queue it came from (SQS StartMessageMoveTask)."""
-        arn = self._sqs.get_queue_attributes(QueueUrl=dead_letter_queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        return str(self._sqs.start_message_move_task(SourceArn=arn)["TaskHandle"])
+        return self._queue.redrive()
 
 
 class ExpressHasNoExecutions(ValueError):
@@ -116,35 +102,39 @@ class ExpressHasNoExecutions(ValueError):
         )
 
 
-def is_express(sfn: Any, state_machine_arn: str) -> bool:
-    return str(sfn.describe_state_machine(stateMachineArn=state_machine_arn).get("type")) == "EXPRESS"
-
-
 class Executions:
-    def __init__(self, sfn: Any, state_machine_arn: str) -> None:
-        self._sfn = sfn
-        self._machine = state_machine_arn
+    """The workflow's executions as the operator sees them; none on an Express workflow."""
+
+    def __init__(self, executions: WorkflowExecutions) -> None:
+        self.port = executions
 
     def require_standard(self, action: str) -> None:
-        if is_express(self._sfn, self._machine):
+        if self.port.is_express():
             raise ExpressHasNoExecutions(action)
 
+    def listing(
+        self, *, status: str | None = None, limit: int = 100, cursor: str | None = None, every: bool = False
+    ) -> Page:
+        """A page of executions, or with `every` all of them from `cursor` on."""
+        page = self.port.page(status=status, limit=limit, cursor=cursor)
+        items = list(page.items)
+        while every and page.cursor:
+            page = self.port.page(status=status, limit=limit, cursor=page.cursor)
+            items.extend(page.items)
+        return Page(items, page.cursor)
+
     def failed(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Failed, timed-out and aborted executions, up to `limit`."""
         found: list[dict[str, Any]] = []
-        for status in ("FAILED", "TIMED_OUT", "ABORTED"):
-            paginator = self._sfn.get_paginator("list_executions")
-            for page in paginator.paginate(stateMachineArn=self._machine, statusFilter=status):
-                for execution in page["executions"]:
-                    found.append(execution)
-                    if len(found) >= limit:
-                        return found
+        for status in UNSUCCESSFUL:
+            for execution in every_item(lambda cursor, status=status: self.port.page(status=status, cursor=cursor)):
+                found.append(execution)
+                if len(found) >= limit:
+                    return found
         return found
 
     def redrive(self, name_or_arn: str) -> dict[str, Any]:
-        arn = execution_arn(self._machine, name_or_arn)
-        response = self._sfn.redrive_execution(executionArn=arn)
-        response.pop("ResponseMetadata", None)
-        return {"executionArn": arn, **response}
+        return self.port.redrive(name_or_arn)
 
 
 @dataclass(frozen=True)
@@ -189,7 +179,7 @@ def replay(
 def recount(store: EventStore, user_id: str) -> Projection:
     """A user's projection from all of the user's stored events."""
     projection = Projection(user_id)
-    everything = {"since": datetime(1970, 1, 1, tzinfo=UTC), "until": datetime(9999, 12, 31, tzinfo=UTC)}
+    everything = {"since": FAR_PAST, "until": FAR_FUTURE}
     for item in every_item(lambda cursor: store.user_events(user_id, limit=100, cursor=cursor, **everything)):
         projection.apply(ProjectionChange.from_summary(item))
     return projection

@@ -1,0 +1,123 @@
+"""`eventflow executions`, `dlq` and `replay`: the operator's commands, through the operator's
+service (workflow.service.operations) and the adapters bootstrap builds."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from workflow import bootstrap
+from workflow.cli.options import (
+    AWS_LIST_LIMIT,
+    UsageError,
+    add_stack_options,
+    add_window_options,
+    outputs_from,
+    print_json,
+    query_window,
+    settings_from,
+)
+from workflow.constants import OUT_BATCH_DLQ_URL, OUT_WEB_DLQ_URL
+
+LISTED = ("name", "status", "startDate", "stopDate", "executionArn")
+
+
+def register(commands: Any) -> None:
+    executions = commands.add_parser("executions", help="list, describe and trace workflow executions")
+    add_stack_options(executions)
+    executions.add_argument("action", choices=["list", "failed", "describe", "history", "redrive"])
+    executions.add_argument("execution", nargs="?", help="execution name or ARN")
+    executions.add_argument("--status", choices=["running", "succeeded", "failed", "timed_out", "aborted"])
+    executions.add_argument("--limit", type=AWS_LIST_LIMIT, default=100, help="1 to 1000 (default 100)")
+    executions.add_argument("--cursor", help="list: the next page, from the previous page's cursor")
+    executions.add_argument("--all", action="store_true", help="list: every page")
+    executions.set_defaults(run=cmd_executions)
+
+    dlq = commands.add_parser("dlq", help="list a lane's dead letters with reasons, or move them back")
+    add_stack_options(dlq)
+    dlq.add_argument("action", choices=["list", "redrive"])
+    dlq.add_argument("--lane", choices=["web", "batch"], default="web")
+    dlq.add_argument("--queue-url", help="a dead-letter queue URL instead of the lane's")
+    dlq.add_argument("--limit", type=AWS_LIST_LIMIT, default=100, help="1 to 1000 (default 100)")
+    dlq.set_defaults(run=cmd_dlq)
+
+    replay = commands.add_parser("replay", help="apply stored events to the projection again (idempotent)")
+    add_stack_options(replay)
+    replay.add_argument("--user", help="a user's events")
+    replay.add_argument("--type", help="events of one type")
+    add_window_options(replay)
+    replay.add_argument("--dry-run", action="store_true", help="count what would be replayed")
+    replay.set_defaults(run=cmd_replay)
+
+
+def cmd_executions(args: argparse.Namespace) -> int:
+    if args.action in ("describe", "history", "redrive") and not args.execution:
+        raise UsageError(f"executions {args.action}: name the execution (see `eventflow executions list`)")
+    executions = bootstrap.executions(settings_from(args))
+    executions.require_standard(args.action)
+    if args.action == "list":
+        page = executions.listing(status=args.status, limit=args.limit, cursor=args.cursor, every=args.all)
+        print_json({"items": [{k: e.get(k) for k in LISTED} for e in page.items], "cursor": page.cursor})
+    elif args.action == "failed":
+        failed = executions.failed(limit=args.limit)
+        print_json([{k: e.get(k) for k in LISTED[:-1]} for e in failed])
+    elif args.action == "redrive":
+        print_json(executions.redrive(args.execution))
+    elif args.action == "describe":
+        description = executions.port.describe(args.execution)
+        if description is None:
+            return _no_such_execution(args.execution)
+        print_json(description)
+    else:
+        print_json(executions.port.history(args.execution))
+    return 0
+
+
+def _no_such_execution(name: str) -> int:
+    sys.stderr.write(
+        f"eventflow: ExecutionDoesNotExist: no execution {name}; list them with `eventflow executions list`\n"
+    )
+    return 1
+
+
+def _dead_letter_queue(args: argparse.Namespace) -> str:
+    if args.queue_url:
+        return str(args.queue_url)
+    key = OUT_WEB_DLQ_URL if args.lane == "web" else OUT_BATCH_DLQ_URL
+    url = outputs_from(args).get(key)
+    if not url:
+        raise ValueError(f"no {key} in the stack outputs: give --outputs-file or --queue-url")
+    return url
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    dead_letters = bootstrap.dead_letters(settings_from(args), _dead_letter_queue(args))
+    if args.action == "list":
+        print_json([letter.__dict__ for letter in dead_letters.list(limit=args.limit)])
+    else:
+        print_json({"TaskHandle": dead_letters.redrive()})
+    return 0
+
+
+def _progress(count: int) -> None:
+    sys.stderr.write(f"  replayed {count} events...\n")
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from workflow.service.operations import replay
+
+    since, until = query_window(args, by_day=bool(args.type))
+    settings = settings_from(args)
+    result = replay(
+        bootstrap.event_store(settings),
+        bootstrap.projection_store(settings),
+        since=since,
+        until=until,
+        user_id=args.user,
+        event_type=args.type,
+        dry_run=args.dry_run,
+        on_progress=_progress,
+    )
+    print_json({"dry_run": args.dry_run, **result.__dict__})
+    return 0
