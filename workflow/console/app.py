@@ -26,7 +26,8 @@ from werkzeug.wrappers import Request, Response
 
 from workflow import bootstrap
 from workflow.asl import diagram
-from workflow.asl.outcomes import details, trace
+from workflow.asl.history import details
+from workflow.asl.outcomes import trace
 from workflow.bootstrap import MissingSetting, Settings
 from workflow.constants import MAX_JSON_DEPTH, MAX_QUERY_DAYS
 from workflow.domain import boundedjson
@@ -164,38 +165,23 @@ class ConsoleApp:
         self.access = AccessPolicy(hosts=self.allowed_hosts)
         self._summaries: OrderedDict[str, dict[str, str | None]] = OrderedDict()
         self._lock = threading.Lock()
-        self.url_map = Map(
-            [
-                Rule("/", endpoint="index"),
-                Rule("/static/<name>", endpoint="static"),
-                Rule("/favicon.ico", endpoint="favicon"),
-                Rule("/api/config", endpoint="config"),
-                Rule("/api/executions", endpoint="executions"),
-                Rule("/api/execution", endpoint="execution"),
-                Rule("/api/diagram.svg", endpoint="diagram_svg"),
-                Rule("/api/diagram.mmd", endpoint="diagram_mermaid"),
-                Rule("/api/layout", endpoint="diagram_layout"),
-                Rule("/api/user", endpoint="user"),
-                Rule("/api/event", endpoint="event"),
-                Rule("/api/type", endpoint="type"),
-                Rule("/api/rejected", endpoint="rejected"),
-            ],
-            strict_slashes=False,
-        )
-        self._views: dict[str, Callable[[Request], Response]] = {
-            "index": lambda request: self._static("index.html"),
-            "favicon": lambda request: self._static("favicon.svg"),
-            "config": self.config,
-            "executions": self.executions,
-            "execution": self.execution,
-            "diagram_svg": self.diagram_svg,
-            "diagram_mermaid": self.diagram_mermaid,
-            "diagram_layout": self.diagram_layout,
-            "user": self.user,
-            "event": self.event,
-            "type": self.events_of_type,
-            "rejected": self.rejected,
+        views: dict[str, tuple[str, Callable[[Request], Response]]] = {  # endpoint -> (route, view)
+            "index": ("/", lambda request: self._static("index.html")),
+            "favicon": ("/favicon.ico", lambda request: self._static("favicon.svg")),
+            "config": ("/api/config", self.config),
+            "executions": ("/api/executions", self.executions),
+            "execution": ("/api/execution", self.execution),
+            "diagram_svg": ("/api/diagram.svg", self.diagram_svg),
+            "diagram_mermaid": ("/api/diagram.mmd", self.diagram_mermaid),
+            "diagram_layout": ("/api/layout", self.diagram_layout),
+            "user": ("/api/user", self.user),
+            "event": ("/api/event", self.event),
+            "type": ("/api/type", self.events_of_type),
+            "rejected": ("/api/rejected", self.rejected),
         }
+        rules = [Rule(route, endpoint=endpoint) for endpoint, (route, _) in views.items()]
+        self.url_map = Map([*rules, Rule("/static/<name>", endpoint="static")], strict_slashes=False)
+        self._views = {endpoint: view for endpoint, (_, view) in views.items()}
 
     # --- plumbing
 
