@@ -128,7 +128,7 @@ def test_events_belong_to_the_visit_up_their_chain_whatever_the_interleaving() -
     assert owners[12] == owners[13] == "Item"
     left, each = history.visits[1], history.visits[2]
     assert left.exited is not None and left.exited["id"] == 11 and left.count("TaskScheduled") == 1
-    assert each.exited is None
+    assert each.exited is None and each.attempts == 1  # MapStateStarted
     assert history.end is not None and history.end["type"] == "ExecutionFailed"
 
 
@@ -154,3 +154,21 @@ def test_an_exit_closes_the_nearest_open_visit_of_its_state_up_its_chain() -> No
     assert second.exited is not None and second.exited["id"] == 5
     assert history.previous(history.by_id[4]) is history.by_id[3]
     assert [e["id"] for e in history.up(history.by_id[3])] == [2, 1]
+
+
+def test_each_attempt_after_the_first_is_a_retry() -> None:
+    history = History(
+        [
+            event(1, 0, "ExecutionStarted"),
+            event(2, 1, "TaskStateEntered", name="Work"),
+            event(3, 2, "TaskScheduled"),
+            event(4, 3, "TaskFailed", error="Throttled"),
+            event(5, 4, "TaskScheduled"),
+            event(6, 5, "TaskFailed", error="Throttled"),
+            event(7, 6, "TaskScheduled"),
+            event(8, 7, "TaskSucceeded"),
+            event(9, 8, "TaskStateExited", name="Work"),
+        ]
+    )
+    (work,) = history.visits
+    assert (work.attempts, work.retries, work.count("TaskFailed")) == (3, 2, 2)

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 EXECUTION_ENDS = ("ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted")
+# Each starts one attempt of a state's work: a retry is a second one.
+ATTEMPTS = ("TaskScheduled", "LambdaFunctionScheduled", "ActivityScheduled", "ParallelStateStarted", "MapStateStarted")
 
 Event = Mapping[str, Any]
 
@@ -67,6 +69,14 @@ class Visit:
 
     def count(self, kind: str) -> int:
         return sum(1 for event in self.events if event["type"] == kind)
+
+    @property
+    def attempts(self) -> int:
+        return sum(1 for event in self.events if event["type"] in ATTEMPTS)
+
+    @property
+    def retries(self) -> int:
+        return max(0, self.attempts - 1)
 
 
 class History:

@@ -15,9 +15,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from workflow.asl.definition import read
-from workflow.asl.history import History, Visit, details, is_failure
+from workflow.asl.history import ATTEMPTS, History, Visit, details, is_failure
 
-_ATTEMPTS = ("TaskScheduled", "LambdaFunctionScheduled", "ActivityScheduled", "ParallelStateStarted", "MapStateStarted")
 _SUCCESSES = (
     "TaskSucceeded",
     "LambdaFunctionSucceeded",
@@ -140,6 +139,7 @@ def _run(events: History, visit: Visit, definition: Mapping[str, Any] | None) ->
         entered_event_id=visit.entered_id,
         entered_at=visit.entered.get("timestamp"),
         input=entered.get("input"),
+        attempts=visit.attempts,
     )
     if visit.exited is not None:
         run.exited_event_id = int(visit.exited["id"])
@@ -147,8 +147,7 @@ def _run(events: History, visit: Visit, definition: Mapping[str, Any] | None) ->
         run.output = exited.get("output")
     for event in visit.events:
         kind = str(event["type"])
-        if kind in _ATTEMPTS:
-            run.attempts += 1
+        if kind in ATTEMPTS:
             run.last_result = None  # a retry is under way: the failure before it is not the end
         elif kind in _SUCCESSES:
             run.last_result = "succeeded"
