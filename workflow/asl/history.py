@@ -18,6 +18,7 @@ the failure in its branch it follows (:meth:`History.failure`).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,10 @@ def is_failure(kind: str) -> bool:
         and not kind.startswith(("Execution", "MapIteration"))
         and not kind.endswith("StateEntered")
     )
+
+
+def _failed(kind: str) -> bool:
+    return kind.endswith(("Failed", "TimedOut")) and not kind.startswith("Execution")
 
 
 def _structural(kind: str) -> bool:
@@ -108,16 +113,13 @@ class History:
         return self.owner.get(event if isinstance(event, int) else int(event["id"]))
 
     def failure(self, event: Event) -> dict[str, str | None]:
-        """The error and cause of a failure: its own, else the branch failure it follows."""
-        current: Event | None = event
-        while current is not None:
+        """The error and cause of a failure: its own, else those of the failures it follows (a
+        Parallel's branch, a Map's iteration and the state in it that failed)."""
+        failures = itertools.takewhile(lambda e: _failed(str(e["type"])), self.up(event))
+        for current in (event, *failures):
             found = details(current)
             if found.get("error") or found.get("cause"):
                 return {"error": found.get("error"), "cause": found.get("cause")}
-            current = self.previous(current)
-            kind = str(current["type"]) if current is not None else ""
-            if not kind.endswith(("Failed", "TimedOut")) or kind.startswith("Execution"):
-                break
         return {"error": None, "cause": None}
 
     # --- attribution
