@@ -15,8 +15,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-EDGE_KINDS = ("next", "choice", "default", "catch", "branch", "items")
-
 
 @dataclass(frozen=True)
 class Edge:
