@@ -27,7 +27,7 @@ from werkzeug.wrappers import Request, Response
 from workflow import bootstrap
 from workflow.asl import diagram
 from workflow.asl.history import details
-from workflow.asl.outcomes import trace
+from workflow.asl.outcomes import Trace, trace
 from workflow.bootstrap import MissingSetting, Settings
 from workflow.constants import MAX_JSON_DEPTH, MAX_QUERY_DAYS
 from workflow.domain import boundedjson
@@ -57,6 +57,18 @@ _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def _attributed(event: dict[str, Any], result: Trace) -> dict[str, Any]:
+    """A history event as the page shows it: with the state it belongs to and its details."""
+    return {
+        "id": event["id"],
+        "previousEventId": event.get("previousEventId"),
+        "type": event["type"],
+        "timestamp": event.get("timestamp"),
+        "state": result.state_of(int(event["id"])),
+        "details": details(event),
+    }
 
 
 class ApiError(Exception):
@@ -406,23 +418,12 @@ class ConsoleApp:
         }
         execution["durationMs"] = _duration_ms(description.get("startDate"), description.get("stopDate"))
         execution.update(summarize_input(description.get("input")))
-        events = [
-            {
-                "id": event["id"],
-                "previousEventId": event.get("previousEventId"),
-                "type": event["type"],
-                "timestamp": event.get("timestamp"),
-                "state": result.state_of(int(event["id"])),
-                "details": details(event),
-            }
-            for event in history
-        ]
         return _json(
             {
                 "execution": execution,
                 "states": {name: state.to_dict() for name, state in result.states.items()},
                 "runs": [run.to_dict() for run in result.runs],
-                "events": events,
+                "events": [_attributed(event, result) for event in history],
                 "svg": diagram.to_svg(definition, result.states, selected=selected, standalone=False),
                 "legend": diagram.legend_svg(),
                 "svgStyle": diagram.SVG_STYLE,
