@@ -201,3 +201,23 @@ def test_a_running_execution_shows_the_open_state_as_running() -> None:
     assert result["Work"] == ("retried", 1, "Throttled")
     assert result["Fan"][0] == "running"
     assert trace(h.events, DEFINITION).ended is None
+
+
+def test_a_failed_map_reports_the_error_of_the_item_that_failed() -> None:
+    """A Map's failure says nothing itself, nor does its iteration's: the error is the item's."""
+    item = {"StartAt": "Item", "States": {"Item": {"Type": "Task", "Resource": "x", "End": True}}}
+    definition = {"StartAt": "Each", "States": {"Each": {"Type": "Map", "ItemProcessor": item, "End": True}}}
+    h = History()
+    h.add("ExecutionStarted", 0)
+    h.add("MapStateEntered", name="Each")
+    h.add("MapStateStarted")
+    h.add("MapIterationStarted", index=0)
+    item = h.task("Item", "Item.Bad", exit=False)
+    h.add("MapIterationFailed", item, index=0)
+    h.add("MapStateFailed")
+    h.add("ExecutionFailed", error="Item.Bad", cause="Item.Bad happened")
+    result = trace(h.events, definition)
+    assert {n: (s.outcome, s.error, s.cause) for n, s in result.states.items()} == {
+        "Each": ("failed", "Item.Bad", "Item.Bad happened"),
+        "Item": ("failed", "Item.Bad", "Item.Bad happened"),
+    }

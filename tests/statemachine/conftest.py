@@ -23,6 +23,7 @@ from tests.conftest import boto
 from tests.factories import card_deleted, card_imported, card_updated
 from tests.mocked_workflow import MACHINE_NAME, MOCK_CONFIG, register_workflow
 from workflow.asl.coverage import StateMachineCoverage
+from workflow.asl.history import History, details
 from workflow.domain.events import to_json
 from workflow.local.mocking import MockConfig, install
 from workflow.service.ingest import workflow_input
@@ -45,31 +46,15 @@ class Run:
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def entered(self) -> list[str]:
-        return [
-            e["stateEnteredEventDetails"]["name"] if "stateEnteredEventDetails" in e else ""
-            for e in self.history
-            if e["type"].endswith("StateEntered")
-        ]
+        return [visit.name for visit in History(self.history).visits]
 
     def attempts(self, state: str) -> int:
         """How many times a Task state's work was scheduled: 1 + its retries."""
-        owner: dict[int, str] = {}
-        count = 0
-        for event in self.history:
-            if "stateEnteredEventDetails" in event:
-                owner[event["id"]] = event["stateEnteredEventDetails"]["name"]
-            elif event.get("previousEventId") in owner:
-                owner[event["id"]] = owner[event["previousEventId"]]
-            if event["type"] == "TaskScheduled" and owner.get(event["id"]) == state:
-                count += 1
-        return count
+        return sum(visit.count("TaskScheduled") for visit in History(self.history).visits if visit.name == state)
 
     def failures(self) -> list[tuple[str, str]]:
-        return [
-            (e["taskFailedEventDetails"]["error"], e["taskFailedEventDetails"].get("cause", ""))
-            for e in self.history
-            if e["type"] == "TaskFailed"
-        ]
+        failed = (details(event) for event in self.history if event["type"] == "TaskFailed")
+        return [(found["error"], found.get("cause", "")) for found in failed]
 
 
 def event_input(event: Any) -> dict[str, Any]:

@@ -1,15 +1,19 @@
 """Which states and transitions of an ASL definition a set of execution histories exercised.
 
-Edges are read from the definition: ``Next``, each ``Choices[i]`` and ``Default``, each
-``Catch[i]``, each ``Retry[i]``, and the start of each Parallel branch. Histories are walked
-along ``previousEventId``, which keeps Parallel branches apart however their events interleave.
+Edges are read from the definition (:mod:`workflow.asl.definition`): ``Next``, each ``Choices[i]``
+and ``Default``, each ``Catch[i]``, each ``Retry[i]``, and the start of each Parallel branch.
+Histories are read as visits of states (:mod:`workflow.asl.history`), which keeps Parallel
+branches apart however their events interleave.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from workflow.asl.definition import read
+from workflow.asl.history import History, Visit, details
 
 _FAILURES = ("Failed", "TimedOut")
 
@@ -29,15 +33,6 @@ class Edge:
         return f"{self.source} --{label}{suffix}--> {self.target}"
 
 
-def _walk(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for name, state in states.items():
-        yield name, state
-        for branch in state.get("Branches", []):
-            yield from _walk(branch["States"])
-        if "ItemProcessor" in state or "Iterator" in state:
-            yield from _walk((state.get("ItemProcessor") or state["Iterator"])["States"])
-
-
 def _matches(error_equals: list[str], error: str | None) -> bool:
     if error is None:
         return True
@@ -50,109 +45,81 @@ def _matches(error_equals: list[str], error: str | None) -> bool:
 
 class StateMachineCoverage:
     def __init__(self, definition: dict[str, Any]) -> None:
-        self.states: dict[str, dict[str, Any]] = dict(_walk(definition["States"]))
+        walked = list(read(definition).walk())
+        self.states: dict[str, dict[str, Any]] = {state.name: dict(state.body) for state in walked}
         self.edges: list[Edge] = []
-        for name, state in self.states.items():
-            if "Next" in state:
-                self.edges.append(Edge(name, "next", 0, state["Next"]))
-            for i, choice in enumerate(state.get("Choices", [])):
-                self.edges.append(Edge(name, "choice", i, choice["Next"]))
-            if "Default" in state:
-                self.edges.append(Edge(name, "default", 0, state["Default"]))
-            for i, catcher in enumerate(state.get("Catch", [])):
-                self.edges.append(Edge(name, "catch", i, catcher["Next"]))
-            for i, _ in enumerate(state.get("Retry", [])):
-                self.edges.append(Edge(name, "retry", i, name))
-            for i, branch in enumerate(state.get("Branches", [])):
-                self.edges.append(Edge(name, "branch", i, branch["StartAt"]))
+        for state in walked:  # per state: its transitions, its retriers, its branches' starts
+            edges = [Edge(e.source, e.kind, e.index, e.target) for e in state.edges() if e.kind != "items"]
+            self.edges.extend(edge for edge in edges if edge.kind != "branch")
+            self.edges.extend(
+                Edge(state.name, "retry", i, state.name) for i, _ in enumerate(state.body.get("Retry", []))
+            )
+            self.edges.extend(edge for edge in edges if edge.kind == "branch")
         self.entered: dict[str, int] = {name: 0 for name in self.states}
         self.taken: dict[Edge, int] = {edge: 0 for edge in self.edges}
         self.executions = 0
 
     # --- recording
 
-    def record(self, history: list[dict[str, Any]]) -> None:
+    def record(self, events: list[dict[str, Any]]) -> None:
         self.executions += 1
-        events = {event["id"]: event for event in history}
-        for event in history:
-            name = _entered_name(event)
-            if name is not None and name in self.entered:
-                self.entered[name] += 1
-                self._record_arrival(event, name, events)
-            if event["type"].endswith("Scheduled"):
-                self._record_retry(event, events)
+        history = History(events)
+        for visit in history.visits:
+            if visit.name in self.entered:
+                self.entered[visit.name] += 1
+                self._record_arrival(history, visit)
+            for event in visit.events:
+                if str(event["type"]).endswith("Scheduled"):
+                    self._record_retry(history, visit.name, event)
 
-    def _record_arrival(self, entered: dict[str, Any], name: str, events: dict[int, dict[str, Any]]) -> None:
-        previous = events.get(entered.get("previousEventId", 0))
+    def _record_arrival(self, history: History, visit: Visit) -> None:
+        name = visit.name
+        previous = history.previous(visit.entered)
         if previous is None:
             return
         if previous["type"] == "ParallelStateStarted":
-            parallel = self._owner(previous, events)
-            for i, branch in enumerate(self.states.get(parallel or "", {}).get("Branches", [])):
-                if branch["StartAt"] == name:
-                    self.taken[Edge(str(parallel), "branch", i, name)] += 1
+            parallel = history.visit_of(previous)
+            for edge in self.edges:
+                if parallel is not None and (edge.source, edge.kind, edge.target) == (parallel.name, "branch", name):
+                    self.taken[edge] += 1
             return
         if not previous["type"].endswith("StateExited"):
             return
-        source = _exited_name(previous)
+        source = details(previous).get("name")
         if source is None or source not in self.states:
             return
+        taken = self._edge(source, name, history.previous(previous), history)
+        if taken in self.taken:
+            self.taken[taken] += 1
+
+    def _edge(self, source: str, name: str, before: Mapping[str, Any] | None, history: History) -> Edge | None:
+        """The edge from `source` to `name`, `before` being the event before `source` exited."""
         state = self.states[source]
-        before = events.get(previous.get("previousEventId", 0))
         failed = before is not None and before["type"].endswith(_FAILURES)
-        edge: Edge | None = None
         if state["Type"] == "Choice":
             for i, choice in enumerate(state.get("Choices", [])):
                 if choice["Next"] == name:
-                    edge = Edge(source, "choice", i, name)
-                    break
-            else:
-                edge = Edge(source, "default", 0, name)
-        elif failed and state.get("Catch"):
-            error = self._error(before, events)
+                    return Edge(source, "choice", i, name)
+            return Edge(source, "default", 0, name)
+        if failed and before is not None and state.get("Catch"):
+            error = history.failure(before)["error"]
             for i, catcher in enumerate(state["Catch"]):
                 if catcher["Next"] == name and _matches(catcher["ErrorEquals"], error):
-                    edge = Edge(source, "catch", i, name)
-                    break
-        elif state.get("Next") == name:
-            edge = Edge(source, "next", 0, name)
-        if edge in self.taken:
-            self.taken[edge] += 1
+                    return Edge(source, "catch", i, name)
+            return None
+        if state.get("Next") == name:
+            return Edge(source, "next", 0, name)
+        return None
 
-    def _record_retry(self, scheduled: dict[str, Any], events: dict[int, dict[str, Any]]) -> None:
-        before = events.get(scheduled.get("previousEventId", 0))
-        if before is None or not before["type"].endswith(_FAILURES):
+    def _record_retry(self, history: History, source: str, scheduled: Mapping[str, Any]) -> None:
+        before = history.previous(scheduled)
+        if before is None or not before["type"].endswith(_FAILURES) or source not in self.states:
             return
-        source = self._owner(scheduled, events)
-        if source is None or source not in self.states:
-            return
-        error = _error_of(before)
+        error = history.failure(before)["error"]
         for i, retrier in enumerate(self.states[source].get("Retry", [])):
             if _matches(retrier["ErrorEquals"], error):
                 self.taken[Edge(source, "retry", i, source)] += 1
                 return
-
-    @staticmethod
-    def _owner(event: dict[str, Any], events: dict[int, dict[str, Any]]) -> str | None:
-        """The state an event belongs to: the nearest StateEntered up its previousEventId chain."""
-        current: dict[str, Any] | None = event
-        while current is not None:
-            name = _entered_name(current)
-            if name is not None:
-                return name
-            current = events.get(current.get("previousEventId", 0))
-        return None
-
-    @staticmethod
-    def _error(event: dict[str, Any] | None, events: dict[int, dict[str, Any]]) -> str | None:
-        """The error of a failure; a failed Parallel reports the failure of its branch."""
-        current: dict[str, Any] | None = event
-        while current is not None and current["type"].endswith(_FAILURES):
-            error = _error_of(current)
-            if error:
-                return error
-            current = events.get(current.get("previousEventId", 0))
-        return None
 
     # --- reporting
 
@@ -178,21 +145,3 @@ class StateMachineCoverage:
             count = self.taken[edge]
             lines.append(f"  {'ok ' if count else 'MISS'} {count:4d}  {edge.describe()}")
         return "\n".join(lines)
-
-
-def _details(event: dict[str, Any]) -> list[dict[str, Any]]:
-    return [value for key, value in event.items() if key.endswith("EventDetails") and isinstance(value, dict)]
-
-
-def _entered_name(event: dict[str, Any]) -> str | None:
-    if event["type"].endswith("StateEntered"):
-        return next((d.get("name") for d in _details(event) if "name" in d), None)
-    return None
-
-
-def _exited_name(event: dict[str, Any]) -> str | None:
-    return next((d.get("name") for d in _details(event) if "name" in d), None)
-
-
-def _error_of(event: dict[str, Any]) -> str | None:
-    return next((d.get("error") for d in _details(event) if d.get("error")), None)

@@ -11,9 +11,11 @@ the state machine without its permission being decided here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from workflow.asl.definition import read
 
 # Optimized integrations: `<service>:<api>` -> (actions, the Parameters field naming the target).
 OPTIMIZED: dict[str, tuple[tuple[str, ...], str]] = {
@@ -106,17 +108,6 @@ def _target(state: Mapping[str, Any], resource: str) -> str:
     return str(value) if value is not None else "*"
 
 
-def _tasks(states: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    for name, state in states.items():
-        if state.get("Type") == "Task":
-            yield name, state
-        for branch in state.get("Branches", []):
-            yield from _tasks(branch.get("States", {}))
-        for key in ("Iterator", "ItemProcessor"):
-            if key in state:
-                yield from _tasks(state[key].get("States", {}))
-
-
 def _per_item(name: str, state: Mapping[str, Any], resource: str) -> list[Permission] | None:
     match = INTEGRATION.match(resource)
     api = match["path"].removeprefix("aws-sdk:") if match and match["path"].startswith("aws-sdk:") else ""
@@ -139,12 +130,11 @@ def _per_item(name: str, state: Mapping[str, Any], resource: str) -> list[Permis
 def required_permissions(definition: Mapping[str, Any]) -> list[Permission]:
     """Every (state, action, target) the definition's Task states need, in state order."""
     found = []
-    for name, state in _tasks(definition.get("States", {})):
-        resource = str(state.get("Resource", ""))
-        per_item = _per_item(name, state, resource)
+    for task in (state for state in read(definition).walk() if state.type == "Task"):
+        per_item = _per_item(task.name, task.body, task.resource)
         if per_item is not None:
             found.extend(per_item)
             continue
-        for action in task_actions(resource):
-            found.append(Permission(name, action, _target(state, resource)))
+        for action in task_actions(task.resource):
+            found.append(Permission(task.name, action, _target(task.body, task.resource)))
     return found

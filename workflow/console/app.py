@@ -27,7 +27,8 @@ from werkzeug.wrappers import Request, Response
 from workflow import bootstrap
 from workflow.adapters.items import day_range
 from workflow.asl import diagram
-from workflow.asl.outcomes import details, trace
+from workflow.asl.history import details
+from workflow.asl.outcomes import Trace, trace
 from workflow.bootstrap import MissingSetting, Settings
 from workflow.constants import MAX_JSON_DEPTH, MAX_QUERY_DAYS
 from workflow.domain import boundedjson
@@ -57,6 +58,18 @@ _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def _attributed(event: dict[str, Any], result: Trace) -> dict[str, Any]:
+    """A history event as the page shows it: with the state it belongs to and its details."""
+    return {
+        "id": event["id"],
+        "previousEventId": event.get("previousEventId"),
+        "type": event["type"],
+        "timestamp": event.get("timestamp"),
+        "state": result.state_of(int(event["id"])),
+        "details": details(event),
+    }
 
 
 class ApiError(Exception):
@@ -164,36 +177,22 @@ class ConsoleApp:
         self.access = AccessPolicy(hosts=self.allowed_hosts)
         self._summaries: OrderedDict[str, dict[str, str | None]] = OrderedDict()
         self._lock = threading.Lock()
-        self.url_map = Map(
-            [
-                Rule("/", endpoint="index"),
-                Rule("/static/<name>", endpoint="static"),
-                Rule("/favicon.ico", endpoint="favicon"),
-                Rule("/api/config", endpoint="config"),
-                Rule("/api/executions", endpoint="executions"),
-                Rule("/api/execution", endpoint="execution"),
-                Rule("/api/diagram.svg", endpoint="diagram_svg"),
-                Rule("/api/diagram.mmd", endpoint="diagram_mermaid"),
-                Rule("/api/user", endpoint="user"),
-                Rule("/api/event", endpoint="event"),
-                Rule("/api/type", endpoint="type"),
-                Rule("/api/rejected", endpoint="rejected"),
-            ],
-            strict_slashes=False,
-        )
-        self._views: dict[str, Callable[[Request], Response]] = {
-            "index": lambda request: self._static("index.html"),
-            "favicon": lambda request: self._static("favicon.svg"),
-            "config": self.config,
-            "executions": self.executions,
-            "execution": self.execution,
-            "diagram_svg": self.diagram_svg,
-            "diagram_mermaid": self.diagram_mermaid,
-            "user": self.user,
-            "event": self.event,
-            "type": self.events_of_type,
-            "rejected": self.rejected,
+        views: dict[str, tuple[str, Callable[[Request], Response]]] = {  # endpoint -> (route, view)
+            "index": ("/", lambda request: self._static("index.html")),
+            "favicon": ("/favicon.ico", lambda request: self._static("favicon.svg")),
+            "config": ("/api/config", self.config),
+            "executions": ("/api/executions", self.executions),
+            "execution": ("/api/execution", self.execution),
+            "diagram_svg": ("/api/diagram.svg", self.diagram_svg),
+            "diagram_mermaid": ("/api/diagram.mmd", self.diagram_mermaid),
+            "user": ("/api/user", self.user),
+            "event": ("/api/event", self.event),
+            "type": ("/api/type", self.events_of_type),
+            "rejected": ("/api/rejected", self.rejected),
         }
+        rules = [Rule(route, endpoint=endpoint) for endpoint, (route, _) in views.items()]
+        self.url_map = Map([*rules, Rule("/static/<name>", endpoint="static")], strict_slashes=False)
+        self._views = {endpoint: view for endpoint, (_, view) in views.items()}
 
     # --- plumbing
 
@@ -396,23 +395,12 @@ class ConsoleApp:
         }
         execution["durationMs"] = _duration_ms(description.get("startDate"), description.get("stopDate"))
         execution.update(summarize_input(description.get("input")))
-        events = [
-            {
-                "id": event["id"],
-                "previousEventId": event.get("previousEventId"),
-                "type": event["type"],
-                "timestamp": event.get("timestamp"),
-                "state": result.state_of(int(event["id"])),
-                "details": details(event),
-            }
-            for event in history
-        ]
         return _json(
             {
                 "execution": execution,
                 "states": {name: state.to_dict() for name, state in result.states.items()},
                 "runs": [run.to_dict() for run in result.runs],
-                "events": events,
+                "events": [_attributed(event, result) for event in history],
                 "svg": diagram.to_svg(definition, result.states, selected=selected, standalone=False),
                 "legend": diagram.legend_svg(),
                 "svgStyle": diagram.SVG_STYLE,

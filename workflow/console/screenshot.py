@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -38,27 +39,15 @@ def screenshot_execution(
     its graph is drawn and the selected state shown, save a PNG."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    if browser is None:
-        with chromium() as started:
-            return screenshot_execution(
-                console_url,
-                execution_arn,
-                target,
-                state=state,
-                width=width,
-                height=height,
-                full_page=full_page,
-                timeout=timeout,
-                browser=started,
-            )
-    page = browser.new_page(viewport={"width": width, "height": height})
-    try:
-        page.goto(execution_url(console_url, execution_arn, state), timeout=timeout * 1000)
-        page.wait_for_selector("#diagram svg .ef-node[data-outcome]", timeout=timeout * 1000)
-        page.wait_for_selector("#state-panel h2", timeout=timeout * 1000)
-        page.screenshot(path=str(target), full_page=full_page)
-    finally:
-        page.close()
+    with chromium() if browser is None else nullcontext(browser) as active:
+        page = active.new_page(viewport={"width": width, "height": height})
+        try:
+            page.goto(execution_url(console_url, execution_arn, state), timeout=timeout * 1000)
+            page.wait_for_selector("#diagram svg .ef-node[data-outcome]", timeout=timeout * 1000)
+            page.wait_for_selector("#state-panel h2", timeout=timeout * 1000)
+            page.screenshot(path=str(target), full_page=full_page)
+        finally:
+            page.close()
     return target
 
 

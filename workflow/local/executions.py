@@ -31,6 +31,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from workflow.asl.definition import read
+from workflow.asl.history import History, details
 from workflow.local.operations import LocalApiError
 
 PASS: Any = object()
@@ -229,20 +231,11 @@ def describe_execution(_client: Any, request: dict[str, Any]) -> dict[str, Any]:
 def unsuccessful_state(history: list[dict[str, Any]], definition: dict[str, Any]) -> tuple[str, Any]:
     """The top-level state the execution stopped in (entered and never left: the Task that
     failed, or the Fail state a Catch led to), and the input it had."""
-    top = set(definition["States"])
-    open_states: dict[str, Any] = {}
-    order: list[str] = []
-    for event in history:
-        entered = event.get("stateEnteredEventDetails")
-        if entered and entered["name"] in top:
-            open_states[entered["name"]] = json.loads(entered.get("input") or "{}")
-            order.append(entered["name"])
-        exited = event.get("stateExitedEventDetails")
-        if exited and exited["name"] in top:
-            open_states.pop(exited["name"], None)
-    for name in reversed(order):
-        if name in open_states:
-            return name, open_states[name]
+    top = {state.name for state in read(definition).states()}
+    visits = History(history).visits
+    stopped = next((v for v in reversed(visits) if v.name in top and v.exited is None), None)
+    if stopped is not None:
+        return stopped.name, json.loads(details(stopped.entered).get("input") or "{}")
     started = next((e for e in history if e.get("executionStartedEventDetails")), None)
     text = started["executionStartedEventDetails"].get("input") if started else None
     return str(definition["StartAt"]), json.loads(text or "{}")
@@ -259,27 +252,24 @@ def redrive_execution(_client: Any, request: dict[str, Any]) -> dict[str, Any]:
 
 def succeeded_branches(history: list[dict[str, Any]], definition: dict[str, Any], state: str) -> dict[int, Any]:
     """The branches of Parallel ``state`` that succeeded in its last run, with their outputs: a
-    branch succeeded when one of its own terminal states (``End`` or ``Succeed``) was left.
-    State names are unique in a whole state machine, so a name tells its branch."""
-    branches = definition["States"][state].get("Branches") or []
-    last_entry = max(
-        (i for i, e in enumerate(history) if (e.get("stateEnteredEventDetails") or {}).get("name") == state),
-        default=None,
-    )
+    branch succeeded when one of its own terminal states (``End`` or ``Succeed``) was left."""
+    parallel = read(definition).find(state)
+    terminal = {
+        inner.name: index
+        for index, branch in enumerate(parallel.graphs() if parallel is not None else [])
+        for inner in branch.states()
+        if inner.body.get("End") or inner.type == "Succeed"
+    }
+    visits = History(history).visits
+    last_entry = max((v.entered_id for v in visits if v.name == state), default=None)
     if last_entry is None:
         return {}
-    terminal = {
-        name: index
-        for index, branch in enumerate(branches)
-        for name, body in branch["States"].items()
-        if body.get("End") or body.get("Type") == "Succeed"
+    exits = sorted((int(v.exited["id"]), v.name, v.exited) for v in visits if v.exited and v.entered_id > last_entry)
+    return {
+        terminal[name]: json.loads(details(exited).get("output") or "null")
+        for _, name, exited in exits
+        if name in terminal
     }
-    outputs: dict[int, Any] = {}
-    for event in history[last_entry:]:
-        exited = event.get("stateExitedEventDetails")
-        if exited and exited["name"] in terminal:
-            outputs[terminal[exited["name"]]] = json.loads(exited.get("output") or "null")
-    return outputs
 
 
 def _redrive(execution: Any) -> dict[str, Any]:
