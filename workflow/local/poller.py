@@ -132,6 +132,11 @@ class QueuePoller:
         return self.stats.in_flight == 0
 
     @property
+    def sqs(self) -> Any:
+        """The SQS client it receives and deletes with."""
+        return self._sqs
+
+    @property
     def alive(self) -> int:
         """How many of this mapping's poller threads are running."""
         return sum(thread.is_alive() for thread in self._threads)

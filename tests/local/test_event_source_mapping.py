@@ -18,7 +18,7 @@ from workflow.local.lambdas import LocalFunction
 from workflow.local.poller import QueueArrivals, QueuePoller
 from workflow.local.stack import EventSourceMapping
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.local
 
 
 def function(handler: str, timeout: float = 5) -> LocalFunction:

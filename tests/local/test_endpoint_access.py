@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from tests.conftest import boto, pass_state_machine
 from workflow.local.webaccess import AccessPolicy
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.local
 
 
 def request(aws: Any, method: str, headers: dict[str, str], body: str = "") -> tuple[int, dict[str, str], bytes]:
