@@ -145,7 +145,7 @@ def test_a_payload_lambda_cannot_parse_is_refused_without_running_the_function(e
             LocalFunction(
                 name=name,
                 arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
-                handler="tests.e2e.handlers.crash",
+                handler="tests.local.handlers.crash",
                 timeout_seconds=5,
                 memory_mb=128,
                 environment={},

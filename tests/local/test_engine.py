@@ -250,7 +250,7 @@ def test_a_task_past_its_timeout_fails_with_states_timeout_and_its_waits_reuse_t
             LocalFunction(
                 name=name,
                 arn=function_arn,
-                handler="tests.e2e.handlers.sleepy",
+                handler="tests.local.handlers.sleepy",
                 timeout_seconds=10,
                 memory_mb=128,
                 environment={},
