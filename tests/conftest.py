@@ -21,7 +21,7 @@ import pytest  # noqa: E402
 
 # Each folder of tests/ is one tier, and its tests carry that tier's marker and no other tier's:
 # `pytest -m adapters` runs tests/adapters, whatever a file says of itself.
-TIERS = ("unit", "adapters", "e2e", "statemachine", "conformance", "console", "infra")
+TIERS = ("unit", "adapters", "local", "e2e", "statemachine", "conformance", "console", "infra")
 # Tiers whose tests share one costly session fixture (the scenarios' executions, the conformance run,
 # the console's executions, one jsii runtime): under pytest-xdist (`-n 2 --dist loadgroup`) each
 # runs whole on one worker, so that none is made twice; the other tests go wherever
@@ -33,13 +33,13 @@ ONE_WORKER = ("statemachine", "conformance", "console", "infra")
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     root = Path(__file__).resolve().parent
     for item in items:
-        folder = item.path.resolve().relative_to(root).parts[0]
-        tier = folder if folder in TIERS else None
+        tier = item.path.resolve().relative_to(root).parts[0]
+        if tier not in TIERS:
+            raise pytest.UsageError(f"{item.nodeid}: not in a tier's folder (tests/{{{','.join(TIERS)}}}/)")
         foreign = sorted({mark.name for mark in item.iter_markers() if mark.name in TIERS} - {tier})
         if foreign:
-            raise pytest.UsageError(f"{item.nodeid}: marked {', '.join(foreign)} but lives in tests/{folder}/")
-        if tier:
-            item.add_marker(tier)
+            raise pytest.UsageError(f"{item.nodeid}: marked {', '.join(foreign)} but lives in tests/{tier}/")
+        item.add_marker(tier)
         if tier in ONE_WORKER and config.pluginmanager.hasplugin("xdist"):
             item.add_marker(pytest.mark.xdist_group(tier))
 
@@ -80,6 +80,30 @@ def runtime(embedded_aws: object, assembly: Path, tmp_path_factory: pytest.TempP
     local.stop()
 
 
+class RawTable:
+    """The stack's table as DynamoDB holds it, read past the adapters: what an item is on disk."""
+
+    def __init__(self, runtime: Any) -> None:
+        self.client = runtime.client("dynamodb")
+        self.name = str(runtime.settings().table_name)
+
+    def item(self, key: dict[str, str]) -> dict[str, Any] | None:
+        found = self.client.get_item(TableName=self.name, Key={name: {"S": value} for name, value in key.items()})
+        return found.get("Item")  # type: ignore[no-any-return]
+
+    def partition(self, pk: str) -> list[dict[str, Any]]:
+        query = {"KeyConditionExpression": "PK = :pk", "ExpressionAttributeValues": {":pk": {"S": pk}}}
+        return self.client.query(TableName=self.name, **query)["Items"]  # type: ignore[no-any-return]
+
+    def put(self, item: dict[str, Any]) -> None:
+        self.client.put_item(TableName=self.name, Item=item)
+
+
+@pytest.fixture(scope="session")
+def raw_table(runtime: Any) -> RawTable:
+    return RawTable(runtime)
+
+
 def boto(service: str, endpoint_url: str):  # type: ignore[no-untyped-def]
     import boto3
 
@@ -95,15 +119,24 @@ hypothesis_settings.register_profile("dev", deadline=None)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
-def pass_state_machine(sfn: Any) -> str:
-    """A one-state machine of its own, for tests of the engine rather than of the workflow."""
+def state_machine(
+    sfn: Any, definition: dict[str, Any], *, name: str = "m", type: str = "STANDARD", role: str = "sfn"
+) -> str:
+    """A state machine of its own (`name` and a random suffix), for tests of the engine rather than
+    of the workflow."""
     import json
     import uuid
 
     return str(
         sfn.create_state_machine(
-            name=f"pass-{uuid.uuid4().hex[:8]}",
-            definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
-            roleArn="arn:aws:iam::123456789012:role/sfn",
+            name=f"{name}-{uuid.uuid4().hex[:8]}",
+            definition=json.dumps(definition),
+            roleArn=f"arn:aws:iam::123456789012:role/{role}",
+            type=type,
         )["stateMachineArn"]
     )
+
+
+def pass_state_machine(sfn: Any) -> str:
+    """A one-state machine of its own."""
+    return state_machine(sfn, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, name="pass")

@@ -22,34 +22,22 @@ def card_imported(
         "phone": "+81 3 1234 5678",
         **payload,
     }
-    return new_event(
-        "card.imported",
-        user_id=user_id,
-        source=source,
-        payload=fields,
-        occurred_at=BASE_TIME + timedelta(minutes=minutes),
-    )
+    return _at(minutes, "card.imported", user_id, source, fields)
 
 
 def card_updated(
     user_id: str = "user-1", card_id: str = "card-1", *, minutes: int = 1, source: str = "web"
 ) -> UserEvent:
-    return new_event(
-        "card.updated",
-        user_id=user_id,
-        source=source,
-        payload={"card_id": card_id, "title": "Director of Sales"},
-        occurred_at=BASE_TIME + timedelta(minutes=minutes),
-    )
+    return _at(minutes, "card.updated", user_id, source, {"card_id": card_id, "title": "Director of Sales"})
 
 
 def card_deleted(
     user_id: str = "user-1", card_id: str = "card-1", *, minutes: int = 2, source: str = "batch"
 ) -> UserEvent:
-    return new_event(
-        "card.deleted",
-        user_id=user_id,
-        source=source,
-        payload={"card_id": card_id, "reason": "user"},
-        occurred_at=BASE_TIME + timedelta(minutes=minutes),
-    )
+    return _at(minutes, "card.deleted", user_id, source, {"card_id": card_id, "reason": "user"})
+
+
+def _at(minutes: int, event_type: str, user_id: str, source: str, payload: dict[str, Any]) -> UserEvent:
+    """An event `minutes` after BASE_TIME."""
+    occurred_at = BASE_TIME + timedelta(minutes=minutes)
+    return new_event(event_type, user_id=user_id, source=source, payload=payload, occurred_at=occurred_at)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import RawTable
 from tests.factories import BASE_TIME, card_deleted, card_imported, card_updated
 from workflow import bootstrap
 from workflow.adapters.dynamodb import BATCH_GET_MAX_KEYS, DynamoDBEventStore, DynamoDBProjectionStore, to_dynamodb
@@ -128,33 +129,29 @@ def test_projection_counts_each_event_once_whatever_the_order(
     assert projection.counts == {"card.imported": 1, "card.updated": 1, "card.deleted": 1}
 
 
-def test_an_event_and_its_count_are_stored_together_or_not_at_all(store: DynamoDBEventStore, runtime: Any) -> None:
+def test_an_event_and_its_count_are_stored_together_or_not_at_all(
+    store: DynamoDBEventStore, raw_table: RawTable
+) -> None:
     """The transaction is conditional on the event's key alone: a stored id cancels the count."""
     who = user()
     event = card_imported(who)
     assert put(store, event) is True  # stored without its count (the earlier layout, or by hand)
     assert store_with_count(store, event) is False
     assert store.projection(who) is None
-    client = runtime.client("dynamodb")
-    partition = client.query(
-        TableName=store._table,
-        KeyConditionExpression="PK = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"USER#{who}"}},
-    )["Items"]
-    assert partition == []  # and no marker of any kind
+    assert raw_table.partition(f"USER#{who}") == []  # and no marker of any kind
 
 
-def test_the_item_holds_each_value_once_and_reads_back_whole(store: DynamoDBEventStore, runtime: Any) -> None:
+def test_the_item_holds_each_value_once_and_reads_back_whole(store: DynamoDBEventStore, raw_table: RawTable) -> None:
     event = card_updated(user())
     assert store_with_count(store, event) is True
-    raw = runtime.client("dynamodb").get_item(TableName=store._table, Key=to_dynamodb(event_key(event.event_id)))
-    assert not set(EVENT_FIELDS) & raw["Item"].keys()
+    raw = raw_table.item(event_key(event.event_id))
+    assert raw is not None and not set(EVENT_FIELDS) & raw.keys()
     read = store.get_event(event.event_id)
     assert read is not None and read["event_type"] == "card.updated" and read["user_id"] == event.user_id
     assert read["occurred_at"] == ProjectionChange.of(event).occurred_at
 
 
-def test_the_earlier_item_layout_is_still_read(store: DynamoDBEventStore, runtime: Any) -> None:
+def test_the_earlier_item_layout_is_still_read(store: DynamoDBEventStore, raw_table: RawTable) -> None:
     """Items written before the lean layout: fields beside the body, a rejection's body as text."""
     who = user()
     event = card_imported(who)
@@ -166,9 +163,8 @@ def test_the_earlier_item_layout_is_still_read(store: DynamoDBEventStore, runtim
         retention_days=30,
     )
     rejection["body"] = decompress(rejection.pop("body_z"))
-    client = runtime.client("dynamodb")
     for item in (old, rejection):
-        client.put_item(TableName=store._table, Item=to_dynamodb(item))
+        raw_table.put(to_dynamodb(item))
     assert [i["event_id"] for i in store.user_events(who, SINCE, UNTIL).items] == [event.event_id]
     now = datetime.now(UTC)
     found = [

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from tests.conftest import boto, pass_state_machine
+from tests.conftest import boto, pass_state_machine, state_machine
 from tests.factories import card_imported
 from workflow.adapters.sns import SnsTransport
 from workflow.adapters.stepfunctions import StepFunctionsStarter
@@ -90,14 +90,7 @@ def failing_until_table_exists(sfn: Any, dynamodb_table: str, *, express: bool =
             }
         },
     }
-    return str(
-        sfn.create_state_machine(
-            name=f"reads-{uuid.uuid4().hex[:8]}",
-            definition=json.dumps(definition),
-            roleArn="arn:aws:iam::123456789012:role/sfn",
-            type="EXPRESS" if express else "STANDARD",
-        )["stateMachineArn"]
-    )
+    return state_machine(sfn, definition, name="reads", type="EXPRESS" if express else "STANDARD")
 
 
 def create_table(embedded_aws: Any, name: str) -> None:
@@ -213,11 +206,7 @@ def test_a_redriven_parallel_runs_again_only_the_branches_that_did_not_succeed(e
             "Done": {"Type": "Pass", "End": True},
         },
     }
-    machine = sfn.create_state_machine(
-        name=f"m-{uuid.uuid4().hex[:8]}",
-        definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/sfn",
-    )["stateMachineArn"]
+    machine = state_machine(sfn, definition)
     arn = sfn.start_execution(stateMachineArn=machine, name="p-1")["executionArn"]
     assert finished(sfn, arn)["status"] == "FAILED"
     runs = dynamodb.get_item(TableName=counter, Key={"PK": {"S": "runs"}})["Item"]["n"]["N"]

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.conftest import state_machine
 from tests.console.conftest import Console, MockedRuns
 from workflow.console import browser
 from workflow.console.screenshot import execution_url, screenshot_execution
@@ -185,11 +185,7 @@ def test_a_running_execution_refreshes_until_it_ends(page: Any, console: Console
         "StartAt": "Pause",
         "States": {"Pause": {"Type": "Wait", "Seconds": 3, "Next": "Finish"}, "Finish": {"Type": "Pass", "End": True}},
     }
-    machine = sfn.create_state_machine(
-        name=f"console-wait-{uuid.uuid4().hex[:6]}",
-        definition=json.dumps(definition),
-        roleArn="arn:aws:iam::123456789012:role/eventflow-test",
-    )["stateMachineArn"]
+    machine = state_machine(sfn, definition, name="console-wait", role="eventflow-test")
     arn = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
     page.goto(execution_url(console.url, arn))
     page.locator('#diagram .ef-node[data-state="Pause"][data-outcome="running"]').wait_for()

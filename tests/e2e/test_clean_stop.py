@@ -55,6 +55,7 @@ class Running:
         return status, "\n".join(self.lines)
 
 
+@pytest.mark.drill  # a whole demo started to be stopped: `make verify`; `make test` stops `local up` (test_cli.py)
 def test_sigterm_during_the_demo_drains_then_exits_143(tmp_path: Path) -> None:
     demo = Running(tmp_path, "demo", "--port", str(free_port()), "--users", "3", "--cards", "5")
     eventually(lambda: demo.said("publishing"), timeout=240, interval=0.1, what="the demo publishing")

@@ -1,5 +1,8 @@
 """Express loses nothing: an execution that fails inside leaves its message in the queue, SQS
-delivers it again, and the event is then stored once and projected once."""
+delivers it again, and the event is then stored once and projected once.
+
+A stack of its own in a process of its own, with a 12-second visibility timeout to outwait: a drill
+(`make verify`), beside the Express chaos run."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import pytest
 
 from tests.conftest import free_port
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.drill]
 ROOT = Path(__file__).resolve().parents[2]
 
 

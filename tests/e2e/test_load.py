@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,13 +15,15 @@ from tests.e2e.cli import eventflow
 pytestmark = [pytest.mark.e2e, pytest.mark.drill, pytest.mark.timeout(1800)]
 
 
-def test_a_burst_over_the_start_execution_quota_is_absorbed_by_the_queues(tmp_path: Path) -> None:
-    result = eventflow(
-        tmp_path, "bench", "--quota", "--events", "80", "--scale", "100", "--ingest-timeout", "6",
-        "--port", str(free_port()), "--json",
-    )  # fmt: skip
+def bench(tmp_path: Path, *args: str) -> dict[str, Any]:
+    """`eventflow bench ARGS --json` on a stack of its own: its figures, once it exited 0."""
+    result = eventflow(tmp_path, "bench", *args, "--port", str(free_port()), "--json")
     assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads(result.stdout)
+    return dict(json.loads(result.stdout))
+
+
+def test_a_burst_over_the_start_execution_quota_is_absorbed_by_the_queues(tmp_path: Path) -> None:
+    figures = bench(tmp_path, "--quota", "--events", "80", "--scale", "100", "--ingest-timeout", "6")
     assert figures["bucket"] == {"burst": 13.0, "refill_per_second": 3.0}
     assert figures["stored"] == 80 and figures["stored_twice"] == 0 and figures["dead_letters"] == 0
     assert figures["throttled_starts"] > 0  # the quota did bind
@@ -31,11 +34,7 @@ def test_a_burst_over_a_provisioned_tables_write_quota_is_absorbed_by_the_lanes(
     """billing=provisioned, Express: writes above the bucket are throttled, Store retries, an
     execution that still fails fails its message, which its lane delivers again; every event is
     stored and counted once, none dead-lettered."""
-    result = eventflow(
-        tmp_path, "bench", "--write-quota", "10,5", "--events", "60", "--port", str(free_port()), "--json",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads(result.stdout)
+    figures = bench(tmp_path, "--write-quota", "10,5", "--events", "60")
     assert figures["context"]["billing"] == "provisioned" and figures["bucket"] == {
         "burst": 10.0,
         "refill_per_second": 5.0,
@@ -46,12 +45,7 @@ def test_a_burst_over_a_provisioned_tables_write_quota_is_absorbed_by_the_lanes(
 
 
 def test_the_lanes_run_reports_web_latency_alone_and_beside_a_batch_burst(tmp_path: Path) -> None:
-    result = eventflow(
-        tmp_path, "bench", "--lanes", "--burst", "40", "--web-rate", "2", "--seconds", "3",
-        "--port", str(free_port()), "--json",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads(result.stdout)
+    figures = bench(tmp_path, "--lanes", "--burst", "40", "--web-rate", "2", "--seconds", "3")
     assert figures["web_events"] == 6 and figures["burst"] == 40
     for phase in ("alone", "beside_burst"):
         assert figures[phase]["stored"] == 6 and 0 < figures[phase]["p50_s"] <= figures[phase]["p99_s"]

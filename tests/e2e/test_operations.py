@@ -112,7 +112,7 @@ def test_dead_letters_of_any_shape_are_listed_without_failing(runtime: Any) -> N
     assert any("exceeds the limit" in letter.reason for letter in listed)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(body=pathological_bodies | plausible_event().map(json.dumps))
 def test_any_dead_letter_is_explained(runtime: Any, body: str) -> None:
     settings = runtime.settings()

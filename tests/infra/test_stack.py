@@ -367,12 +367,17 @@ def test_asl_tasks_retry_with_jitter_and_no_error_is_caught_into_a_fail_state() 
                 assert retry["JitterStrategy"] == "FULL" and retry["BackoffRate"] > 1 and retry["MaxDelaySeconds"], name
 
 
-def test_cfn_lint_finds_no_errors(template_json: dict[str, Any], tmp_path: Path) -> None:
+def test_cfn_lint_finds_no_errors(
+    template_json: dict[str, Any], with_publishers: dict[str, Any], tmp_path: Path
+) -> None:
+    """The template as synthesized, and with publisher roles (their grants and key policy): one
+    cfn-lint run reads both."""
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    path = tmp_path / f"{c.STACK_NAME}.template.json"
-    path.write_text(json.dumps(template_json))
+    paths = [tmp_path / f"{c.STACK_NAME}.template.json", tmp_path / "with-publishers.template.json"]
+    for path, template in zip(paths, (template_json, with_publishers), strict=True):
+        path.write_text(json.dumps(template))
     result = subprocess.run(
-        [str(cfn_lint), "--format", "parseable", str(path)],
+        [str(cfn_lint), "--format", "parseable", *map(str, paths)],
         capture_output=True,
         text=True,
         check=False,

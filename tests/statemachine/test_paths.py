@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import RawTable
 from tests.statemachine.conftest import Run
 from workflow.adapters.items import decompress
 from workflow.domain.validation import CONFLICT_REASON
@@ -54,31 +55,25 @@ def test_happy_path_per_event_type(runs: dict[str, list[Run]], store: Any, scena
 
 
 def test_the_event_and_its_count_are_one_transaction_and_nothing_else_is_written(
-    runs: dict[str, list[Run]], store: Any
+    runs: dict[str, list[Run]], raw_table: RawTable
 ) -> None:
     """No per-event marker beside the projection: the user's partition holds the projection only."""
     event = one(runs, "imported").input["event"]
-    partition = store._client.query(
-        TableName=store._table,
-        KeyConditionExpression="PK = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"USER#{event['user_id']}"}},
-    )["Items"]
+    partition = raw_table.partition(f"USER#{event['user_id']}")
     assert [item["SK"]["S"] for item in partition] == ["PROJECTION"]
-    item = store._client.get_item(
-        TableName=store._table, Key={"PK": {"S": f"EVENT#{event['event_id']}"}, "SK": {"S": "EVENT"}}
-    )["Item"]
+    item = raw_table.item({"PK": f"EVENT#{event['event_id']}", "SK": "EVENT"})
+    assert item is not None
     assert not {"event_id", "event_type", "user_id", "source", "occurred_at", "schema_version"} & item.keys()
 
 
-def test_invalid_event_is_recorded_as_rejected(runs: dict[str, list[Run]], store: Any) -> None:
+def test_invalid_event_is_recorded_as_rejected(runs: dict[str, list[Run]], store: Any, raw_table: RawTable) -> None:
     run = one(runs, "invalid")
     assert run.status == "SUCCEEDED" and run.entered() == ["Validate", "IsValid", "RecordRejection", "Rejected"]
     assert run.output == {"status": "rejected", "reason": run.output["reason"]}  # type: ignore[index]
     assert run.output["reason"].startswith("payload.email: String should match pattern")  # type: ignore[index]
     assert store.get_event(run.input["event"]["event_id"]) is None
-    rejection = store._client.get_item(
-        TableName=store._table, Key={"PK": {"S": f"REJECTED#{run.name}"}, "SK": {"S": "REJECTED"}}
-    )["Item"]
+    rejection = raw_table.item({"PK": f"REJECTED#{run.name}", "SK": "REJECTED"})
+    assert rejection is not None
     assert rejection["reason"]["S"] == run.output["reason"]  # type: ignore[index]
 
 
@@ -99,14 +94,13 @@ CONFLICT_PATH = [*CANCELLED, "SameContent", "Conflict", "RecordRejection", "Reje
 
 
 def test_an_event_id_reused_with_other_content_is_recorded_as_a_conflict(
-    runs: dict[str, list[Run]], store: Any
+    runs: dict[str, list[Run]], store: Any, raw_table: RawTable
 ) -> None:
     run = one(runs, "DuplicateWithOtherContent")
     assert run.status == "SUCCEEDED" and run.entered() == CONFLICT_PATH
     assert run.output == {"status": "rejected", "reason": CONFLICT_REASON}
-    rejection = store._client.get_item(
-        TableName=store._table, Key={"PK": {"S": f"REJECTED#{run.name}"}, "SK": {"S": "REJECTED"}}
-    )["Item"]
+    rejection = raw_table.item({"PK": f"REJECTED#{run.name}", "SK": "REJECTED"})
+    assert rejection is not None
     event = run.input["event"]
     assert rejection["reason"]["S"] == CONFLICT_REASON and rejection["event_id"]["S"] == event["event_id"]
     assert json.loads(decompress(rejection["body_z"]["S"])) == event  # the losing content is kept, compressed

@@ -66,7 +66,7 @@ def strings_in(value: Any) -> list[str]:
     return []
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=st.one_of(plausible_event(), json_values))
 def test_validate_accepts_or_rejects_with_a_reason_that_echoes_no_value(raw: Any) -> None:
     verdict = validate(raw, execution_name="r-1")
@@ -80,7 +80,7 @@ def test_validate_accepts_or_rejects_with_a_reason_that_echoes_no_value(raw: Any
             assert text not in verdict.reason
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 @given(body=st.one_of(st.text(max_size=2000), json_values.map(json.dumps), plausible_event().map(json.dumps)))
 def test_every_message_is_either_handed_to_the_workflow_or_recorded(body: str) -> None:
     starter, rejections = FakeStarter(), FakeRejections()
@@ -93,7 +93,7 @@ def test_every_message_is_either_handed_to_the_workflow_or_recorded(body: str) -
         assert len(result.name) <= 80 and json.loads(starter.started[result.name])["event"] == json.loads(body)
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=plausible_event())
 def test_the_publisher_sends_or_refuses_naming_the_event(raw: dict[str, Any]) -> None:
     transport = FakeTransport()
@@ -107,7 +107,7 @@ def test_the_publisher_sends_or_refuses_naming_the_event(raw: dict[str, Any]) ->
     assert list(receipt) == [raw["event_id"]] and len(transport.accepted) == 1
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(text=st.text(min_size=1, max_size=200).filter(lambda s: s.strip()))
 def test_unicode_and_control_characters_in_text_fields_round_trip(text: str) -> None:
     raw = {
@@ -209,7 +209,7 @@ def _storable(item: dict[str, Any]) -> None:
     assert len(readable(item)["body"]) <= 4096 and len(item["reason"]) <= 1000
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(body=pathological_bodies)
 def test_pathological_messages_are_started_or_recorded_never_raised(body: str) -> None:
     from functions.ingest import process_batch
@@ -244,7 +244,7 @@ def test_validate_never_raises_and_its_rejections_fit_dynamodb(raw: Any) -> None
         _storable(stored_item(verdict))
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(event_id=st.one_of(st.none(), st.text(max_size=200)), body=st.text(max_size=300))
 def test_our_execution_names_are_always_names_step_functions_accepts(event_id: str | None, body: str) -> None:
     from workflow.domain.naming import execution_name, execution_name_problem
@@ -257,7 +257,7 @@ def test_our_execution_names_are_always_names_step_functions_accepts(event_id: s
 _FULL_WIDTH = {ord(c): ord(c) + 0xFEE0 for c in "0123456789+()"}
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(
     digits=st.lists(st.text(alphabet="0123456789", min_size=2, max_size=4), min_size=2, max_size=4),
     dash=st.sampled_from(["-", "－", "ー", "‐", "―", "−", "–", "ｰ"]),
@@ -281,7 +281,7 @@ def test_full_width_phone_numbers_are_stored_in_ascii(digits: list[str], dash: s
     assert event.payload.phone == ascii_phone and event.payload.person_name == "山田 太郎"
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(
     local=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._", min_size=1, max_size=20),
     domain=st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12),

@@ -72,7 +72,7 @@ from typing import Any
 from workflow.bootstrap import Credentials
 
 # The modules of moto 5.2.5's engine that import `TMP_THREADS` by name.
-_THREAD_LIST_USERS = [
+THREAD_LIST_USERS = [
     "utils",
     "asl.component.program.program",
     "asl.component.test_state.program.test_state_program",
@@ -215,7 +215,7 @@ def _forget_finished_threads() -> None:
 
     running = _RunningThreads()
     running.extend(t for t in utils.TMP_THREADS if t.is_alive())
-    for name in _THREAD_LIST_USERS:
+    for name in THREAD_LIST_USERS:
         module = importlib.import_module(f"moto.stepfunctions.parser.{name}")
         module.TMP_THREADS = running  # type: ignore[attr-defined]
 
@@ -295,6 +295,7 @@ STATE_THREADS = 256  # room for each running execution's branches and timed Task
 EXECUTION_THREADS = 64
 _state_workers = _Workers("asl-state", STATE_THREADS)
 _execution_workers = _Workers("asl-execution", EXECUTION_THREADS)
+WORKER_POOLS = {"state": _state_workers, "execution": _execution_workers}  # by name, to be bounded
 _inline = threading.local()
 
 

@@ -128,6 +128,11 @@ class QueuePoller:
         self._threads.clear()
 
     @property
+    def sqs(self) -> Any:
+        """The SQS client it receives and deletes with."""
+        return self._sqs
+
+    @property
     def alive(self) -> int:
         """How many of this mapping's poller threads are running."""
         return sum(thread.is_alive() for thread in self._threads)

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import state_machine
 from tests.waiting import eventually
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.local
 
 
 def definition(table: str) -> dict[str, Any]:
@@ -73,11 +74,7 @@ def definition(table: str) -> dict[str, Any]:
 def test_a_users_state_machine_with_intrinsics_and_index_paths(runtime: Any) -> None:
     sfn = runtime.client("stepfunctions")
     table = runtime.settings().require("table_name")
-    arn = sfn.create_state_machine(
-        name=f"user-machine-{uuid.uuid4().hex[:8]}",
-        definition=json.dumps(definition(table)),
-        roleArn="arn:aws:iam::123456789012:role/user",
-    )["stateMachineArn"]
+    arn = state_machine(sfn, definition(table), name="user-machine", role="user")
     data = {
         "customer": {"address": "1-2-3 Chiyoda,Tokyo,Japan"},
         "orders": [{"sku": "card-1", "qty": 9, "tag": "new"}, {"sku": "card-2", "qty": 3, "tag": "new"}],

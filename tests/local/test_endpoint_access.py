@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from tests.conftest import boto, pass_state_machine
 from workflow.local.webaccess import AccessPolicy
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.local
 
 
 def request(aws: Any, method: str, headers: dict[str, str], body: str = "") -> tuple[int, dict[str, str], bytes]:
@@ -145,7 +145,7 @@ def test_a_payload_lambda_cannot_parse_is_refused_without_running_the_function(e
             LocalFunction(
                 name=name,
                 arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
-                handler="tests.e2e.handlers.crash",
+                handler="tests.local.handlers.crash",
                 timeout_seconds=5,
                 memory_mb=128,
                 environment={},

@@ -12,20 +12,20 @@ from typing import Any
 import pytest
 
 from tests.conftest import boto
-from tests.e2e import handlers
+from tests.local import handlers
 from tests.waiting import eventually
 from workflow.local.lambdas import LocalFunction
 from workflow.local.poller import QueueArrivals, QueuePoller
 from workflow.local.stack import EventSourceMapping
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.local
 
 
 def function(handler: str, timeout: float = 5) -> LocalFunction:
     return LocalFunction(
         name=f"fn-{uuid.uuid4().hex[:6]}",
         arn="arn:aws:lambda:us-east-1:123456789012:function:test",
-        handler=f"tests.e2e.handlers.{handler}",
+        handler=f"tests.local.handlers.{handler}",
         timeout_seconds=timeout,
         memory_mb=128,
         environment={},

@@ -10,11 +10,16 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import boto, pass_state_machine
+from tests.conftest import boto, pass_state_machine, state_machine
 from tests.waiting import eventually
 from workflow.local import engine
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.local
+
+
+def moto_backend(backends: Any) -> Any:
+    """The embedded AWS's state of one service, in the account and region of the tests."""
+    return backends["123456789012"]["us-east-1"]
 
 
 def test_only_the_most_recent_succeeded_executions_are_kept(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -25,11 +30,7 @@ def test_only_the_most_recent_succeeded_executions_are_kept(embedded_aws: Any, m
     def finished() -> list[str]:
         return [e["name"] for e in sfn.list_executions(stateMachineArn=arn)["executions"] if e["status"] == "SUCCEEDED"]
 
-    failing = sfn.create_state_machine(
-        name=f"fail-{arn.rsplit(':', 1)[-1]}",
-        definition='{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Broken"}}}',
-        roleArn="arn:aws:iam::123456789012:role/local",
-    )["stateMachineArn"]
+    failing = state_machine(sfn, {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Broken"}}}, name="fail")
 
     def failed() -> list[str]:
         return [e["name"] for e in sfn.list_executions(stateMachineArn=failing, statusFilter="FAILED")["executions"]]
@@ -75,7 +76,7 @@ def test_sns_keeps_only_recent_published_messages_for_inspection(
     arn = sns.create_topic(Name="engine-notifications")["TopicArn"]
     for i in range(23):
         sns.publish(TopicArn=arn, Message=f"m{i}")
-    kept = sns_backends["123456789012"]["us-east-1"].topics[arn].sent_notifications
+    kept = moto_backend(sns_backends).topics[arn].sent_notifications
     assert 5 <= len(kept) <= 10 and kept[-1][1] == "m22"
 
 
@@ -176,13 +177,8 @@ def test_the_engines_thread_list_does_not_grow_with_executions(embedded_aws: Any
 
     sfn = boto("stepfunctions", embedded_aws.endpoint_url)
     branch = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
-    arn = sfn.create_state_machine(
-        name="engine-threads",
-        definition=json.dumps(
-            {"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "Branches": [branch, branch], "End": True}}}
-        ),
-        roleArn="arn:aws:iam::123456789012:role/local",
-    )["stateMachineArn"]
+    both = {"Type": "Parallel", "Branches": [branch, branch], "End": True}
+    arn = state_machine(sfn, {"StartAt": "Both", "States": {"Both": both}}, name="engine-threads")
 
     def succeeded() -> int:
         return len(sfn.list_executions(stateMachineArn=arn, statusFilter="SUCCEEDED", maxResults=100)["executions"])
@@ -193,20 +189,10 @@ def test_the_engines_thread_list_does_not_grow_with_executions(embedded_aws: Any
             sfn.start_execution(stateMachineArn=arn, name=f"t-{wave}-{i}", input="{}")
         eventually(lambda wave=wave: succeeded() == 10 * (wave + 1), timeout=30, what=f"wave {wave} succeeded")
     users = {
-        id(importlib.import_module(f"moto.stepfunctions.parser.{m}").TMP_THREADS) for m in engine._THREAD_LIST_USERS
+        id(importlib.import_module(f"moto.stepfunctions.parser.{m}").TMP_THREADS) for m in engine.THREAD_LIST_USERS
     }
     assert users == {id(utils.TMP_THREADS)}  # one list, wherever moto appends to it
     assert len(utils.TMP_THREADS) < 120, len(utils.TMP_THREADS)
-
-
-def _machine(sfn: Any, name: str, definition: dict[str, Any]) -> str:
-    return str(
-        sfn.create_state_machine(
-            name=f"{name}-{uuid.uuid4().hex[:6]}",
-            definition=json.dumps(definition),
-            roleArn="arn:aws:iam::123456789012:role/local",
-        )["stateMachineArn"]
-    )
 
 
 def _finished(sfn: Any, arn: str, name: str) -> dict[str, Any]:
@@ -237,11 +223,8 @@ def test_executions_branches_and_states_that_cannot_time_out_reuse_the_engines_t
 ) -> None:
     sfn = boto("stepfunctions", embedded_aws.endpoint_url)
     branch = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
-    arn = _machine(
-        sfn,
-        "no-timeout",
-        {"StartAt": "Both", "States": {"Both": {"Type": "Parallel", "Branches": [branch, branch], "End": True}}},
-    )
+    both = {"Type": "Parallel", "Branches": [branch, branch], "End": True}
+    arn = state_machine(sfn, {"StartAt": "Both", "States": {"Both": both}}, name="no-timeout")
     monkeypatch.setattr(threading.Thread, "start", threading.Thread.start)  # restored after the test
     started = _thread_names_started()
     for i in range(8):
@@ -267,7 +250,7 @@ def test_a_task_past_its_timeout_fails_with_states_timeout_and_its_waits_reuse_t
             LocalFunction(
                 name=name,
                 arn=function_arn,
-                handler="tests.e2e.handlers.sleepy",
+                handler="tests.local.handlers.sleepy",
                 timeout_seconds=10,
                 memory_mb=128,
                 environment={},
@@ -282,7 +265,7 @@ def test_a_task_past_its_timeout_fails_with_states_timeout_and_its_waits_reuse_t
         "TimeoutSeconds": 1,
         "End": True,
     }
-    arn = _machine(sfn, "timeout", {"StartAt": "Sleep", "States": {"Sleep": task}})
+    arn = state_machine(sfn, {"StartAt": "Sleep", "States": {"Sleep": task}}, name="timeout")
     monkeypatch.setattr(threading.Thread, "start", threading.Thread.start)
     started = _thread_names_started()
     for i in range(4):
@@ -300,7 +283,7 @@ def test_nested_parallel_and_map_states_finish_when_every_engine_thread_is_busy(
     embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # One worker for branches and iterations: the rest run on the thread that waits for them.
-    monkeypatch.setattr(engine._state_workers, "limit", 1)
+    monkeypatch.setattr(engine.WORKER_POOLS["state"], "limit", 1)
     sfn = boto("stepfunctions", embedded_aws.endpoint_url)
     leaf = {"StartAt": "Twice", "States": {"Twice": {"Type": "Pass", "Parameters": {"v.$": "$"}, "End": True}}}
     each = {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": leaf, "End": True}
@@ -308,7 +291,7 @@ def test_nested_parallel_and_map_states_finish_when_every_engine_thread_is_busy(
     nested = {"Type": "Parallel", "Branches": [inner, inner, inner], "End": True}
     outer = {"StartAt": "Nested", "States": {"Nested": nested}}
     both = {"Type": "Parallel", "Branches": [outer, outer], "End": True}
-    arn = _machine(sfn, "nested", {"StartAt": "Outer", "States": {"Outer": both}})
+    arn = state_machine(sfn, {"StartAt": "Outer", "States": {"Outer": both}}, name="nested")
     sfn.start_execution(stateMachineArn=arn, name="nested", input='{"items": [1, 2, 3, 4]}')
     described = _finished(sfn, arn, "nested")
     assert described["status"] == "SUCCEEDED", described
@@ -319,10 +302,10 @@ def test_nested_parallel_and_map_states_finish_when_every_engine_thread_is_busy(
 def test_executions_beyond_the_engines_threads_wait_started_and_all_finish(
     embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine._execution_workers, "limit", 1)
+    monkeypatch.setattr(engine.WORKER_POOLS["execution"], "limit", 1)
     sfn = boto("stepfunctions", embedded_aws.endpoint_url)
     wait = {"Type": "Wait", "Seconds": 1, "End": True}
-    arn = _machine(sfn, "queued", {"StartAt": "Wait", "States": {"Wait": wait}})
+    arn = state_machine(sfn, {"StartAt": "Wait", "States": {"Wait": wait}}, name="queued")
     for i in range(3):
         sfn.start_execution(stateMachineArn=arn, name=f"q-{i}", input="{}")
     for i in range(3):  # each has begun its history when it is started, whether it runs yet or not
@@ -343,7 +326,7 @@ def test_a_succeeded_executions_history_is_kept_compressed_and_reads_back_the_sa
         "A": {"Type": "Pass", "Parameters": {"in.$": "$", "big": "z" * 3000}, "Next": "B"},
         "B": {"Type": "Parallel", "Branches": [branch, branch], "ResultPath": "$.branches", "End": True},
     }
-    arn = _machine(sfn, "compact", {"StartAt": "A", "States": steps})
+    arn = state_machine(sfn, {"StartAt": "A", "States": steps}, name="compact")
 
     def history(name: str) -> list[tuple[str, Any]]:
         execution = arn.replace(":stateMachine:", ":execution:") + f":{name}"
@@ -351,7 +334,7 @@ def test_a_succeeded_executions_history_is_kept_compressed_and_reads_back_the_sa
         return [(e["type"], {k: v for k, v in e.items() if k.endswith("EventDetails")}) for e in events]
 
     def kept(name: str) -> int:
-        machine = stepfunctions_parser_backends["123456789012"]["us-east-1"].describe_state_machine(arn)
+        machine = moto_backend(stepfunctions_parser_backends).describe_state_machine(arn)
         (execution,) = [e for e in machine.executions if e.name == name]
         return int(asizeof.asizeof(execution.exec_worker.env))
 
@@ -385,7 +368,7 @@ def test_sqs_remembers_the_newest_deleted_receipt_handles_and_takes_older_ones_a
         for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
             handles.append(message["ReceiptHandle"])
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    queue = sqs_backends["123456789012"]["us-east-1"].queues["engine-receipts"]
+    queue = moto_backend(sqs_backends).queues["engine-receipts"]
     assert len(queue.deleted_messages) == 3
     for handle in handles:  # deleting again succeeds, remembered or not
         sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)

@@ -12,7 +12,7 @@ from tests.e2e.express_scenario import EXPRESS
 from workflow.constants import ENV_RETENTION_DAYS, OUT_STATE_MACHINE_ARN
 from workflow.local.stack import LocalDeployer, synthesize
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.local
 
 
 def test_a_context_change_reaches_the_local_stack(embedded_aws: Any) -> None:

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 from workflow import bootstrap
 from workflow.local import inprocess
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.local
 
 Call = Callable[[dict[str, Any]], Any]
 
@@ -106,7 +106,7 @@ def test_the_runtime_s_clients_take_the_in_process_path(runtime: Any) -> None:
     calls = [
         runtime.client("sqs").list_queues,
         bootstrap.client("sts", "us-east-1", runtime.endpoint_url, ingest).get_caller_identity,
-        functools.partial(runtime.pollers[0]._sqs.get_queue_attributes, QueueUrl=runtime.pollers[0].mapping.queue_url),
+        functools.partial(runtime.pollers[0].sqs.get_queue_attributes, QueueUrl=runtime.pollers[0].mapping.queue_url),
     ]
     for call in calls:
         before = inprocess.answered()

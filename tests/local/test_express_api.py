@@ -5,30 +5,22 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import boto, pass_state_machine
+from tests.conftest import boto, pass_state_machine, state_machine
 from workflow import bootstrap
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.local
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"
 
 
 def express_machine(sfn: Any, states: dict[str, Any]) -> str:
-    return str(
-        sfn.create_state_machine(
-            name=f"express-{uuid.uuid4().hex[:8]}",
-            definition=json.dumps({"StartAt": next(iter(states)), "States": states}),
-            roleArn=ROLE,
-            type="EXPRESS",
-        )["stateMachineArn"]
-    )
+    return state_machine(sfn, {"StartAt": next(iter(states)), "States": states}, name="express", type="EXPRESS")
 
 
 def code_of(error: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:

@@ -24,7 +24,7 @@ def call(service: str, operation: str, **params: Any) -> Call:
 
 
 def test_a_role_s_identity_policies_decide_with_the_shared_evaluator() -> None:
-    """The evaluation itself is workflow.local.iam_policy's (tests/unit/test_iam_policy.py)."""
+    """The evaluation itself is workflow.local.iam_policy's (tests/local/test_iam_policy.py)."""
     role = f"arn:aws:iam::{ACCOUNT}:role/r"
     documents = (
         *policy({"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:GetItem"], "Resource": TABLE}),
