@@ -49,12 +49,8 @@ class EventflowStack(Stack):
         )
         table = EventsTable(self, "Storage", billing=config.billing, table_class=config.table_class).table
         functions = Functions(self, "Functions", config=config, table=table)
-        validate = functions.add(
-            "ValidateFunction", "functions.validate.handler", timeout=Duration.seconds(10), memory=256
-        )
-        project = functions.add(
-            "ProjectFunction", "functions.project.handler", timeout=Duration.seconds(10), memory=256
-        )
+        validate = functions.add("ValidateFunction", c.HANDLER_VALIDATE, timeout=Duration.seconds(10), memory=256)
+        project = functions.add("ProjectFunction", c.HANDLER_PROJECT, timeout=Duration.seconds(10), memory=256)
         workflow = Workflow(
             self,
             "Orchestration",
@@ -67,7 +63,7 @@ class EventflowStack(Stack):
         workflow.publish_encrypted(publishing.outbound, publishing.key, publishing.sns_service)
         ingest = functions.add(
             "IngestFunction",
-            "functions.ingest.handler",
+            c.HANDLER_INGEST,
             timeout=Duration.seconds(config.ingest_timeout_seconds),
             memory=256,
             env={

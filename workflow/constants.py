@@ -76,3 +76,8 @@ MAX_JSON_DEPTH = 8
 MAX_QUERY_DAYS = 366  # the widest window of a by-day query (one DynamoDB query per day)
 MAX_REJECTED_BODY_CHARS = 4096
 DEFAULT_RETENTION_DAYS = 365
+
+# The functions' handlers (module.function), as the stack deploys them.
+HANDLER_INGEST = "functions.ingest.handler"
+HANDLER_VALIDATE = "functions.validate.handler"
+HANDLER_PROJECT = "functions.project.handler"

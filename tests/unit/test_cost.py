@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from typing import Any
@@ -19,6 +20,7 @@ from workflow.drills.cost import (
     EventSource,
     PerEvent,
     facts_from_template,
+    log_record,
     logged_at,
     monthly_bill,
     sampled,
@@ -172,6 +174,20 @@ def test_transitions_count_states_entered_and_retries() -> None:
         {"id": 7, "previousEventId": 6, "type": "PassStateEntered"},
     ]
     assert transitions(history) == 3
+
+
+def test_a_log_record_keeps_execution_data_only_when_the_template_includes_it() -> None:
+    event = {
+        "id": 3,
+        "previousEventId": 2,
+        "type": "TaskScheduled",
+        "taskScheduledEventDetails": {"resource": "invoke", "parameters": '{"card_id":"c-1"}'},
+    }
+    with_data = json.loads(log_record(event, "arn:x", include_data=True))
+    without = json.loads(log_record(event, "arn:x", include_data=False))
+    assert with_data["details"] == {"resource": "invoke", "parameters": '{"card_id":"c-1"}'}
+    assert without["details"] == {"resource": "invoke"}
+    assert (without["id"], without["type"], without["previous_event_id"]) == ("3", "TaskScheduled", "2")
 
 
 def test_the_writer_finds_the_block_in_readme_or_docs(tmp_path: Any) -> None:

@@ -21,7 +21,8 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from workflow.constants import ENV_RETENTION_DAYS
+from workflow.asl.history import History, details
+from workflow.constants import ENV_RETENTION_DAYS, HANDLER_PROJECT
 from workflow.drills import capacity
 from workflow.drills.capacity import Read, TableShape, Write
 
@@ -155,14 +156,10 @@ _DATA_FIELDS = ("input", "output", "parameters", "result")
 
 def log_record(event: dict[str, Any], execution_arn: str, *, include_data: bool) -> str:
     """The CloudWatch Logs record Step Functions writes for one history event."""
-    details: dict[str, Any] = {}
-    for key, value in event.items():
-        if key.endswith("EventDetails") and isinstance(value, dict):
-            details = {k: v for k, v in value.items() if include_data or k not in _DATA_FIELDS}
     record = {
         "id": str(event["id"]),
         "type": event["type"],
-        "details": details,
+        "details": {k: v for k, v in details(event).items() if include_data or k not in _DATA_FIELDS},
         "previous_event_id": str(event.get("previousEventId", 0)),
         "event_timestamp": "1764489600000",
         "execution_arn": execution_arn,
@@ -173,15 +170,7 @@ def log_record(event: dict[str, Any], execution_arn: str, *, include_data: bool)
 
 def transitions(history: list[dict[str, Any]]) -> int:
     """Billed state transitions of one execution: every state entered, retries included."""
-    by_id = {event["id"]: event for event in history}
-    entered = sum(1 for event in history if event["type"].endswith("StateEntered"))
-    retries = sum(
-        1
-        for event in history
-        if event["type"] == "TaskScheduled"
-        and by_id.get(event.get("previousEventId", 0), {}).get("type", "").endswith(("Failed", "TimedOut"))
-    )
-    return entered + retries
+    return sum(1 + visit.retries for visit in History(history).visits)
 
 
 def lambda_log_lines(memory_mb: int, *, traced: bool) -> int:
@@ -263,78 +252,103 @@ def _ref(value: Any) -> str:
     return str(value)
 
 
-def facts_from_template(template: dict[str, Any]) -> StackFacts:
+Properties = dict[str, dict[str, Any]]  # by logical id: the resources' properties
+
+
+def _of(template: dict[str, Any], kind: str) -> Properties:
     resources: dict[str, dict[str, Any]] = template["Resources"]
+    return {name: r.get("Properties", {}) for name, r in resources.items() if r["Type"] == kind}
 
-    def of(kind: str) -> dict[str, dict[str, Any]]:
-        return {name: r.get("Properties", {}) for name, r in resources.items() if r["Type"] == kind}
 
-    functions_by_id = {
+def _variables(properties: dict[str, Any]) -> dict[str, Any]:
+    return dict((properties.get("Environment") or {}).get("Variables") or {})
+
+
+def _functions(template: dict[str, Any]) -> dict[str, Function]:
+    """The functions with a handler, by logical id."""
+    return {
         name: Function(
             handler=str(p["Handler"]),
             memory_mb=int(p.get("MemorySize", 128)),
             architecture=str((p.get("Architectures") or ["x86_64"])[0]),
             traced=(p.get("TracingConfig") or {}).get("Mode") == "Active",
-            sdk_traced=str(
-                ((p.get("Environment") or {}).get("Variables") or {}).get("POWERTOOLS_TRACE_DISABLED", "")
-            ).lower()
-            != "true",
+            sdk_traced=str(_variables(p).get("POWERTOOLS_TRACE_DISABLED", "")).lower() != "true",
         )
-        for name, p in of("AWS::Lambda::Function").items()
+        for name, p in _of(template, "AWS::Lambda::Function").items()
         if "Handler" in p
     }
-    sources = [
+
+
+def _sources(template: dict[str, Any], functions: dict[str, Function]) -> list[EventSource]:
+    return [
         EventSource(
             queue=_ref(p["EventSourceArn"]),
-            handler=functions_by_id[_ref(p["FunctionName"])].handler,
+            handler=functions[_ref(p["FunctionName"])].handler,
             batch_size=int(p.get("BatchSize", 10)),
             window_seconds=float(p.get("MaximumBatchingWindowInSeconds", 0)),
         )
-        for p in of("AWS::Lambda::EventSourceMapping").values()
-        if _ref(p["FunctionName"]) in functions_by_id
+        for p in _of(template, "AWS::Lambda::EventSourceMapping").values()
+        if _ref(p["FunctionName"]) in functions
     ]
-    (machine,) = of("AWS::StepFunctions::StateMachine").values()
-    logging = machine.get("LoggingConfiguration") or {}
+
+
+def _sampling(template: dict[str, Any]) -> tuple[float, float]:
+    """The first X-Ray sampling rule by priority, else X-Ray's default rule."""
     rules = sorted(
-        (p.get("SamplingRule") or {} for p in of("AWS::XRay::SamplingRule").values()),
+        (p.get("SamplingRule") or {} for p in _of(template, "AWS::XRay::SamplingRule").values()),
         key=lambda rule: int(rule.get("Priority", 10_000)),
     )
-    sampling = (
-        (float(rules[0].get("ReservoirSize", 0)), float(rules[0].get("FixedRate", 0)))
-        if rules
-        else (AWS_BEHAVIOUR["xray_default_reservoir_per_second"], AWS_BEHAVIOUR["xray_default_fixed_rate"])
-    )
+    if not rules:
+        return AWS_BEHAVIOUR["xray_default_reservoir_per_second"], AWS_BEHAVIOUR["xray_default_fixed_rate"]
+    return float(rules[0].get("ReservoirSize", 0)), float(rules[0].get("FixedRate", 0))
+
+
+def _autoscaling_minimums(template: dict[str, Any]) -> dict[str, dict[str, int]]:
+    tables = _of(template, "AWS::DynamoDB::Table")
     minimums: dict[str, dict[str, int]] = {}
-    for target in of("AWS::ApplicationAutoScaling::ScalableTarget").values():
+    for target in _of(template, "AWS::ApplicationAutoScaling::ScalableTarget").values():
         dimension = str(target.get("ScalableDimension", ""))
         if dimension.startswith("dynamodb:table:"):
             table = str(target.get("ResourceId", ""))
-            logical = next((t for t in of("AWS::DynamoDB::Table") if t in json.dumps(target.get("ResourceId"))), table)
+            logical = next((t for t in tables if t in json.dumps(target.get("ResourceId"))), table)
             kind = "write" if "Write" in dimension else "read"
             minimums.setdefault(logical, {})[kind] = int(target.get("MinCapacity", 0))
-    retention = [
-        int(v)
-        for f in of("AWS::Lambda::Function").values()
-        for k, v in ((f.get("Environment") or {}).get("Variables") or {}).items()
-        if k == ENV_RETENTION_DAYS
-    ]
-    log_groups = [int(p.get("RetentionInDays", 3653)) for p in of("AWS::Logs::LogGroup").values()]
+    return minimums
+
+
+def _retention_days(template: dict[str, Any]) -> tuple[int, int]:
+    """(days the table keeps events, days the log groups keep logs)."""
+    functions = _of(template, "AWS::Lambda::Function").values()
+    kept = [int(v) for f in functions for k, v in _variables(f).items() if k == ENV_RETENTION_DAYS]
+    log_groups = [int(p.get("RetentionInDays", 3653)) for p in _of(template, "AWS::Logs::LogGroup").values()]
+    return max(kept) if kept else 365, max(log_groups) if log_groups else 3653
+
+
+def facts_from_template(template: dict[str, Any]) -> StackFacts:
+    def count(*kinds: str) -> int:
+        return sum(len(_of(template, kind)) for kind in kinds)
+
+    functions = _functions(template)
+    (machine,) = _of(template, "AWS::StepFunctions::StateMachine").values()
+    logging = machine.get("LoggingConfiguration") or {}
+    retention_days, log_retention_days = _retention_days(template)
+    topics = _of(template, "AWS::SNS::Topic").values()
     return StackFacts(
         workflow_type=str(machine.get("StateMachineType", "STANDARD")).lower(),
         log_level=str(logging.get("Level", "OFF")) if logging.get("Destinations") else "OFF",
         include_execution_data=bool(logging.get("IncludeExecutionData", False)),
         workflow_traced=bool((machine.get("TracingConfiguration") or {}).get("Enabled", False)),
-        sampling=sampling,
-        functions={f.handler: f for f in functions_by_id.values()},
-        sources=sources,
-        tables={name: capacity.table_shape(name, p) for name, p in of("AWS::DynamoDB::Table").items()},
-        autoscaling_minimums=minimums,
-        retention_days=max(retention) if retention else 365,
-        log_retention_days=max(log_groups) if log_groups else 3653,
-        kms_keys=len(of("AWS::KMS::Key")),
-        encrypted_topics=sum(1 for p in of("AWS::SNS::Topic").values() if p.get("KmsMasterKeyId")),
-        alarms=len(of("AWS::CloudWatch::Alarm")) + len(of("AWS::CloudWatch::CompositeAlarm")),
-        dashboards=len(of("AWS::CloudWatch::Dashboard")),
+        sampling=_sampling(template),
+        functions={f.handler: f for f in functions.values()},
+        sources=_sources(template, functions),
+        tables={name: capacity.table_shape(name, p) for name, p in _of(template, "AWS::DynamoDB::Table").items()},
+        autoscaling_minimums=_autoscaling_minimums(template),
+        retention_days=retention_days,
+        log_retention_days=log_retention_days,
+        kms_keys=count("AWS::KMS::Key"),
+        encrypted_topics=sum(1 for p in topics if p.get("KmsMasterKeyId")),
+        alarms=count("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"),
+        dashboards=count("AWS::CloudWatch::Dashboard"),
     )
 
 
@@ -405,28 +419,27 @@ def _log_bytes_by_function(lines: list[str]) -> Counter[str]:
     return by_function
 
 
-def per_event(run: RunRecord, facts: StackFacts) -> PerEvent:
-    events = max(1, run.events)
-    executions = max(1, len(run.executions))
-    histories = [history for _, history in run.executions]
-    logged = [
+def _workflow_log_lines(run: RunRecord, facts: StackFacts) -> list[str]:
+    """The records Step Functions logs for the run's executions at the template's level."""
+    return [
         log_record(event, arn, include_data=facts.include_execution_data)
         for arn, history in run.executions
         for event in history
         if logged_at(facts.log_level, event["type"])
     ]
-    overhead = AWS_BEHAVIOUR["log_event_overhead_bytes"]
-    sources = {s.handler for s in facts.sources}
-    outbound = sum(
+
+
+def _outbound_publishes(histories: list[list[dict[str, Any]]]) -> int:
+    return sum(
         1
         for history in histories
         for event in history
         if event["type"] == "TaskScheduled" and event.get("taskScheduledEventDetails", {}).get("resourceType") == "sns"
     )
-    write_units, calls = _write_units(run, facts)
-    read_units = 0.0
-    for _, read in run.reads:
-        read_units += capacity.read_units_of(read)
+
+
+def _stored_bytes(run: RunRecord, facts: StackFacts) -> Counter[str]:
+    """Bytes the run left stored: "table", "indexes", "pitr" (the table's, where PITR is on)."""
     stored: Counter[str] = Counter()
     for table_id, items in run.stored.items():
         table = facts.tables.get(table_id)
@@ -438,14 +451,32 @@ def per_event(run: RunRecord, facts: StackFacts) -> PerEvent:
             stored["indexes"] += in_indexes
             if table.pitr:
                 stored["pitr"] += in_table
-    emf = [json.loads(line) for line in run.log_lines if _is_emf(line)]
-    metrics = {
-        (directive["Namespace"], metric["Name"], tuple((d, str(record.get(d))) for d in dims))
-        for record in emf
-        for directive in record["_aws"].get("CloudWatchMetrics", [])
-        for metric in directive.get("Metrics", [])
-        for dims in directive.get("Dimensions", [[]])
-    }
+    return stored
+
+
+def _custom_metrics(lines: list[str]) -> int:
+    """The distinct metrics (namespace, name, dimension values) the EMF lines publish."""
+    emf = [json.loads(line) for line in lines if _is_emf(line)]
+    return len(
+        {
+            (directive["Namespace"], metric["Name"], tuple((d, str(record.get(d))) for d in dims))
+            for record in emf
+            for directive in record["_aws"].get("CloudWatchMetrics", [])
+            for metric in directive.get("Metrics", [])
+            for dims in directive.get("Dimensions", [[]])
+        }
+    )
+
+
+def per_event(run: RunRecord, facts: StackFacts) -> PerEvent:
+    events = max(1, run.events)
+    executions = max(1, len(run.executions))
+    histories = [history for _, history in run.executions]
+    logged = _workflow_log_lines(run, facts)
+    overhead = AWS_BEHAVIOUR["log_event_overhead_bytes"]
+    sources = {s.handler for s in facts.sources}
+    write_units, calls = _write_units(run, facts)
+    read_units = sum((capacity.read_units_of(read) for _, read in run.reads), 0.0)
     received = sum(run.records_by_queue.values()) or 1
     by_function = _log_bytes_by_function(run.log_lines)
     return PerEvent(
@@ -455,15 +486,15 @@ def per_event(run: RunRecord, facts: StackFacts) -> PerEvent:
         logged_history_events=len(logged) / executions,
         workflow_log_bytes=sum(len(line) + overhead for line in logged) / executions,
         workflow_invocations={h: n / events for h, n in sorted(run.invocations.items()) if h not in sources},
-        outbound_publishes=outbound / events,
+        outbound_publishes=_outbound_publishes(histories) / events,
         app_log_bytes=sum(len(line.encode()) + overhead for line in run.log_lines if not _is_emf(line)) / events,
         emf_bytes=sum(len(line.encode()) + overhead for line in run.log_lines if _is_emf(line))
         / max(1, sum(run.invocations.values())),
-        custom_metrics=len(metrics),
+        custom_metrics=_custom_metrics(run.log_lines),
         write_units={k: v / events for k, v in sorted(write_units.items())},
         write_calls={k: (c / events, t / events, i / events) for k, (c, t, i) in sorted(calls.items())},
         read_units=read_units / events,
-        stored_bytes={k: v / events for k, v in sorted(stored.items())},
+        stored_bytes={k: v / events for k, v in sorted(_stored_bytes(run, facts).items())},
         queue_shares={s.queue: run.records_by_queue.get(s.queue, 0) / received for s in facts.sources},
         app_log_bytes_by_function={k: v / events for k, v in sorted(by_function.items())},
     )
@@ -892,7 +923,7 @@ LEVERS: dict[str, Change] = {
     "as built": (None, None),
     "table class Standard-IA": (_infrequent_access, None),
     "the app publishing in full PublishBatch requests of ten": (None, lambda m: replace(m, inbound_publishes=0.1)),
-    "Project as a direct dynamodb:updateItem Task": (None, _without_function("functions.project.handler", "Project")),
+    "Project as a direct dynamodb:updateItem Task": (None, _without_function(HANDLER_PROJECT, "Project")),
     "one Express execution per SQS batch (inline Map), outbound PublishBatch": (
         None,
         lambda m: replace(m, execution_per_batch=True),

@@ -219,6 +219,30 @@ def record(
     invoked_before = {f.handler: f.invocations for f in runtime.deployment.functions}
     received_before = {id(p): p.stats.received for p in runtime.pollers}
     started = datetime.now(UTC) - timedelta(seconds=1)
+    published = _publish(runtime, meter, events, progress)
+    progress("reading the executions' histories")
+    resources = _resources(runtime)
+    tables = resources.get("AWS::DynamoDB::Table", {})
+    writes = [(tables.get(t, t), w) for t, w in meter.writes]
+    return RunRecord(
+        template=template,
+        events=published,
+        executions=_executions(runtime, started),
+        writes=writes,
+        reads=[(tables.get(t, t), r) for t, r in meter.reads],
+        dynamodb_calls=dict(meter.calls),
+        log_lines=_logged_since(log_file, logged_before),
+        invocations={f.handler: f.invocations - invoked_before.get(f.handler, 0) for f in runtime.deployment.functions},
+        records_by_queue=_received_by_queue(runtime, resources.get("AWS::SQS::Queue", {}), received_before),
+        stored=_left_stored(writes, template),
+    )
+
+
+def _publish(runtime: LocalRuntime, meter: DynamoDbMeter, events: int, progress: Callable[[str], None]) -> int:
+    """Publish the mix (valid events through the app's publisher, bad messages straight to the
+    topic) with `meter` recording DynamoDB, and wait until the stack has handled it all; returns
+    how many messages were published."""
+    assert runtime.aws.router is not None
     valid, bad = sample_events(events)
     runtime.aws.router.meter = meter
     try:
@@ -234,36 +258,29 @@ def record(
         runtime.wait_until_drained(timeout=300, interval=0.3)
     finally:
         runtime.aws.router.meter = None
-    progress("reading the executions' histories")
-    executions = _executions(runtime, started)
-    resources = _resources(runtime)
-    tables = resources.get("AWS::DynamoDB::Table", {})
-    queues = resources.get("AWS::SQS::Queue", {})
-    invocations = {f.handler: f.invocations - invoked_before.get(f.handler, 0) for f in runtime.deployment.functions}
+    return len(valid) + len(bad)
+
+
+def _received_by_queue(
+    runtime: LocalRuntime, queues: dict[str, str], received_before: dict[int, int]
+) -> dict[str, int]:
+    """Records each event source received since `received_before`, by queue logical id."""
     by_queue: Counter[str] = Counter()
     for poller in runtime.pollers:
         name = poller.mapping.queue_arn.rsplit(":", 1)[-1]
         logical = next((q for physical, q in queues.items() if physical.rstrip("/").endswith(name)), name)
         by_queue[logical] += poller.stats.received - received_before.get(id(poller), 0)
-    if log_file is not None:
-        for handler in logging.getLogger(POWERTOOLS_SERVICE_NAME).handlers:
-            handler.flush()
-        logged = log_file.read_bytes()[logged_before:].decode(errors="replace").splitlines()
-    else:
-        logged = []
-    writes = [(tables.get(t, t), w) for t, w in meter.writes]
-    return RunRecord(
-        template=template,
-        events=len(valid) + len(bad),
-        executions=executions,
-        writes=writes,
-        reads=[(tables.get(t, t), r) for t, r in meter.reads],
-        dynamodb_calls=dict(meter.calls),
-        log_lines=[line for line in logged if line.strip()],
-        invocations=invocations,
-        records_by_queue=dict(by_queue),
-        stored=_left_stored(writes, template),
-    )
+    return dict(by_queue)
+
+
+def _logged_since(log_file: Path | None, offset: int) -> list[str]:
+    """The functions' non-blank log lines written after `offset`."""
+    if log_file is None:
+        return []
+    for handler in logging.getLogger(POWERTOOLS_SERVICE_NAME).handlers:
+        handler.flush()
+    logged = log_file.read_bytes()[offset:].decode(errors="replace").splitlines()
+    return [line for line in logged if line.strip()]
 
 
 def _left_stored(writes: list[tuple[str, Write]], template: dict[str, Any]) -> dict[str, list[Item]]:
