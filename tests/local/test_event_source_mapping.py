@@ -270,3 +270,31 @@ def test_an_arrival_wakes_one_receive_not_one_per_idle_poller(lane: dict[str, An
         assert sqs.receives - before <= 3  # the waiting thread's, and one more at most; not eight
     finally:
         p.stop(5)
+
+
+def test_an_idle_mapping_polls_once_per_wake_up_not_once_per_thread(lane: dict[str, Any]) -> None:
+    sqs = CountingSqs(lane["sqs"])
+    arrivals = QueueArrivals.of(lane["arn"])
+    p = poller(lane, function("partial"), sqs=sqs, concurrency=8, idle_sleep_seconds=0.5, arrivals=arrivals).start()
+    try:
+        eventually(lambda: sqs.receives >= 8, timeout=10, interval=0.05, what="every thread polled once")
+        time.sleep(1.0)
+        before = sqs.receives
+        time.sleep(3.0)
+        # The waiting thread's, one every 0.5 s: ~6; every thread's own would be ~48.
+        assert sqs.receives - before <= 10
+    finally:
+        p.stop(5)
+
+
+def test_a_returned_message_is_received_again_when_its_visibility_timeout_ends(lane: dict[str, Any]) -> None:
+    p = poller(lane, function("partial"), idle_sleep_seconds=30, arrivals=QueueArrivals.of(lane["arn"])).start()
+    try:
+        send(lane, "fail")
+        eventually(lambda: p.stats.received >= 1, timeout=10, interval=0.02, what="the first receive")
+        returned = time.monotonic()
+        # The lane's visibility timeout is 1 s: received again then, not after the 30 s idle sleep.
+        eventually(lambda: p.stats.received >= 2, timeout=10, interval=0.02, what="the second receive")
+        assert time.monotonic() - returned < 4
+    finally:
+        p.stop(5)

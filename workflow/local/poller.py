@@ -11,8 +11,10 @@ Pollers are driven by arrivals: given the queue's :class:`QueueArrivals`, a poll
 the queue empty waits until SQS accepts a message into it (a send, a publish to a subscribed
 topic, a redrive), and a batch still short of ``BatchSize`` waits for the next message until its
 batching window closes; neither sleeps while a message is already there. Messages that only
-become visible again (a visibility timeout running out, a delay ending) announce nothing: they
-are found by the next poll, at most ``idle_sleep_seconds`` later.
+become visible again (a visibility timeout running out, a delay ending) announce nothing: the
+waiting poller wakes when the first of them is due. Only one thread of a mapping waits for the
+queue at a time, and polls again when it wakes; the others wait for their turn without polling
+(an idle mapping costs one receive per wake-up, at least every ``idle_sleep_seconds``).
 
 A poller survives any exception in a cycle (a dropped connection, a read timeout, an error from
 SQS): it is logged by its type only (never a message, which may quote a payload), counted in
@@ -73,11 +75,29 @@ class QueueArrivals:
         messages = self._queue._messages
         return messages[-1] if messages else None
 
-    def wait(self, mark: object, timeout: float) -> bool:
-        """Until a message arrived after `mark` was taken (True), or `timeout` seconds (False)."""
+    def wait(self, mark: object, timeout: float, stopping: threading.Event | None = None) -> bool:
+        """Until a message arrived after `mark` was taken (True), `stopping` is set or `timeout`
+        seconds passed (False)."""
         condition = self._queue._messages_lock
         with condition:
-            return bool(condition.wait_for(lambda: self.mark() is not mark, timeout))
+            condition.wait_for(lambda: self.mark() is not mark or (stopping is not None and stopping.is_set()), timeout)
+            return self.mark() is not mark
+
+    def wake(self) -> None:
+        """Wake whoever waits for an arrival (to see that its poller is stopping)."""
+        condition = self._queue._messages_lock
+        with condition:
+            condition.notify_all()
+
+    def due_in(self, longest: float) -> float:
+        """Seconds until the first message now hidden (received and not yet deleted, or delayed)
+        becomes visible again, which announces nothing; `longest` at most."""
+        from moto.core.utils import unix_time_millis
+
+        now = unix_time_millis()
+        hidden = [max(m.visible_at, m.delayed_until) for m in list(self._queue._messages)]
+        soonest = min((at for at in hidden if at >= now), default=None)
+        return longest if soonest is None else max(0.0, min(longest, (soonest - now) / 1000 + 0.001))
 
 
 class QueuePoller:
@@ -122,6 +142,8 @@ class QueuePoller:
     def stop(self, timeout: float = 60.0) -> None:
         """Stop receiving; wait for the batches in flight to be invoked and acknowledged."""
         self._stopping.set()
+        if self._arrivals is not None:
+            self._arrivals.wake()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -152,18 +174,27 @@ class QueuePoller:
             if handled:
                 idle = 0.02
             elif self._arrivals is not None:
-                # Short polls, with the waiting done here, for the next arrival: the embedded
-                # server's lock would make a long poll there stall every other request. One of
-                # the mapping's threads waits for the queue at a time, the others behind it, so
-                # that an arrival wakes one receive, not one per thread.
-                if self._waiting.acquire(timeout=self._idle_sleep):
-                    try:
-                        self._arrivals.wait(self._emptied, self._idle_sleep)
-                    finally:
-                        self._waiting.release()
+                self._await_arrival(self._arrivals)
             else:
                 self._stopping.wait(idle)
                 idle = min(self._idle_sleep, idle * 2)
+
+    def _await_arrival(self, arrivals: QueueArrivals) -> None:
+        """Short polls, with the waiting done here: the embedded server's lock would make a long
+        poll there stall every other request. One of the mapping's threads waits for the queue
+        at a time, and only it polls again; the others wait for their turn without polling, so
+        an idle mapping costs one receive per wake-up, not one per thread. It wakes when SQS
+        accepts a message, when a hidden message becomes visible again, or after
+        `idle_sleep_seconds` (for what announces nothing, such as ChangeMessageVisibility)."""
+        while not self._waiting.acquire(timeout=self._idle_sleep):
+            if self._stopping.is_set():
+                return
+        try:
+            if arrivals.wait(self._emptied, arrivals.due_in(self._idle_sleep), self._stopping):
+                # This arrival is this thread's to receive: the next waiter waits for another.
+                self._emptied = arrivals.mark()
+        finally:
+            self._waiting.release()
 
     def _failed(self, error: Exception, backoff: float) -> None:
         code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None

@@ -155,7 +155,11 @@ class MotoLocks:
         self.everything = LockSet(locks)
 
     def of(self, environ: dict[str, Any]) -> LockSet:
-        group = _LOCK_GROUPS.get(signing_service(environ) or "")
+        return self.service(signing_service(environ) or "")
+
+    def service(self, name: str) -> LockSet:
+        """The lock of the backends of the service signing as `name` (``sqs``, ``states``, ...)."""
+        group = _LOCK_GROUPS.get(name)
         return self.everything if group is None else self._groups[group]
 
 
@@ -320,6 +324,7 @@ class EmbeddedAws:
         self._thread: threading.Thread | None = None
         self.router: LambdaRouter | None = None
         self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
 
     @property
     def endpoint_url(self) -> str:
@@ -371,19 +376,25 @@ class EmbeddedAws:
         return self
 
     def _client(self, service: str) -> Any:
-        """A client of this server, for the APIs it answers itself."""
-        import boto3
+        """A client of this server, for the APIs it answers itself. Made once under a lock: a
+        burst of concurrent first calls (StartExecution from every ingest batch at once) waits
+        for the one client instead of each loading the service's model."""
+        made = self._clients.get(service)
+        if made is not None:
+            return made
+        with self._clients_lock:
+            if service not in self._clients:
+                import boto3
 
-        if service not in self._clients:
-            session: Any = boto3.session.Session()
-            self._clients[service] = session.client(
-                service,
-                endpoint_url=self.endpoint_url,
-                region_name="us-east-1",
-                aws_access_key_id="local",
-                aws_secret_access_key="local",
-            )
-        return self._clients[service]
+                session: Any = boto3.session.Session()
+                self._clients[service] = session.client(
+                    service,
+                    endpoint_url=self.endpoint_url,
+                    region_name="us-east-1",
+                    aws_access_key_id="local",
+                    aws_secret_access_key="local",
+                )
+            return self._clients[service]
 
     def stop(self) -> None:
         inprocess.withdraw(self.host, self.port)
