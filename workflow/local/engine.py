@@ -620,76 +620,83 @@ def _read_retention_directly() -> None:
     SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
 
 
+def _item_key(table: Any, op: dict[str, Any]) -> tuple[Any, Any] | None:
+    """The (hash, range) key a transaction's operation names on `table`, as moto keys its items."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    source = op.get("Key") or op.get("Item") or {}
+    if table.hash_key_attr not in source:
+        return None
+    hash_value = DynamoType(source[table.hash_key_attr])
+    range_value = None
+    if table.range_key_attr is not None:
+        if table.range_key_attr not in source:
+            return None
+        range_value = DynamoType(source[table.range_key_attr])
+    return hash_value, range_value
+
+
+def _read_item(table: Any, hash_value: Any, range_value: Any) -> Any:
+    bucket = table.items.get(hash_value)
+    if bucket is None:
+        return None
+    if table.range_key_attr is None:
+        return copy.deepcopy(bucket)
+    item = bucket.get(range_value)
+    return copy.deepcopy(item) if item is not None else None
+
+
+def _write_item(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
+    if table.range_key_attr is None:
+        if item is None:
+            table.items.pop(hash_value, None)
+        else:
+            table.items[hash_value] = item
+        return
+    bucket = table.items[hash_value]
+    if item is None:
+        bucket.pop(range_value, None)
+        if not bucket:
+            table.items.pop(hash_value, None)
+    else:
+        bucket[range_value] = item
+
+
+class _NoTableCopy:
+    """moto's `copy` module, except that deep-copying a Table returns the table itself."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        if isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+
 def _save_only_touched_items() -> None:
     from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.dynamo_type import DynamoType
-    from moto.dynamodb.models.table import Table
 
     module = importlib.import_module("moto.dynamodb.models")
     transact = DynamoDBBackend.transact_write_items
 
-    def key_of(table: Table, op: dict[str, Any]) -> tuple[Any, Any] | None:
-        source = op.get("Key") or op.get("Item") or {}
-        if table.hash_key_attr not in source:
-            return None
-        hash_value = DynamoType(source[table.hash_key_attr])
-        range_value = None
-        if table.range_key_attr is not None:
-            if table.range_key_attr not in source:
-                return None
-            range_value = DynamoType(source[table.range_key_attr])
-        return hash_value, range_value
-
-    def read(table: Table, hash_value: Any, range_value: Any) -> Any:
-        bucket = table.items.get(hash_value)
-        if bucket is None:
-            return None
-        if table.range_key_attr is None:
-            return copy.deepcopy(bucket)
-        item = bucket.get(range_value)
-        return copy.deepcopy(item) if item is not None else None
-
-    def write(table: Table, hash_value: Any, range_value: Any, item: Any) -> None:
-        if table.range_key_attr is None:
-            if item is None:
-                table.items.pop(hash_value, None)
-            else:
-                table.items[hash_value] = item
-            return
-        bucket = table.items[hash_value]
-        if item is None:
-            bucket.pop(range_value, None)
-            if not bucket:
-                table.items.pop(hash_value, None)
-        else:
-            bucket[range_value] = item
-
-    class _NoTableCopy:
-        """moto's `copy` module, except that deep-copying a Table returns the table itself."""
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(copy, name)
-
-        @staticmethod
-        def deepcopy(value: Any, memo: Any = None) -> Any:
-            if isinstance(value, Table):
-                return value
-            return copy.deepcopy(value, memo)
-
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        saved: list[tuple[Table, Any, Any, Any]] = []
+        saved: list[tuple[Any, Any, Any, Any]] = []
         for entry in transact_items:
             for op in entry.values():
                 table = self.tables.get(op.get("TableName")) if isinstance(op, dict) else None
-                key = key_of(table, op) if table is not None else None
+                key = _item_key(table, op) if table is not None else None
                 if table is not None and key is not None:
-                    saved.append((table, key[0], key[1], read(table, *key)))
+                    saved.append((table, key[0], key[1], _read_item(table, *key)))
         module.copy = _NoTableCopy()  # type: ignore[attr-defined]
         try:
             transact(self, transact_items)
         except Exception:
             for table, hash_value, range_value, item in reversed(saved):
-                write(table, hash_value, range_value, item)
+                _write_item(table, hash_value, range_value, item)
             raise
         finally:
             module.copy = copy  # type: ignore[attr-defined]
