@@ -33,3 +33,20 @@ def sleepy(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     time.sleep(float(event.get("seconds", 0)))
     return {"slept": event.get("seconds", 0)}
+
+
+def counted(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Adds one metric named by the event, waits for the others to add theirs, then flushes
+    (Powertools' `log_metrics`)."""
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics = Metrics(namespace="LocalTest", service="counted")
+
+    @metrics.log_metrics
+    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        metrics.add_metric(name=event["metric"], unit=MetricUnit.Count, value=1)
+        event["barrier"].wait(timeout=10)
+        return {"metrics": sorted(metrics.provider.metric_set)}
+
+    return handle(event, context)

@@ -16,7 +16,6 @@ started and context switches, here and on the peer, so that a regression in any 
 
 from __future__ import annotations
 
-import functools
 import json
 import resource
 import subprocess
@@ -24,30 +23,28 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from workflow import bootstrap
-from workflow.domain.events import UserEvent, new_event, to_json
-from workflow.drills.workload import percentile, publish_latencies
+from workflow.domain.events import UserEvent, to_json
+from workflow.drills.workload import card_events, percentile, publish_burst, publish_latencies, timelines, user_name
 from workflow.local.runtime import LocalRuntime
 from workflow.local.server import EmbeddedAws
-from workflow.ports import every_item
+from workflow.service.ingest import workflow_input
 
 Progress = Callable[[str], None]
 
 
-def _rss_mb() -> float:
+def rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
 
-def _peak_rss_mb() -> float:
+def _peakrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -95,30 +92,17 @@ class Usage:
         }
 
 
-def _events(n: int, users: int = 50, offset: int = 0) -> list[UserEvent]:
-    start = datetime.now(UTC) - timedelta(hours=1)
-    return [
-        new_event(
-            "card.imported",
-            user_id=f"bench-{(offset + i) % users:03d}",
-            source="web" if i % 3 else "batch",
-            occurred_at=start + timedelta(milliseconds=offset + i),
-            payload={"card_id": f"card-{offset + i}", "person_name": "Bench Person", "company": "Bench Co"},
-        )
-        for i in range(n)
-    ]
+BENCH_USERS = 50
 
 
-def _publish(settings: bootstrap.Settings, events: list[UserEvent], sent_at: dict[str, float]) -> None:
-    publisher = bootstrap.publisher(settings)
+def bench_events(n: int, offset: int = 0) -> list[UserEvent]:
+    """The bench's events: card imports of 50 users, a third of them in the batch lane."""
+    return card_events(n, prefix="bench", users=BENCH_USERS, offset=offset)
 
-    def send(chunk: list[UserEvent]) -> None:
-        now = time.time()
-        sent_at.update({e.event_id: now for e in chunk})
-        publisher.publish_many(chunk)
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(send, [events[i : i + 10] for i in range(0, len(events), 10)]))
+def publish(settings: bootstrap.Settings, events: list[UserEvent], sent_at: dict[str, float]) -> None:
+    """Four producers at once, ten events to a PublishBatch."""
+    publish_burst(settings, events, sent_at, workers=4)
 
 
 def pipeline(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, Any]:
@@ -129,10 +113,10 @@ def pipeline(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, Any
     count_thread_starts()
     before = Usage.now()
     started = time.monotonic()
-    for events in (_events(first), _events(n - first, offset=first)):
+    for events in (bench_events(first), bench_events(n - first, offset=first)):
         if not events:
             continue
-        _publish(settings, events, sent_at)
+        publish(settings, events, sent_at)
         runtime.wait_until_drained(
             timeout=max(600.0, n / 2),
             interval=0.5,
@@ -141,16 +125,11 @@ def pipeline(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, Any
                 f"{b.running_executions} executions running"
             ),
         )
-        memory[f"rss_mb_after_{len(sent_at)}"] = round(_rss_mb(), 1)
+        memory[f"rss_mb_after_{len(sent_at)}"] = round(rss_mb(), 1)
     elapsed = time.monotonic() - started
     cost = before.per(Usage.now(), n, "event")
     store = bootstrap.event_store(settings)
-    far = datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1)
-    items = [
-        item
-        for user in sorted({f"bench-{i % 50:03d}" for i in range(n)})
-        for item in every_item(functools.partial(store.user_events, user, *far, limit=500))
-    ]
+    items = timelines(store, sorted({user_name("bench", i % BENCH_USERS) for i in range(n)}))
     latencies = publish_latencies(items, sent_at)
     stored = len(latencies)
     return {
@@ -163,7 +142,7 @@ def pipeline(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, Any
         "latency_p99_s": round(percentile(latencies, 99), 2),
         **memory,
         # the kernel's high-water mark lags the resident size it last sampled: never below a sample
-        "peak_rss_mb": round(max(_peak_rss_mb(), *memory.values(), 0.0), 1),
+        "peak_rss_mb": round(max(_peakrss_mb(), *memory.values(), 0.0), 1),
         **cost,
     }
 
@@ -172,9 +151,7 @@ def executions(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, A
     """n executions of the deployed definition, started directly, until all have finished."""
     sfn = runtime.client("stepfunctions")
     (machine,) = runtime.deployment.state_machines.values()  # type: ignore[union-attr]
-    inputs = [
-        json.dumps({"event": json.loads(to_json(e)), "ingest": {"lane": "bench"}}) for e in _events(n, offset=10**7)
-    ]
+    inputs = [workflow_input(json.loads(to_json(e)), "bench") for e in bench_events(n, offset=10**7)]
     count_thread_starts()
     before = Usage.now()
     started = time.monotonic()

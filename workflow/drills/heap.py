@@ -76,13 +76,13 @@ def measure(runtime: Any, first: int, second: int, progress: Progress) -> dict[s
 
     def push(count: int, offset: int) -> None:
         for start in range(0, count, CHUNK):
-            bench._publish(settings, bench._events(min(CHUNK, count - start), offset=offset + start), sent_at)
+            bench.publish(settings, bench.bench_events(min(CHUNK, count - start), offset=offset + start), sent_at)
             runtime.wait_until_drained(timeout=600.0, interval=0.2, settle=2)
             progress(f"memory: {len(sent_at)} of {second} events stored")
 
     def reading() -> tuple[dict[str, int], float]:
         gc.collect()
-        return sizes(sources()), bench._rss_mb()
+        return sizes(sources()), bench.rss_mb()
 
     push(first, 2 * 10**7)
     before, rss_before = reading()

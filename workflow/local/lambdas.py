@@ -17,6 +17,7 @@ import traceback
 import uuid
 from collections import ChainMap
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,41 @@ from workflow.local.faults import FaultPlan
 
 Handler = Callable[[Any, Any], Any]
 log = logging.getLogger("eventflow.local")
+
+# Powertools keeps the metrics an invocation adds in sets shared by every `Metrics` object of the
+# process (class attributes): on Lambda one environment runs one invocation at a time, here many
+# run at once, and one invocation's flush would clear another's metrics between its check and its
+# serialization ("Must contain at least one metric"). Each invocation gets its own sets, as each
+# Lambda environment has its own; outside an invocation (a handler called directly) the shared ones.
+_INVOCATION_METRICS: ContextVar[dict[tuple[int, str], Any] | None] = ContextVar("invocation_metrics", default=None)
+_METRIC_SETS = ("metric_set", "dimension_set", "metadata_set", "dimension_sets")
+
+
+def _per_invocation(name: str) -> property:
+    def get(provider: Any) -> Any:
+        sets = _INVOCATION_METRICS.get()
+        if sets is None:
+            return provider.__dict__[name]
+        key = (id(provider), name)
+        if key not in sets:
+            if name == "dimension_set":
+                sets[key] = {k: str(v) for k, v in provider.__dict__.get("default_dimensions", {}).items()}
+            else:
+                sets[key] = [] if name == "dimension_sets" else {}
+        return sets[key]
+
+    def put(provider: Any, value: Any) -> None:
+        provider.__dict__[name] = value
+
+    return property(get, put)
+
+
+def _metrics_per_invocation() -> None:
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+    if not isinstance(AmazonCloudWatchEMFProvider.__dict__.get("metric_set"), property):
+        for name in _METRIC_SETS:
+            setattr(AmazonCloudWatchEMFProvider, name, _per_invocation(name))
 
 
 @dataclass
@@ -134,6 +170,8 @@ class LocalFunction:
         if self.credentials is not None:
             own.update(self.credentials.as_environment())
         token = FUNCTION_ENVIRONMENT.set(ChainMap(own, os.environ))
+        _metrics_per_invocation()
+        metrics_token = _INVOCATION_METRICS.set({})
         try:
             result = self.resolve()(payload, context)
         except Exception as error:
@@ -149,6 +187,7 @@ class LocalFunction:
                 error=True,
             )
         finally:
+            _INVOCATION_METRICS.reset(metrics_token)
             FUNCTION_ENVIRONMENT.reset(token)
         elapsed = time.monotonic() - started
         if elapsed > self.timeout_seconds:
