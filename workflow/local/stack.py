@@ -10,6 +10,7 @@ change the stack and the local run follows.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -99,6 +100,18 @@ def synthesize(context: dict[str, Any] | None = None, *, cache_dir: Path | None 
     template = outdir / f"{STACK_NAME}.template.json"
     if template.exists():
         return outdir
+    # One process synthesizes an assembly at a time; the others (parallel test workers, a second
+    # CLI) wait for it and take the result instead of running the same app beside it.
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    with open(outdir.with_name(f"{outdir.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if template.exists():
+            return outdir
+        _synthesize_into(outdir, template, merged)
+    return outdir
+
+
+def _synthesize_into(outdir: Path, template: Path, merged: dict[str, Any]) -> None:
     # Written aside, then renamed into place: a process synthesizing the same app at the same time
     # (a parallel test worker, a second CLI) never reads a half-written assembly.
     staging = outdir.with_name(f"{outdir.name}.{os.getpid()}.partial")
@@ -137,7 +150,6 @@ def synthesize(context: dict[str, Any] | None = None, *, cache_dir: Path | None 
             shutil.rmtree(outdir, ignore_errors=True)
             staging.rename(outdir)
         shutil.rmtree(staging, ignore_errors=True)
-    return outdir
 
 
 def _public_parameter(name: str, region: str) -> str | None:
