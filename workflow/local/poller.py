@@ -41,6 +41,7 @@ from workflow.local.stack import EventSourceMapping
 _MAX_RECEIVE = 10
 _FIRST_BACKOFF_SECONDS = 0.1
 _MAX_BACKOFF_SECONDS = 5.0
+_RECHECK_SECONDS = 0.25  # how often a waiting poller looks for hidden messages
 log = logging.getLogger("eventflow.local")
 
 
@@ -76,12 +77,21 @@ class QueueArrivals:
         return messages[-1] if messages else None
 
     def wait(self, mark: object, timeout: float, stopping: threading.Event | None = None) -> bool:
-        """Until a message arrived after `mark` was taken (True), `stopping` is set or `timeout`
-        seconds passed (False)."""
+        """Until a message arrived after `mark` was taken (True); or (False) until `stopping` is
+        set, a message hidden meanwhile falls due (a batch's failed messages, hidden while this
+        waits, announce nothing: the hidden ones are looked at every `_RECHECK_SECONDS`), or
+        `timeout` seconds passed."""
         condition = self._queue._messages_lock
+        deadline = time.monotonic() + timeout
         with condition:
-            condition.wait_for(lambda: self.mark() is not mark or (stopping is not None and stopping.is_set()), timeout)
-            return self.mark() is not mark
+            due = time.monotonic() + self.due_in(timeout)
+            while self.mark() is mark:
+                now = time.monotonic()
+                if (stopping is not None and stopping.is_set()) or now >= min(due, deadline):
+                    return False
+                condition.wait(min(due, deadline, now + _RECHECK_SECONDS) - now)
+                due = min(due, time.monotonic() + self.due_in(timeout))
+            return True
 
     def wake(self) -> None:
         """Wake whoever waits for an arrival (to see that its poller is stopping)."""
@@ -190,7 +200,7 @@ class QueuePoller:
             if self._stopping.is_set():
                 return
         try:
-            if arrivals.wait(self._emptied, arrivals.due_in(self._idle_sleep), self._stopping):
+            if arrivals.wait(self._emptied, self._idle_sleep, self._stopping):
                 # This arrival is this thread's to receive: the next waiter waits for another.
                 self._emptied = arrivals.mark()
         finally:
