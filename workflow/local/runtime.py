@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import gc
 import json
 import logging
 import os
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -373,11 +373,14 @@ class LocalRuntime:
         # would take them: here they join the functions' log.
         from aws_lambda_powertools.metrics.provider.cloudwatch_emf import cloudwatch
 
-        cloudwatch.print = functools.partial(print, file=stream, flush=False)  # type: ignore[attr-defined]
+        # Many invocations write at once, and a text stream is not thread-safe: each line is
+        # written whole, under one lock, by both the EMF lines and the log handlers.
+        shared = _LineStream(stream)
+        cloudwatch.print = shared.print  # type: ignore[attr-defined]
         for name in (POWERTOOLS_SERVICE_NAME, "eventflow.local"):
             for handler in logging.getLogger(name).handlers:
                 if type(handler) is logging.StreamHandler:  # not a test framework's capture handler
-                    handler.setStream(stream)
+                    handler.setStream(shared)
 
     # --- waiting
 
@@ -441,3 +444,23 @@ class LocalRuntime:
                 return backlog
             time.sleep(interval)
         raise TimeoutError(f"the pipeline did not drain within {timeout:.0f}s: {backlog}")
+
+
+class _LineStream:
+    """A text stream many threads write to, each write whole under one lock."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            return self._stream.write(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._stream.flush()
+
+    def print(self, *values: object, **_: object) -> None:
+        """`print(values)` as one write of one line."""
+        self.write(" ".join(str(value) for value in values) + "\n")
