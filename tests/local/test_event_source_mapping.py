@@ -254,12 +254,23 @@ class CountingSqs:
         return self._sqs.delete_message_batch(**request)
 
 
-def test_an_arrival_wakes_one_receive_not_one_per_idle_poller(lane: dict[str, Any]) -> None:
+def eight_idle_threads(lane: dict[str, Any], idle: float) -> tuple[CountingSqs, QueuePoller]:
+    """A mapping of eight poller threads on an empty queue, once each has polled it."""
     sqs = CountingSqs(lane["sqs"])
     arrivals = QueueArrivals.of(lane["arn"])
-    p = poller(lane, function("partial"), sqs=sqs, concurrency=8, idle_sleep_seconds=30, arrivals=arrivals).start()
+    p = poller(lane, function("partial"), sqs=sqs, concurrency=8, idle_sleep_seconds=idle, arrivals=arrivals)
+    p.start()
     try:
         eventually(lambda: sqs.receives >= 8, timeout=10, interval=0.05, what="every thread polled once")
+    except BaseException:
+        p.stop(5)
+        raise
+    return sqs, p
+
+
+def test_an_arrival_wakes_one_receive_not_one_per_idle_poller(lane: dict[str, Any]) -> None:
+    sqs, p = eight_idle_threads(lane, idle=30)
+    try:
         before = -1
         while before != sqs.receives:  # settled: every thread idle or waiting for an arrival
             before = sqs.receives
@@ -273,11 +284,8 @@ def test_an_arrival_wakes_one_receive_not_one_per_idle_poller(lane: dict[str, An
 
 
 def test_an_idle_mapping_polls_once_per_wake_up_not_once_per_thread(lane: dict[str, Any]) -> None:
-    sqs = CountingSqs(lane["sqs"])
-    arrivals = QueueArrivals.of(lane["arn"])
-    p = poller(lane, function("partial"), sqs=sqs, concurrency=8, idle_sleep_seconds=0.5, arrivals=arrivals).start()
+    sqs, p = eight_idle_threads(lane, idle=0.5)
     try:
-        eventually(lambda: sqs.receives >= 8, timeout=10, interval=0.05, what="every thread polled once")
         time.sleep(1.0)
         before = sqs.receives
         time.sleep(3.0)
