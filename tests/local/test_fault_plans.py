@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import pytest
@@ -81,8 +82,11 @@ def test_every_key_of_a_valid_plan_is_kept(tmp_path: Path) -> None:
 def test_the_cli_says_what_is_wrong_with_a_plan_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "plan.json"
     path.write_text(json.dumps({"faults": [{"target": "dynamodb:write", "latency_ms": -1}]}))
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     status = main(["local", "up", "--faults", str(path), "--port", "4599", "--console-port", "0"])
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("eventflow:")]
     assert status != 0 and errors == [
         f"eventflow: {path}: faults[0].latency_ms: Input should be greater than or equal to 0"
     ]
+    # `local up` takes SIGINT and SIGTERM to stop; failing, it leaves the caller's handlers as they were
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before

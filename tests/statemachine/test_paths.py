@@ -148,7 +148,7 @@ def test_validate_timeout_is_retried_then_recovers(runs: dict[str, list[Run]], s
 
 def test_validate_retries_exhausted_fail_the_execution(runs: dict[str, list[Run]]) -> None:
     run = one(runs, "ValidateExhausted")
-    assert run.status == "FAILED" and run.error == "Lambda.ServiceException"
+    assert (run.status, run.error) == ("FAILED", "Lambda.ServiceException"), run.cause
     assert run.attempts("Validate") == 4  # MaxAttempts 3 retries after the first
     assert {error for error, _ in run.failures()} == {"Lambda.ServiceException"}
     assert run.entered() == ["Validate"]

@@ -15,6 +15,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from typing import Any, NoReturn
 
 from workflow.cli import drills, local, operate, publish, query
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     """The error boundary: whatever goes wrong is one line on standard error, saying what to do;
     2 for a usage error, 1 for a failure, 128 + the signal when stopped; --debug adds the traceback."""
     args = build_parser().parse_args(argv)
+    handlers = _signal_handlers()
     try:
         return int(args.run(args))
     except Stopped as stop:
@@ -67,6 +69,25 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         sys.stderr.write(f"eventflow: {message}\n")
         return status
+    finally:
+        _restore(handlers)
+
+
+_STOPPING = (signal.SIGINT, signal.SIGTERM)
+
+
+def _signal_handlers() -> dict[int, Any]:
+    """The process's SIGINT and SIGTERM handlers as they are before a command changes them (a
+    command that runs until stopped takes both); none off the main thread, where none can change."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signum: signal.getsignal(signum) for signum in _STOPPING}
+
+
+def _restore(handlers: dict[int, Any]) -> None:
+    """Whatever a command did to them, the caller's handlers again (main() also runs in-process)."""
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
 
 
 if __name__ == "__main__":
