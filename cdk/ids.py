@@ -15,8 +15,10 @@ of the MD5 of the path.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+import weakref
 
 from constructs import Construct, IConstruct
 
@@ -28,11 +30,23 @@ MAX_ID_LEN = 255
 NON_ALPHANUMERIC = re.compile(r"[^A-Za-z0-9]")
 
 
-class Part(Construct):
+# Per app (its root construct): the path of each Part and Prefix in it, recorded when it is made.
+# Logical IDs are allocated for every resource at synthesis, and reading a path is one string
+# instead of a round trip to the jsii runtime per scope.
+_GROUPS: weakref.WeakKeyDictionary[IConstruct, dict[str, type[Construct]]] = weakref.WeakKeyDictionary()
+
+
+class _Group(Construct):
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        _GROUPS.setdefault(self.node.root, {})[self.node.path] = type(self)
+
+
+class Part(_Group):
     """One concern of the stack; its id is not part of its resources' logical IDs."""
 
 
-class Prefix(Construct):
+class Prefix(_Group):
     """A group whose id prefixes its children's ids in their logical IDs."""
 
 
@@ -54,18 +68,35 @@ def unique_id(components: list[str]) -> str:
     return readable[:MAX_HUMAN_LEN] + digest[:HASH_LEN].upper()
 
 
+@functools.cache
+def _components(path: str) -> tuple[str, ...]:
+    return tuple(path.split("/")) if path else ()
+
+
 def released_path(construct: IConstruct, below: IConstruct) -> list[str]:
     """The ids from under `below` down to `construct`, as the first release's flat stack had them."""
-    scopes = construct.node.scopes
-    start = next(index for index, scope in enumerate(scopes) if scope.node.path == below.node.path) + 1
+    root, depth = _position(below)
+    groups = _GROUPS.get(root, {})
+    ids = _components(construct.node.path)
     path: list[str] = []
     prefix = ""
-    for scope in scopes[start:]:
-        if isinstance(scope, Part):
+    for index in range(depth, len(ids)):
+        group = groups.get("/".join(ids[: index + 1]))
+        if group is not None and issubclass(group, Part):
             continue
-        if isinstance(scope, Prefix):
-            prefix += scope.node.id
+        if group is not None and issubclass(group, Prefix):
+            prefix += ids[index]
             continue
-        path.append(prefix + scope.node.id)
+        path.append(prefix + ids[index])
         prefix = ""
     return path
+
+
+_POSITIONS: weakref.WeakKeyDictionary[IConstruct, tuple[IConstruct, int]] = weakref.WeakKeyDictionary()
+
+
+def _position(construct: IConstruct) -> tuple[IConstruct, int]:
+    """The construct's root and how many ids its path has (the root's: none), once per construct."""
+    if construct not in _POSITIONS:
+        _POSITIONS[construct] = (construct.node.root, len(_components(construct.node.path)))
+    return _POSITIONS[construct]

@@ -1,22 +1,22 @@
 """The synthesized templates the infrastructure tests read: synthesized in this process (one jsii
-runtime for the tier, instead of a Python and a node process per context), once per distinct context."""
+runtime for the tier, instead of a Python and a node process per context), once per distinct
+context, into the cache the local runtime reads (a template the other test worker needs too is
+synthesized once, by whichever asks first)."""
 
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from workflow import constants as c
-from workflow.local.stack import read_context
+from workflow.local.stack import read_context, synthesize
 
 PUBLISHERS = ["arn:aws:iam::111122223333:role/eventflow-web-server", "arn:aws:iam::111122223333:role/eventflow-batch"]
 
 _SYNTHESIZED: dict[str, dict[str, Any]] = {}
-_OUTDIR = tempfile.TemporaryDirectory(prefix="eventflow-infra-")  # removed when the session's process ends
 
 
 def load(assembly: Path) -> dict[str, Any]:
@@ -30,12 +30,14 @@ def synthesized(context: dict[str, Any] | None = None) -> dict[str, Any]:
     merged = {**read_context(), **(context or {})}
     key = json.dumps(merged, sort_keys=True)
     if key not in _SYNTHESIZED:
-        from cdk.app import build
-
-        outdir = Path(tempfile.mkdtemp(dir=_OUTDIR.name))
-        build(str(outdir), merged).synth()
-        _SYNTHESIZED[key] = load(outdir)
+        _SYNTHESIZED[key] = load(synthesize(context, in_process=_build))
     return json.loads(json.dumps(_SYNTHESIZED[key]))
+
+
+def _build(outdir: Path, context: dict[str, Any]) -> None:
+    from cdk.app import build
+
+    build(str(outdir), context).synth()
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,8 +95,17 @@ def cached_assembly(context: dict[str, Any] | None = None, *, cache_dir: Path | 
     return outdir if (outdir / f"{STACK_NAME}.template.json").exists() else None
 
 
-def synthesize(context: dict[str, Any] | None = None, *, cache_dir: Path | None = None) -> Path:
-    """Run the CDK app as the CLI would (CDK_OUTDIR, CDK_CONTEXT_JSON); reuse an unchanged result."""
+def synthesize(
+    context: dict[str, Any] | None = None,
+    *,
+    cache_dir: Path | None = None,
+    in_process: Callable[[Path, dict[str, Any]], None] | None = None,
+) -> Path:
+    """Run the CDK app as the CLI would (CDK_OUTDIR, CDK_CONTEXT_JSON); reuse an unchanged result.
+
+    `in_process(outdir, context)` synthesizes the app in this process instead (a caller that has
+    the jsii runtime loaded already, such as the infrastructure tests); the result is cached and
+    shared all the same."""
     outdir, merged = _assembly_dir(context, cache_dir)
     template = outdir / f"{STACK_NAME}.template.json"
     if template.exists():
@@ -107,15 +117,23 @@ def synthesize(context: dict[str, Any] | None = None, *, cache_dir: Path | None 
         fcntl.flock(lock, fcntl.LOCK_EX)
         if template.exists():
             return outdir
-        _synthesize_into(outdir, template, merged)
+        # Written aside, then renamed into place: a process synthesizing the same app at the same
+        # time (a parallel test worker, a second CLI) never reads a half-written assembly.
+        staging = outdir.with_name(f"{outdir.name}.{os.getpid()}.partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        if in_process is None:
+            _run_app(staging, template, merged)
+        else:
+            try:
+                in_process(staging, merged)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+        _put_in_place(staging, outdir, template)
     return outdir
 
 
-def _synthesize_into(outdir: Path, template: Path, merged: dict[str, Any]) -> None:
-    # Written aside, then renamed into place: a process synthesizing the same app at the same time
-    # (a parallel test worker, a second CLI) never reads a half-written assembly.
-    staging = outdir.with_name(f"{outdir.name}.{os.getpid()}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
+def _run_app(staging: Path, template: Path, merged: dict[str, Any]) -> None:
     env = {
         **os.environ,
         "CDK_OUTDIR": str(staging),
@@ -143,6 +161,9 @@ def _synthesize_into(outdir: Path, template: Path, merged: dict[str, Any]) -> No
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(stderr)
         raise RuntimeError(f"cdk synth failed (exit status {process.returncode}); its output is in {log}")
+
+
+def _put_in_place(staging: Path, outdir: Path, template: Path) -> None:
     try:
         staging.rename(outdir)
     except OSError:  # there already: another process put the same assembly in place meanwhile,
