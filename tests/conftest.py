@@ -12,7 +12,10 @@ os.environ["AWS_REGION"] = "us-east-1"
 os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
 os.environ["JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION"] = "1"
 
+import contextlib  # noqa: E402
+import functools  # noqa: E402
 import socket  # noqa: E402
+import threading  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -24,8 +27,8 @@ import pytest  # noqa: E402
 TIERS = ("unit", "adapters", "local", "e2e", "statemachine", "conformance", "console", "infra")
 # Tiers whose tests share one costly session fixture (the scenarios' executions, the conformance run,
 # the console's executions, one jsii runtime): under pytest-xdist (`-n 2 --dist loadgroup`) each
-# runs whole on one worker, so that none is made twice; the other tests go wherever
-# a worker is free.
+# runs whole on one worker (TierScheduling), so that none is made twice; the other tests go
+# wherever a worker is free.
 ONE_WORKER = ("statemachine", "conformance", "console", "infra")
 
 
@@ -40,8 +43,68 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if foreign:
             raise pytest.UsageError(f"{item.nodeid}: marked {', '.join(foreign)} but lives in tests/{tier}/")
         item.add_marker(tier)
-        if tier in ONE_WORKER and config.pluginmanager.hasplugin("xdist"):
-            item.add_marker(pytest.mark.xdist_group(tier))
+
+
+def one_worker_scope(nodeid: str) -> str | None:
+    """The tier a test shares one worker with, by its folder (None: it goes anywhere)."""
+    parts = nodeid.split("::")[0].split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "tests" and parts[1] in ONE_WORKER else None
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup`: each ONE_WORKER tier is one unit of work, sent whole to one worker (the
+    largest units first); any other test is a unit of its own. By folder, not by pytest-xdist's
+    `xdist_group` mark, whose renaming of node ids pytest 9 no longer honours."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    return tier_scheduling()(config, log)
+
+
+@functools.cache
+def tier_scheduling() -> type:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class TierScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return one_worker_scope(nodeid) or nodeid
+
+    return TierScheduling
+
+
+# Tiers that never start the local stack: a run of these alone does not synthesize the app.
+NO_STACK = ("unit",)
+_ahead: list[threading.Thread] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The CDK app synthesized in the background from the start of the session (by the controller
+    under pytest-xdist), while the first tests run: the `assembly` fixture then finds it made, or
+    waits for the synthesis under way instead of starting its own."""
+    if hasattr(session.config, "workerinput") or not _may_need_the_stack(session.config):
+        return
+    from workflow.local.stack import synthesize
+
+    def synthesize_quietly() -> None:
+        with contextlib.suppress(Exception):  # the fixture synthesizes again, and reports the error
+            synthesize()
+
+    thread = threading.Thread(target=synthesize_quietly, name="synthesize-ahead", daemon=True)
+    thread.start()
+    _ahead.append(thread)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for thread in _ahead:
+        thread.join(timeout=120)  # a short session does not leave the synthesis behind
+
+
+def _may_need_the_stack(config: pytest.Config) -> bool:
+    root = Path(__file__).resolve().parent
+    for arg in config.args or ["."]:
+        path = Path(arg.split("::")[0]).resolve()
+        if not any(path.is_relative_to(root / tier) for tier in NO_STACK):
+            return True
+    return False
 
 
 def free_port() -> int:

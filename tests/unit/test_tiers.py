@@ -6,7 +6,9 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from tests.conftest import TIERS
+import pytest
+
+from tests.conftest import ONE_WORKER, TIERS, tier_scheduling
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -17,3 +19,19 @@ def test_every_folder_of_tests_is_a_tier_and_every_tier_a_declared_marker() -> N
     pytest_options = tomllib.loads((TESTS.parent / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     declared = {marker.split(":")[0]: marker for marker in pytest_options["markers"]}
     assert [tier for tier in TIERS if f"tests/{tier}:" not in declared.get(tier, "")] == []
+
+
+def test_under_loadgroup_a_shared_fixture_tier_is_one_unit_of_work_and_any_other_test_its_own() -> None:
+    """`make test` (`-n 2 --dist loadgroup`): the statemachine tier's executions, the conformance
+    run, the console's executions and the jsii runtime are each made on one worker only."""
+    pytest.importorskip("xdist")
+    scheduling = tier_scheduling()
+    scheduler = scheduling.__new__(scheduling)  # its scopes only: no workers to schedule on
+
+    def scope(nodeid: str) -> str:
+        return str(scheduler._split_scope(nodeid))
+
+    assert scope("tests/statemachine/test_paths.py::test_a[x@y]") == scope("tests/statemachine/test_coverage.py::t")
+    assert scope("tests/infra/test_nag.py::test_a") == "infra" and scope("tests/console/test_api.py::t") == "console"
+    assert scope("tests/e2e/test_cli.py::a") != scope("tests/e2e/test_cli.py::b")
+    assert [tier for tier in ONE_WORKER if scope(f"tests/{tier}/test_x.py::t") != tier] == []
