@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -382,3 +383,33 @@ def test_sqs_remembers_the_newest_deleted_receipt_handles_and_takes_older_ones_a
     with pytest.raises(ClientError) as refused:
         sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-receipt-handle")
     assert refused.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
+
+
+def test_executions_first_run_together_on_a_definition_each_retry_as_many_times_as_declared(
+    embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parsed definition is shared by its executions, and moto gives a component the key of
+    its per-execution counters (a Retrier's attempts) the first time one reads it: read by two
+    executions at once, one's key replaced the other's, whose attempts restarted from zero."""
+    from moto.stepfunctions.parser.asl.component import eval_component
+
+    made = eval_component.long_uid
+
+    def slow_uid() -> str:  # widens the window in which two readers see no key yet
+        time.sleep(0.05)
+        return made()
+
+    monkeypatch.setattr(eval_component, "long_uid", slow_uid)
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    branch = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "always"}}}
+    retry = [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 1}]
+    failing = {"Type": "Parallel", "Branches": [branch], "Retry": retry, "End": True}
+    arn = state_machine(sfn, {"StartAt": "P", "States": {"P": failing}}, name="retried")
+    names = [f"together-{i}" for i in range(6)]
+    for name in names:
+        sfn.start_execution(stateMachineArn=arn, name=name, input="{}")
+    for name in names:
+        described = _finished(sfn, arn, name)
+        events = sfn.get_execution_history(executionArn=described["executionArn"])["events"]
+        attempts = sum(1 for event in events if event["type"] == "ParallelStateStarted")
+        assert (described["status"], described.get("error"), attempts) == ("FAILED", "Boom", 3), name

@@ -10,7 +10,8 @@ Measured on the pipeline (py-spy --gil), moto spent its time on work it repeats:
   state's Retry and Catch, as Step Functions' integrations do not retry service errors;
 * parsing the same ASL definition again for every execution: the parsed program is kept per
   definition text (its components hold no per-execution state; each execution evaluates it in
-  an environment of its own);
+  an environment of its own; the one value a component makes lazily, the key of its values in
+  an execution's heap, is made under a lock);
 * compiling the same JSONPath expression on every evaluation: compiled paths are kept;
 * listing a response class's methods (``inspect.getmembers``) on every request, to find the
   action's: listed once per class;
@@ -522,6 +523,8 @@ def report_access_denied_as_aws() -> None:
 def _reuse_parsed_definitions(size: int = 32) -> None:
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
+    _one_heap_key_per_component()
+
     programs: OrderedDict[str, Any] = OrderedDict()
     programs_lock = threading.Lock()
     parse = ExecutionWorker._get_evaluation_entrypoint
@@ -540,6 +543,30 @@ def _reuse_parsed_definitions(size: int = 32) -> None:
         return program
 
     ExecutionWorker._get_evaluation_entrypoint = entrypoint  # type: ignore[method-assign]
+
+
+def _one_heap_key_per_component() -> None:
+    """A component's `heap_key` names its per-execution values in each execution's heap (a
+    Retrier's attempt count, ...). moto makes it the first time it is read, unguarded: with the
+    parsed program shared, two executions reading it at once each made one, and the one whose
+    key was replaced lost its values (a Retrier's attempts started again from zero: one retry too
+    many). Now it is made once, under a lock."""
+    from moto.stepfunctions.parser.asl.component import eval_component
+
+    component = eval_component.EvalComponent
+    lock = threading.Lock()
+
+    def heap_key(self: Any) -> str:
+        key: str | None = self._EvalComponent__heap_key
+        if key is None:
+            with lock:
+                key = self._EvalComponent__heap_key
+                if key is None:
+                    key = eval_component.long_uid()  # type: ignore[attr-defined]
+                    self._EvalComponent__heap_key = key
+        return key
+
+    component.heap_key = property(heap_key)  # type: ignore[assignment,method-assign]
 
 
 def _list_response_methods_once() -> None:
