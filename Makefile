@@ -7,10 +7,11 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 .PHONY: install demo test verify unit lint typecheck synth deploy local-up browser screenshot clean
 
+# uv resolves and installs the same packages as pip, in seconds rather than minutes.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[local,cdk,dev]'
+	$(BIN)/pip install --quiet 'uv>=0.5,<1'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[local,cdk,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
