@@ -7,12 +7,16 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 .PHONY: install demo test verify unit lint typecheck synth deploy local-up browser screenshot clean
 
-# uv resolves and installs the same packages as pip, in seconds rather than minutes; compiled to
-# bytecode at install, as pip does (an environment may forbid writing it later: PYTHONDONTWRITEBYTECODE).
+# Every process the targets start (test workers, the CLI's subprocesses, the synthesis) reuses the
+# bytecode the first one compiled, whatever the shell says: the suite starts ~100 Python processes.
+unexport PYTHONDONTWRITEBYTECODE
+
+# uv resolves and installs the same packages as pip, in seconds rather than minutes (modules are
+# compiled when first imported, not all at install).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet 'uv>=0.5,<1'
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[local,cdk,dev]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[local,cdk,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -46,9 +46,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def one_worker_scope(nodeid: str) -> str | None:
-    """The tier a test shares one worker with, by its folder (None: it goes anywhere)."""
-    parts = nodeid.split("::")[0].split("/")
-    return parts[1] if len(parts) > 2 and parts[0] == "tests" and parts[1] in ONE_WORKER else None
+    """What a test shares one worker with (None: it goes anywhere): its tier, for ONE_WORKER's;
+    its module, for a module that has a module-scoped fixture (made once, not once per worker)."""
+    path = nodeid.split("::")[0]
+    parts = path.split("/")
+    if len(parts) > 2 and parts[0] == "tests" and parts[1] in ONE_WORKER:
+        return parts[1]
+    return path if _has_module_fixture(path) else None
+
+
+@functools.cache
+def _has_module_fixture(path: str) -> bool:
+    file = Path(__file__).resolve().parent.parent / path
+    return file.suffix == ".py" and file.is_file() and 'scope="module"' in file.read_text()
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:

@@ -23,7 +23,8 @@ def test_every_folder_of_tests_is_a_tier_and_every_tier_a_declared_marker() -> N
 
 def test_under_loadgroup_a_shared_fixture_tier_is_one_unit_of_work_and_any_other_test_its_own() -> None:
     """`make test` (`-n 2 --dist loadgroup`): the statemachine tier's executions, the conformance
-    run, the console's executions and the jsii runtime are each made on one worker only."""
+    run, the console's executions, the jsii runtime and each module-scoped fixture are each made
+    on one worker only."""
     pytest.importorskip("xdist")
     scheduling = tier_scheduling()
     scheduler = scheduling.__new__(scheduling)  # its scopes only: no workers to schedule on
@@ -34,4 +35,6 @@ def test_under_loadgroup_a_shared_fixture_tier_is_one_unit_of_work_and_any_other
     assert scope("tests/statemachine/test_paths.py::test_a[x@y]") == scope("tests/statemachine/test_coverage.py::t")
     assert scope("tests/infra/test_nag.py::test_a") == "infra" and scope("tests/console/test_api.py::t") == "console"
     assert scope("tests/e2e/test_cli.py::a") != scope("tests/e2e/test_cli.py::b")
+    # a module with a module-scoped fixture is one unit: the fixture is made on one worker
+    assert scope("tests/e2e/test_cli_errors.py::a[x]") == scope("tests/e2e/test_cli_errors.py::b")
     assert [tier for tier in ONE_WORKER if scope(f"tests/{tier}/test_x.py::t") != tier] == []
