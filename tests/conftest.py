@@ -83,6 +83,9 @@ def tier_scheduling() -> type:
 
 # Tiers that never start the local stack: a run of these alone does not synthesize the app.
 NO_STACK = ("unit",)
+# The contexts synthesized ahead: cdk.json's (every local stack), then Express (a stack of its own
+# in tests/local, and the infrastructure tier's Express templates).
+AHEAD: tuple[dict[str, str] | None, ...] = (None, {"workflow_type": "express"})
 _ahead: list[threading.Thread] = []
 
 
@@ -95,8 +98,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     from workflow.local.stack import synthesize
 
     def synthesize_quietly() -> None:
-        with contextlib.suppress(Exception):  # the fixture synthesizes again, and reports the error
-            synthesize()
+        for context in AHEAD:
+            with contextlib.suppress(Exception):  # a fixture synthesizes again, and reports the error
+                synthesize(context)
 
     thread = threading.Thread(target=synthesize_quietly, name="synthesize-ahead", daemon=True)
     thread.start()

@@ -65,6 +65,9 @@ def test_replay_rebuilds_a_projection_and_a_second_replay_changes_nothing(runtim
         lambda: (p := store.projection(who)) is not None and p.total == 2 and p.last_event_id == newest,
         what="projected",
     )
+    # Both stored, so both executions started; once neither runs, no follow-up of theirs can write
+    # the projection again after it is lost below (the older event's last activity, say).
+    eventually(lambda: not running_executions(runtime, events), what="both executions finished")
     before = store.projection(who)
     table = settings.require("table_name")
     client = runtime.client("dynamodb")
@@ -80,6 +83,16 @@ def test_replay_rebuilds_a_projection_and_a_second_replay_changes_nothing(runtim
     second = replay(store, projections, user_id=who, **window)
     assert (second.applied, second.already_applied) == (0, 2)
     assert store.projection(who) == before
+
+
+def running_executions(runtime: Any, events: list[Any]) -> list[str]:
+    """The executions still running for these events (an execution's name starts with its event's id)."""
+    sfn = runtime.client("stepfunctions")
+    pages = sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=runtime.settings().state_machine_arn, statusFilter="RUNNING"
+    )
+    ids = tuple(event.event_id for event in events)
+    return [e["name"] for page in pages for e in page["executions"] if e["name"].startswith(ids)]
 
 
 def test_replay_needs_a_selection(runtime: Any) -> None:
