@@ -83,9 +83,6 @@ def tier_scheduling() -> type:
 
 # Tiers that never start the local stack: a run of these alone does not synthesize the app.
 NO_STACK = ("unit",)
-# The contexts synthesized ahead: cdk.json's (every local stack), then Express (a stack of its own
-# in tests/local, and the infrastructure tier's Express templates).
-AHEAD: tuple[dict[str, str] | None, ...] = (None, {"workflow_type": "express"})
 _ahead: list[threading.Thread] = []
 
 
@@ -95,10 +92,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     waits for the synthesis under way instead of starting its own."""
     if hasattr(session.config, "workerinput") or not _may_need_the_stack(session.config):
         return
-    from workflow.local.stack import synthesize
 
     def synthesize_quietly() -> None:
-        for context in AHEAD:
+        from tests.e2e.express_scenario import EXPRESS
+        from workflow.local.stack import synthesize
+
+        # cdk.json's context (every local stack), then the Express stack's (tests/local's own stack)
+        for context in (None, EXPRESS):
             with contextlib.suppress(Exception):  # a fixture synthesizes again, and reports the error
                 synthesize(context)
 
