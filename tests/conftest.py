@@ -61,6 +61,7 @@ def _has_module_fixture(path: str) -> bool:
     return file.suffix == ".py" and file.is_file() and 'scope="module"' in file.read_text()
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: `-p no:xdist` still runs
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`--dist loadgroup`: each ONE_WORKER tier is one unit of work, sent whole to one worker (the
     largest units first); any other test is a unit of its own. By folder, not by pytest-xdist's
@@ -84,13 +85,15 @@ def tier_scheduling() -> type:
 # Tiers that never start the local stack: a run of these alone does not synthesize the app.
 NO_STACK = ("unit",)
 _ahead: list[threading.Thread] = []
+_stop_ahead = threading.Event()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """The CDK app synthesized in the background from the start of the session (by the controller
     under pytest-xdist), while the first tests run: the `assembly` fixture then finds it made, or
     waits for the synthesis under way instead of starting its own."""
-    if hasattr(session.config, "workerinput") or not _may_need_the_stack(session.config):
+    config = session.config
+    if hasattr(config, "workerinput") or config.option.collectonly or not _may_need_the_stack(config):
         return
 
     def synthesize_quietly() -> None:
@@ -99,6 +102,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
         # cdk.json's context (every local stack), then the Express stack's (tests/local's own stack)
         for context in (None, EXPRESS):
+            if _stop_ahead.is_set():
+                return
             with contextlib.suppress(Exception):  # a fixture synthesizes again, and reports the error
                 synthesize(context)
 
@@ -107,7 +112,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _ahead.append(thread)
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        from workflow.local.stack import stop_syntheses
+
+        _stop_ahead.set()
+        stop_syntheses()  # in their own process groups: Ctrl-C did not reach them
     for thread in _ahead:
         thread.join(timeout=120)  # a short session does not leave the synthesis behind
 

@@ -353,6 +353,10 @@ def test_a_succeeded_executions_history_is_kept_compressed_and_reads_back_the_sa
     assert sorted(history("compact"), key=json.dumps) == sorted(history("full"), key=json.dumps)
     full_events = execution_env("full").event_manager.get_event_history()
     assert engine._CompressedHistory(full_events).get_event_history() == full_events  # read back exactly
+    # and read back in the order recorded: ids 1, 2, ..., each following an earlier event
+    compact = sfn.get_execution_history(executionArn=arn.replace(":stateMachine:", ":execution:") + ":compact")
+    ids = [(e["id"], e.get("previousEventId", 0)) for e in compact["events"]]
+    assert [i for i, _ in ids] == list(range(1, len(ids) + 1)) and all(p < i for i, p in ids)
     described = {name: _finished(sfn, arn, name) for name in ("full", "compact")}
     assert described["compact"]["output"] == described["full"]["output"]
     assert described["compact"]["input"] == described["full"]["input"] == '{"n": 1}'

@@ -81,7 +81,9 @@ def _signal_handlers() -> dict[int, Any]:
     command that runs until stopped takes both); none off the main thread, where none can change."""
     if threading.current_thread() is not threading.main_thread():
         return {}
-    return {signum: signal.getsignal(signum) for signum in _STOPPING}
+    # None: a handler not installed from Python, which cannot be put back from Python either
+    handlers = {signum: signal.getsignal(signum) for signum in _STOPPING}
+    return {signum: handler for signum, handler in handlers.items() if handler is not None}
 
 
 def _restore(handlers: dict[int, Any]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.metadata
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +32,10 @@ from workflow.local.lambdas import LocalFunction
 from workflow.local.server import ACCOUNT_ID
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("cdk", "workflow", "functions", "statemachine.asl.json", "cdk.json")
+# What the synthesized template depends on: our sources (pyproject.toml pins the Powertools
+# layer's version), and the CDK libraries installed.
+SOURCES = ("cdk", "workflow", "functions", "statemachine.asl.json", "cdk.json", "pyproject.toml")
+LIBRARIES = ("aws-cdk-lib", "constructs", "cdk-nag")
 REGION = "us-east-1"
 
 
@@ -73,6 +78,11 @@ def read_context() -> dict[str, Any]:
 
 def _fingerprint(context: dict[str, Any]) -> str:
     digest = hashlib.sha256(json.dumps(context, sort_keys=True).encode())
+    for library in LIBRARIES:
+        try:
+            digest.update(f"{library}=={importlib.metadata.version(library)}".encode())
+        except importlib.metadata.PackageNotFoundError:
+            digest.update(f"{library} absent".encode())
     for name in SOURCES:
         path = ROOT / name
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
@@ -149,12 +159,17 @@ def _run_app(staging: Path, template: Path, merged: dict[str, Any]) -> None:
         text=True,
         start_new_session=True,
     )
+    with _running_lock:
+        _running.add(process)
     try:
         _, stderr = process.communicate()
     except BaseException:
         _stop_group(process)
         shutil.rmtree(staging, ignore_errors=True)  # no half-written template taken for a cached one
         raise
+    finally:
+        with _running_lock:
+            _running.discard(process)
     if process.returncode != 0 or not (staging / template.name).exists():
         shutil.rmtree(staging, ignore_errors=True)
         log = ROOT / ".eventflow" / "logs" / "synth.log"
@@ -181,6 +196,20 @@ def _public_parameter(name: str, region: str) -> str | None:
         arch, runtime = parts[5], parts[6].replace(".", "")
         return f"arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-{runtime}-{arch}:1"
     return None
+
+
+# The syntheses this process runs, each in its own process group (which a Ctrl-C does not reach).
+_running: set[subprocess.Popen[str]] = set()
+_running_lock = threading.Lock()
+
+
+def stop_syntheses() -> None:
+    """Stop every synthesis this process started, from any thread (one run in the background by
+    a thread that a KeyboardInterrupt never reaches): each fails, and leaves nothing behind."""
+    with _running_lock:
+        processes = list(_running)
+    for process in processes:
+        _stop_group(process)
 
 
 def _stop_group(process: subprocess.Popen[str], grace: float = 3.0) -> None:
