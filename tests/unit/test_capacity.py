@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workflow.drills.capacity import (
+from workflow.local.capacity import (
     Index,
     Read,
     TableShape,

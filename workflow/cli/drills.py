@@ -15,6 +15,7 @@ from typing import Any
 from workflow import bootstrap
 from workflow.cli.local import (
     Stopped,
+    add_dynamodb_option,
     refuse_to_overwrite,
     start_console,
     start_runtime,
@@ -161,6 +162,7 @@ def _register_demo(commands: Any) -> None:
         default=CONSOLE_PORT,
         help="with --keep-running: the web console's port (0: none)",
     )
+    add_dynamodb_option(demo)
     demo.set_defaults(run=cmd_demo)
 
 
@@ -239,6 +241,7 @@ def _register_chaos(commands: Any) -> None:
     )  # fmt: skip
     chaos.add_argument("--port", type=PORT, default=LOCAL_PORT)
     chaos.add_argument("--timeout", type=positive, default=3600.0, help="give up waiting for a drain after this")
+    add_dynamodb_option(chaos)
     chaos.set_defaults(run=cmd_chaos)
 
 

@@ -70,7 +70,30 @@ def register(commands: Any) -> None:
     up.add_argument(
         "--no-iam", action="store_true", help="do not enforce IAM identity policies (every request is allowed)"
     )
+    add_dynamodb_option(up)
     up.set_defaults(run=cmd_local_up)
+
+
+def add_dynamodb_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dynamodb",
+        type=_concurrency,
+        default="on",
+        metavar="FILE|off",
+        help="the embedded DynamoDB under concurrency: transaction conflicts and throughput limits as AWS "
+        "documents them, on by default; a JSON file of its settings, or 'off' (docs/local-runtime.md)",
+    )
+
+
+def _concurrency(value: str) -> Any:
+    if value in ("on", "off"):
+        return value
+    from workflow.local.dynamodb_concurrency import ConcurrencySettings
+
+    try:
+        return ConcurrencySettings.load(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 class Stopped(BaseException):
@@ -100,7 +123,8 @@ def stop_on_signals() -> None:
 
 
 def start_runtime(args: argparse.Namespace, *, faults: Any = None, context: dict[str, Any] | None = None) -> Any:
-    from workflow.local.runtime import LocalRuntime
+    from workflow.local.dynamodb_concurrency import ConcurrencySettings
+    from workflow.local.runtime import DEFAULT_CONCURRENCY, LocalRuntime
     from workflow.local.stack import NOT_RUN_LOCALLY, cached_assembly
 
     log_file = Path(".eventflow") / "logs" / "functions.log"
@@ -115,8 +139,20 @@ def start_runtime(args: argparse.Namespace, *, faults: Any = None, context: dict
         sys.stderr.write(f"fault injection on: {len(faults.faults)} fault(s), seed {faults.seed}\n")
     origins = getattr(args, "allow_origin", None) or ()
     iam = not getattr(args, "no_iam", False)
+    chosen: Any = getattr(args, "dynamodb", "on")
+    dynamodb: ConcurrencySettings | None = (
+        DEFAULT_CONCURRENCY if chosen == "on" else None if chosen == "off" else chosen
+    )
+    if dynamodb is None:
+        sys.stderr.write("the embedded DynamoDB applies every request at once (--dynamodb off)\n")
     runtime = LocalRuntime(
-        port=args.port, log_file=log_file, faults=faults, context=context, allowed_origins=origins, iam=iam
+        port=args.port,
+        log_file=log_file,
+        faults=faults,
+        context=context,
+        allowed_origins=origins,
+        iam=iam,
+        dynamodb=dynamodb,
     ).start()
     deployment = runtime.deployment
     if deployment is not None and deployment.materialized:

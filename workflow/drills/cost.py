@@ -3,7 +3,7 @@
 What one event costs is measured (`workflow.drills.metering`): executions, history events and the
 bytes Step Functions logs at the level the template configures, the bytes the handlers log (EMF
 included), the functions invoked, every DynamoDB call with the items it touched (units per AWS's
-rules, `workflow.drills.capacity`, with the template's indexes), what stays stored. What the template
+rules, `workflow.local.capacity`, with the template's indexes), what stays stored. What the template
 says is read from it: memory, architecture, batch size and batching window, log level and
 execution data, tracing and sampling rules, tables, indexes, billing mode, TTL, PITR, retention,
 keys, alarms, dashboards. What happens only on AWS is modelled from AWS's documented behaviour
@@ -23,8 +23,8 @@ from typing import Any
 
 from workflow.asl.history import History, details
 from workflow.constants import ENV_RETENTION_DAYS, HANDLER_PROJECT
-from workflow.drills import capacity
-from workflow.drills.capacity import Read, TableShape, Write
+from workflow.local import capacity
+from workflow.local.capacity import Read, TableShape, Write
 
 DOCUMENTED_VOLUME = 10_000_000  # events per month in the documented tables
 PRICES_REGION = "us-east-1"

@@ -22,8 +22,9 @@ from typing import Any
 from workflow import bootstrap
 from workflow.constants import POWERTOOLS_SERVICE_NAME
 from workflow.domain.events import UserEvent, new_event
-from workflow.drills.capacity import Item, Read, Write, item_size
 from workflow.drills.cost import RunRecord
+from workflow.local.capacity import Item, Read, Write, item_size
+from workflow.local.dynamodb_concurrency import moto_table, stored_item, touched_items
 from workflow.local.runtime import LocalRuntime
 from workflow.local.server import ACCOUNT_ID, EmbeddedAws
 from workflow.local.stack import REGION, synthesize
@@ -48,8 +49,8 @@ class DynamoDbMeter:
             return answer()
         operation = target[len(_DYNAMODB) :]
         request = json.loads(body or b"{}")
-        touched = _touched(operation, request)
-        before = [_item(table, key) for table, key, _, _ in touched]
+        touched = touched_items(operation, request)
+        before = [_item(t.table, t.key) for t in touched]
         response = answer()
         answered = json.loads(b"".join(response) or b"{}")
         failed = any(reason in str(answered.get("__type", "")) for reason in _CONDITION_FAILED)
@@ -59,7 +60,8 @@ class DynamoDbMeter:
                 size = sum(item_size(i) for i in answered.get("Items", []))
                 self.reads.append((request["TableName"], Read(size, bool(request.get("ConsistentRead")))))
                 return response
-            for (table, key, kind, member), old in zip(touched, before, strict=True):
+            for touch, old in zip(touched, before, strict=True):
+                table, key, kind, member = touch.table, touch.key, touch.kind, touch.member
                 transactional = operation.startswith("Transact")
                 if kind == "read":
                     consistent = bool(request.get("ConsistentRead"))
@@ -82,30 +84,10 @@ class DynamoDbMeter:
         return response
 
 
-def _touched(operation: str, request: dict[str, Any]) -> list[tuple[str, Item, str, str]]:
-    """(table, key or item, read|write|check, transaction member) for each item the call reads or writes."""
-    if operation in ("PutItem", "UpdateItem", "DeleteItem"):
-        return [(request["TableName"], request.get("Item") or request["Key"], "write", "")]
-    if operation == "GetItem":
-        return [(request["TableName"], request["Key"], "read", "")]
-    if operation == "TransactWriteItems":
-        kinds = {"Put": "write", "Update": "write", "Delete": "write", "ConditionCheck": "check"}
-        return [
-            (op["TableName"], op.get("Item") or op["Key"], kinds[name], name)
-            for entry in request["TransactItems"]
-            for name, op in entry.items()
-        ]
-    if operation == "TransactGetItems":
-        return [(e["Get"]["TableName"], e["Get"]["Key"], "read", "Get") for e in request["TransactItems"]]
-    if operation == "BatchWriteItem":
-        return [
-            (table, (entry.get("PutRequest") or {}).get("Item") or entry["DeleteRequest"]["Key"], "write", "")
-            for table, entries in request["RequestItems"].items()
-            for entry in entries
-        ]
-    if operation == "BatchGetItem":
-        return [(t, k, "read", "") for t, spec in request["RequestItems"].items() for k in spec["Keys"]]
-    return []
+def _item(table_name: str, key_or_item: Item) -> Item | None:
+    """The item as moto holds it now (typed JSON), or None."""
+    table = moto_table(ACCOUNT_ID, REGION, table_name)
+    return stored_item(table, key_or_item) if table is not None else None
 
 
 def _call(operation: str, member: str, key: Item, failed: bool) -> str:
@@ -113,20 +95,6 @@ def _call(operation: str, member: str, key: Item, failed: bool) -> str:
     kind (its sort key's prefix), and whether a condition cancelled it."""
     sort_key = str((key.get("SK") or {}).get("S", "")).split("#", 1)[0] or "?"
     return " ".join(filter(None, (operation, member, sort_key, "(condition failed)" if failed else "")))
-
-
-def _item(table_name: str, key_or_item: Item) -> Item | None:
-    """The item as moto holds it now (typed JSON), or None."""
-    from moto.dynamodb.models import dynamodb_backends
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    table = dynamodb_backends[ACCOUNT_ID][REGION].get_table(table_name)
-    hash_key = key_or_item.get(table.hash_key_attr)
-    range_key = key_or_item.get(table.range_key_attr) if table.range_key_attr else None
-    if hash_key is None:
-        return None
-    found = table.get_item(DynamoType(hash_key), DynamoType(range_key) if range_key else None)
-    return {name: value.to_json() for name, value in found.attrs.items()} if found is not None else None
 
 
 # --- the run

@@ -19,6 +19,7 @@ from workflow import bootstrap, constants
 from workflow.bootstrap import Credentials, Settings
 from workflow.constants import ENV_ENDPOINT_URL, POWERTOOLS_SERVICE_NAME, STACK_NAME
 from workflow.local import engine
+from workflow.local.dynamodb_concurrency import ConcurrencySettings, DynamoDbConcurrency
 from workflow.local.faults import FaultPlan
 from workflow.local.iam import Denial, role_of
 from workflow.local.iam import evaluate as iam_evaluate
@@ -72,6 +73,9 @@ class Backlog:
         return not (self.visible or self.in_flight or self.running_executions or self.pollers_busy)
 
 
+DEFAULT_CONCURRENCY = ConcurrencySettings()
+
+
 class LocalRuntime:
     def __init__(
         self,
@@ -86,9 +90,13 @@ class LocalRuntime:
         faults: FaultPlan | None = None,
         allowed_origins: Iterable[str] = (),
         iam: bool = True,
+        dynamodb: ConcurrencySettings | None = DEFAULT_CONCURRENCY,
     ) -> None:
-        """`iam=False` leaves IAM unenforced: every component then acts with full rights."""
+        """`iam=False` leaves IAM unenforced: every component then acts with full rights.
+        `dynamodb`: the embedded DynamoDB's behaviour under concurrency (None: every request is
+        applied at once, as moto does)."""
         self._faults = faults
+        self._dynamodb = dynamodb
         self.iam = iam
         self.operator_credentials: Credentials | None = None
         self.operator_note = ""
@@ -162,6 +170,9 @@ class LocalRuntime:
             self._prepare_functions(self.deployment.functions)
             self.aws.router.register(self.deployment.functions)
             self.aws.router.faults = self._faults
+            self.aws.router.dynamodb = (
+                DynamoDbConcurrency(self._dynamodb, account=ACCOUNT_ID, region=REGION) if self._dynamodb else None
+            )
             if self.iam:
                 # On for the whole server: a runtime without IAM on a shared server gives its
                 # components no role sessions, so nothing of its own is checked.

@@ -14,6 +14,8 @@ from urllib.parse import unquote
 
 from workflow.local import asl_patches, engine, executions, inprocess, refusals, teststate
 from workflow.local import operations as local_operations
+from workflow.local.dynamodb_concurrency import TARGET_PREFIX as DYNAMODB_TARGET
+from workflow.local.dynamodb_concurrency import DynamoDbConcurrency
 from workflow.local.faults import FaultPlan, throttle_response
 from workflow.local.iam import LocalIam, denied_response, read_call, signing_service
 from workflow.local.lambdas import LocalFunction
@@ -184,6 +186,9 @@ class LambdaRouter:
         self.iam = LocalIam(ACCOUNT_ID, "us-east-1")
         # Lambda invocations run outside the locks, since their handlers call back into moto.
         self.locks = MotoLocks()
+        # DynamoDB as AWS has it under concurrency (transaction conflicts, throughput limits);
+        # None: every request is applied at once, as moto does.
+        self.dynamodb: DynamoDbConcurrency | None = DynamoDbConcurrency(account=ACCOUNT_ID, region="us-east-1")
 
     @property
     def moto_lock(self) -> LockSet:
@@ -229,11 +234,35 @@ class LambdaRouter:
                 return answer
         if not self._serialize:
             return list(self._app(environ, start_response))
+        if self.dynamodb is not None and target.startswith(DYNAMODB_TARGET):
+            return self._dynamodb(self.dynamodb, target, environ, start_response)
         with self.locks.of(environ):
-            # The body is produced inside the lock too: moto renders it lazily.
-            if self.meter is not None and target:
-                return self.meter.around(target, _peek_body(environ), lambda: list(self._app(environ, start_response)))
-            return list(self._app(environ, start_response))
+            return self._moto(target, environ, start_response)
+
+    def _moto(self, target: str, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        """moto's answer, inside the request's lock. The body is produced there too: moto renders
+        it lazily."""
+        if self.meter is not None and target:
+            return self.meter.around(target, _peek_body(environ), lambda: list(self._app(environ, start_response)))
+        return list(self._app(environ, start_response))
+
+    def _dynamodb(
+        self, model: DynamoDbConcurrency, target: str, environ: dict[str, Any], start_response: Any
+    ) -> list[bytes]:
+        """A DynamoDB request through the concurrency model: refused as AWS would refuse it under
+        load, or answered by moto inside the lock of its backend."""
+        operation = target[len(DYNAMODB_TARGET) :]
+        refusal, answer = model.answer(
+            operation,
+            _peek_body(environ),
+            self.locks.of(environ),
+            lambda: self._moto(target, environ, start_response),
+        )
+        if refusal is None:
+            return answer
+        status, headers, body = refusal
+        start_response(status, headers)
+        return [body]
 
     def _authorize(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes] | None:
         length = int(environ.get("CONTENT_LENGTH") or 0)
