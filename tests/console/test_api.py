@@ -80,6 +80,8 @@ def test_a_succeeded_execution_is_traced_state_by_state(console: Console, publis
         "Rejected",
         "WhyCancelled",
         "StoreAgain",
+        "WhyStillCancelled",
+        "StoreLastTry",
         "CompareStored",
         "SameContent",
         "Conflict",

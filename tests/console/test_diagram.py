@@ -39,7 +39,7 @@ def svg_nodes(svg: str) -> dict[str, ET.Element]:
 def test_every_state_is_drawn_in_the_svg(definition: dict[str, Any]) -> None:
     nodes = svg_nodes(to_svg(definition))
     assert set(nodes) == set(all_states(definition["States"]))
-    assert len(all_states(definition["States"])) == 15
+    assert len(all_states(definition["States"])) == 17
     assert "ef-group" in nodes["FanOut"].attrib["class"]
     assert nodes["Validate"].attrib["data-type"] == "Task"
     assert nodes["IsValid"].attrib["data-type"] == "Choice"
@@ -73,7 +73,7 @@ def test_mermaid_has_an_edge_for_every_next_choice_default_and_catch(definition:
             assert f'{name} -.->|"catch {errors}"| {catcher["Next"]}' in lines
             expected += 1
     assert 'IsValid -->|"$.validation.valid == true"| Store' in lines
-    assert len([line for line in lines if "-->" in line or "-.->" in line]) == expected == 16
+    assert len([line for line in lines if "-->" in line or "-.->" in line]) == expected == 20
 
 
 def test_parallel_branches_are_grouped(definition: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from tests.factories import BASE_TIME, card_imported, card_updated
 from tests.unit.test_bad_input_properties import pathological_bodies, plausible_event
 from tests.waiting import eventually
 from workflow import bootstrap
-from workflow.adapters.items import projection_key
+from workflow.adapters.dynamodb import projection_items
 from workflow.constants import OUT_WEB_DLQ_URL, OUT_WEB_QUEUE_URL
 from workflow.domain.events import to_json
 from workflow.ports import QueuedMessage
@@ -71,8 +71,9 @@ def test_replay_rebuilds_a_projection_and_a_second_replay_changes_nothing(runtim
     before = store.projection(who)
     table = settings.require("table_name")
     client = runtime.client("dynamodb")
-    # Lose the projection, as after a bug or a manual edit.
-    client.delete_item(TableName=table, Key={k: {"S": v} for k, v in projection_key(who).items()})
+    # Lose the projection (its item and its count items), as after a bug or a manual edit.
+    for item in projection_items(client, table, who):
+        client.delete_item(TableName=table, Key={"PK": item["PK"], "SK": item["SK"]})
     window = {"since": BASE_TIME - timedelta(days=1), "until": BASE_TIME + timedelta(days=1)}
 
     dry = replay(store, projections, user_id=who, dry_run=True, **window)

@@ -57,10 +57,14 @@ def test_happy_path_per_event_type(runs: dict[str, list[Run]], store: Any, scena
 def test_the_event_and_its_count_are_one_transaction_and_nothing_else_is_written(
     runs: dict[str, list[Run]], raw_table: RawTable
 ) -> None:
-    """No per-event marker beside the projection: the user's partition holds the projection only."""
+    """No per-event marker beside the projection: the user's partition holds the projection (its
+    last activity) and the one count item the event's id hashes to."""
+    from workflow.adapters.items import projection_count_key
+
     event = one(runs, "imported").input["event"]
     partition = raw_table.partition(f"USER#{event['user_id']}")
-    assert [item["SK"]["S"] for item in partition] == ["PROJECTION"]
+    count_item = projection_count_key(event["user_id"], event["event_id"])["SK"]
+    assert sorted(item["SK"]["S"] for item in partition) == ["PROJECTION", count_item]
     item = raw_table.item({"PK": f"EVENT#{event['event_id']}", "SK": "EVENT"})
     assert item is not None
     assert not {"event_id", "event_type", "user_id", "source", "occurred_at", "schema_version"} & item.keys()
@@ -82,8 +86,14 @@ def test_duplicate_is_stored_once_and_followed_up_once(runs: dict[str, list[Run]
     outcomes = sorted(r.output["status"] for r in (first, second))  # type: ignore[index]
     assert outcomes == ["duplicate", "stored"]
     absorbed = next(r for r in (first, second) if r.output["status"] == "duplicate")  # type: ignore[index]
-    assert absorbed.entered() == [*CANCELLED, "SameContent", "AlreadyStored"]
-    (error, cause), *_ = absorbed.failures()
+    # Started together, the two may meet while the first's transaction is in flight (cancelled for
+    # TransactionConflict: StoreAgain, whose retries then meet the stored event) or after it.
+    entered = absorbed.entered()
+    assert entered in (
+        [*CANCELLED, "SameContent", "AlreadyStored"],
+        [*CANCELLED[:-1], "StoreAgain", "WhyStillCancelled", "CompareStored", "SameContent", "AlreadyStored"],
+    ), entered
+    (error, cause), *_ = reversed(absorbed.failures())
     assert error == "DynamoDb.TransactionCanceledException" and "[ConditionalCheckFailed, None]" in cause
     event = first.input["event"]
     projection = store.projection(event["user_id"])
@@ -175,6 +185,43 @@ def test_a_transaction_cancelled_for_another_reason_is_tried_again(runs: dict[st
     assert run.status == "SUCCEEDED" and run.output["status"] == "stored"  # type: ignore[index]
     assert same_states(run, ["Validate", "IsValid", "Store", "WhyCancelled", "StoreAgain", *STORED_PATH[3:]])
     assert "CompareStored" not in run.entered() and run.attempts("StoreAgain") == 2
+
+
+def test_a_count_item_contended_past_store_agains_retries_is_stored_at_the_last_try(
+    runs: dict[str, list[Run]], store: Any
+) -> None:
+    run = one(runs, "StoreContendedThenStoredAtLastTry")
+    assert run.status == "SUCCEEDED" and run.output["status"] == "stored"  # type: ignore[index]
+    head = ["Validate", "IsValid", "Store", "WhyCancelled", "StoreAgain", "WhyStillCancelled", "StoreLastTry"]
+    assert same_states(run, [*head, *STORED_PATH[3:]]), run.entered()
+    assert run.attempts("StoreAgain") == 6 and run.attempts("StoreLastTry") == 2
+    assert "CompareStored" not in run.entered()
+
+
+def test_store_again_cancelled_by_the_events_condition_reaches_the_comparison(
+    runs: dict[str, list[Run]], raw_table: RawTable
+) -> None:
+    """Another execution stored the same event id with other content while this one retried its
+    transaction: the cancellation is told apart again, and the conflict recorded, not retried into
+    a failure that every redrive would repeat."""
+    run = one(runs, "StoreAgainMeetsOtherContent")
+    assert run.status == "SUCCEEDED" and run.output["status"] == "rejected", run.cause  # type: ignore[index]
+    assert run.entered() == [
+        *["Validate", "IsValid", "Store", "WhyCancelled", "StoreAgain", "WhyStillCancelled"],
+        *["CompareStored", "SameContent", "Conflict", "RecordRejection", "Rejected"],
+    ]
+    assert run.output["reason"] == CONFLICT_REASON  # type: ignore[index]
+
+
+def test_a_count_item_contended_past_every_retry_fails_the_execution_at_the_last_try(
+    runs: dict[str, list[Run]], store: Any
+) -> None:
+    """The failure a redrive continues from: StoreLastTry, which a redrive runs again."""
+    run = one(runs, "StoreLastTryExhausted")
+    assert run.status == "FAILED" and run.error == "DynamoDb.TransactionCanceledException"
+    assert run.attempts("StoreAgain") == 6 and run.attempts("StoreLastTry") == 6
+    assert run.entered()[-1] == "StoreLastTry"
+    assert store.get_event(run.input["event"]["event_id"]) is None
 
 
 def test_store_retries_exhausted_fail_before_anything_is_stored(runs: dict[str, list[Run]], store: Any) -> None:

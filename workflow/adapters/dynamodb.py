@@ -15,12 +15,14 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from workflow.adapters.items import (
-    COUNT_PREFIX,
+    KIND_PROJECTION,
+    PROJECTION_SORT_KEY,
     day_range,
     event_key,
     projection_count_update,
     projection_item,
     projection_key,
+    projection_of,
     readable,
     rejected_day_partition,
     rejection_item,
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
 BATCH_GET_MAX_KEYS = 100  # BatchGetItem's limit per call
 BATCH_GET_MAX_ATTEMPTS = 8
 BATCH_GET_MAX_BACKOFF = 1.0
+REBUILD_MAX_ATTEMPTS = 6
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
 
@@ -257,17 +260,8 @@ class DynamoDBEventStore(EventStore):
         return [readable(from_dynamodb(item)) for item in items if item is not None]
 
     def projection(self, user_id: str) -> Projection | None:
-        response = self._client.get_item(TableName=self._table, Key=to_dynamodb(projection_key(user_id)))
-        item = response.get("Item")
-        if not item:
-            return None
-        plain = from_dynamodb(item)
-        return Projection(
-            user_id=user_id,
-            counts={k[len(COUNT_PREFIX) :]: int(v) for k, v in plain.items() if k.startswith(COUNT_PREFIX)},
-            last_activity_at=plain.get("last_activity_at"),
-            last_event_id=plain.get("last_event_id"),
-        )
+        items = projection_items(self._client, self._table, user_id)
+        return projection_of(user_id, [from_dynamodb(item) for item in items])
 
     def forget(self, user_id: str) -> dict[str, int]:
         """The user's events and rejections (by-user index), projection and markers (base table)."""
@@ -295,6 +289,8 @@ class DynamoDBEventStore(EventStore):
                 if "LastEvaluatedKey" not in response:
                     break
                 params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        if kinds.get(KIND_PROJECTION):
+            kinds[KIND_PROJECTION] = 1  # one projection, however many count items it had
         for start in range(0, len(keys), 25):
             requests: dict[str, Any] = {
                 self._table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]
@@ -318,10 +314,22 @@ class DynamoDBProjectionStore(ProjectionStore):
             self._client.update_item(
                 TableName=self._table,
                 Key=to_dynamodb(projection_key(change.user_id)),
-                UpdateExpression="SET #last = :at, #last_id = :id",
+                UpdateExpression="SET #last = :at, #last_id = :id, #kind = :kind, #user = :user",
                 ConditionExpression="attribute_not_exists(#last) OR #last < :at",
-                ExpressionAttributeNames={"#last": "last_activity_at", "#last_id": "last_event_id"},
-                ExpressionAttributeValues=to_dynamodb({":at": change.occurred_at, ":id": change.event_id}),
+                ExpressionAttributeNames={
+                    "#last": "last_activity_at",
+                    "#last_id": "last_event_id",
+                    "#kind": "kind",
+                    "#user": "user_id",
+                },
+                ExpressionAttributeValues=to_dynamodb(
+                    {
+                        ":at": change.occurred_at,
+                        ":id": change.event_id,
+                        ":kind": KIND_PROJECTION,
+                        ":user": change.user_id,
+                    }
+                ),
             )
         except ClientError as error:
             if _is_transient(error):
@@ -332,10 +340,41 @@ class DynamoDBProjectionStore(ProjectionStore):
         return True
 
     def rebuild(self, projection: Projection) -> bool:
-        """Write the projection as it is (counts and last activity): False if it already was."""
-        item = projection_item(projection)
-        old = self._client.put_item(TableName=self._table, Item=to_dynamodb(item), ReturnValues="ALL_OLD")
-        return "Attributes" not in old or from_dynamodb(old["Attributes"]) != item
+        """Write the projection as it is (counts and last activity) in its one item, its count
+        items deleted, in one transaction: False if it already was."""
+        items = projection_items(self._client, self._table, projection.user_id)
+        if projection_of(projection.user_id, [from_dynamodb(item) for item in items]) == projection:
+            return False
+        counts = [{PK: item[PK], SK: item[SK]} for item in items if item[SK]["S"] != PROJECTION_SORT_KEY]
+        writes: list[Any] = [{"Put": {"TableName": self._table, "Item": to_dynamodb(projection_item(projection))}}]
+        writes += [{"Delete": {"TableName": self._table, "Key": key}} for key in counts]
+        for attempt in range(REBUILD_MAX_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=writes)
+                return True
+            except ClientError as error:
+                if not _is_transient(error) or attempt == REBUILD_MAX_ATTEMPTS - 1:
+                    raise
+                time.sleep(min(1.0, 0.05 * 2**attempt) * random.random())  # the user's events are being stored
+        return True
+
+
+def projection_items(client: DynamoDBClient, table: str, user_id: str) -> list[dict[str, Any]]:
+    """The user's projection item and count items (typed), with one consistent query."""
+    params: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :projection)",
+        "ExpressionAttributeNames": {"#pk": PK, "#sk": SK},
+        "ExpressionAttributeValues": to_dynamodb({":pk": user_partition(user_id), ":projection": PROJECTION_SORT_KEY}),
+        "ConsistentRead": True,
+    }
+    items: list[dict[str, Any]] = []
+    while True:
+        response = client.query(**params)
+        items += response.get("Items", [])
+        if "LastEvaluatedKey" not in response:
+            return items
+        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 _TRANSIENT_CODES = {

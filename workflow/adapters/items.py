@@ -7,8 +7,11 @@ One table, three kinds of item (see docs/table.md):
   ``by-kind-day`` index (``TYPE#<type>#<day>``, ``<occurred_at>#<event_id>``) for one type in a
   time range, one partition per type and day so no partition grows without bound;
 * a rejection: ``PK=REJECTED#<id>``, in ``by-kind-day`` under ``REJECTED#<day>``;
-* a user's projection ``PK=USER#<user_id>, SK=PROJECTION``, counted in the same transaction
-  that stores the event: a duplicate cancels both, so each event is counted once.
+* a user's projection under ``PK=USER#<user_id>``: the last activity in ``SK=PROJECTION``, and the
+  counts in ``PROJECTION_SHARDS`` items ``SK=PROJECTION#<nn>``, each event counted in the one its
+  id hashes to, in the same transaction that stores the event: a duplicate cancels both, so each
+  event is counted once, and a user's bulk import spreads its transactions over the shards
+  instead of queueing them all on one item (transactions on one item conflict).
 
 An item holds each value once: an event's fields are in its body (and its index keys), a
 rejection's raw body is zlib-compressed (``body_z``, in base64). The indexes keep keys and `INDEX_ATTRIBUTES`
@@ -22,6 +25,7 @@ typed form.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -63,8 +67,49 @@ def rejection_key(rejection_id: str) -> dict[str, str]:
     return {PK: f"REJECTED#{rejection_id}", SK: "REJECTED"}
 
 
+PROJECTION_SORT_KEY = "PROJECTION"
+# Count items per user. A transaction holds its items while in flight, and another one on the same
+# item is cancelled (TransactionConflict): a user's events are spread over this many count items,
+# so that concurrent events of one user rarely meet (docs/table.md: the figures behind it).
+PROJECTION_SHARDS = 32
+
+
 def projection_key(user_id: str) -> dict[str, str]:
-    return {PK: f"USER#{user_id}", SK: "PROJECTION"}
+    """The user's projection item: the last activity (and the counts of a rebuild)."""
+    return {PK: user_partition(user_id), SK: PROJECTION_SORT_KEY}
+
+
+def projection_shard(event_id: str) -> int:
+    """The count item an event is counted in: the same for every attempt at the event."""
+    return int.from_bytes(hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).digest()[:4], "big") % (
+        PROJECTION_SHARDS
+    )
+
+
+def projection_count_key(user_id: str, event_id: str) -> dict[str, str]:
+    return {PK: user_partition(user_id), SK: f"{PROJECTION_SORT_KEY}#{projection_shard(event_id):02d}"}
+
+
+def user_partition(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def projection_of(user_id: str, items: list[dict[str, Any]]) -> Projection | None:
+    """A user's projection from its items (the projection item and its count items): the counts
+    added up, the newest last activity. None when there is none."""
+    if not items:
+        return None
+    projection = Projection(user_id)
+    for item in items:
+        for name, value in item.items():
+            if name.startswith(COUNT_PREFIX):
+                kind = name[len(COUNT_PREFIX) :]
+                projection.counts[kind] = projection.counts.get(kind, 0) + int(value)
+        at = item.get("last_activity_at")
+        if at is not None and (projection.last_activity_at is None or str(at) > projection.last_activity_at):
+            projection.last_activity_at = str(at)
+            projection.last_event_id = item.get("last_event_id")
+    return projection
 
 
 # The projection's part of the Store transaction (statemachine.asl.json says it the same way).
@@ -74,7 +119,7 @@ PROJECTION_COUNT_UPDATE = "ADD #count :one SET #kind = :kind, #user = :user"
 def projection_count_update(change: ProjectionChange) -> dict[str, Any]:
     """One more event of its type in the user's projection: the Update beside the event's Put."""
     return {
-        "Key": projection_key(change.user_id),
+        "Key": projection_count_key(change.user_id, change.event_id),
         "UpdateExpression": PROJECTION_COUNT_UPDATE,
         "ExpressionAttributeNames": {"#count": COUNT_PREFIX + change.event_type, "#kind": "kind", "#user": "user_id"},
         "ExpressionAttributeValues": {":one": 1, ":kind": KIND_PROJECTION, ":user": change.user_id},
@@ -82,7 +127,7 @@ def projection_count_update(change: ProjectionChange) -> dict[str, Any]:
 
 
 def projection_item(projection: Projection) -> dict[str, Any]:
-    """A whole projection item, as a rebuild writes it."""
+    """A whole projection in one item, as a rebuild writes it (its count items are deleted)."""
     item: dict[str, Any] = {
         **projection_key(projection.user_id),
         "kind": KIND_PROJECTION,
@@ -93,10 +138,6 @@ def projection_item(projection: Projection) -> dict[str, Any]:
         item["last_activity_at"] = projection.last_activity_at
         item["last_event_id"] = projection.last_event_id
     return item
-
-
-def user_partition(user_id: str) -> str:
-    return f"USER#{user_id}"
 
 
 def type_day_partition(event_type: str, day: str) -> str:

@@ -11,6 +11,9 @@
   token bucket, as DynamoDB throttles writes above the provisioned rate until auto scaling
   catches up; the workflow is Express, so an execution that fails on throttling fails its
   message, which its lane keeps and delivers again. Counted per write request, not per unit.
+* ``bulk_import``: one user's bulk import on the batch lane while many other users publish on the
+  web lane, with the embedded DynamoDB's transaction conflicts and throughput limits: every event
+  stored once, the importer's projection exact, nothing failed, and the web lane's latency.
 * ``lanes``: a steady web flow alone, then the same flow while a batch-lane burst drains; the web
   events' publish→stored latency is compared.
 """
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from workflow import bootstrap
+from workflow.domain.events import UserEvent
 from workflow.drills.chaos import dead_letters_now
 from workflow.drills.workload import card_events, percentile, publish_burst, publish_latencies, timelines, user_name
 from workflow.local.faults import Fault, FaultPlan
@@ -43,12 +47,13 @@ def _stored(runtime: LocalRuntime, prefix: str, users: int = 20) -> list[dict[st
     return timelines(store, [user_name(prefix, u) for u in range(users)])
 
 
-def _latency(items: list[dict[str, Any]], sent_at: dict[str, float]) -> dict[str, float]:
+def _latency(items: list[dict[str, Any]], sent_at: dict[str, float], high: int = 99) -> dict[str, float]:
+    """How many of the events sent were stored, and their publish→stored p50 and p`high`."""
     latencies = publish_latencies(items, sent_at)
     return {
         "stored": len(latencies),
         "p50_s": round(percentile(latencies, 50), 2),
-        "p99_s": round(percentile(latencies, 99), 2),
+        f"p{high}_s": round(percentile(latencies, high), 2),
     }
 
 
@@ -149,15 +154,7 @@ def render_write_quota(result: dict[str, Any]) -> str:
 
 
 def _steady_web(runtime: LocalRuntime, rate: float, seconds: float, prefix: str, sent_at: dict[str, float]) -> None:
-    publisher = bootstrap.publisher(runtime.settings())
-    events = card_events(int(rate * seconds), source="web", prefix=prefix, users=20)
-    started = time.monotonic()
-    for i, event in enumerate(events):
-        delay = started + i / rate - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        sent_at[event.event_id] = time.time()
-        publisher.publish(event)
+    _steady(runtime, card_events(int(rate * seconds), source="web", prefix=prefix, users=20), rate, sent_at)
 
 
 def _wait_stored(runtime: LocalRuntime, prefix: str, count: int, timeout: float) -> list[dict[str, Any]]:
@@ -233,5 +230,148 @@ def render_lanes(result: dict[str, Any]) -> str:
             f"publish→stored p50 {a['p50_s']} s, p99 {a['p99_s']} s",
             f"web + burst    the same beside {result['burst']} batch events: p50 {b['p50_s']} s, p99 {b['p99_s']} s "
             f"({result['p99_ratio']}x); {result['batch_stored_meanwhile']} batch events stored meanwhile",
+        ]
+    )
+
+
+def _steady(runtime: LocalRuntime, events: list[UserEvent], rate: float, sent_at: dict[str, float]) -> None:
+    """`events` published one at a time (the web servers' way), `rate` a second."""
+    publisher = bootstrap.publisher(runtime.settings())
+    started = time.monotonic()
+    for i, event in enumerate(events):
+        delay = started + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        sent_at[event.event_id] = time.time()
+        publisher.publish(event)
+
+
+def _failed_executions(runtime: LocalRuntime) -> int:
+    """Standard: the state machine's failed executions. Express keeps none: a failed execution
+    fails its message, which the ingest returns to its lane (counted by the pollers)."""
+    executions = bootstrap.executions(runtime.settings())
+    if executions.port.is_express():
+        return sum(p.stats.returned for p in runtime.pollers)
+    return len(executions.failed(limit=100_000))
+
+
+def bulk_import(
+    bulk: int,
+    web_events: int,
+    web_rate: float,
+    port: int,
+    progress: Progress,
+    context: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One user's bulk import (`bulk` events at once, ten to a PublishBatch, on the batch lane)
+    while `web_events` other users publish one event each on the web lane, `web_rate` a second;
+    before it, the web flow alone (a minute of it, at most `web_events`) for its latency without
+    the burst. Every event must be stored once, the bulk user's projection count exact, no
+    execution failed and no message dead-lettered, with the embedded DynamoDB's transaction
+    conflicts and throughput limits on."""
+    with LocalRuntime(port=port, log_file=LOG_FILE, context=context) as runtime:
+        model = runtime.aws.router.dynamodb if runtime.aws.router is not None else None
+        alone_events = min(web_events, max(20, int(web_rate * 60)))
+        progress(f"bulk import: the web flow alone, {alone_events} events at {web_rate}/s...")
+        alone: dict[str, float] = {}
+        quiet = card_events(alone_events, source="web", prefix="bulk-alone", users=alone_events)
+        _steady(runtime, quiet, web_rate, alone)
+        runtime.wait_until_drained(timeout=600, interval=1.0)
+        store = bootstrap.event_store(runtime.settings())
+        alone_stored = timelines(store, sorted({e.user_id for e in quiet}))
+        before = dict(model.stats()) if model is not None else {}
+        progress(f"bulk import: {bulk} events of one user on the batch lane, {web_events} web users beside it...")
+        importer = user_name("bulk-importer", 0)
+        imported = card_events(bulk, source="batch", prefix="bulk-importer", users=1)
+        batch_sent: dict[str, float] = {}
+        started = time.monotonic()
+        burster = threading.Thread(
+            target=publish_burst, args=(runtime.settings(), imported, batch_sent, 4), daemon=True
+        )
+        burster.start()
+        beside: dict[str, float] = {}
+        others = card_events(web_events, source="web", prefix="bulk-web", users=web_events)
+        _steady(runtime, others, web_rate, beside)
+        burster.join()
+        runtime.wait_until_drained(
+            timeout=max(1800.0, bulk / 2),
+            interval=2.0,
+            on_progress=lambda b: progress(
+                f"bulk import: {b.visible} queued, {b.in_flight} in flight, {b.running_executions} running "
+                f"({time.monotonic() - started:.0f} s)"
+            ),
+        )
+        drained = time.monotonic() - started
+        mine = timelines(store, [importer])
+        web_stored = timelines(store, sorted({e.user_id for e in others}))
+        projection = store.projection(importer)
+        after = model.stats() if model is not None else {}
+        during = {key: after.get(key, 0) - before.get(key, 0) for key in after}
+        ids = {item["event_id"] for item in mine}
+        result: dict[str, Any] = {
+            "workflow_type": "express" if bootstrap.executions(runtime.settings()).port.is_express() else "standard",
+            "bulk": bulk,
+            "bulk_stored": len(ids),
+            "bulk_stored_twice": len(mine) - len(ids),
+            "bulk_projection_count": projection.total if projection is not None else 0,
+            "web_events": web_events,
+            "web_stored": len({item["event_id"] for item in web_stored}),
+            "failed_executions": _failed_executions(runtime),
+            "dead_letters": dead_letters_now(runtime),
+            "drain_seconds": round(drained, 1),
+            "bulk_events_per_second": round(len(ids) / drained, 1) if drained else 0.0,
+            "transactions": during.get("transactions", 0),
+            "conflicts": during.get("conflicts", 0),
+            "throttled": sum(v for k, v in during.items() if k.startswith("throttled")),
+            "conflicts_per_event": round(during.get("conflicts", 0) / max(1, bulk + web_events), 4),
+            "transactions_per_event": round(during.get("transactions", 0) / max(1, bulk + web_events), 3),
+            "web_alone": _latency(alone_stored, alone, 95),
+            "web_beside_burst": _latency(web_stored, beside, 95),
+        }
+        result["web_p95_ratio"] = round(
+            result["web_beside_burst"]["p95_s"] / max(result["web_alone"]["p95_s"], 1e-9), 2
+        )
+        runtime.stop_pollers()
+        return result
+
+
+def bulk_import_problems(result: dict[str, Any], *, max_ratio: float = 2.0) -> list[str]:
+    """What the bulk-import run must show, as sentences; empty when it held."""
+    problems = []
+    if result["bulk_stored"] != result["bulk"] or result["bulk_stored_twice"]:
+        problems.append(
+            f"{result['bulk_stored']} of {result['bulk']} bulk events stored, {result['bulk_stored_twice']} twice"
+        )
+    if result["bulk_projection_count"] != result["bulk"]:
+        problems.append(f"the importer's projection counts {result['bulk_projection_count']}, not {result['bulk']}")
+    if result["web_stored"] != result["web_events"]:
+        problems.append(f"{result['web_stored']} of {result['web_events']} web events stored")
+    if result["failed_executions"]:
+        problems.append(f"{result['failed_executions']} failed executions")
+    if result["dead_letters"]:
+        problems.append(f"{result['dead_letters']} messages in the dead-letter queues")
+    if result["web_p95_ratio"] > max_ratio:
+        problems.append(
+            f"the web p95 beside the burst is {result['web_p95_ratio']}x its figure alone (at most {max_ratio}x)"
+        )
+    return problems
+
+
+def render_bulk_import(result: dict[str, Any]) -> str:
+    alone, beside = result["web_alone"], result["web_beside_burst"]
+    problems = bulk_import_problems(result)
+    return "\n".join(
+        [
+            f"== eventflow bench --bulk-import ({result['workflow_type']}) ==",
+            f"bulk       {result['bulk']} events of one user: {result['bulk_stored']} stored, "
+            f"{result['bulk_stored_twice']} twice, projection counts {result['bulk_projection_count']}",
+            f"web        {result['web_events']} users, one event each: {result['web_stored']} stored",
+            f"failures   {result['failed_executions']} failed executions, {result['dead_letters']} dead letters",
+            f"drain      {result['drain_seconds']} s ({result['bulk_events_per_second']} bulk events/s)",
+            f"dynamodb   {result['transactions_per_event']} transactions an event, {result['conflicts']} conflicts "
+            f"({result['conflicts_per_event']} an event), {result['throttled']} throttled",
+            f"web p95    alone {alone['p95_s']} s (p50 {alone['p50_s']} s); beside the burst {beside['p95_s']} s "
+            f"(p50 {beside['p50_s']} s): {result['web_p95_ratio']}x",
+            "verdict    " + ("; ".join(problems) if problems else "held: stored once, counted exactly, nothing failed"),
         ]
     )
