@@ -227,3 +227,24 @@ def state_machine(
 def pass_state_machine(sfn: Any) -> str:
     """A one-state machine of its own."""
     return state_machine(sfn, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, name="pass")
+
+
+def create_table(embedded_aws: Any, name: str) -> None:
+    """A table of its own with a string hash key `PK`, for tests of the engine."""
+    boto("dynamodb", embedded_aws.endpoint_url).create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def finished(sfn: Any, arn: str, timeout: float = 30.0) -> dict[str, Any]:
+    """The execution's description once it is no longer running."""
+    from tests.waiting import eventually
+
+    def done() -> dict[str, Any] | None:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+        return described if described["status"] != "RUNNING" else None
+
+    return eventually(done, timeout=timeout, what=f"{arn} finished")

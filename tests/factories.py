@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,3 +42,23 @@ def _at(minutes: int, event_type: str, user_id: str, source: str, payload: dict[
     """An event `minutes` after BASE_TIME."""
     occurred_at = BASE_TIME + timedelta(minutes=minutes)
     return new_event(event_type, user_id=user_id, source=source, payload=payload, occurred_at=occurred_at)
+
+
+def sqs_event(bodies: list[str]) -> dict[str, Any]:
+    """What Lambda hands the ingest function for a batch of these message bodies (the web lane)."""
+    return {
+        "Records": [
+            {
+                "messageId": f"m-{i}-{uuid.uuid4().hex[:6]}",
+                "receiptHandle": f"r-{i}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {"source": {"stringValue": "web", "dataType": "String"}},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:web-queue",
+                "awsRegion": "us-east-1",
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }

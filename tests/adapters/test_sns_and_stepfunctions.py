@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from tests.conftest import boto, pass_state_machine, state_machine
+from tests.conftest import boto, create_table, finished, pass_state_machine, state_machine
 from tests.factories import card_imported
 from workflow.adapters.sns import SnsTransport
 from workflow.adapters.stepfunctions import StepFunctionsStarter
@@ -91,25 +91,6 @@ def failing_until_table_exists(sfn: Any, dynamodb_table: str, *, express: bool =
         },
     }
     return state_machine(sfn, definition, name="reads", type="EXPRESS" if express else "STANDARD")
-
-
-def create_table(embedded_aws: Any, name: str) -> None:
-    boto("dynamodb", embedded_aws.endpoint_url).create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
-def finished(sfn: Any, arn: str) -> dict[str, Any]:
-    from tests.waiting import eventually
-
-    def done() -> dict[str, Any] | None:
-        described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
-        return described if described["status"] != "RUNNING" else None
-
-    return eventually(done, what=f"{arn} finished")
 
 
 def test_republishing_an_event_whose_execution_failed_redrives_that_execution(embedded_aws: Any) -> None:

@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import boto
+from tests.e2e.listening import drain_outbound, executions_for, subscribe_outbound
 from tests.e2e.raw import publish_raw
 from tests.factories import BASE_TIME, card_deleted, card_imported, card_updated
 from tests.waiting import eventually
 from workflow import bootstrap
-from workflow.constants import OUT_OUTBOUND_TOPIC_ARN
 from workflow.domain.events import to_json
 from workflow.domain.validation import CONFLICT_REASON
 
@@ -31,36 +30,7 @@ def user() -> str:
 @pytest.fixture(scope="module")
 def outbound(runtime: Any) -> str:
     """A queue subscribed to the outbound topic, as another service would be."""
-    sns, sqs = boto("sns", runtime.endpoint_url), boto("sqs", runtime.endpoint_url)
-    url = sqs.create_queue(QueueName=f"outbound-listener-{uuid.uuid4().hex[:6]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(
-        TopicArn=runtime.outputs[OUT_OUTBOUND_TOPIC_ARN],
-        Protocol="sqs",
-        Endpoint=arn,
-        Attributes={"RawMessageDelivery": "true"},
-    )
-    return str(url)
-
-
-def drain_outbound(runtime: Any, url: str) -> list[dict[str, Any]]:
-    sqs = boto("sqs", runtime.endpoint_url)
-    bodies = []
-    while True:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            return bodies
-        for message in messages:
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-
-
-def executions_for(runtime: Any, event_id: str) -> list[dict[str, Any]]:
-    sfn = runtime.client("stepfunctions")
-    found = []
-    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=runtime.settings().state_machine_arn):
-        found.extend(e for e in page["executions"] if e["name"].startswith(event_id))
-    return found
+    return subscribe_outbound(runtime)
 
 
 def history_states(runtime: Any, execution_arn: str) -> list[str]:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
-from typing import Any
 
 from botocore.exceptions import ClientError
 
 from functions.ingest import MAX_CONCURRENT_STARTS, process_batch
-from tests.factories import card_imported
+from tests.factories import card_imported, sqs_event
 from tests.fakes import FakeRejections, FakeStarter
 from workflow.domain.events import to_json
 from workflow.ports import ExecutionUnsuccessful, TransientError
@@ -40,25 +38,6 @@ class SlowStarter(FakeStarter):
         finally:
             with self._lock:
                 self.in_flight -= 1
-
-
-def sqs_event(bodies: list[str]) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": f"m-{i}-{uuid.uuid4().hex[:6]}",
-                "receiptHandle": f"r-{i}",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {"source": {"stringValue": "web", "dataType": "String"}},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:web-queue",
-                "awsRegion": "us-east-1",
-            }
-            for i, body in enumerate(bodies)
-        ]
-    }
 
 
 def test_a_batch_starts_its_executions_side_by_side_and_reports_only_failures() -> None:

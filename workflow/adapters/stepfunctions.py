@@ -57,9 +57,12 @@ class StepFunctionsStarter(ExecutionStarter):
     A name already taken is a redelivery or a re-publish. If that execution is running or
     succeeded, the message is absorbed. If it failed, timed out or was aborted, it is redriven
     (the same execution continues from the state that failed); if AWS will not redrive it
-    (past the 14-day window, or the redrive limit), the message starts a new attempt
+    (past the 14-day window, or the history limit), the message starts a new attempt
     ``<name>--2`` (then ``--3`` ...), which the workflow's conditional Store keeps from storing
-    twice.
+    twice. A redrive refused because another delivery has just redriven it is absorbed. Each
+    delivery starts or redrives at most one execution; when none of the ``MAX_ATTEMPTS`` names
+    can take the message, it fails (:class:`ExecutionUnsuccessful`) and stays with SQS, which
+    delivers it again and after ``maxReceiveCount`` receives leaves it in the DLQ.
     """
 
     def __init__(self, state_machine_arn: str, client: SFNClient) -> None:
@@ -86,16 +89,27 @@ class StepFunctionsStarter(ExecutionStarter):
         """True: redriven; False: handled already; None: closed unsuccessfully for good."""
         arn = execution_arn(self._arn, name)
         try:
-            status = self._client.describe_execution(executionArn=arn)["status"]
-            if status in HANDLED:
+            described = self._client.describe_execution(executionArn=arn)
+            if described["status"] in HANDLED:
                 return False
+            if described.get("redriveStatus") == "NOT_REDRIVABLE":
+                return None
             self._client.redrive_execution(executionArn=arn)
         except ClientError as error:
             _throttled(error)
             if _code(error) != "ExecutionNotRedrivable":
                 raise
-            return None
+            # Refused although it was redrivable a moment ago: another delivery of the same
+            # message redrove it in between. Running again, it has the event: absorbed.
+            return False if self._status(arn) in HANDLED else None
         return True
+
+    def _status(self, arn: str) -> str:
+        try:
+            return str(self._client.describe_execution(executionArn=arn)["status"])
+        except ClientError as error:
+            _throttled(error)
+            raise
 
 
 class StepFunctionsSyncStarter(ExecutionStarter):

@@ -13,9 +13,10 @@
   ``ExecutionRedriven`` event; ``redriveCount``, ``redriveDate``, ``redriveStatus`` and
   ``redriveStatusReason`` appear in ``DescribeExecution``. ``ExecutionNotRedrivable`` for a
   running or succeeded execution, past the 14-day window or the history limit. When the state
-  that failed is a Parallel, only its branches that did not succeed run again, as on AWS; the
-  branches that succeeded keep their output. (An inline Map's succeeded iterations, which AWS
-  also keeps, run again here.)
+  that failed is a Parallel or an inline Map, only its branches or iterations that did not
+  succeed run again, on every redrive, as on AWS: one that succeeded in the first attempt or in
+  any redrive since keeps its output and never runs again (the history of every attempt is read
+  for them). A branch or iteration that runs again runs from its first state.
 
 Each function takes the request as AWS's JSON protocol has it and returns the response body, or
 :data:`PASS` when moto's own answer is the right one.
@@ -32,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from workflow.asl.definition import read
-from workflow.asl.history import History, details
+from workflow.asl.history import History, Visit, details
 from workflow.local.operations import LocalApiError
 
 PASS: Any = object()
@@ -42,6 +43,7 @@ MAX_HISTORY_EVENTS = 25_000
 EXPRESS_BILLED_MEMORY_MB = 64
 _EXPRESS_ARN = "Invalid Arn: 'Resource type not valid in this context: express'"
 _NOT_SUPPORTED = "This operation is not supported by this type of state machine"
+_KEEPS_PARTS = ("Parallel", "Map")  # a redrive runs again only their branches or iterations that did not succeed
 
 
 def _timestamp(value: datetime | None) -> float | None:
@@ -250,33 +252,74 @@ def redrive_execution(_client: Any, request: dict[str, Any]) -> dict[str, Any]:
         return _redrive(execution)
 
 
-def succeeded_branches(history: list[dict[str, Any]], definition: dict[str, Any], state: str) -> dict[int, Any]:
-    """The branches of Parallel ``state`` that succeeded in its last run, with their outputs: a
-    branch succeeded when one of its own terminal states (``End`` or ``Succeed``) was left."""
-    parallel = read(definition).find(state)
+def _redriven_by(history: History, visit: Visit) -> bool:
+    """The visit is a redrive's first state: the one its ExecutionRedriven event continued with."""
+    before = history.by_id.get(visit.entered_id - 1)
+    return before is not None and before["type"] == "ExecutionRedriven"
+
+
+def _last_start(history: History, visit: Visit) -> int:
+    """The id of the event that started the visit's last run of its branches or iterations (a
+    Retry of the state runs them all again), or of its entry."""
+    started = f"{visit.state_type}StateStarted"
+    return max((int(e["id"]) for e in visit.events if e["type"] == started), default=visit.entered_id)
+
+
+def _succeeded_in(history: History, visit: Visit, terminal: dict[str, int]) -> dict[int, Any]:
+    """The branches (a Parallel's, by index) or iterations (a Map's, by index) that succeeded in
+    the visit's last run, with their outputs."""
+    start = _last_start(history, visit)
+    found: dict[int, Any] = {}
+    if visit.state_type == "Map":
+        for event in visit.events:
+            if event["type"] != "MapIterationSucceeded" or int(event["id"]) < start:
+                continue
+            last = history.previous(event)  # the iteration's last state, left with its output
+            if last is not None and str(last["type"]).endswith("StateExited"):
+                found[int(details(event)["index"])] = json.loads(details(last).get("output") or "null")
+        return found
+    for other in history.visits:
+        exited = other.exited
+        if exited is None or other.name not in terminal or int(exited["id"]) < start:
+            continue
+        if any(int(e["id"]) == start for e in history.up(exited)):  # a branch of this very run
+            found[terminal[other.name]] = json.loads(details(exited).get("output") or "null")
+    return found
+
+
+def succeeded_parts(history: list[dict[str, Any]], definition: dict[str, Any], state: str) -> dict[int, Any]:
+    """The branches of Parallel ``state``, or the iterations of inline Map ``state``, that
+    succeeded in any attempt since the state last ran afresh, with their outputs: in its last
+    run, and, when that run was a redrive's, in the runs of the attempts it continued. A branch
+    succeeded when one of its own terminal states (``End`` or ``Succeed``) was left; an
+    iteration, with its ``MapIterationSucceeded``. A redrive does not run these again, however
+    many redrives come after the one in which they succeeded."""
+    found = read(definition).find(state)
+    branches = found.graphs() if found is not None and found.type == "Parallel" else []
     terminal = {
         inner.name: index
-        for index, branch in enumerate(parallel.graphs() if parallel is not None else [])
+        for index, branch in enumerate(branches)
         for inner in branch.states()
         if inner.body.get("End") or inner.type == "Succeed"
     }
-    visits = History(history).visits
-    last_entry = max((v.entered_id for v in visits if v.name == state), default=None)
-    if last_entry is None:
-        return {}
-    exits = sorted((int(v.exited["id"]), v.name, v.exited) for v in visits if v.exited and v.entered_id > last_entry)
-    return {
-        terminal[name]: json.loads(details(exited).get("output") or "null")
-        for _, name, exited in exits
-        if name in terminal
-    }
+    parsed = History(history)
+    runs = [v for v in parsed.visits if v.name == state]
+    kept: dict[int, Any] = {}
+    while runs:
+        run = runs.pop()
+        kept = {**_succeeded_in(parsed, run, terminal), **kept}
+        if not _redriven_by(parsed, run):
+            break
+        runs = [v for v in runs if v.entered_id < run.entered_id]
+    return kept
 
 
 def _redrive(execution: Any) -> dict[str, Any]:
-    history = _history(execution)
+    # Its events as GetExecutionHistory answers them (moto's event types are enum members).
+    history = [{**e, "type": str(getattr(e["type"], "value", e["type"]))} for e in _history(execution)]
     definition = json.loads(execution.state_machine.definition)
     state, state_input = unsuccessful_state(history, definition)
-    kept = succeeded_branches(history, definition, state) if definition["States"][state]["Type"] == "Parallel" else {}
+    kept = succeeded_parts(history, definition, state) if definition["States"][state]["Type"] in _KEEPS_PARTS else {}
     previous = execution.exec_worker.env
     execution.redrive_count = getattr(execution, "redrive_count", 0) + 1
     execution.redrive_date = datetime.now(UTC)
@@ -309,8 +352,11 @@ def _continue(
 
     program: Any = AmazonStateLanguageParser.parse(json.dumps({**definition, "StartAt": state}))[0]
     if kept:
-        parallel = program.states.states[state]
-        parallel.branches = _redriven_branches(parallel.branches, kept)
+        redriven = program.states.states[state]
+        if definition["States"][state]["Type"] == "Parallel":
+            redriven.branches = _redriven_branches(redriven.branches, kept)
+        else:
+            _keep_iterations(redriven.iteration_component, kept)
     env = worker._get_evaluation_environment()
     env.event_manager = previous.event_manager  # one history: event ids go on
     env.event_history_context = EventHistoryContext(previous_event_id=last_event_id)
@@ -350,3 +396,22 @@ def _redriven_branches(branches: Any, kept: dict[int, Any]) -> Any:
             env.stack.append([outputs[i] for i in range(len(self.programs))])
 
     return Redriven(branches.programs)
+
+
+def _keep_iterations(iterations: Any, kept: dict[int, Any]) -> None:
+    """The Map's iterations for its first run after a redrive: the ones in ``kept`` are not run
+    again and give their kept output (closed in the run's pool before its first worker starts);
+    any later run of the state runs every iteration, as for a Parallel."""
+    create_worker = iterations._create_worker
+    first = [True]
+
+    def create_worker_keeping(env: Any, eval_input: Any, job_pool: Any) -> Any:
+        if first[0]:
+            first[0] = False
+            for job in [job for job in job_pool._open_jobs if job.job_index in kept]:
+                job_pool._open_jobs.remove(job)
+                job.job_output = kept[job.job_index]
+                job_pool.close_job(job)
+        return create_worker(env=env, eval_input=eval_input, job_pool=job_pool)
+
+    iterations._create_worker = create_worker_keeping
