@@ -92,6 +92,8 @@ FAILING = [
     # The transaction cancelled for another reason than the event's condition, then refused:
     # whatever path leads there, the redrive ends with the event stored once, followed up once.
     Failing("StoreAgain", "StoreAgainFails"),
+    # The count item contended past StoreAgain's and StoreLastTry's retries: the redrive commits.
+    Failing("StoreLastTry", "StoreLastTryExhausted"),
     Failing("CompareStored", "CompareFails", "conflict"),
     Failing("Project", "ProjectFails"),  # after its retries: Notify has published meanwhile
     Failing("Notify", "NotifyFails"),
