@@ -38,9 +38,9 @@ from workflow.constants import (
     PK,
     SK,
 )
-from workflow.domain.events import format_timestamp
 from workflow.domain.projection import Projection, ProjectionChange
 from workflow.domain.rejection import Rejection
+from workflow.domain.timestamps import format_timestamp
 from workflow.domain.validation import Verdict
 from workflow.ports import EventStore, Page, ProjectionStore, TransientError
 

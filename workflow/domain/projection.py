@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflow.domain.events import UserEvent, format_timestamp
+from workflow.domain.events import UserEvent
+from workflow.domain.timestamps import format_timestamp
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,9 @@ from typing import Any, TextIO
 from workflow import bootstrap
 from workflow.bootstrap import Settings
 from workflow.constants import ATTR_EVENT_TYPE, ATTR_SOURCE, MAX_EVENT_BYTES
-from workflow.domain.events import UserEvent, new_event, parse_timestamp, to_json
+from workflow.domain.events import UserEvent, new_event, to_json
 from workflow.domain.projection import Projection
+from workflow.domain.timestamps import parse_timestamp
 from workflow.ports import EventStore, every_item
 from workflow.service.timewindow import FAR_FUTURE, FAR_PAST
 
