@@ -204,14 +204,24 @@ def new_event(
 # --- upcasting: every older schema version is brought to the current one here, and only here.
 
 
+V1_RENAMES = {"name": "person_name", "tel": "phone"}
+
+
 def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
-    """v1 payloads named the person ``name`` and the phone ``tel``."""
+    """v1 payloads named the person ``name`` and the phone ``tel``. A v1 payload that gives a field
+    under both names is refused, naming both: which of the two values is meant cannot be told."""
     payload = raw.get("payload")
     if not isinstance(payload, dict):
         return {**raw, "schema_version": 2}  # nothing to rename; validation says what is wrong
+    twice = [
+        f"payload.{old}, payload.{new}: both given; schema_version 1 names the field {old} only"
+        for old, new in V1_RENAMES.items()
+        if old in payload and new in payload
+    ]
+    if twice:
+        raise InvalidEvent(join_reasons(twice), known_event_id(raw))
     payload = dict(payload)
-    renames = {"name": "person_name", "tel": "phone"}
-    for old, new in renames.items():
+    for old, new in V1_RENAMES.items():
         if old in payload:
             payload[new] = payload.pop(old)
     return {**raw, "payload": payload, "schema_version": 2}
@@ -311,12 +321,19 @@ def parse_event(raw: Any, *, now: datetime | None = None) -> UserEvent:
     if problem is not None:
         raise InvalidEvent(f"event: {problem}", event_id)
     problems = [p for p in (_type_problem(raw), version_problem(raw)) if p is not None]
-    # Go on past a bad version or type, so that the reason names every broken field at once.
-    candidate = {**raw, "schema_version": CURRENT_SCHEMA_VERSION} if version_problem(raw) else upcast(raw)
+    # Go on past a bad version, type or upcast, so that the reason names every broken field at once.
+    candidate = {**raw, "schema_version": CURRENT_SCHEMA_VERSION}
+    payload_readable = _type_problem(raw) is None
+    if version_problem(raw) is None:
+        try:
+            candidate = upcast(raw)
+        except InvalidEvent as error:
+            problems.append(error.reason)
+            payload_readable = False
     context = {"now": now or datetime.now(UTC)}
     event: UserEvent | None = None
     try:
-        if _type_problem(raw) is None:
+        if payload_readable:
             event = _EVENT_ADAPTER.validate_python(candidate, context=context)
         else:
             envelope = {k: v for k, v in candidate.items() if k not in ("event_type", "payload")}
