@@ -319,7 +319,8 @@ class DynamoDBProjectionStore(ProjectionStore):
                 TableName=self._table,
                 Key=to_dynamodb(projection_key(change.user_id)),
                 UpdateExpression="SET #last = :at, #last_id = :id",
-                ConditionExpression="attribute_not_exists(#last) OR #last < :at",
+                # The projection's rule (Projection.apply): later, or as late with a greater event id.
+                ConditionExpression="attribute_not_exists(#last) OR #last < :at OR (#last = :at AND #last_id < :id)",
                 ExpressionAttributeNames={"#last": "last_activity_at", "#last_id": "last_event_id"},
                 ExpressionAttributeValues=to_dynamodb({":at": change.occurred_at, ":id": change.event_id}),
             )
