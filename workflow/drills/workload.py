@@ -240,7 +240,7 @@ def card_events(n: int, *, prefix: str, users: int, source: str | None = None, o
             "card.imported",
             user_id=user_name(prefix, (offset + i) % users),
             source=source or ("web" if i % 3 else "batch"),
-            occurred_at=start + timedelta(milliseconds=offset + i),
+            occurred_at=start + timedelta(milliseconds=i),  # in the past, whatever the offset
             payload={"card_id": f"{prefix}-card-{offset + i}", "person_name": "Drill Person", "company": "Drill Co"},
         )
         for i in range(n)
