@@ -26,7 +26,8 @@ def _items(settings: bootstrap.Settings) -> WorkflowItems:
 @observed
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     payload = parse(ValidateInput, event)
-    verdict = validate(payload.event, execution_name=payload.execution_name)
+    now = datetime.now(UTC)
+    verdict = validate(payload.event, execution_name=payload.execution_name, now=now)
     correlate(verdict.event_id, execution=payload.execution_name)
     if verdict.valid:
         logger.debug("event valid")
@@ -34,5 +35,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     else:
         logger.warning("event rejected", extra={"reason": verdict.reason})
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
-    items = _items(bootstrap.Settings.from_env()).of(verdict, datetime.now(UTC))
+    items = _items(bootstrap.Settings.from_env()).of(verdict, now)
     return {"valid": verdict.valid, "reason": verdict.reason, "summary": verdict.summary, **items}

@@ -86,7 +86,8 @@ class EventStore(RejectionRecorder):
 class ProjectionStore(abc.ABC):
     @abc.abstractmethod
     def apply(self, change: ProjectionChange) -> bool:
-        """Move the user's last activity to this event if it is newer; False if it was not.
+        """Move the user's last activity to this event if it is newer (a later occurred_at, or the
+        same and a greater event_id: `Projection.apply`); False if it was not.
         (The event's count is written with the event, in the same transaction.)"""
 
     @abc.abstractmethod

@@ -65,6 +65,17 @@ def test_a_users_events_newest_first_in_a_time_range_paginated(store: DynamoDBEv
     assert [i["event_id"] for i in window.items] == [events[3].event_id, events[2].event_id, events[1].event_id]
 
 
+def test_a_window_from_before_year_1000_to_the_end_of_year_9999_finds_the_events_in_it(
+    store: DynamoDBEventStore,
+) -> None:
+    who = user()
+    event = card_imported(who)
+    put(store, event)
+    whole = store.user_events(who, datetime(999, 1, 1, tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
+    assert [i["event_id"] for i in whole.items] == [event.event_id]
+    assert store.user_events(who, datetime(1, 1, 1, tzinfo=UTC), datetime(999, 12, 31, tzinfo=UTC)).items == []
+
+
 def test_events_of_one_type_across_days(store: DynamoDBEventStore) -> None:
     who = user()
     days = [card_deleted(who, f"d{i}", minutes=i * 24 * 60 + 5) for i in range(3)]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from tests.e2e.raw import publish_raw
 from tests.factories import BASE_TIME, card_imported, card_updated
 from tests.unit.test_bad_input_properties import pathological_bodies, plausible_event
 from tests.waiting import eventually
@@ -19,6 +20,7 @@ from workflow.constants import OUT_WEB_DLQ_URL, OUT_WEB_QUEUE_URL
 from workflow.domain.events import to_json
 from workflow.ports import QueuedMessage
 from workflow.service.operations import replay
+from workflow.service.timewindow import window
 
 pytestmark = pytest.mark.e2e
 
@@ -83,6 +85,40 @@ def test_replay_rebuilds_a_projection_and_a_second_replay_changes_nothing(runtim
     assert store.projection(who) == before
     second = replay(store, projections, user_id=who, **window)
     assert (second.applied, second.already_applied) == (0, 2)
+    assert store.projection(who) == before
+
+
+def test_replay_since_1969_finds_the_projection_as_the_pipeline_left_it(runtime: Any) -> None:
+    """Times outside the accepted range are rejected naming occurred_at, so a replay from any
+    date recounts exactly what the pipeline counted."""
+    settings = runtime.settings()
+    store, projections = bootstrap.event_store(settings), bootstrap.projection_store(settings)
+    who = f"replay-{uuid.uuid4().hex[:8]}"
+    kept = card_imported(who, "c1")
+    outside = {}
+    for number, occurred_at in enumerate(("1969-07-20T20:17:00Z", "0001-01-01T00:00:00Z", "9999-12-31T00:00:00Z", 0)):
+        event = {**json.loads(to_json(card_imported(who, f"c{number + 2}"))), "occurred_at": occurred_at}
+        outside[event["event_id"]] = event
+    sns = runtime.client("sns")
+    for body in (to_json(kept), *map(json.dumps, outside.values())):
+        publish_raw(sns, settings.topic_arn, body)
+    now = datetime.now(UTC)
+
+    def rejected() -> dict[str, str] | None:
+        items = store.rejected(now - timedelta(minutes=5), now + timedelta(minutes=5), limit=1000).items
+        reasons = {i["event_id"]: i["reason"] for i in items if i.get("event_id") in outside}
+        return reasons if len(reasons) == len(outside) else None
+
+    reasons = eventually(rejected, what="the events dated outside the range rejected")
+    assert all(reason.startswith("occurred_at: ") for reason in reasons.values()), reasons
+    eventually(lambda: (p := store.projection(who)) is not None and p.last_event_id == kept.event_id, what="projected")
+    eventually(lambda: not running_executions(runtime, [kept]), what="its execution finished")
+    before = store.projection(who)
+    assert before is not None and before.counts == {"card.imported": 1}
+
+    since, until = window(datetime(1969, 1, 1, tzinfo=UTC), None, 30)  # `eventflow replay --since 1969-01-01`
+    result = replay(store, projections, user_id=who, since=since, until=until)
+    assert (result.selected, result.applied) == (1, 0)
     assert store.projection(who) == before
 
 

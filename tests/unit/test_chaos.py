@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from workflow.domain.events import format_timestamp
 from workflow.domain.projection import Projection, ProjectionChange
+from workflow.domain.timestamps import format_timestamp
 from workflow.drills.chaos import chaos_workload, order_problems, publishing_plan
 from workflow.drills.workload import Collected, Workload, accounting_problems
 

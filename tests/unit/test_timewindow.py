@@ -20,7 +20,7 @@ def test_a_timestamp_without_a_zone_is_utc_and_any_zone_becomes_utc() -> None:
             parse_timestamp(text)
 
 
-def test_left_out_ends_are_the_last_days_up_to_now_with_a_day_ahead() -> None:
+def test_left_out_ends_are_the_last_days_up_to_the_latest_accepted_occurred_at() -> None:
     assert window(None, None, 7, now=NOW) == (NOW - timedelta(days=7), NOW + AHEAD)
     until = NOW - timedelta(days=30)
     assert window(None, until, 7, now=NOW) == (until - timedelta(days=7), until)

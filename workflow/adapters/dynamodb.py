@@ -40,9 +40,9 @@ from workflow.constants import (
     PK,
     SK,
 )
-from workflow.domain.events import format_timestamp
 from workflow.domain.projection import Projection, ProjectionChange
 from workflow.domain.rejection import Rejection
+from workflow.domain.timestamps import format_timestamp
 from workflow.domain.validation import Verdict
 from workflow.ports import EventStore, Page, ProjectionStore, TransientError
 
@@ -315,7 +315,8 @@ class DynamoDBProjectionStore(ProjectionStore):
                 TableName=self._table,
                 Key=to_dynamodb(projection_key(change.user_id)),
                 UpdateExpression="SET #last = :at, #last_id = :id, #kind = :kind, #user = :user",
-                ConditionExpression="attribute_not_exists(#last) OR #last < :at",
+                # The projection's rule (Projection.apply): later, or as late with a greater event id.
+                ConditionExpression="attribute_not_exists(#last) OR #last < :at OR (#last = :at AND #last_id < :id)",
                 ExpressionAttributeNames={
                     "#last": "last_activity_at",
                     "#last_id": "last_event_id",

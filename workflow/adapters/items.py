@@ -43,9 +43,10 @@ from workflow.constants import (
     TTL_ATTRIBUTE,
 )
 from workflow.domain.boundedjson import printable
-from workflow.domain.events import MAX_REASON_CHARS, UserEvent, format_timestamp, to_json
+from workflow.domain.events import MAX_REASON_CHARS, UserEvent, to_json
 from workflow.domain.projection import Projection, ProjectionChange
 from workflow.domain.rejection import Rejection
+from workflow.domain.timestamps import format_timestamp
 from workflow.domain.validation import Verdict
 
 KIND_EVENT = "event"

@@ -16,19 +16,23 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
     field_serializer,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from workflow.constants import MAX_EVENT_BYTES, MAX_JSON_DEPTH
-from workflow.domain import boundedjson
+from workflow.domain import boundedjson, timestamps
+from workflow.domain.timestamps import TimestampRefused, format_timestamp, parse_occurred_at
 
 CURRENT_SCHEMA_VERSION = 2
 
@@ -70,6 +74,18 @@ ShortText = Annotated[
 ]
 Email = Annotated[str, BeforeValidator(normalize_email), Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Phone = Annotated[str, BeforeValidator(normalize_phone), Field(max_length=32, pattern=r"^\+?[0-9][0-9 ()-]{3,30}$")]
+
+
+def _occurred_at(value: Any, info: ValidationInfo) -> datetime:
+    """The rule of `workflow.domain.timestamps`, at the time of validation (the context's `now`)."""
+    now = info.context.get("now") if isinstance(info.context, dict) else None
+    try:
+        return parse_occurred_at(value, now=now)
+    except TimestampRefused as refused:
+        raise PydanticCustomError("occurred_at", str(refused)) from None
+
+
+OccurredAt = Annotated[datetime, PlainValidator(_occurred_at), WithJsonSchema(timestamps.json_schema())]
 
 
 class Source(StrEnum):
@@ -125,7 +141,7 @@ class CardDeleted(_Strict):
 class _Envelope(_Strict):
     event_id: Identifier
     schema_version: Literal[2]
-    occurred_at: AwareDatetime
+    occurred_at: OccurredAt
     user_id: Identifier
     source: Source
 
@@ -163,16 +179,6 @@ class InvalidEvent(ValueError):
         self.event_id = event_id
 
 
-def format_timestamp(value: datetime) -> str:
-    """UTC, fixed width, so that timestamps sort as strings in DynamoDB keys."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_timestamp(text: str) -> datetime:
-    """The inverse of :func:`format_timestamp`."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
 def new_event(
     event_type: EventType | str,
     *,
@@ -198,14 +204,24 @@ def new_event(
 # --- upcasting: every older schema version is brought to the current one here, and only here.
 
 
+V1_RENAMES = {"name": "person_name", "tel": "phone"}
+
+
 def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
-    """v1 payloads named the person ``name`` and the phone ``tel``."""
+    """v1 payloads named the person ``name`` and the phone ``tel``. A v1 payload that gives a field
+    under both names is refused, naming both: which of the two values is meant cannot be told."""
     payload = raw.get("payload")
     if not isinstance(payload, dict):
         return {**raw, "schema_version": 2}  # nothing to rename; validation says what is wrong
+    twice = [
+        f"payload.{old}, payload.{new}: both given; schema_version 1 names the field {old} only"
+        for old, new in V1_RENAMES.items()
+        if old in payload and new in payload
+    ]
+    if twice:
+        raise InvalidEvent(join_reasons(twice), known_event_id(raw))
     payload = dict(payload)
-    renames = {"name": "person_name", "tel": "phone"}
-    for old, new in renames.items():
+    for old, new in V1_RENAMES.items():
         if old in payload:
             payload[new] = payload.pop(old)
     return {**raw, "payload": payload, "schema_version": 2}
@@ -294,9 +310,10 @@ def _type_problem(raw: dict[str, Any]) -> str | None:
     return None
 
 
-def parse_event(raw: Any) -> UserEvent:
-    """Validate a decoded event of any supported version; raise :class:`InvalidEvent` naming
-    every field and rule broken. Never raises anything else, whatever ``raw`` holds."""
+def parse_event(raw: Any, *, now: datetime | None = None) -> UserEvent:
+    """Validate a decoded event of any supported version at the time `now` (default: the clock's);
+    raise :class:`InvalidEvent` naming every field and rule broken. Never raises anything else,
+    whatever ``raw`` holds."""
     if not isinstance(raw, dict):
         raise InvalidEvent("event: must be a JSON object")
     event_id = known_event_id(raw)
@@ -304,14 +321,23 @@ def parse_event(raw: Any) -> UserEvent:
     if problem is not None:
         raise InvalidEvent(f"event: {problem}", event_id)
     problems = [p for p in (_type_problem(raw), version_problem(raw)) if p is not None]
-    # Go on past a bad version or type, so that the reason names every broken field at once.
-    candidate = {**raw, "schema_version": CURRENT_SCHEMA_VERSION} if version_problem(raw) else upcast(raw)
+    # Go on past a bad version, type or upcast, so that the reason names every broken field at once.
+    candidate = {**raw, "schema_version": CURRENT_SCHEMA_VERSION}
+    payload_readable = _type_problem(raw) is None
+    if version_problem(raw) is None:
+        try:
+            candidate = upcast(raw)
+        except InvalidEvent as error:
+            problems.append(error.reason)
+            payload_readable = False
+    context = {"now": now or datetime.now(UTC)}
     event: UserEvent | None = None
     try:
-        if _type_problem(raw) is None:
-            event = _EVENT_ADAPTER.validate_python(candidate)
+        if payload_readable:
+            event = _EVENT_ADAPTER.validate_python(candidate, context=context)
         else:
-            _Envelope.model_validate({k: v for k, v in candidate.items() if k not in ("event_type", "payload")})
+            envelope = {k: v for k, v in candidate.items() if k not in ("event_type", "payload")}
+            _Envelope.model_validate(envelope, context=context)
     except ValidationError as error:
         problems.extend(error_list(error))
     except boundedjson.PERMANENT_ERRORS as error:

@@ -1,8 +1,9 @@
 """The per-user projection: what a user's stream of card events adds up to.
 
 Applying an event is idempotent (a marker per event id) and order-independent (counters are
-commutative, and the last activity only moves forward in ``occurred_at``), so duplicates,
-replays and out-of-order delivery all leave the same projection.
+commutative, and the last activity only moves forward in ``occurred_at``, then in ``event_id``
+between events of the same instant), so duplicates, replays and out-of-order delivery all leave
+the same projection.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflow.domain.events import UserEvent, format_timestamp
+from workflow.domain.events import UserEvent
+from workflow.domain.timestamps import format_timestamp
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Projection:
     def apply(self, change: ProjectionChange) -> None:
         """The same rule the store applies, for recounts and for reading code."""
         self.counts[change.event_type] = self.counts.get(change.event_type, 0) + 1
-        if self.last_activity_at is None or change.occurred_at > self.last_activity_at:
+        latest = (self.last_activity_at, self.last_event_id or "")
+        if self.last_activity_at is None or (change.occurred_at, change.event_id) > latest:
             self.last_activity_at = change.occurred_at
             self.last_event_id = change.event_id

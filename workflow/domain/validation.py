@@ -8,6 +8,7 @@ in the table is the DynamoDB adapter's business (`workflow.adapters.items`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from workflow.constants import MAX_REJECTED_BODY_CHARS
@@ -68,13 +69,14 @@ class Verdict:
         )
 
 
-def validate(raw: Any, *, execution_name: str) -> Verdict:
+def validate(raw: Any, *, execution_name: str, now: datetime | None = None) -> Verdict:
     """`execution_name` names the rejection, and is the execution that stores the event: a
     retried Store that had in fact succeeded finds its own name on the item. A later attempt at
-    the same message (``<name>--2``) stores and rejects under the first one's name."""
+    the same message (``<name>--2``) stores and rejects under the first one's name. `now` is the
+    time of validation (default: the clock's), which bounds ``occurred_at``."""
     execution_name = base_execution_name(execution_name)
     try:
-        event = parse_event(raw)
+        event = parse_event(raw, now=now)
         body = to_json(event)
     except InvalidEvent as error:
         return _rejected(raw, error.reason, error.event_id, execution_name)

@@ -21,8 +21,9 @@ from typing import Any, TextIO
 
 from workflow import bootstrap
 from workflow.constants import OUT_BATCH_DLQ_URL, OUT_WEB_DLQ_URL
-from workflow.domain.events import UserEvent, format_timestamp
+from workflow.domain.events import UserEvent
 from workflow.domain.projection import Projection, ProjectionChange
+from workflow.domain.timestamps import format_timestamp
 from workflow.drills.workload import (
     Collected,
     Workload,

@@ -131,7 +131,7 @@ def sample_events(n: int) -> tuple[list[UserEvent], list[dict[str, Any]]]:
                 user_id=f"cost-user-{i % users:04d}",
                 source="web" if i % 3 else "batch",
                 payload=payload,
-                occurred_at=start + timedelta(seconds=i),
+                occurred_at=start + timedelta(milliseconds=i),  # in the past, however many
             )
         )
     bad: list[dict[str, Any]] = []

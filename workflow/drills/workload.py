@@ -24,8 +24,9 @@ from typing import Any, TextIO
 from workflow import bootstrap
 from workflow.bootstrap import Settings
 from workflow.constants import ATTR_EVENT_TYPE, ATTR_SOURCE, MAX_EVENT_BYTES
-from workflow.domain.events import UserEvent, new_event, parse_timestamp, to_json
+from workflow.domain.events import UserEvent, new_event, to_json
 from workflow.domain.projection import Projection
+from workflow.domain.timestamps import parse_timestamp
 from workflow.ports import EventStore, every_item
 from workflow.service.timewindow import FAR_FUTURE, FAR_PAST
 
@@ -239,7 +240,7 @@ def card_events(n: int, *, prefix: str, users: int, source: str | None = None, o
             "card.imported",
             user_id=user_name(prefix, (offset + i) % users),
             source=source or ("web" if i % 3 else "batch"),
-            occurred_at=start + timedelta(milliseconds=offset + i),
+            occurred_at=start + timedelta(milliseconds=i),  # in the past, whatever the offset
             payload={"card_id": f"{prefix}-card-{offset + i}", "person_name": "Drill Person", "company": "Drill Co"},
         )
         for i in range(n)

@@ -13,6 +13,7 @@ from typing import Any
 from workflow.domain.events import known_event_id
 from workflow.domain.naming import execution_name
 from workflow.domain.projection import Projection, ProjectionChange
+from workflow.domain.timestamps import TIMELINE_END, TIMELINE_START
 from workflow.ports import (
     DeadLetterQueue,
     EventStore,
@@ -23,7 +24,6 @@ from workflow.ports import (
     every_item,
 )
 from workflow.service.ingest import inspect_body
-from workflow.service.timewindow import FAR_FUTURE, FAR_PAST
 
 UNSUCCESSFUL = ("FAILED", "TIMED_OUT", "ABORTED")
 
@@ -177,9 +177,10 @@ def replay(
 
 
 def recount(store: EventStore, user_id: str) -> Projection:
-    """A user's projection from all of the user's stored events."""
+    """A user's projection from all of the user's stored events: the whole timeline, which holds
+    every occurred_at the validator accepts."""
     projection = Projection(user_id)
-    everything = {"since": FAR_PAST, "until": FAR_FUTURE}
+    everything = {"since": TIMELINE_START, "until": TIMELINE_END}
     for item in every_item(lambda cursor: store.user_events(user_id, limit=100, cursor=cursor, **everything)):
         projection.apply(ProjectionChange.from_summary(item))
     return projection

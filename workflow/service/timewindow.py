@@ -1,17 +1,20 @@
 """The time windows of the queries, read one way by the CLI, the console and the drills: ISO 8601
 timestamps (UTC when they name no zone), the window a query covers when its ends are left out, and
-the bounds of a user's whole timeline."""
+the bounds of a user's whole timeline, all by the domain's rule for time
+(`workflow.domain.timestamps`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-# Every stored event lies between these: a user's whole timeline is one query between them.
-FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
-FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
+from workflow.domain.timestamps import MAX_AHEAD, TIMELINE_END, TIMELINE_START
 
-# The default `until` is this far ahead of now: events dated a little ahead are kept.
-AHEAD = timedelta(days=1)
+# Every stored event lies between these: a user's whole timeline is one query between them.
+FAR_PAST = TIMELINE_START
+FAR_FUTURE = TIMELINE_END
+
+# The default `until` is this far ahead of now: every event accepted by now is in the window.
+AHEAD = MAX_AHEAD
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -27,7 +30,7 @@ def parse_timestamp(text: str) -> datetime:
 def window(
     since: datetime | None, until: datetime | None, days: int, *, now: datetime | None = None
 ) -> tuple[datetime, datetime]:
-    """[since, until]: `until` defaults to now (a day ahead, see AHEAD), `since` to `days` before
+    """[since, until]: `until` defaults to now (and AHEAD after it), `since` to `days` before
     `until` (before now when `until` is left out). ValueError when since is after until, or when
     going back `days` leaves the calendar."""
     now = now or datetime.now(UTC)
