@@ -142,6 +142,9 @@ def test_an_inline_map_iteration_that_succeeded_is_not_run_by_any_later_redrive(
             "Each": {
                 "Type": "Map",
                 "ItemsPath": "$.items",
+                # One iteration at a time: each has finished (succeeded or failed) before the next
+                # starts, so none is aborted half-way by another's failure, whatever the load.
+                "MaxConcurrency": 1,
                 "ItemSelector": {
                     "key.$": "$$.Map.Item.Value",
                     "table.$": "States.Format('{}{}', $.prefix, $$.Map.Item.Value)",

@@ -319,7 +319,27 @@ def _register_bench(commands: Any) -> None:
         "--lanes", action="store_true", help="mode: the lanes run, web latency alone and beside a batch burst"
     )
     bench.add_argument("--burst", type=int_in(1), default=5000, help="--lanes: batch events in the burst")
-    bench.add_argument("--web-rate", type=positive, default=2.0, help="--lanes: web events per second")
+    bench.add_argument("--web-rate", type=positive, default=2.0, help="--lanes, --bulk-import: web events per second")
+    bench.add_argument(
+        "--bulk-import",
+        action="store_true",
+        help="mode: one user's bulk import on the batch lane beside many web users, Standard then Express",
+    )
+    bench.add_argument("--bulk", type=int_in(1), default=10_000, help="--bulk-import: the importer's events")
+    bench.add_argument(
+        "--web-users", type=int_in(1), default=1000, help="--bulk-import: other users, one web event each"
+    )
+    bench.add_argument(
+        "--workflow-type",
+        choices=["standard", "express"],
+        action="append",
+        help="--bulk-import: run on this workflow type only (repeatable; default both)",
+    )
+    bench.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="--bulk-import: rewrite the <!-- bulk-import:begin --> block (docs/performance.md)",
+    )
     bench.add_argument("--seconds", type=positive, default=60.0, help="--lanes: how long the web flow lasts")
     bench.add_argument(
         "--ingest-timeout",
@@ -362,6 +382,23 @@ def _bench_lanes(args: argparse.Namespace) -> Measured:
     return result, load.render_lanes(result)
 
 
+def _bench_bulk_import(args: argparse.Namespace) -> Measured:
+    """Each workflow type in turn; fails (exit 1) unless every run held."""
+    from workflow import docblocks
+    from workflow.drills import load
+
+    runs = []
+    for workflow_type in args.workflow_type or ["standard", "express"]:
+        context = {**(_bench_context(args) or {}), "workflow_type": workflow_type}
+        runs.append(load.bulk_import(args.bulk, args.web_users, args.web_rate, args.port, _say, context))
+    result = {"runs": runs, "held": not any(load.bulk_import_problems(run) for run in runs)}
+    text = load.render_bulk_import_runs(runs)
+    if args.write_docs:
+        path = docblocks.write(load.BULK_IMPORT_BLOCK, docblocks.fenced("text", text))
+        _say(f"eventflow: the bulk-import block in {path.name} rewritten")
+    return result, text
+
+
 def _bench_memory(args: argparse.Namespace) -> Measured:
     from workflow.drills import heap
 
@@ -394,6 +431,7 @@ def _bench_mode(args: argparse.Namespace) -> Callable[[argparse.Namespace], Meas
         (args.quota, _bench_quota),
         (args.write_quota, _bench_write_quota),
         (args.lanes, _bench_lanes),
+        (args.bulk_import, _bench_bulk_import),
         (args.memory, _bench_memory),
         (args.cold_start, _bench_cold_start),
     )
@@ -403,7 +441,7 @@ def _bench_mode(args: argparse.Namespace) -> Callable[[argparse.Namespace], Meas
 def cmd_bench(args: argparse.Namespace) -> int:
     result, text = _bench_mode(args)(args)
     sys.stdout.write((json.dumps(result, indent=2) if args.json else text) + "\n")
-    return 0
+    return 1 if result.get("held") is False else 0
 
 
 # --- cost

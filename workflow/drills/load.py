@@ -20,9 +20,11 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,7 @@ Progress = Callable[[str], None]
 START_EXECUTION_BURST = 1300
 START_EXECUTION_REFILL = 300
 LOG_FILE = Path(".eventflow") / "logs" / "load-functions.log"
+BULK_IMPORT_BLOCK = "bulk-import"  # its figures in docs/performance.md (`eventflow bench --bulk-import --write-docs`)
 
 
 def _stored(runtime: LocalRuntime, prefix: str, users: int = 20) -> list[dict[str, Any]]:
@@ -375,3 +378,11 @@ def render_bulk_import(result: dict[str, Any]) -> str:
             "verdict    " + ("; ".join(problems) if problems else "held: stored once, counted exactly, nothing failed"),
         ]
     )
+
+
+def render_bulk_import_runs(runs: list[dict[str, Any]]) -> str:
+    """Each run's figures, with the machine's load when they were taken."""
+    load = " ".join(f"{figure:.2f}" for figure in os.getloadavg())
+    when = datetime.now(UTC).strftime("%Y-%m-%d")
+    head = f"eventflow bench --bulk-import, {when}, {os.cpu_count()} cores, load average after the runs {load}"
+    return "\n\n".join([head, *(render_bulk_import(run) for run in runs)])
