@@ -38,8 +38,8 @@ Measured on the pipeline (py-spy --gil), moto spent its time on work it repeats:
   what can time out run on reused workers (at most `STATE_THREADS`; beyond, on the thread that
   waits, so nested Parallel and Map states cannot deadlock), waited for exactly as before, so
   ``States.Timeout`` comes when it did; executions are evaluated by at most
-  `EXECUTION_THREADS` reused workers, in the order started (each has its ExecutionStarted event
-  when started). The engine's threads follow the work running at once, not the rate;
+  `EXECUTION_THREADS` reused workers, at most `EXECUTION_THREADS_PER_KEY` of one lane, the oldest
+  of the least served lane first (each has its ExecutionStarted event when started). The engine's threads follow the work running at once, not the rate;
 * 40-60 ``copy.deepcopy`` calls an execution on states' JSON values and history events: a copy
   built directly for dicts, lists and atoms (`copy_json`), ``copy.deepcopy`` for anything else;
 * every finished execution kept forever, with its whole history (~100 KB an event): the most
@@ -56,9 +56,11 @@ The statemachine tier runs on these, so they are held to the engine's behaviour.
 
 from __future__ import annotations
 
+import collections
 import copy
 import functools
 import importlib
+import itertools
 import logging
 import pickle
 import queue
@@ -291,11 +293,93 @@ class _Workers:
 # thread that would wait runs the work itself (so nested Parallel and Map states cannot
 # deadlock on a full pool); a timeout is then noticed when the work returns.
 STATE_THREADS = 256  # room for each running execution's branches and timed Tasks
-# Executions evaluated at once; the ones started beyond are RUNNING (their history begun) and
-# wait for a free thread, in order.
+
+
+class _FairWorkers:
+    """The executions' threads. At most `limit` executions are evaluated at once, and at most
+    `per_key` of one key (what started them: the lane an execution's input names); the others are
+    RUNNING (their history begun) and wait. A free thread takes the oldest waiting execution of the
+    key with the fewest being evaluated. One process evaluates every execution, where AWS runs
+    each on its own: without this, a lane's burst of executions, started in a few seconds, would
+    hold every thread and the CPU for minutes, and another lane's executions would wait behind it
+    for what on AWS takes no wait at all."""
+
+    def __init__(self, name: str, limit: int, per_key: int, idle_seconds: float = 30.0) -> None:
+        self.name = name
+        self.limit = limit
+        self.per_key = per_key
+        self._waiting: dict[str, collections.deque[tuple[int, Callable[[], None]]]] = {}
+        self._running: collections.Counter[str] = collections.Counter()
+        self._order = itertools.count()
+        self._changed = threading.Condition()
+        self._workers = 0
+        self._idle = 0
+        self._idle_seconds = idle_seconds
+
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    def submit(self, job: Callable[[], None], *, key: str = "", wait: bool = True) -> bool:
+        with self._changed:
+            self._waiting.setdefault(key, collections.deque()).append((next(self._order), job))
+            if self._idle == 0 and self._workers < self.limit:
+                self._workers += 1
+                threading.Thread(target=self._work, name=self.name, daemon=True).start()
+            self._changed.notify()
+        return True
+
+    def _take(self) -> tuple[str, Callable[[], None]] | None:
+        """The next job a thread may evaluate now (inside `_changed`), counted as running."""
+        if sum(self._running.values()) >= self.limit:
+            return None
+        ready = [
+            (self._running[key], jobs[0][0], key)
+            for key, jobs in self._waiting.items()
+            if self._running[key] < self.per_key
+        ]
+        if not ready:
+            return None
+        _, _, key = min(ready)
+        _, job = self._waiting[key].popleft()
+        if not self._waiting[key]:
+            del self._waiting[key]
+        self._running[key] += 1
+        return key, job
+
+    def _work(self) -> None:
+        while True:
+            with self._changed:
+                taken = self._take()
+                while taken is None:
+                    self._idle += 1
+                    woken = self._changed.wait(self._idle_seconds)
+                    self._idle -= 1
+                    taken = self._take()
+                    if taken is None and not woken:
+                        self._workers -= 1
+                        return
+            key, job = taken
+            try:
+                job()
+            except Exception as error:  # moto's own catches everything; a worker outlives any job
+                where = traceback.extract_tb(error.__traceback__)[-1]  # a place, never a message
+                logging.getLogger("eventflow.local").error(
+                    "the engine's %s raised %s at %s:%s", self.name, type(error).__name__, where.filename, where.lineno
+                )
+            finally:
+                with self._changed:
+                    self._running[key] -= 1
+                    if self._running[key] <= 0:
+                        del self._running[key]
+                    self._changed.notify_all()
+
+
+# Executions evaluated at once, and of one lane at once (see _FairWorkers).
 EXECUTION_THREADS = 64
+EXECUTION_THREADS_PER_KEY = 12
 _state_workers = _Workers("asl-state", STATE_THREADS)
-_execution_workers = _Workers("asl-execution", EXECUTION_THREADS)
+_execution_workers = _FairWorkers("asl-execution", EXECUTION_THREADS, EXECUTION_THREADS_PER_KEY)
 WORKER_POOLS = {"state": _state_workers, "execution": _execution_workers}  # by name, to be bounded
 _inline = threading.local()
 
@@ -421,8 +505,9 @@ def _schedule_executions() -> None:
     details_of: Any = EventDetails  # a TypedDict whose every key mypy would ask for
 
     def start(self: Any) -> None:
+        key = _fairness_key(self)
         if "_execution_logic" in vars(self) or type(self)._execution_logic is not logic:  # a redrive's, ...
-            _execution_workers.submit(self._execution_logic, wait=True)
+            _execution_workers.submit(self._execution_logic, key=key)
             return
         # moto's `_execution_logic`, until `program.eval`.
         program = self._get_evaluation_entrypoint()
@@ -450,9 +535,23 @@ def _schedule_executions() -> None:
                 self.env = _ClosedEnvironment(env)
                 self._evaluation_details = None  # what it was started with (its parsed input): read only to start
 
-        _execution_workers.submit(evaluate, wait=True)
+        _execution_workers.submit(evaluate, key=key)
 
     ExecutionWorker.start = start  # type: ignore[method-assign]
+
+
+def _fairness_key(worker: Any) -> str:
+    """What an execution shares its threads with: the lane its input names (``ingest.lane``, as
+    the ingest function starts it), else its state machine."""
+    details = getattr(worker, "_evaluation_details", None)
+    execution = getattr(details, "execution_details", None)
+    given = getattr(execution, "inpt", None)
+    if isinstance(given, dict):
+        lane = (given.get("ingest") or {}).get("lane") if isinstance(given.get("ingest"), dict) else None
+        if isinstance(lane, str):
+            return "lane:" + lane
+    machine = getattr(details, "state_machine_details", None)
+    return str(getattr(machine, "arn", ""))
 
 
 # A succeeded execution keeps its history compressed, and nothing else of its evaluation (~70 KB
