@@ -50,3 +50,22 @@ def test_the_lanes_run_reports_web_latency_alone_and_beside_a_batch_burst(tmp_pa
     for phase in ("alone", "beside_burst"):
         assert figures[phase]["stored"] == 6 and 0 < figures[phase]["p50_s"] <= figures[phase]["p99_s"]
     assert figures["p99_ratio"] == round(figures["beside_burst"]["p99_s"] / figures["alone"]["p99_s"], 2)
+
+
+@pytest.mark.timeout(3600)
+def test_a_users_bulk_import_beside_a_thousand_web_users_is_stored_once_and_counted_exactly(tmp_path: Path) -> None:
+    """One user imports 10,000 cards in one burst on the batch lane while 1,000 other users publish
+    on the web lane, with the embedded DynamoDB's transaction conflicts and throughput limits on:
+    on Standard and on Express, every event stored once, the importer's projection exact, no
+    execution failed, no message dead-lettered, and the web lane's p95 at most twice its own."""
+    result = eventflow(tmp_path, "bench", "--bulk-import", "--port", str(free_port()), "--json", timeout=3500)
+    figures = json.loads(result.stdout)
+    assert [run["workflow_type"] for run in figures["runs"]] == ["standard", "express"]
+    for run in figures["runs"]:
+        assert (run["bulk"], run["web_events"]) == (10_000, 1_000)
+        assert run["bulk_stored"] == run["bulk_projection_count"] == 10_000 and run["bulk_stored_twice"] == 0, run
+        assert run["web_stored"] == 1_000, run
+        assert run["failed_executions"] == 0 and run["dead_letters"] == 0, run
+        assert run["transactions"] >= 11_000, run  # the Store transactions did run through the model
+        assert run["web_p95_ratio"] <= 2.0, run
+    assert result.returncode == 0 and figures["held"], result.stderr[-3000:]
