@@ -352,7 +352,8 @@ class DynamoDbConcurrency:
                 return repeated
         refusal = self._admit(pending, request)
         if refusal is not None:
-            self._tokens_in_flight.discard(token)
+            with self._lock:
+                self._tokens_in_flight.discard(token)
             return refusal, []
         try:
             if pending.transaction:
