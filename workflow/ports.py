@@ -92,7 +92,13 @@ class ProjectionStore(abc.ABC):
 
     @abc.abstractmethod
     def rebuild(self, projection: Projection) -> bool:
-        """Write a user's projection as recounted from the stored events; False if it was so."""
+        """Write a user's projection as recounted from the stored events; False if it was so.
+        Raises :class:`ProjectionChanged` when the user's projection changed since it was read
+        (an event stored meanwhile): recount, then rebuild again."""
+
+
+class ProjectionChanged(RuntimeError):
+    """The projection changed between its reading and its rebuild's write: nothing was written."""
 
 
 class ExecutionUnsuccessful(RuntimeError):

@@ -217,3 +217,62 @@ def test_forget_erases_a_users_events_rejections_and_projection(
     assert all(store.get_event(e.event_id) is None for e in mine)
     assert store.projection(other) is not None and len(store.user_events(other, SINCE, UNTIL).items) == 1
     assert store.forget(who) == {}
+
+
+def _in_a_count_item_of(who: str, event_ids: list[str], card: str) -> Any:
+    """An event of `who` counted in the same count item as one of these events."""
+    from workflow.adapters.items import projection_shard
+
+    shards = {projection_shard(event_id) for event_id in event_ids}
+    for minutes in range(10, 1000):
+        event = card_imported(who, f"{card}-{minutes}", minutes=minutes)
+        if projection_shard(event.event_id) in shards:
+            return event
+    raise AssertionError("no event id hashes to a count item of these")
+
+
+class _StoresMeanwhile:
+    """The table's client, with one more event of the user stored just before a rebuild's
+    transaction: what a replay meets while the user's events keep arriving."""
+
+    def __init__(self, client: Any, store: DynamoDBEventStore, event: Any) -> None:
+        self._client, self._store, self._event = client, store, event
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def transact_write_items(self, **request: Any) -> Any:
+        if self._event is not None:
+            store_with_count(self._store, self._event)
+            self._event = None
+        return self._client.transact_write_items(**request)
+
+
+def test_a_rebuild_meeting_an_event_stored_meanwhile_writes_nothing_and_a_replay_recounts(
+    runtime: Any, store: DynamoDBEventStore
+) -> None:
+    """The rebuild's writes are conditional on the projection's items as read: an event counted
+    in between cancels them (nothing of its count is deleted), and the replay recounts."""
+    from workflow.ports import ProjectionChanged
+    from workflow.service.operations import recount, replay
+
+    settings = runtime.settings()
+    table = settings.require("table_name")
+    who = user()
+    for i in range(3):
+        store_with_count(store, card_imported(who, f"c{i}", minutes=i))
+    stale = recount(store, who)  # three events, and the last activity a rebuild writes
+    late = _in_a_count_item_of(who, [e["event_id"] for e in store.user_events(who, SINCE, UNTIL).items], "late")
+    client = _StoresMeanwhile(runtime.client("dynamodb"), store, late)
+    with pytest.raises(ProjectionChanged):
+        DynamoDBProjectionStore(table, client, retention_days=30).rebuild(stale)
+    projection = store.projection(who)
+    assert projection is not None and projection.total == 4  # the late event's count was kept
+
+    stored = [e["event_id"] for e in store.user_events(who, SINCE, UNTIL).items]
+    client = _StoresMeanwhile(runtime.client("dynamodb"), store, _in_a_count_item_of(who, stored, "later"))
+    window = {"since": BASE_TIME - timedelta(days=1), "until": BASE_TIME + timedelta(days=1)}
+    result = replay(store, DynamoDBProjectionStore(table, client, retention_days=30), user_id=who, **window)
+    assert (result.selected, result.applied) == (4, 4)
+    rebuilt = store.projection(who)
+    assert rebuilt is not None and rebuilt.total == 5 and rebuilt == recount(store, who)

@@ -25,6 +25,7 @@ from tests.factories import BASE_TIME, card_imported, sqs_event
 from tests.mocked_workflow import MOCK_CONFIG, register_workflow
 from tests.waiting import eventually
 from workflow import bootstrap
+from workflow.adapters.stepfunctions import REDRIVES_PER_ATTEMPT
 from workflow.asl.history import History
 from workflow.domain.events import UserEvent, to_json
 from workflow.domain.naming import MAX_ATTEMPTS, attempt_name, execution_arn, execution_name
@@ -232,9 +233,10 @@ class Deliveries:
 
 
 def test_an_event_whose_execution_keeps_failing_is_redriven_once_per_delivery_and_never_loops(runtime: Any) -> None:
-    """Each delivery of a message whose execution failed redrives it once and is acknowledged;
-    once no attempt can be redriven, after MAX_ATTEMPTS names, the message is left to SQS (a
-    batch item failure): it comes back, and after maxReceiveCount waits in the DLQ."""
+    """Each delivery of a message whose execution failed redrives it once and is acknowledged, up
+    to REDRIVES_PER_ATTEMPT redrives; the next starts a new attempt; once no attempt can be
+    redriven, after MAX_ATTEMPTS names, the message is left to SQS (a batch item failure): it comes
+    back, and after maxReceiveCount waits in the DLQ."""
     from moto.stepfunctions.responses import get_backend
 
     ingest = Deliveries(runtime)
@@ -254,16 +256,16 @@ def test_an_event_whose_execution_keeps_failing_is_redriven_once_per_delivery_an
         calls, response = ingest.deliver(body)
         assert calls == ["StartExecution"] and response == {"batchItemFailures": []}
         failed(arn, 0)
-        for redrives in (1, 2, 3):  # delivered again: one redrive each, and acknowledged
+        for redrives in range(1, REDRIVES_PER_ATTEMPT + 1):  # delivered again: one redrive each, acknowledged
             calls, response = ingest.deliver(body)
             assert calls == ["StartExecution", "DescribeExecution", "RedriveExecution"]
             assert response == {"batchItemFailures": []}
             failed(arn, redrives)
         assert [e["name"] for e in executions_for(runtime, event.event_id)] == [name]
 
-        # Past the redrive window: each delivery starts the next attempt, or redrives the one it finds.
+        # Redriven REDRIVES_PER_ATTEMPT times and failed again each time (a redrive goes on from the
+        # same state, which fails the same): the next delivery starts the next attempt, from the start.
         backend = get_backend("123456789012", "us-east-1")
-        backend.describe_execution(arn).stop_date -= timedelta(days=15)
         calls, response = ingest.deliver(body)
         assert Counter(calls)["StartExecution"] == 2 and calls[-1] == "StartExecution"  # the second attempt
         assert response == {"batchItemFailures": []}
@@ -277,7 +279,9 @@ def test_an_event_whose_execution_keeps_failing_is_redriven_once_per_delivery_an
                 )
             backend.describe_execution(failed(attempt_arn, 0)["executionArn"]).stop_date -= timedelta(days=15)
 
-        # None can be redriven any more: bounded work, and the message is left to SQS.
+        # Past the redrive window, every attempt: none can be redriven any more, bounded work, and
+        # the message is left to SQS.
+        backend.describe_execution(arn).stop_date -= timedelta(days=15)
         for _receive in range(5):
             calls, response = ingest.deliver(body)
             assert Counter(calls)["StartExecution"] == Counter(calls)["DescribeExecution"] == MAX_ATTEMPTS

@@ -44,7 +44,7 @@ from workflow.domain.projection import Projection, ProjectionChange
 from workflow.domain.rejection import Rejection
 from workflow.domain.timestamps import format_timestamp
 from workflow.domain.validation import Verdict
-from workflow.ports import EventStore, Page, ProjectionStore, TransientError
+from workflow.ports import EventStore, Page, ProjectionChanged, ProjectionStore, TransientError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -342,22 +342,42 @@ class DynamoDBProjectionStore(ProjectionStore):
 
     def rebuild(self, projection: Projection) -> bool:
         """Write the projection as it is (counts and last activity) in its one item, its count
-        items deleted, in one transaction: False if it already was."""
+        items deleted, in one transaction conditional on each item being as it was read: an event
+        stored meanwhile cancels it (ProjectionChanged), and the caller recounts."""
         items = projection_items(self._client, self._table, projection.user_id)
         if projection_of(projection.user_id, [from_dynamodb(item) for item in items]) == projection:
             return False
-        counts = [{PK: item[PK], SK: item[SK]} for item in items if item[SK]["S"] != PROJECTION_SORT_KEY]
-        writes: list[Any] = [{"Put": {"TableName": self._table, "Item": to_dynamodb(projection_item(projection))}}]
-        writes += [{"Delete": {"TableName": self._table, "Key": key}} for key in counts]
+        key = projection_key(projection.user_id)
+        current = next((item for item in items if item[SK]["S"] == PROJECTION_SORT_KEY), None)
+        put: dict[str, Any] = {"TableName": self._table, "Item": to_dynamodb(projection_item(projection))}
+        writes: list[Any] = [{"Put": {**put, **_unchanged(current)}}]
+        writes += [
+            {"Delete": {"TableName": self._table, "Key": {PK: item[PK], SK: item[SK]}, **_unchanged(item)}}
+            for item in items
+            if item[SK]["S"] != key[SK]
+        ]
         for attempt in range(REBUILD_MAX_ATTEMPTS):
             try:
                 self._client.transact_write_items(TransactItems=writes)
                 return True
             except ClientError as error:
+                reasons = [r.get("Code") for r in error.response.get("CancellationReasons") or []]
+                if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                    raise ProjectionChanged(f"the projection of {projection.user_id} changed while rebuilt") from None
                 if not _is_transient(error) or attempt == REBUILD_MAX_ATTEMPTS - 1:
                     raise
-                time.sleep(min(1.0, 0.05 * 2**attempt) * random.random())  # the user's events are being stored
+                time.sleep(min(1.0, 0.05 * 2**attempt) * random.random())  # throttled: the same writes again
         return True
+
+
+def _unchanged(item: dict[str, Any] | None) -> dict[str, Any]:
+    """A condition that holds while the item is as read (typed), or still absent."""
+    if item is None:
+        return {"ConditionExpression": "attribute_not_exists(#pk)", "ExpressionAttributeNames": {"#pk": PK}}
+    names = {f"#a{i}": name for i, name in enumerate(item)}
+    values = {f":v{i}": value for i, value in enumerate(item.values())}
+    condition = " AND ".join(f"#a{i} = :v{i}" for i in range(len(item)))
+    return {"ConditionExpression": condition, "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
 
 
 def projection_items(client: DynamoDBClient, table: str, user_id: str) -> list[dict[str, Any]]:
@@ -391,7 +411,8 @@ def _is_transient(error: ClientError) -> bool:
     code = error.response["Error"]["Code"]
     if code == "TransactionCanceledException":
         reasons = error.response.get("CancellationReasons") or []
-        return any(r.get("Code") in ("ThrottlingError", "TransactionConflict") for r in reasons)
+        transient = ("ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict")
+        return any(r.get("Code") in transient for r in reasons)
     return code in _TRANSIENT_CODES
 
 

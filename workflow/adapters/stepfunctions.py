@@ -51,15 +51,21 @@ def _refuse_input(error: ClientError) -> None:
     _throttled(error)
 
 
+# Redrives of one failed execution before a delivery of its message starts the next attempt.
+REDRIVES_PER_ATTEMPT = 3
+
+
 class StepFunctionsStarter(ExecutionStarter):
     """Standard: one execution per message, de-duplicated by its name.
 
     A name already taken is a redelivery or a re-publish. If that execution is running or
     succeeded, the message is absorbed. If it failed, timed out or was aborted, it is redriven
     (the same execution continues from the state that failed); if AWS will not redrive it
-    (past the 14-day window, or the history limit), the message starts a new attempt
-    ``<name>--2`` (then ``--3`` ...), which the workflow's conditional Store keeps from storing
-    twice. A redrive refused because another delivery has just redriven it is absorbed. Each
+    (past the 14-day window, or the history limit), or it has been redriven `REDRIVES_PER_ATTEMPT`
+    times already and failed again (whatever failed it fails the same from the same state: a new
+    attempt starts from the first state, and meets what the earlier one stored), the message
+    starts a new attempt ``<name>--2`` (then ``--3`` ...), which the workflow's conditional Store
+    keeps from storing twice. A redrive refused because another delivery has just redriven it is absorbed. Each
     delivery starts or redrives at most one execution; when none of the ``MAX_ATTEMPTS`` names
     can take the message, it fails (:class:`ExecutionUnsuccessful`) and stays with SQS, which
     delivers it again and after ``maxReceiveCount`` receives leaves it in the DLQ.
@@ -93,6 +99,8 @@ class StepFunctionsStarter(ExecutionStarter):
             if described["status"] in HANDLED:
                 return False
             if described.get("redriveStatus") == "NOT_REDRIVABLE":
+                return None
+            if int(described.get("redriveCount") or 0) >= REDRIVES_PER_ATTEMPT:
                 return None
             self._client.redrive_execution(executionArn=arn)
         except ClientError as error:

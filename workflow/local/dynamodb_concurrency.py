@@ -31,8 +31,8 @@ twice, each index its own entry), and charged to:
 
 A request arriving at a spent partition or table is throttled, not applied:
 ``ProvisionedThroughputExceededException`` with AWS's ``ThrottlingReasons`` (``reason`` and the
-table's or index's ARN); inside a transaction, cancellation reason ``ThrottlingError`` (key range)
-or ``ProvisionedThroughputExceeded`` (provisioned). Units are charged once a request is answered
+table's or index's ARN); inside a transaction, cancellation reason ``ThrottlingError`` on an
+on-demand table, ``ProvisionedThroughputExceeded`` on a provisioned one. Units are charged once a request is answered
 (its items are then known), so a bucket may run into debt; the requests after it wait until it
 has refilled. What is not modelled: the account's and on-demand tables' table-wide quotas (40,000
 units a second, far above what one machine runs), partition splits, auto scaling.
@@ -79,11 +79,6 @@ _THROTTLE_MESSAGES = {
         "The level of configured provisioned throughput for the table was exceeded. "
         "Consider increasing your provisioning level with the UpdateTable API."
     ),
-}
-# A transaction's cancellation reason for an item throttled by each limit.
-_CANCELLATION_CODES = {
-    "KeyRangeThroughputExceeded": "ThrottlingError",
-    "ProvisionedThroughputExceeded": "ProvisionedThroughputExceeded",
 }
 TOKEN_SECONDS = 600.0  # a ClientRequestToken's idempotency window
 _PRUNE_AT = 4096  # partition buckets kept before the full (idle) ones are dropped
@@ -322,10 +317,10 @@ class DynamoDbConcurrency:
         """(the model's own answer, []): a refusal, or a transaction's idempotent repeat; or
         (None, moto's answer). `lock` is moto's DynamoDB lock; `moto` answers the request (inside it)."""
         if operation in _SCHEMA_CHANGES:
-            with self._lock:
-                self._tables.clear()
             with lock:
-                return None, moto()
+                answered = moto()
+                self._forget_table(body)
+            return None, answered
         request: Any = {}
         try:
             request = json.loads(body or b"{}")
@@ -350,27 +345,38 @@ class DynamoDbConcurrency:
             repeated = self._repeated(token, request)
             if repeated is not None:
                 return repeated
-        refusal = self._admit(pending, request)
-        if refusal is not None:
-            with self._lock:
-                self._tokens_in_flight.discard(token)
-            return refusal, []
-        try:
+        try:  # from here on, the token (if any) is this request's until it is answered
+            refusal = self._admit(pending, request)
+            if refusal is not None:
+                return refusal, []
             if pending.transaction:
                 time.sleep(self._in_flight_seconds())
             with lock:
                 before = [self._stored(t) for t in touched]
                 response = moto()
-                succeeded = self._charge(pending, request, before, response)
-            if token and succeeded:
-                with self._lock:
-                    self._tokens[token] = (_digest(request), time.monotonic() + TOKEN_SECONDS)
+                succeeded = "__type" not in _json(response)
+                if token and succeeded:
+                    with self._lock:
+                        self._tokens[token] = (_digest(request), time.monotonic() + TOKEN_SECONDS)
+                self._charge(pending, request, before, response)
             return None, response
         finally:
             self._release(pending)
             if token:
                 with self._lock:
                     self._tokens_in_flight.discard(token)
+
+    def _forget_table(self, body: bytes) -> None:
+        """After CreateTable, DeleteTable or UpdateTable: the table's model is read again, its
+        buckets start anew (new capacity; a re-created table owes nothing)."""
+        try:
+            name = str(json.loads(body or b"{}").get("TableName", ""))
+        except (ValueError, AttributeError):
+            name = ""
+        with self._lock:
+            self._tables.pop(name, None)
+            for key in [k for k in self._buckets if k[0] == name]:
+                del self._buckets[key]
 
     def _repeated(self, token: str, request: dict[str, Any]) -> tuple[Response | None, list[bytes]] | None:
         """The answer to a transaction whose token was seen: None for a first (or expired) one,
@@ -381,7 +387,11 @@ class DynamoDbConcurrency:
                 if expiry <= now:
                     del self._tokens[seen]
             if token in self._tokens_in_flight:
-                return _error("TransactionInProgressException", "Transaction is in progress", message_key="message"), []
+                return _error(
+                    "TransactionInProgressException",
+                    "Transaction from previous request is still in progress",
+                    message_key="Message",
+                ), []
             known = self._tokens.get(token)
             if known is None:
                 self._tokens_in_flight.add(token)
@@ -533,7 +543,11 @@ class DynamoDbConcurrency:
         member, limit = throttled
         self._counts[f"throttled {limit.reason}"] += 1
         if pending.operation.startswith("Transact"):
-            code = _CANCELLATION_CODES[limit.limit_type]
+            table = pending.tables.get(limit.key[0])
+            provisioned = table is not None and table.provisioned is not None
+            # A throttled item's reason: ProvisionedThroughputExceeded on a provisioned table,
+            # ThrottlingError on demand (API reference, CancellationReason).
+            code = "ProvisionedThroughputExceeded" if provisioned else "ThrottlingError"
             message = _THROTTLE_MESSAGES[limit.limit_type]
             reasons = [
                 {"Code": code, "Message": message} if i == member else {"Code": "None"}

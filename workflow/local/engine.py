@@ -321,14 +321,16 @@ class _FairWorkers:
     def workers(self) -> int:
         return self._workers
 
-    def submit(self, job: Callable[[], None], *, key: str = "", wait: bool = True) -> bool:
+    def submit(self, job: Callable[[], None], *, key: str = "") -> None:
         with self._changed:
             self._waiting.setdefault(key, collections.deque()).append((next(self._order), job))
-            if self._idle == 0 and self._workers < self.limit:
+            # A thread for each job that could run now beyond the idle ones (a woken thread counts
+            # as idle until it takes its job, so a burst must not wait for the few there were).
+            takeable = sum(len(jobs) for k, jobs in self._waiting.items() if self._running[k] < self.per_key)
+            if takeable > self._idle and self._workers < self.limit:
                 self._workers += 1
                 threading.Thread(target=self._work, name=self.name, daemon=True).start()
             self._changed.notify()
-        return True
 
     def _take(self) -> tuple[str, Callable[[], None]] | None:
         """The next job a thread may evaluate now (inside `_changed`), counted as running."""

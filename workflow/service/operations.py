@@ -18,6 +18,7 @@ from workflow.ports import (
     DeadLetterQueue,
     EventStore,
     Page,
+    ProjectionChanged,
     ProjectionStore,
     QueuedMessage,
     WorkflowExecutions,
@@ -171,9 +172,23 @@ def replay(
         return ReplayResult(selected, 0, 0)
     applied = 0
     for user, count in per_user.items():
-        if projections.rebuild(recount(store, user)):
+        if _rebuilt(store, projections, user):
             applied += count
     return ReplayResult(selected, applied, selected - applied)
+
+
+REBUILD_ATTEMPTS = 5
+
+
+def _rebuilt(store: EventStore, projections: ProjectionStore, user_id: str) -> bool:
+    """Recount and rebuild; recounted again when an event was stored meanwhile."""
+    for attempt in range(REBUILD_ATTEMPTS):
+        try:
+            return projections.rebuild(recount(store, user_id))
+        except ProjectionChanged:
+            if attempt == REBUILD_ATTEMPTS - 1:
+                raise
+    return False
 
 
 def recount(store: EventStore, user_id: str) -> Projection:
