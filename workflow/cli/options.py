@@ -108,9 +108,12 @@ def load_outputs(path: Path) -> dict[str, str]:
         raise UsageError(f"{path} is not a stack outputs file (not JSON: {error})") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path} is not a stack outputs file (not a JSON object)")
-    # `cdk deploy --outputs-file` nests outputs under the stack name; ours are flat.
-    if STACK_NAME in data and isinstance(data[STACK_NAME], dict):
-        return {**data[STACK_NAME], **{k: v for k, v in data.items() if isinstance(v, str)}}
+    # `cdk deploy --outputs-file` nests outputs under the stack name (`Eventflow`, or the context
+    # `stack_name`: the one stack of the file); ours are flat.
+    stacks = [name for name, value in data.items() if isinstance(value, dict)]
+    name = STACK_NAME if STACK_NAME in stacks else stacks[0] if len(stacks) == 1 else None
+    if name is not None:
+        return {**data[name], **{k: v for k, v in data.items() if isinstance(v, str)}}
     return {k: str(v) for k, v in data.items()}
 
 
