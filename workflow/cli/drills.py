@@ -34,6 +34,7 @@ from workflow.cli.options import (
     PORT_OR_NONE,
     UsageError,
     add_stack_options,
+    context_pairs,
     int_in,
     positive,
     print_json,
@@ -49,17 +50,6 @@ def register(commands: Any) -> None:
     _register_chaos(commands)
     _register_bench(commands)
     _register_cost(commands)
-
-
-def _context(pairs: list[str] | None) -> dict[str, Any]:
-    """`-c key=value` pairs, as `cdk synth -c` takes them."""
-    context: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"-c {pair!r}: expected key=value, e.g. -c workflow_type=express")
-        context[key] = value
-    return context
 
 
 # --- the state machine: diagram, test-state
@@ -248,7 +238,7 @@ def _register_chaos(commands: Any) -> None:
 def cmd_chaos(args: argparse.Namespace) -> int:
     from workflow.drills import chaos, workload
 
-    context = _context(args.context)
+    context = context_pairs(args.context)
     if args.ingest_timeout:
         context["ingest_timeout_seconds"] = args.ingest_timeout
     plan = None if args.faults else chaos.default_plan(args.seed, workflow_type=str(context.get("workflow_type", "")))
@@ -464,7 +454,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
     from workflow.drills.measure import cost_report
 
     types = [args.workflow_type] if args.workflow_type else ["standard", "express"]
-    text = cost_report(_context(args.context), args.events_per_month, types, lambda line: _say(f"  {line}"))
+    text = cost_report(context_pairs(args.context), args.events_per_month, types, lambda line: _say(f"  {line}"))
     if args.write_docs:
         path = docblocks.write(cost.BLOCK, text)
         sys.stderr.write(f"eventflow: the cost block in {path.name} rewritten\n")

@@ -101,6 +101,17 @@ def add_window_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--days", type=DAYS, default=30, help=f"1 to {MAX_QUERY_DAYS} (default 30)")
 
 
+def context_pairs(pairs: list[str] | None) -> dict[str, Any]:
+    """`-c key=value` pairs, as `cdk synth -c` takes them."""
+    context: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"-c {pair!r}: expected key=value, e.g. -c workflow_type=express")
+        context[key] = value
+    return context
+
+
 def load_outputs(path: Path) -> dict[str, str]:
     try:
         data = json.loads(path.read_text())
