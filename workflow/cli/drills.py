@@ -152,11 +152,20 @@ def _register_demo(commands: Any) -> None:
         default=CONSOLE_PORT,
         help="with --keep-running: the web console's port (0: none)",
     )
+    demo.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="once reconciled, write the run's figures into the <!-- demo:begin --> block (README.md)",
+    )
     add_dynamodb_option(demo)
     demo.set_defaults(run=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import os
+    import time
+
+    started, load = time.monotonic(), os.getloadavg()[0]
     outputs_file = Path(args.outputs_file) if args.outputs_file else DEFAULT_OUTPUTS
     if args.keep_running:
         refuse_to_overwrite(outputs_file)
@@ -166,7 +175,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         if args.keep_running:
             console = start_console(args, runtime.settings())
-        ok = _demo_run(args, runtime)
+        report = _demo_run(args, runtime)
+        ok = report.ok
+        if ok and args.write_docs:
+            from workflow import docblocks
+            from workflow.drills import figures
+
+            measured = figures.figures(report, time.monotonic() - started, load)
+            path = docblocks.write(figures.BLOCK, figures.render(measured))
+            sys.stderr.write(f"eventflow: the {figures.BLOCK} block in {path.name} rewritten\n")
         if args.keep_running:
             refuse_to_overwrite(outputs_file)  # a `local up` may have started meanwhile
             write_outputs(runtime, outputs_file)
@@ -185,8 +202,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         stop_runtime(runtime)
 
 
-def _demo_run(args: argparse.Namespace, runtime: Any) -> bool:
-    """The demo's workload published, drained, reconciled and shown; whether it reconciled."""
+def _demo_run(args: argparse.Namespace, runtime: Any) -> Any:
+    """The demo's workload published, drained, reconciled and shown: its report."""
     import time
 
     from workflow.drills import workload
@@ -204,7 +221,7 @@ def _demo_run(args: argparse.Namespace, runtime: Any) -> bool:
     sys.stderr.write("\n")
     report = workload.reconcile(settings, work, sent_at, runtime.client("stepfunctions"), elapsed, since)
     workload.render(report)
-    return report.ok
+    return report
 
 
 # --- chaos
