@@ -4,6 +4,7 @@ error naming the key for every value refused."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ DEFAULT_XRAY_SAMPLING_RATE = 0.01
 WORKFLOW_TYPES = (c.WORKFLOW_STANDARD, c.WORKFLOW_EXPRESS)
 WORKFLOW_LOG_LEVELS = ("OFF", "ERROR", "FATAL", "ALL")
 
+# CloudFormation's rule for a stack name.
+STACK_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 PINNED = re.compile(r"^aws-lambda-powertools(\[[\w,]+\])?==(?P<version>\d+\.\d+\.\d+)$")
 # Protocols an alarm subscription may use, and what their endpoint must look like.
@@ -41,21 +44,67 @@ ALARM_ENDPOINTS = {
 }
 
 
+# Write units one stored event costs, measured by `eventflow cost` (docs/cost.md: "write units per
+# event"), on the table and on each index (tests/unit/test_capacity_sizing.py holds them to the block).
+WRITE_UNITS_PER_EVENT = {"table": 4.73, c.GSI_BY_USER: 0.97, c.GSI_BY_KIND: 1.00}
+DEFAULT_EVENTS_PER_SECOND = 1.0
+# The peak auto scaling may reach, by default: ten times the expected rate, and at least 50 events a
+# second (the batch lane's bursts).
+DEFAULT_PEAK_FACTOR = 10
+DEFAULT_PEAK_EVENTS_PER_SECOND = 50.0
+TARGET_UTILIZATION_PERCENT = 70
+# Reads are operators' queries and a duplicate's CompareStored, not a per-event cost: fixed bounds.
+READ_UNITS = (5, 200)
+# DynamoDB's default quota of provisioned units per table (and per index) in most regions.
+MAX_UNITS = 40_000
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """The write units of the table or of one index: provisioned at `minimum`, auto scaled up to
+    `maximum`."""
+
+    minimum: int
+    maximum: int
+
+
+def write_capacity(part: str, events_per_second: float, peak_events_per_second: float) -> Capacity:
+    """The write units of `part` (the table or an index) at which the expected rate runs at the
+    target utilization, and to which the peak rate may scale it."""
+
+    def units(rate: float) -> int:
+        needed = rate * WRITE_UNITS_PER_EVENT[part] * 100 / TARGET_UTILIZATION_PERCENT
+        return min(MAX_UNITS, max(1, math.ceil(needed)))
+
+    minimum = units(events_per_second)
+    return Capacity(minimum, max(minimum, units(peak_events_per_second)))
+
+
 @dataclass(frozen=True)
 class Billing:
     """The table's capacity mode: on demand, or provisioned with target-tracking auto scaling of
-    the table and of each index between `minimum` and `maximum` units (the `billing` context)."""
+    the table and of each index (the `billing` context), sized for `events_per_second`
+    (`expected_events_per_second`) and able to reach `peak_events_per_second`."""
 
     provisioned: bool
-    minimum: int = 5
-    maximum: int = 200
-    target_utilization_percent: int = 70
+    events_per_second: float = DEFAULT_EVENTS_PER_SECOND
+    peak_events_per_second: float = DEFAULT_PEAK_EVENTS_PER_SECOND
+    target_utilization_percent: int = TARGET_UTILIZATION_PERCENT
+
+    def writes(self, part: str) -> Capacity:
+        """The write units of the table (`"table"`) or of the index named `part`."""
+        return write_capacity(part, self.events_per_second, self.peak_events_per_second)
+
+    @property
+    def reads(self) -> Capacity:
+        return Capacity(*READ_UNITS)
 
 
 @dataclass(frozen=True)
 class StackConfig:
     """Every setting the stack takes from context, checked."""
 
+    stack_name: str = c.STACK_NAME
     workflow_type: str = c.WORKFLOW_STANDARD
     retention_days: int = c.DEFAULT_RETENTION_DAYS
     powertools_parameter: str = ""
@@ -77,6 +126,7 @@ class StackConfig:
         """The settings from this construct tree's context; ValueError naming the key of a bad value."""
         get = node.try_get_context
         return cls(
+            stack_name=stack_name_context(get("stack_name")),
             workflow_type=workflow_type_context(get("workflow_type")),
             retention_days=retention_days_context(get("retention_days")),
             powertools_parameter=powertools_parameter(str(get("powertools_version") or powertools_version())),
@@ -86,9 +136,18 @@ class StackConfig:
             publisher_role_arns=tuple(publisher_role_arns(get("publisher_role_arns"))),
             workflow_log_level=workflow_log_level_context(get("workflow_log_level")),
             xray_sampling_rate=xray_sampling_rate_context(get("xray_sampling_rate")),
-            billing=billing_context(get("billing")),
+            billing=billing_context(get("billing"), get("expected_events_per_second"), get("peak_events_per_second")),
             table_class=table_class_context(get("table_class")),
         )
+
+
+def stack_name_context(value: Any) -> str:
+    """The `stack_name` context: the CloudFormation stack's name (`Eventflow` unless named), which
+    every physically named resource carries, so that one account and region holds several."""
+    name = str(value or c.STACK_NAME)
+    if not STACK_NAME_PATTERN.match(name):
+        raise ValueError(f"stack_name: expected a letter, then letters, digits or '-' (128 at most), got {name!r}")
+    return name
 
 
 def workflow_type_context(value: Any) -> str:
@@ -143,12 +202,30 @@ def xray_sampling_rate_context(value: Any) -> float:
     return rate
 
 
-def billing_context(value: Any) -> Billing:
-    """The `billing` context: `on-demand` (the default) or `provisioned`."""
+def _rate(value: Any, key: str, default: float) -> float:
+    try:
+        rate = default if value is None or value == "" else float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{key}: expected a number of events a second, got {value!r}") from None
+    if not 0 < rate <= 10_000:
+        raise ValueError(f"{key}: expected more than 0 and at most 10000 events a second, got {value!r}")
+    return rate
+
+
+def billing_context(value: Any, expected: Any = None, peak: Any = None) -> Billing:
+    """The `billing` context: `on-demand` (the default) or `provisioned`, sized by
+    `expected_events_per_second` (default 1) and `peak_events_per_second` (default ten times it,
+    at least 50)."""
     mode = str(value or "on-demand").lower()
     if mode not in ("on-demand", "provisioned"):
         raise ValueError(f"billing: expected 'on-demand' or 'provisioned', got {value!r}")
-    return Billing(provisioned=mode == "provisioned")
+    rate = _rate(expected, "expected_events_per_second", DEFAULT_EVENTS_PER_SECOND)
+    top = _rate(peak, "peak_events_per_second", max(DEFAULT_PEAK_EVENTS_PER_SECOND, rate * DEFAULT_PEAK_FACTOR))
+    if top < rate:
+        raise ValueError(
+            f"peak_events_per_second: expected at least expected_events_per_second ({rate:g}), got {peak!r}"
+        )
+    return Billing(provisioned=mode == "provisioned", events_per_second=rate, peak_events_per_second=top)
 
 
 TABLE_CLASSES = ("standard", "infrequent-access")

@@ -1,6 +1,7 @@
 """The deployed pipeline: SNS → two SQS lanes → ingest Lambda → Step Functions → DynamoDB.
 
-One construct per concern (publishing, lanes, table, functions, workflow, alarms, operators);
+One construct per concern (publishing, lanes, table, functions, workflow, alarms, dashboard,
+operators);
 this stack wires them and names the outputs.
 
 Resource "*" appears in this stack only for actions AWS does not scope to a resource
@@ -25,6 +26,7 @@ from constructs import Construct
 
 from cdk.alarms import Alarms
 from cdk.config import StackConfig
+from cdk.dashboard import Dashboard
 from cdk.functions import Functions
 from cdk.ids import released_path, unique_id
 from cdk.lanes import Lanes
@@ -83,7 +85,11 @@ class EventflowStack(Stack):
         alarms = Alarms(self, "Alarms", topic=publishing.alarms, prefix=publishing.alarm_prefix)
         alarms.watch_lanes(lanes)
         alarms.watch_executions(workflow.state_machine)
-        alarms.watch_functions({"Ingest": ingest, "Validate": validate, "Project": project})
+        named_functions = {"Ingest": ingest, "Validate": validate, "Project": project}
+        alarms.watch_functions(named_functions)
+        Dashboard(
+            self, "Dashboard", lanes=lanes, state_machine=workflow.state_machine, functions=named_functions, table=table
+        )
         operators = Operators(self, "Operators", key=publishing.key, table=table, workflow=workflow, lanes=lanes)
         self._outputs(publishing, lanes, table.table_name, workflow, operators)
 

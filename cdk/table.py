@@ -7,7 +7,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from cdk.config import Billing
+from cdk.config import Billing, Capacity
 from cdk.ids import Part, released_path, unique_id
 from workflow import constants as c
 from workflow.adapters.items import INDEX_ATTRIBUTES
@@ -24,9 +24,14 @@ TABLE_CLASSES = {
 }
 
 
-def _capacity(billing: Billing) -> int | None:
-    """The read and write units of the table and of each index: none on demand."""
-    return billing.minimum if billing.provisioned else None
+def _reads(billing: Billing) -> int | None:
+    """The read units of the table and of each index: none on demand."""
+    return billing.reads.minimum if billing.provisioned else None
+
+
+def _writes(billing: Billing, part: str) -> int | None:
+    """The write units of the table (`"table"`) or of one index: none on demand."""
+    return billing.writes(part).minimum if billing.provisioned else None
 
 
 class EventsTable(Part):
@@ -44,8 +49,8 @@ class EventsTable(Part):
             billing_mode=dynamodb.BillingMode.PROVISIONED
             if billing.provisioned
             else dynamodb.BillingMode.PAY_PER_REQUEST,
-            read_capacity=_capacity(billing),
-            write_capacity=_capacity(billing),
+            read_capacity=_reads(billing),
+            write_capacity=_writes(billing, "table"),
             table_class=TABLE_CLASSES[table_class],
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
@@ -63,25 +68,31 @@ class EventsTable(Part):
                 sort_key=dynamodb.Attribute(name=sk, type=dynamodb.AttributeType.STRING),
                 projection_type=dynamodb.ProjectionType.INCLUDE,
                 non_key_attributes=list(INDEX_ATTRIBUTES),
-                read_capacity=_capacity(billing),
-                write_capacity=_capacity(billing),
+                read_capacity=_reads(billing),
+                write_capacity=_writes(billing, index),
             )
         if billing.provisioned:
             self._auto_scale(billing)
 
     def _auto_scale(self, billing: Billing) -> None:
-        """Target tracking of the table's and each index's read and write capacity."""
-        bounds = {"min_capacity": billing.minimum, "max_capacity": billing.maximum}
+        """Target tracking of the table's and each index's read and write capacity, between the
+        units the expected rate needs and those of the peak (cdk/config.py: `Billing`)."""
+
+        def bounds(capacity: Capacity) -> dict[str, int]:
+            return {"min_capacity": capacity.minimum, "max_capacity": capacity.maximum}
+
+        reads = bounds(billing.reads)
         scaled = [
-            ("ReadScaling", self.table.auto_scale_read_capacity(**bounds)),
-            ("WriteScaling", self.table.auto_scale_write_capacity(**bounds)),
+            ("ReadScaling", self.table.auto_scale_read_capacity(**reads)),
+            ("WriteScaling", self.table.auto_scale_write_capacity(**bounds(billing.writes("table")))),
         ]
         for index, _, _ in INDEXES:
             scaled.append(
-                (f"{index}ReadScaling", self.table.auto_scale_global_secondary_index_read_capacity(index, **bounds))
+                (f"{index}ReadScaling", self.table.auto_scale_global_secondary_index_read_capacity(index, **reads))
             )
+            writes = bounds(billing.writes(index))
             scaled.append(
-                (f"{index}WriteScaling", self.table.auto_scale_global_secondary_index_write_capacity(index, **bounds))
+                (f"{index}WriteScaling", self.table.auto_scale_global_secondary_index_write_capacity(index, **writes))
             )
         for scaling_id, attribute in scaled:
             attribute.scale_on_utilization(

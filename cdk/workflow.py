@@ -3,6 +3,7 @@ Task states call (workflow/asl/iam.py), its logs and its X-Ray sampling rule."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,6 +29,17 @@ from workflow import constants as c
 from workflow.asl.iam import required_permissions
 
 ASL_FILE = ROOT / "statemachine.asl.json"
+# X-Ray's limit on a sampling rule's name.
+SAMPLING_RULE_NAME_MAX = 32
+
+
+def bounded_name(name: str, limit: int) -> str:
+    """`name`, or, when longer than `limit`, its start and a digest of the whole (so two long names
+    that share a start still differ)."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - 9]}-{digest}"
 
 
 def task_statements(definition: Mapping[str, Any], resources: Mapping[str, str]) -> list[iam.PolicyStatement]:
@@ -69,7 +81,7 @@ class Workflow(Part):
             c.SUB_OUTBOUND_TOPIC: outbound.topic_arn,
         }
         self.state_machine = self._state_machine(config, asl_file, substitutions)
-        self._sample(config.xray_sampling_rate)
+        self._sample(config.xray_sampling_rate, config.stack_name)
         # The table by its ARN; the functions by their unqualified ARNs, as the definition names
         # them (grant_invoke would add every version and alias, `<arn>:*`).
         resources = {**substitutions, c.SUB_TABLE_NAME: table.table_arn}
@@ -129,14 +141,15 @@ class Workflow(Part):
             f"<{logical_id}.Name>:*]"
         )
 
-    def _sample(self, rate: float) -> None:
+    def _sample(self, rate: float, stack_name: str) -> None:
         """Step Functions traces the executions its X-Ray sampling rules pick, and the functions it
-        invokes follow its decision (the trace header's Sampled flag): one rule sets the rate."""
+        invokes follow its decision (the trace header's Sampled flag): one rule sets the rate. Its
+        name is the account's and region's: it carries the stack's name."""
         xray.CfnSamplingRule(
             self,
             "WorkflowSampling",
             sampling_rule=xray.CfnSamplingRule.SamplingRuleProperty(
-                rule_name=f"{c.STACK_NAME}-workflow"[:32],
+                rule_name=bounded_name(f"{stack_name}-workflow", SAMPLING_RULE_NAME_MAX),
                 priority=100,
                 fixed_rate=rate,
                 reservoir_size=0,

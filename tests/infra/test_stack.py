@@ -256,6 +256,18 @@ def test_log_level_sampling_and_provisioned_billing_come_from_context(tmp_path: 
     )
     policies = resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
     assert {p["PolicyType"] for p in policies} == {"TargetTrackingScaling"} and len(policies) == 6
+    # sized for the expected rate (1 event/s by default), scaled up to the peak's (50): write units
+    # per event as measured (cdk/config.py), reads within fixed bounds
+    bounds = sorted(
+        (t["ScalableDimension"].split(":")[1], t["ScalableDimension"].endswith("WriteCapacityUnits"),
+         t["MinCapacity"], t["MaxCapacity"])
+        for t in targets
+    )  # fmt: skip
+    assert bounds == [
+        ("index", False, 5, 200), ("index", False, 5, 200), ("index", True, 2, 70), ("index", True, 2, 72),
+        ("table", False, 5, 200), ("table", True, 7, 338),
+    ]  # fmt: skip
+    assert table["ProvisionedThroughput"] == {"ReadCapacityUnits": 5, "WriteCapacityUnits": 7}
     from cdk.app import build
 
     for bad, message in (

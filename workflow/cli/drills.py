@@ -34,6 +34,7 @@ from workflow.cli.options import (
     PORT_OR_NONE,
     UsageError,
     add_stack_options,
+    context_pairs,
     int_in,
     positive,
     print_json,
@@ -49,17 +50,6 @@ def register(commands: Any) -> None:
     _register_chaos(commands)
     _register_bench(commands)
     _register_cost(commands)
-
-
-def _context(pairs: list[str] | None) -> dict[str, Any]:
-    """`-c key=value` pairs, as `cdk synth -c` takes them."""
-    context: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"-c {pair!r}: expected key=value, e.g. -c workflow_type=express")
-        context[key] = value
-    return context
 
 
 # --- the state machine: diagram, test-state
@@ -162,11 +152,20 @@ def _register_demo(commands: Any) -> None:
         default=CONSOLE_PORT,
         help="with --keep-running: the web console's port (0: none)",
     )
+    demo.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="once reconciled, write the run's figures into the <!-- demo:begin --> block (README.md)",
+    )
     add_dynamodb_option(demo)
     demo.set_defaults(run=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import os
+    import time
+
+    started, load = time.monotonic(), os.getloadavg()[0]
     outputs_file = Path(args.outputs_file) if args.outputs_file else DEFAULT_OUTPUTS
     if args.keep_running:
         refuse_to_overwrite(outputs_file)
@@ -176,7 +175,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         if args.keep_running:
             console = start_console(args, runtime.settings())
-        ok = _demo_run(args, runtime)
+        report = _demo_run(args, runtime)
+        ok = report.ok
+        if ok and args.write_docs:
+            from workflow import docblocks
+            from workflow.drills import figures
+
+            measured = figures.figures(report, time.monotonic() - started, load)
+            path = docblocks.write(figures.BLOCK, figures.render(measured))
+            sys.stderr.write(f"eventflow: the {figures.BLOCK} block in {path.name} rewritten\n")
         if args.keep_running:
             refuse_to_overwrite(outputs_file)  # a `local up` may have started meanwhile
             write_outputs(runtime, outputs_file)
@@ -195,8 +202,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         stop_runtime(runtime)
 
 
-def _demo_run(args: argparse.Namespace, runtime: Any) -> bool:
-    """The demo's workload published, drained, reconciled and shown; whether it reconciled."""
+def _demo_run(args: argparse.Namespace, runtime: Any) -> Any:
+    """The demo's workload published, drained, reconciled and shown: its report."""
     import time
 
     from workflow.drills import workload
@@ -214,7 +221,7 @@ def _demo_run(args: argparse.Namespace, runtime: Any) -> bool:
     sys.stderr.write("\n")
     report = workload.reconcile(settings, work, sent_at, runtime.client("stepfunctions"), elapsed, since)
     workload.render(report)
-    return report.ok
+    return report
 
 
 # --- chaos
@@ -248,7 +255,7 @@ def _register_chaos(commands: Any) -> None:
 def cmd_chaos(args: argparse.Namespace) -> int:
     from workflow.drills import chaos, workload
 
-    context = _context(args.context)
+    context = context_pairs(args.context)
     if args.ingest_timeout:
         context["ingest_timeout_seconds"] = args.ingest_timeout
     plan = None if args.faults else chaos.default_plan(args.seed, workflow_type=str(context.get("workflow_type", "")))
@@ -464,7 +471,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
     from workflow.drills.measure import cost_report
 
     types = [args.workflow_type] if args.workflow_type else ["standard", "express"]
-    text = cost_report(_context(args.context), args.events_per_month, types, lambda line: _say(f"  {line}"))
+    text = cost_report(context_pairs(args.context), args.events_per_month, types, lambda line: _say(f"  {line}"))
     if args.write_docs:
         path = docblocks.write(cost.BLOCK, text)
         sys.stderr.write(f"eventflow: the cost block in {path.name} rewritten\n")

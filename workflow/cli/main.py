@@ -6,7 +6,7 @@ is `--endpoint-url` or AWS_ENDPOINT_URL, otherwise the standard AWS configuratio
 
 Each command group registers its own subcommands: publish (schema, publish), query (query,
 forget), operate (executions, dlq, replay), local (local up, console), drills (diagram,
-test-state, demo, chaos, bench, cost).
+test-state, demo, chaos, bench, cost), deploy (doctor, permissions).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 import threading
 from typing import Any, NoReturn
 
-from workflow.cli import drills, local, operate, publish, query
+from workflow.cli import deploy, drills, local, operate, publish, query
 from workflow.cli.local import Stopped
 from workflow.cli.options import outputs_path
 
@@ -40,7 +40,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="eventflow", description=__doc__.splitlines()[0] if __doc__ else None)
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (publish, query, operate, local, drills):
+    for group in (publish, query, operate, local, drills, deploy):
         group.register(commands)
     return parser
 

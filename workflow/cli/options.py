@@ -101,6 +101,17 @@ def add_window_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--days", type=DAYS, default=30, help=f"1 to {MAX_QUERY_DAYS} (default 30)")
 
 
+def context_pairs(pairs: list[str] | None) -> dict[str, Any]:
+    """`-c key=value` pairs, as `cdk synth -c` takes them."""
+    context: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"-c {pair!r}: expected key=value, e.g. -c workflow_type=express")
+        context[key] = value
+    return context
+
+
 def load_outputs(path: Path) -> dict[str, str]:
     try:
         data = json.loads(path.read_text())
@@ -108,9 +119,12 @@ def load_outputs(path: Path) -> dict[str, str]:
         raise UsageError(f"{path} is not a stack outputs file (not JSON: {error})") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path} is not a stack outputs file (not a JSON object)")
-    # `cdk deploy --outputs-file` nests outputs under the stack name; ours are flat.
-    if STACK_NAME in data and isinstance(data[STACK_NAME], dict):
-        return {**data[STACK_NAME], **{k: v for k, v in data.items() if isinstance(v, str)}}
+    # `cdk deploy --outputs-file` nests outputs under the stack name (`Eventflow`, or the context
+    # `stack_name`: the one stack of the file); ours are flat.
+    stacks = [name for name, value in data.items() if isinstance(value, dict)]
+    name = STACK_NAME if STACK_NAME in stacks else stacks[0] if len(stacks) == 1 else None
+    if name is not None:
+        return {**data[name], **{k: v for k, v in data.items() if isinstance(v, str)}}
     return {k: str(v) for k, v in data.items()}
 
 

@@ -1,7 +1,8 @@
 """What moto lacks and operators need, answered by the embedded server with AWS's API shapes:
 SQS ``StartMessageMoveTask``: the dead-letter queue's messages are moved back to the queue whose
-redrive policy names it (or to ``DestinationArn``), bodies and attributes unchanged. Step
-Functions' own are in :mod:`workflow.local.executions`.
+redrive policy names it (or to ``DestinationArn``), bodies and attributes unchanged; Lambda
+``GetAccountSettings``: the account's concurrency quota and what the functions' reserved
+concurrency leaves of it. Step Functions' own are in :mod:`workflow.local.executions`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,33 @@ def start_message_move_task(sqs: Any, request: dict[str, Any]) -> dict[str, Any]
         )
         moved += len(done)
     return {"TaskHandle": json.dumps({"source": source_arn, "destination": destination_arn, "moved": moved})}
+
+
+# Lambda's default quota of concurrent executions per account and region.
+DEFAULT_ACCOUNT_CONCURRENCY = 1000
+
+
+def lambda_account_settings(lambda_: Any, concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY) -> dict[str, Any]:
+    """GetAccountSettings: `concurrency` as the account's limit, less the reserved concurrency of its
+    functions for the unreserved share, and the functions' count and code size."""
+    functions = [f for page in lambda_.get_paginator("list_functions").paginate() for f in page["Functions"]]
+    reserved = 0
+    for function in functions:
+        found = lambda_.get_function_concurrency(FunctionName=function["FunctionName"])
+        reserved += int(found.get("ReservedConcurrentExecutions") or 0)
+    return {
+        "AccountLimit": {
+            "TotalCodeSize": 80 * 1024**3,
+            "CodeSizeUnzipped": 250 * 1024**2,
+            "CodeSizeZipped": 50 * 1024**2,
+            "ConcurrentExecutions": concurrency,
+            "UnreservedConcurrentExecutions": concurrency - reserved,
+        },
+        "AccountUsage": {
+            "TotalCodeSize": sum(int(f.get("CodeSize", 0)) for f in functions),
+            "FunctionCount": len(functions),
+        },
+    }
 
 
 def _queue_url(sqs: Any, arn: str) -> str:

@@ -25,6 +25,7 @@ DEFAULT_PORT = 4566
 ACCOUNT_ID = "123456789012"
 _LOCK_GROUPS = {"sqs": 0, "sns": 0, "dynamodb": 1, "states": 2, "lambda": 3}  # see MotoLocks
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+_ACCOUNT_SETTINGS_PATH = re.compile(r"^/2016-08-19/account-settings/?$")
 
 
 def function_name_of(path_name: str) -> str:
@@ -189,6 +190,8 @@ class LambdaRouter:
         # DynamoDB as AWS has it under concurrency (transaction conflicts, throughput limits);
         # None: every request is applied at once, as moto does.
         self.dynamodb: DynamoDbConcurrency | None = DynamoDbConcurrency(account=ACCOUNT_ID, region="us-east-1")
+        # Lambda's concurrency quota, as GetAccountSettings reports it (a new account's may be 10).
+        self.account_concurrency = local_operations.DEFAULT_ACCOUNT_CONCURRENCY
 
     @property
     def moto_lock(self) -> LockSet:
@@ -209,6 +212,13 @@ class LambdaRouter:
                 status, headers, body = refused
                 start_response(status, [*headers, ("Content-Length", str(len(body)))])
                 return [body]
+        path = environ.get("PATH_INFO", "")
+        if environ.get("REQUEST_METHOD") == "GET" and _ACCOUNT_SETTINGS_PATH.match(path) and self._clients is not None:
+            # moto has no GetAccountSettings
+            settings = local_operations.lambda_account_settings(self._clients("lambda"), self.account_concurrency)
+            data = json.dumps(settings).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+            return [data]
         match = _INVOKE_PATH.match(environ.get("PATH_INFO", ""))
         if environ.get("REQUEST_METHOD") == "POST" and match:
             function = self.functions.get(function_name_of(match.group("name")))
