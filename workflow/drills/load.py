@@ -327,6 +327,7 @@ def bulk_import(
             "conflicts": during.get("conflicts", 0),
             "throttled": sum(v for k, v in during.items() if k.startswith("throttled")),
             "conflicts_per_event": round(during.get("conflicts", 0) / max(1, bulk + web_events), 4),
+            "write_units_per_event": round(during.get("write units", 0) / max(1, bulk + web_events), 2),
             "transactions_per_event": round(during.get("transactions", 0) / max(1, bulk + web_events), 3),
             "web_alone": _latency(alone_stored, alone, 95),
             "web_beside_burst": _latency(web_stored, beside, 95),
@@ -372,7 +373,8 @@ def render_bulk_import(result: dict[str, Any]) -> str:
             f"failures   {result['failed_executions']} failed executions, {result['dead_letters']} dead letters",
             f"drain      {result['drain_seconds']} s ({result['bulk_events_per_second']} bulk events/s)",
             f"dynamodb   {result['transactions_per_event']} transactions an event, {result['conflicts']} conflicts "
-            f"({result['conflicts_per_event']} an event), {result['throttled']} throttled",
+            f"({result['conflicts_per_event']} an event, each retried), {result['throttled']} throttled, "
+            f"{result['write_units_per_event']} write units an event",
             f"web p95    alone {alone['p95_s']} s (p50 {alone['p50_s']} s); beside the burst {beside['p95_s']} s "
             f"(p50 {beside['p50_s']} s): {result['web_p95_ratio']}x",
             "verdict    " + ("; ".join(problems) if problems else "held: stored once, counted exactly, nothing failed"),

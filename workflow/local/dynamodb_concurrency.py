@@ -305,7 +305,8 @@ class DynamoDbConcurrency:
 
     def stats(self) -> dict[str, int]:
         """Conflicts (item-level requests refused, as CloudWatch's TransactionConflict counts them),
-        throttled requests by reason, and transactions and writes seen."""
+        throttled requests by reason, transactions and writes seen, and the write units consumed
+        (the table's and its indexes')."""
         with self._lock:
             return dict(sorted(self._counts.items()))
 
@@ -574,6 +575,7 @@ class DynamoDbConcurrency:
             return False  # refused before it touched anything
         failed = bool(error)
         charges: list[tuple[_Limit, TableModel, float]] = []
+        written = 0.0
         transactional = pending.operation.startswith("Transact")
         for touched, ref, old in zip(pending.touched, pending.keys, before, strict=True):
             table = pending.tables.get(touched.table)
@@ -587,8 +589,10 @@ class DynamoDbConcurrency:
             new = old if failed or touched.kind == "check" else self._stored(touched)
             write = Write(old, new, transactional, condition_failed=failed, check_only=touched.kind == "check")
             units = float(capacity.table_write_units(write))
+            written += units
             charges += [(limit, table, units) for limit in self._limits(table, "", "write", ref[1][0])]
             for index_name, spent in capacity.index_write_units(write, table.shape).items():
+                written += spent
                 index = next(i for i in table.shape.indexes if i.name == index_name)
                 entry = index.entry(new, table.shape.keys) or index.entry(old, table.shape.keys) or {}
                 partition = json.dumps(entry[index.keys[0]], sort_keys=True) if index.keys[0] in entry else None
@@ -600,6 +604,7 @@ class DynamoDbConcurrency:
         now = time.monotonic()
         with self._lock:
             self._counts[pending.operation] += 1
+            self._counts["write units"] += round(written)
             for limit, table, units in charges:
                 self._bucket(limit, table, now).charge(units, now)
         return not failed
