@@ -37,6 +37,7 @@ from workflow.cli.options import (
     int_in,
     positive,
     print_json,
+    read_json,
     readable_file,
     settings_from,
 )
@@ -95,7 +96,9 @@ def _register_definition(commands: Any) -> None:
 def cmd_diagram(args: argparse.Namespace) -> int:
     from workflow.asl.diagram import to_mermaid, to_svg
 
-    definition = json.loads(_definition_file(args.definition).read_text())
+    definition = read_json(_definition_file(args.definition), "an ASL definition")
+    if not isinstance(definition, dict) or not isinstance(definition.get("States"), dict):
+        raise UsageError(f'{_definition_file(args.definition)} is not an ASL definition (no "States" object)')
     if args.write_docs:
         from workflow import docblocks
 

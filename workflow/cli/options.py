@@ -16,6 +16,7 @@ from typing import Any
 from workflow.bootstrap import Settings
 from workflow.cli.errors import is_loopback
 from workflow.constants import MAX_QUERY_DAYS, STACK_NAME
+from workflow.domain.timestamps import format_timestamp
 from workflow.service.timewindow import parse_timestamp, window
 
 DEFAULT_OUTPUTS = Path(".eventflow") / "outputs.json"
@@ -31,8 +32,20 @@ class Refused(RuntimeError):
     """The command would harm something running: exit status 1, nothing done."""
 
 
+def _json_value(value: Any) -> Any:
+    """What JSON lacks: a time as ISO 8601 in UTC (the stored timestamps' form), anything else as text."""
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    return str(value)
+
+
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=_json_value) + "\n")
+
+
+def print_listing(items: list[Any], cursor: str | None = None) -> None:
+    """Every listing's one shape: `{"items": [...], "cursor": ...}`, the cursor null on the last page."""
+    print_json({"items": items, "cursor": cursor})
 
 
 def timestamp(text: str) -> datetime:
@@ -101,11 +114,16 @@ def add_window_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--days", type=DAYS, default=30, help=f"1 to {MAX_QUERY_DAYS} (default 30)")
 
 
-def load_outputs(path: Path) -> dict[str, str]:
+def read_json(path: Path, what: str) -> Any:
+    """A JSON file's value; a UsageError naming the file and `what` it should have been."""
     try:
-        data = json.loads(path.read_text())
-    except ValueError as error:
-        raise UsageError(f"{path} is not a stack outputs file (not JSON: {error})") from None
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:  # UnicodeDecodeError too
+        raise UsageError(f"{path} is not {what} (not JSON: {error})") from None
+
+
+def load_outputs(path: Path) -> dict[str, str]:
+    data = read_json(path, "a stack outputs file")
     if not isinstance(data, dict):
         raise UsageError(f"{path} is not a stack outputs file (not a JSON object)")
     # `cdk deploy --outputs-file` nests outputs under the stack name; ours are flat.

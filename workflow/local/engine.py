@@ -39,7 +39,8 @@ Measured on the pipeline (py-spy --gil), moto spent its time on work it repeats:
   waits, so nested Parallel and Map states cannot deadlock), waited for exactly as before, so
   ``States.Timeout`` comes when it did; executions are evaluated by at most
   `EXECUTION_THREADS` reused workers, at most `EXECUTION_THREADS_PER_KEY` of one lane, the oldest
-  of the least served lane first (each has its ExecutionStarted event when started). The engine's threads follow the work running at once, not the rate;
+  of the least served lane first (each has its ExecutionStarted event when started). The
+  engine's threads follow the work running at once, not the rate;
 * 40-60 ``copy.deepcopy`` calls an execution on states' JSON values and history events: a copy
   built directly for dicts, lists and atoms (`copy_json`), ``copy.deepcopy`` for anything else;
 * every finished execution kept forever, with its whole history (~100 KB an event): the most
