@@ -101,6 +101,13 @@ WITHOUT_A_STACK = [
     (["executions", "describe", "--outputs-file", "stopped-outputs.json"], 2, "name the execution"),
     (["replay", "--outputs-file", "stopped-outputs.json"], 2, "select events by --user or --type"),
     (["no-such-command"], 2, "invalid choice"),
+    # -c as `cdk synth -c` takes it, checked by the CDK app's own StackConfig, its message shown
+    (["cost", "-c", "retention_days=abc"], 2, "CDK context: retention_days: expected a whole number, got 'abc'"),
+    (["cost", "-c", "workflow_type=bogus"], 2, "CDK context: workflow_type: expected 'standard' or 'express'"),
+    (["local", "up", "-c", "billing=free"], 2, "CDK context: billing: expected 'on-demand' or 'provisioned'"),
+    (["demo", "-c", "workflow_type"], 2, "-c 'workflow_type': expected key=value"),
+    (["bench", "--quota", "-c", "ingest_timeout_seconds=0"], 2, "CDK context: ingest_timeout_seconds: expected 1..900"),
+    (["cost", "--workflow-type", "standard", "-c", "workflow_type=express"], 2, "give one"),
 ]
 
 

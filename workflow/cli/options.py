@@ -108,6 +108,25 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_context_option(parser: argparse.ArgumentParser) -> None:
+    """CDK context for the stack, as `cdk synth -c` takes it, over cdk.json's."""
+    parser.add_argument(
+        "-c", "--context", action="append", metavar="KEY=VALUE",
+        help="CDK context for the stack, as `cdk synth -c` takes it (e.g. -c workflow_type=express); repeatable",
+    )  # fmt: skip
+
+
+def context_from(args: argparse.Namespace) -> dict[str, Any]:
+    """The `-c key=value` pairs; the CDK app checks their values (cdk/config.py) when it synthesizes."""
+    context: dict[str, Any] = {}
+    for pair in getattr(args, "context", None) or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"-c {pair!r}: expected key=value, e.g. -c workflow_type=express")
+        context[key] = value
+    return context
+
+
 def add_window_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", type=timestamp, help="ISO timestamp (default: --days before --until)")
     parser.add_argument("--until", type=timestamp, help="ISO timestamp (default: now)")
