@@ -13,6 +13,7 @@ before the function's deadline) fails its record, and SQS delivers it again.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import random
 import threading
 import time
@@ -121,9 +122,12 @@ def process_batch(
 
     async def record_handler(record: SQSRecord) -> IngestResult:
         loop = asyncio.get_running_loop()
+        # In this invocation's context: its log lines' keys (function, request id) go with it.
+        context = contextvars.copy_context()
         try:
             return await asyncio.wait_for(
-                loop.run_in_executor(pool, handle_record, record, starter, rejections, deadline), timeout=budget
+                loop.run_in_executor(pool, context.run, handle_record, record, starter, rejections, deadline),
+                timeout=budget,
             )
         except TimeoutError:
             # Still waiting (a throttled StartExecution being paced and retried) when the function

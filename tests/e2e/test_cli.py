@@ -94,3 +94,25 @@ def test_the_start_says_it_synthesizes_only_when_nothing_is_cached(assembly: Pat
     assert cached_assembly() == assembly  # the session's synthesis is reused
     assert cached_assembly(cache_dir=tmp_path) is None
     assert cached_assembly({"workflow_type": "express"}, cache_dir=assembly.parent) != assembly
+
+
+def test_moto_s_warnings_go_to_its_log_not_the_terminal(runtime: Any) -> None:
+    """moto's CloudFormation warns of every resource it cannot create whenever it reads the stack
+    (ListStackResources, as `eventflow cost` does): into the embedded AWS's log beside the
+    functions', never to the terminal (the root logger, whose last resort prints them)."""
+    import logging
+
+    reached: list[logging.LogRecord] = []
+    root = logging.getLogger()
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = reached.append  # type: ignore[method-assign]
+    root.addHandler(handler)
+    try:
+        cloudformation = runtime.client("cloudformation")
+        stack = cloudformation.describe_stacks()["Stacks"][0]["StackName"]
+        cloudformation.list_stack_resources(StackName=stack)
+    finally:
+        root.removeHandler(handler)
+    assert not [r for r in reached if r.name.startswith("moto")], "moto's lines reached the root logger"
+    assert runtime.moto_log_file is not None
+    assert "No Moto CloudFormation support for AWS::CloudWatch::Alarm" in runtime.moto_log_file.read_text()

@@ -1,11 +1,13 @@
 """Every way a command can fail ends as one line on standard error, saying what is wrong and what to
 do, with exit status 2 (usage) or 1 (failure), and never a traceback; run as a new user runs it,
-with no AWS configuration at all."""
+with no AWS configuration at all. And what every command shares: options in any order, ISO 8601
+times, one shape for every listing."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -92,9 +94,20 @@ WITHOUT_A_STACK = [
     (["publish", "events.jsonl"], 2, "events.jsonl line 1: an event is a JSON object, not an array"),
     (["publish", "not-json.jsonl"], 2, "not-json.jsonl line 1: not JSON"),
     (["diagram", "--definition", "missing.asl.json"], 2, "no such file"),
+    (["diagram", "--definition", "garbage-outputs.json"], 2, "garbage-outputs.json is not an ASL definition (not JSON"),
+    (["diagram", "--definition", "events.jsonl"], 2, 'events.jsonl is not an ASL definition (no "States" object)'),
+    (["forget", "bad#id", "--yes"], 2, "'bad#id' is not a user id the pipeline stores"),
+    (["forget", "--yes", "x" * 65], 2, "is not a user id the pipeline stores (1 to 64 letters"),
     (["executions", "describe", "--outputs-file", "stopped-outputs.json"], 2, "name the execution"),
     (["replay", "--outputs-file", "stopped-outputs.json"], 2, "select events by --user or --type"),
     (["no-such-command"], 2, "invalid choice"),
+    # -c as `cdk synth -c` takes it, checked by the CDK app's own StackConfig, its message shown
+    (["cost", "-c", "retention_days=abc"], 2, "CDK context: retention_days: expected a whole number, got 'abc'"),
+    (["cost", "-c", "workflow_type=bogus"], 2, "CDK context: workflow_type: expected 'standard' or 'express'"),
+    (["local", "up", "-c", "billing=free"], 2, "CDK context: billing: expected 'on-demand' or 'provisioned'"),
+    (["demo", "-c", "workflow_type"], 2, "-c 'workflow_type': expected key=value"),
+    (["bench", "--quota", "-c", "ingest_timeout_seconds=0"], 2, "CDK context: ingest_timeout_seconds: expected 1..900"),
+    (["cost", "--workflow-type", "standard", "-c", "workflow_type=express"], 2, "give one"),
 ]
 
 
@@ -206,3 +219,71 @@ def test_executions_list_pages_with_a_cursor(stack: Path, succeeded: str, runtim
     assert every["cursor"] is None
     names = [e["name"] for e in every["items"]]
     assert len(names) == len(set(names)) >= 2 and succeeded in names
+
+
+# Options before or after the positional arguments: each pair runs the same command both ways.
+ANY_ORDER = [
+    (["query", "user", "--limit", "1", "{user}"], ["query", "user", "{user}", "--limit", "1"]),
+    (["query", "--days", "2", "event", "{event}"], ["query", "event", "{event}", "--days", "2"]),
+    (["executions", "describe", "--limit", "1", "{name}"], ["executions", "describe", "{name}", "--limit", "1"]),
+    (
+        ["executions", "redrive", "--outputs-file", ".eventflow/outputs.json", "{name}"],
+        ["executions", "redrive", "{name}", "--outputs-file", ".eventflow/outputs.json"],
+    ),
+    (["executions", "--limit", "5", "history", "{name}"], ["executions", "history", "{name}", "--limit", "5"]),
+    (["forget", "--yes", "{user}-none"], ["forget", "{user}-none", "--yes"]),
+]
+
+
+def test_options_go_before_or_after_the_positional_arguments(stack: Path, succeeded: str) -> None:
+    event_id = succeeded.rsplit("-", 1)[0]
+    stored = json.loads(run(stack, "query", "event", event_id).stdout)
+    values = {"user": stored["user_id"], "event": event_id, "name": succeeded}
+    for intermixed, conventional in ANY_ORDER:
+        first, second = (run(stack, *(a.format(**values) for a in args)) for args in (intermixed, conventional))
+        assert "unrecognized arguments" not in first.stderr, (intermixed, first.stderr)
+        assert (first.returncode, first.stdout) == (second.returncode, second.stdout), (intermixed, first.stderr)
+        assert first.stderr == second.stderr, intermixed
+
+
+ISO_8601_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+def test_times_print_as_iso_8601_and_every_listing_has_one_shape(stack: Path, succeeded: str) -> None:
+    described = json.loads(run(stack, "executions", "describe", succeeded).stdout)
+    assert ISO_8601_UTC.match(described["startDate"]) and ISO_8601_UTC.match(described["stopDate"]), described
+    listings = [
+        ["executions", "list"],
+        ["executions", "failed"],
+        ["executions", "history", succeeded],
+        ["dlq", "list", "--lane", "web"],
+        ["query", "rejected"],
+    ]
+    for args in listings:
+        result = run(stack, *args)
+        assert result.returncode == 0, (args, result.stderr)
+        listing = json.loads(result.stdout)
+        assert isinstance(listing, dict) and set(listing) == {"items", "cursor"}, args
+    history = json.loads(run(stack, "executions", "history", succeeded).stdout)["items"]
+    assert all(ISO_8601_UTC.match(event["timestamp"]) for event in history)
+
+
+def test_what_is_not_there_is_one_line_naming_it(stack: Path) -> None:
+    rows = [
+        (["query", "event", "no-such-event"], "no stored event 'no-such-event'"),
+        (["query", "projection", "no-such-user"], "no projection of user 'no-such-user'"),
+        (["executions", "describe", "no-such-execution"], "no execution no-such-execution"),
+    ]
+    for args, says in rows:
+        result = run(stack, *args)
+        assert_one_line(result, 1, says)
+        assert result.stdout == "", args
+
+
+def test_dlq_redrive_prints_its_task_as_json_not_json_in_a_string(stack: Path) -> None:
+    result = run(stack, "dlq", "redrive", "--lane", "batch")
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["QueueUrl"].endswith("/" + printed["QueueUrl"].rsplit("/", 1)[-1])
+    with pytest.raises(ValueError):
+        json.loads(printed["TaskHandle"])  # opaque, as AWS's is

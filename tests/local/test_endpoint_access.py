@@ -158,3 +158,24 @@ def test_a_payload_lambda_cannot_parse_is_refused_without_running_the_function(e
             lam.invoke(FunctionName=name, Payload=payload.encode())
         assert refused.value.response["Error"]["Code"] == "InvalidRequestContentException"
     assert lam.invoke(FunctionName=name, Payload=b"{}")["FunctionError"] == "Unhandled"
+
+
+def moto_api(aws: Any, method: str, path: str) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", aws.port, timeout=10)
+    try:
+        connection.request(method, path, body=b"", headers={"Host": f"127.0.0.1:{aws.port}"})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_moto_s_own_api_is_refused_so_no_client_can_wipe_the_stack(embedded_aws: Any) -> None:
+    """`POST /moto-api/reset` would empty every backend of the running stack; the dashboard and
+    the rest of moto's own API are not AWS's either."""
+    sqs = boto("sqs", embedded_aws.endpoint_url)
+    url = sqs.create_queue(QueueName=f"kept-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    for method, path in [("POST", "/moto-api/reset"), ("GET", "/moto-api/"), ("GET", "/moto-api/data.json")]:
+        status, body = moto_api(embedded_aws, method, path)
+        assert status == 403 and b"moto's own API" in body, (path, status)
+    assert sqs.get_queue_url(QueueName=url.rsplit("/", 1)[-1])["QueueUrl"] == url

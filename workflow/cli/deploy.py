@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from workflow import bootstrap
-from workflow.cli.options import context_pairs, readable_file, use_credentials
+from workflow.cli.options import context_from, readable_file, use_credentials
 from workflow.constants import STACK_NAME
 
 
@@ -48,9 +48,7 @@ def synthesized(context: dict[str, Any]) -> dict[str, Any]:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from workflow import preflight
 
-    template = (
-        json.loads(Path(args.template).read_text()) if args.template else synthesized(context_pairs(args.context))
-    )
+    template = json.loads(Path(args.template).read_text()) if args.template else synthesized(context_from(args))
     settings = bootstrap.Settings.from_env()
     overrides = {k: v for k, v in (("endpoint_url", args.endpoint_url), ("region", args.region)) if v}
     settings = replace(settings, **overrides)

@@ -33,11 +33,13 @@ from workflow.cli.options import (
     PORT,
     PORT_OR_NONE,
     UsageError,
+    add_context_option,
     add_stack_options,
-    context_pairs,
+    context_from,
     int_in,
     positive,
     print_json,
+    read_json,
     readable_file,
     settings_from,
 )
@@ -85,7 +87,9 @@ def _register_definition(commands: Any) -> None:
 def cmd_diagram(args: argparse.Namespace) -> int:
     from workflow.asl.diagram import to_mermaid, to_svg
 
-    definition = json.loads(_definition_file(args.definition).read_text())
+    definition = read_json(_definition_file(args.definition), "an ASL definition")
+    if not isinstance(definition, dict) or not isinstance(definition.get("States"), dict):
+        raise UsageError(f'{_definition_file(args.definition)} is not an ASL definition (no "States" object)')
     if args.write_docs:
         from workflow import docblocks
 
@@ -158,6 +162,7 @@ def _register_demo(commands: Any) -> None:
         help="once reconciled, write the run's figures into the <!-- demo:begin --> block (README.md)",
     )
     add_dynamodb_option(demo)
+    add_context_option(demo)
     demo.set_defaults(run=cmd_demo)
 
 
@@ -170,7 +175,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.keep_running:
         refuse_to_overwrite(outputs_file)
     stop_on_signals()
-    runtime = start_runtime(args)
+    runtime = start_runtime(args, context=context_from(args) or None)
     console = None
     try:
         if args.keep_running:
@@ -242,10 +247,7 @@ def _register_chaos(commands: Any) -> None:
         "ingest_timeout_seconds; the lanes' visibility timeout is 6x, so it sets how soon an unstarted record "
         "comes back)",
     )
-    chaos.add_argument(
-        "-c", "--context", action="append", metavar="KEY=VALUE",
-        help="CDK context for the stack, as `cdk synth -c` takes it (e.g. -c workflow_type=express); repeatable",
-    )  # fmt: skip
+    add_context_option(chaos)
     chaos.add_argument("--port", type=PORT, default=LOCAL_PORT)
     chaos.add_argument("--timeout", type=positive, default=3600.0, help="give up waiting for a drain after this")
     add_dynamodb_option(chaos)
@@ -255,7 +257,7 @@ def _register_chaos(commands: Any) -> None:
 def cmd_chaos(args: argparse.Namespace) -> int:
     from workflow.drills import chaos, workload
 
-    context = context_pairs(args.context)
+    context = context_from(args)
     if args.ingest_timeout:
         context["ingest_timeout_seconds"] = args.ingest_timeout
     plan = None if args.faults else chaos.default_plan(args.seed, workflow_type=str(context.get("workflow_type", "")))
@@ -353,6 +355,7 @@ def _register_bench(commands: Any) -> None:
         type=INGEST_TIMEOUT,
         help="--quota, --write-quota, --lanes: the ingest function's timeout instead of the stack's",
     )
+    add_context_option(bench)
     bench.set_defaults(run=cmd_bench)
 
 
@@ -364,7 +367,11 @@ def _say(line: str) -> None:
 
 
 def _bench_context(args: argparse.Namespace) -> dict[str, Any] | None:
-    return {"ingest_timeout_seconds": args.ingest_timeout} if args.ingest_timeout else None
+    """-c's context, and --ingest-timeout's."""
+    context = context_from(args)
+    if args.ingest_timeout:
+        context["ingest_timeout_seconds"] = args.ingest_timeout
+    return context or None
 
 
 def _bench_quota(args: argparse.Namespace) -> Measured:
@@ -395,8 +402,10 @@ def _bench_bulk_import(args: argparse.Namespace) -> Measured:
     from workflow.drills import load
 
     runs = []
-    for workflow_type in args.workflow_type or ["standard", "express"]:
-        context = {**(_bench_context(args) or {}), "workflow_type": workflow_type}
+    given = _bench_context(args) or {}
+    types = args.workflow_type or ([given["workflow_type"]] if "workflow_type" in given else ["standard", "express"])
+    for workflow_type in types:
+        context = {**given, "workflow_type": workflow_type}
         runs.append(load.bulk_import(args.bulk, args.web_users, args.web_rate, args.port, _say, context))
     result = {"runs": runs, "held": not any(load.bulk_import_problems(run) for run in runs)}
     text = load.render_bulk_import_runs(runs)
@@ -409,12 +418,15 @@ def _bench_bulk_import(args: argparse.Namespace) -> Measured:
 def _bench_memory(args: argparse.Namespace) -> Measured:
     from workflow.drills import heap
 
-    result = heap.run(args.events or 400, args.port, lambda line: _say(f"  {line}"))
+    result = heap.run(args.events or 400, args.port, lambda line: _say(f"  {line}"), _bench_context(args))
     return result, heap.render(result)
 
 
 def _bench_cold_start(args: argparse.Namespace) -> Measured:
     from workflow.drills import coldstart
+
+    if args.context:
+        raise UsageError("bench --cold-start imports the handlers' modules, with no stack: -c has nothing to change")
 
     measured = coldstart.measure(args.runs)
     return measured, coldstart.render(measured)
@@ -427,7 +439,9 @@ def _bench_pipeline(args: argparse.Namespace) -> Measured:
         sys.stderr.write(f"\r  {line}   " if sys.stderr.isatty() else f"  {line}\n")
 
     events = args.events or 10_000
-    result = bench.run(events, args.executions or min(events, 1000), args.port, args.peer_port, progress)
+    result = bench.run(
+        events, args.executions or min(events, 1000), args.port, args.peer_port, progress, _bench_context(args)
+    )
     sys.stderr.write("\n")
     return result, bench.render(result)
 
@@ -458,7 +472,7 @@ def _register_cost(commands: Any) -> None:
     cost = commands.add_parser("cost", help="the monthly bill per service, from the template and local runs")
     cost.add_argument("--events-per-month", type=int_in(1), default=DOCUMENTED_VOLUME, help="default: %(default)s")
     cost.add_argument("--workflow-type", choices=["standard", "express"], help="default: both")
-    cost.add_argument("-c", "--context", action="append", metavar="KEY=VALUE", help="a CDK context value")
+    add_context_option(cost)
     cost.add_argument(
         "--write-docs", action="store_true", help="rewrite the <!-- cost:begin --> block (README.md or docs/*.md)"
     )
@@ -469,9 +483,17 @@ def cmd_cost(args: argparse.Namespace) -> int:
     from workflow import docblocks
     from workflow.drills import cost
     from workflow.drills.measure import cost_report
+    from workflow.local.stack import synthesize
 
-    types = [args.workflow_type] if args.workflow_type else ["standard", "express"]
-    text = cost_report(context_pairs(args.context), args.events_per_month, types, lambda line: _say(f"  {line}"))
+    context = context_from(args)
+    chosen = context.pop("workflow_type", None)
+    if chosen and args.workflow_type and chosen != args.workflow_type:
+        raise UsageError(f"-c workflow_type={chosen} and --workflow-type {args.workflow_type}: give one")
+    chosen = chosen or args.workflow_type
+    types = [chosen] if chosen else ["standard", "express"]
+    for workflow_type in types:  # the CDK app checks the context before anything runs
+        synthesize({**context, "workflow_type": workflow_type})
+    text = cost_report(context, args.events_per_month, types, lambda line: _say(f"  {line}"))
     if args.write_docs:
         path = docblocks.write(cost.BLOCK, text)
         sys.stderr.write(f"eventflow: the cost block in {path.name} rewritten\n")

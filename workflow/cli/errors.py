@@ -33,6 +33,10 @@ _HINTS = {
 }
 
 
+class NotFound(LookupError):
+    """What the command was asked for does not exist: exit status 1, one line naming it."""
+
+
 def is_loopback(endpoint_url: str | None) -> bool:
     """An endpoint on this machine: the embedded local stack's kind."""
     return bool(endpoint_url) and urlsplit(str(endpoint_url)).hostname in _LOOPBACK
@@ -85,6 +89,8 @@ def explain(error: BaseException, *, local_outputs: Path | None = None) -> tuple
         return USAGE, one_line(str(error))
     if isinstance(error, ValueError):  # bad input, ours or the standard library's
         return USAGE, one_line(str(error))
+    if isinstance(error, NotFound):
+        return FAILURE, one_line(str(error))
     if isinstance(error, OSError) and error.filename is not None:
         return FAILURE, f"{error.filename}: {error.strerror or one_line(str(error))}"
     if isinstance(error, TimeoutError | RuntimeError | OSError):

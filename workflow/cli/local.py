@@ -24,7 +24,9 @@ from workflow.cli.options import (
     PORT,
     PORT_OR_NONE,
     Refused,
+    add_context_option,
     add_stack_options,
+    context_from,
     load_outputs,
     own_settings,
     print_json,
@@ -71,6 +73,7 @@ def register(commands: Any) -> None:
         "--no-iam", action="store_true", help="do not enforce IAM identity policies (every request is allowed)"
     )
     add_dynamodb_option(up)
+    add_context_option(up)
     up.set_defaults(run=cmd_local_up)
 
 
@@ -125,8 +128,9 @@ def stop_on_signals() -> None:
 def start_runtime(args: argparse.Namespace, *, faults: Any = None, context: dict[str, Any] | None = None) -> Any:
     from workflow.local.dynamodb_concurrency import ConcurrencySettings
     from workflow.local.runtime import DEFAULT_CONCURRENCY, LocalRuntime
-    from workflow.local.stack import NOT_RUN_LOCALLY, cached_assembly
+    from workflow.local.stack import NOT_RUN_LOCALLY, cached_assembly, check_context
 
+    check_context(context)  # a refused -c value is the one line the command prints
     log_file = Path(".eventflow") / "logs" / "functions.log"
     if getattr(args, "faults", None):
         from workflow.local.faults import FaultPlan
@@ -229,7 +233,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
     outputs_file = Path(args.outputs_file) if args.outputs_file else DEFAULT_OUTPUTS
     refuse_to_overwrite(outputs_file)
     stop_on_signals()
-    runtime = start_runtime(args)
+    runtime = start_runtime(args, context=context_from(args) or None)
     console = None
     try:
         write_outputs(runtime, outputs_file)

@@ -23,11 +23,33 @@ from workflow.cli.local import Stopped
 from workflow.cli.options import outputs_path
 
 
+class _AnyOrder(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """A command's options and positional arguments in any order (`query user --limit 1 u1`):
+    argparse's intermixed parsing for each command; a group of commands (`local`) leaves its own
+    command's words to that command."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: Any = None
+    ) -> None:
+        command = self._name_parser_map.get(values[0])
+        if command is None or command._subparsers is not None:
+            super().__call__(parser, namespace, values, option_string)
+            return
+        if self.dest is not argparse.SUPPRESS:
+            setattr(namespace, self.dest, values[0])
+        parsed, unknown = command.parse_known_intermixed_args(values[1:], None)
+        for key, value in vars(parsed).items():
+            setattr(namespace, key, value)
+        if unknown:
+            vars(namespace).setdefault(argparse._UNRECOGNIZED_ARGS_ATTR, []).extend(unknown)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, saying what is wrong in one line (the usage is one --help away)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _AnyOrder)
         # On every command, so that it can go anywhere on the line.
         self.add_argument(
             "--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error"

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from workflow import bootstrap
+from workflow.cli.errors import NotFound
 from workflow.cli.options import (
     AWS_LIST_LIMIT,
     UsageError,
@@ -15,6 +16,7 @@ from workflow.cli.options import (
     add_window_options,
     outputs_from,
     print_json,
+    print_listing,
     query_window,
     settings_from,
 )
@@ -58,27 +60,21 @@ def cmd_executions(args: argparse.Namespace) -> int:
     executions.require_standard(args.action)
     if args.action == "list":
         page = executions.listing(status=args.status, limit=args.limit, cursor=args.cursor, every=args.all)
-        print_json({"items": [{k: e.get(k) for k in LISTED} for e in page.items], "cursor": page.cursor})
+        print_listing([{k: e.get(k) for k in LISTED} for e in page.items], page.cursor)
     elif args.action == "failed":
-        failed = executions.failed(limit=args.limit)
-        print_json([{k: e.get(k) for k in LISTED[:-1]} for e in failed])
+        print_listing([{k: e.get(k) for k in LISTED} for e in executions.failed(limit=args.limit)])
     elif args.action == "redrive":
         print_json(executions.redrive(args.execution))
     elif args.action == "describe":
         description = executions.port.describe(args.execution)
         if description is None:
-            return _no_such_execution(args.execution)
+            raise NotFound(
+                f"ExecutionDoesNotExist: no execution {args.execution}; list them with `eventflow executions list`"
+            )
         print_json(description)
     else:
-        print_json(executions.port.history(args.execution))
+        print_listing(executions.port.history(args.execution))
     return 0
-
-
-def _no_such_execution(name: str) -> int:
-    sys.stderr.write(
-        f"eventflow: ExecutionDoesNotExist: no execution {name}; list them with `eventflow executions list`\n"
-    )
-    return 1
 
 
 def _dead_letter_queue(args: argparse.Namespace) -> str:
@@ -92,11 +88,12 @@ def _dead_letter_queue(args: argparse.Namespace) -> str:
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
-    dead_letters = bootstrap.dead_letters(settings_from(args), _dead_letter_queue(args))
+    queue_url = _dead_letter_queue(args)
+    dead_letters = bootstrap.dead_letters(settings_from(args), queue_url)
     if args.action == "list":
-        print_json([letter.__dict__ for letter in dead_letters.list(limit=args.limit)])
+        print_listing([letter.__dict__ for letter in dead_letters.list(limit=args.limit)])
     else:
-        print_json({"TaskHandle": dead_letters.redrive()})
+        print_json({"TaskHandle": dead_letters.redrive(), "QueueUrl": queue_url})
     return 0
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from workflow.bootstrap import Settings
 from workflow.cli.errors import is_loopback
 from workflow.constants import MAX_QUERY_DAYS, STACK_NAME
+from workflow.domain.timestamps import format_timestamp
 from workflow.service.timewindow import parse_timestamp, window
 
 DEFAULT_OUTPUTS = Path(".eventflow") / "outputs.json"
@@ -31,8 +32,20 @@ class Refused(RuntimeError):
     """The command would harm something running: exit status 1, nothing done."""
 
 
+def _json_value(value: Any) -> Any:
+    """What JSON lacks: a time as ISO 8601 in UTC (the stored timestamps' form), anything else as text."""
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    return str(value)
+
+
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=_json_value) + "\n")
+
+
+def print_listing(items: list[Any], cursor: str | None = None) -> None:
+    """Every listing's one shape: `{"items": [...], "cursor": ...}`, the cursor null on the last page."""
+    print_json({"items": items, "cursor": cursor})
 
 
 def timestamp(text: str) -> datetime:
@@ -95,28 +108,41 @@ def add_stack_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_context_option(parser: argparse.ArgumentParser) -> None:
+    """CDK context for the stack, as `cdk synth -c` takes it, over cdk.json's."""
+    parser.add_argument(
+        "-c", "--context", action="append", metavar="KEY=VALUE",
+        help="CDK context for the stack, as `cdk synth -c` takes it (e.g. -c workflow_type=express); repeatable",
+    )  # fmt: skip
+
+
+def context_from(args: argparse.Namespace) -> dict[str, Any]:
+    """The `-c key=value` pairs; the CDK app checks their values (cdk/config.py) when it synthesizes."""
+    context: dict[str, Any] = {}
+    for pair in getattr(args, "context", None) or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"-c {pair!r}: expected key=value, e.g. -c workflow_type=express")
+        context[key] = value
+    return context
+
+
 def add_window_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", type=timestamp, help="ISO timestamp (default: --days before --until)")
     parser.add_argument("--until", type=timestamp, help="ISO timestamp (default: now)")
     parser.add_argument("--days", type=DAYS, default=30, help=f"1 to {MAX_QUERY_DAYS} (default 30)")
 
 
-def context_pairs(pairs: list[str] | None) -> dict[str, Any]:
-    """`-c key=value` pairs, as `cdk synth -c` takes them."""
-    context: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"-c {pair!r}: expected key=value, e.g. -c workflow_type=express")
-        context[key] = value
-    return context
+def read_json(path: Path, what: str) -> Any:
+    """A JSON file's value; a UsageError naming the file and `what` it should have been."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:  # UnicodeDecodeError too
+        raise UsageError(f"{path} is not {what} (not JSON: {error})") from None
 
 
 def load_outputs(path: Path) -> dict[str, str]:
-    try:
-        data = json.loads(path.read_text())
-    except ValueError as error:
-        raise UsageError(f"{path} is not a stack outputs file (not JSON: {error})") from None
+    data = read_json(path, "a stack outputs file")
     if not isinstance(data, dict):
         raise UsageError(f"{path} is not a stack outputs file (not a JSON object)")
     # `cdk deploy --outputs-file` nests outputs under the stack name (`Eventflow`, or the context

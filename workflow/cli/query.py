@@ -6,15 +6,18 @@ import argparse
 from typing import Any
 
 from workflow import bootstrap
+from workflow.cli.errors import NotFound
 from workflow.cli.options import (
     AWS_LIST_LIMIT,
     UsageError,
     add_stack_options,
     add_window_options,
     print_json,
+    print_listing,
     query_window,
     settings_from,
 )
+from workflow.domain.events import ID_RULE, is_identifier
 
 
 def register(commands: Any) -> None:
@@ -41,23 +44,29 @@ def cmd_query(args: argparse.Namespace) -> int:
     store = bootstrap.event_store(settings_from(args))
     if args.what == "event":
         item = store.get_event(args.key)
+        if not item:
+            raise NotFound(f"no stored event {args.key!r} (a rejected one: `eventflow query rejected`)")
         print_json(item)
-        return 0 if item else 1
+        return 0
     if args.what == "projection":
         projection = store.projection(args.key)
-        print_json(projection.__dict__ if projection else None)
-        return 0 if projection else 1
+        if not projection:
+            raise NotFound(f"no projection of user {args.key!r}: none of the user's events is stored")
+        print_json(projection.__dict__)
+        return 0
     if args.what == "user":
         page = store.user_events(args.key, since, until, limit=args.limit, cursor=args.cursor)
     elif args.what == "type":
         page = store.events_by_type(args.key, since, until, limit=args.limit, cursor=args.cursor)
     else:
         page = store.rejected(since, until, limit=args.limit, cursor=args.cursor)
-    print_json({"items": page.items, "cursor": page.cursor})
+    print_listing(page.items, page.cursor)
     return 0
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
+    if not is_identifier(args.user_id):
+        raise UsageError(f"forget: {args.user_id!r} is not a user id the pipeline stores ({ID_RULE})")
     if not args.yes:
         import sys
 

@@ -259,12 +259,21 @@ def upcast(raw: dict[str, Any]) -> dict[str, Any]:
 # --- parsing
 
 
+ID_RULE = "1 to 64 letters, digits, '_' or '-'"
+
+
+def is_identifier(value: Any) -> bool:
+    """Whether `value` is an identifier an event may carry (an event id, a user id, a card id):
+    nothing else is ever stored under one."""
+    return isinstance(value, str) and re.fullmatch(ID_PATTERN, value) is not None
+
+
 def known_identifier(raw: Any, field: str) -> str | None:
     """An identifier field of a raw event, when it is well formed: safe to name in logs."""
     if isinstance(raw, dict):
         value = raw.get(field)
-        if isinstance(value, str) and re.fullmatch(ID_PATTERN, value):
-            return value
+        if is_identifier(value):
+            return str(value)
     return None
 
 

@@ -194,9 +194,19 @@ def peer(n: int, port: int) -> dict[str, Any]:
         aws.stop()
 
 
-def run(n: int, peer_executions: int, port: int, peer_port: int, progress: Progress) -> dict[str, Any]:
+def run(
+    n: int,
+    peer_executions: int,
+    port: int,
+    peer_port: int,
+    progress: Progress,
+    context: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The pipeline and the engine on the stack synthesized with `context` (over cdk.json's), then
+    moto as shipped."""
     result: dict[str, Any] = {}
-    with LocalRuntime(port=port, log_file=Path(".eventflow") / "logs" / "bench-functions.log") as runtime:
+    log_file = Path(".eventflow") / "logs" / "bench-functions.log"
+    with LocalRuntime(port=port, log_file=log_file, context=context) as runtime:
         result["pipeline"] = pipeline(runtime, n, progress)
         result["engine"] = executions(runtime, peer_executions, progress)
     progress(f"peer: {peer_executions} executions on moto as shipped (subprocess)...")

@@ -102,11 +102,12 @@ def measure(runtime: Any, first: int, second: int, progress: Progress) -> dict[s
     }
 
 
-def run(events: int, port: int, progress: Progress) -> dict[str, Any]:
+def run(events: int, port: int, progress: Progress, context: dict[str, Any] | None = None) -> dict[str, Any]:
     """`measure` between events/4 and events, on a runtime of its own."""
     from workflow.local.runtime import LocalRuntime
 
-    with LocalRuntime(port=port, log_file=Path(".eventflow") / "logs" / "bench-functions.log") as runtime:
+    log_file = Path(".eventflow") / "logs" / "bench-functions.log"
+    with LocalRuntime(port=port, log_file=log_file, context=context) as runtime:
         return measure(runtime, events // 4, events, progress)
 
 

@@ -7,7 +7,9 @@ concurrency leaves of it. Step Functions' own are in :mod:`workflow.local.execut
 
 from __future__ import annotations
 
+import base64
 import json
+import uuid
 from typing import Any
 
 
@@ -23,7 +25,6 @@ def start_message_move_task(sqs: Any, request: dict[str, Any]) -> dict[str, Any]
     source_url = _queue_url(sqs, source_arn)
     destination_arn = request.get("DestinationArn") or _redrive_source(sqs, source_arn)
     destination_url = _queue_url(sqs, destination_arn)
-    moved = 0
     while True:
         messages = sqs.receive_message(
             QueueUrl=source_url,
@@ -47,8 +48,9 @@ def start_message_move_task(sqs: Any, request: dict[str, Any]) -> dict[str, Any]
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages) if str(i) in done
             ],
         )
-        moved += len(done)
-    return {"TaskHandle": json.dumps({"source": source_arn, "destination": destination_arn, "moved": moved})}
+    # Opaque, as AWS's is (a base64 token naming the task and its source queue).
+    task = {"taskId": str(uuid.uuid4()), "sourceArn": source_arn}
+    return {"TaskHandle": base64.b64encode(json.dumps(task).encode()).decode()}
 
 
 # Lambda's default quota of concurrent executions per account and region.

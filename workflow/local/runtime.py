@@ -41,6 +41,8 @@ _RUNTIME_ENVIRONMENT = {
 }
 
 
+MOTO_LOG = "embedded-aws.log"
+
 # How long a mapping's waiting poller sleeps at most without an arrival or a hidden message
 # falling due: what it would miss is only what announces nothing (ChangeMessageVisibility).
 POLLER_IDLE_SECONDS = 2.0
@@ -108,6 +110,7 @@ class LocalRuntime:
         self._log_file = log_file
         self._assembly = assembly
         self._log_stream: TextIO | None = None
+        self._moto_handler: logging.Handler | None = None
         self.deployment: Deployment | None = None
         self.pollers: list[QueuePoller] = []
         self._deployer: LocalDeployer | None = None
@@ -155,6 +158,7 @@ class LocalRuntime:
         return self._deployer.client(service)
 
     def start(self, *, with_pollers: bool = True) -> LocalRuntime:
+        self._quiet_moto()
         mock_config = self._mock_config or os.environ.get(ENV_MOCK_CONFIG)
         if mock_config:
             install_mocks(MockConfig.load(mock_config))
@@ -300,6 +304,7 @@ class LocalRuntime:
             abandoned = Abandoned(batches, self._wait_for_executions(deadline))
         if self._owns_aws:
             self.aws.stop()
+        self._moto_log_back()
         if self._log_stream is not None and not abandoned:
             self._route_logs_to(sys.__stderr__ or sys.stderr)
             self._log_stream.close()
@@ -364,6 +369,36 @@ class LocalRuntime:
         for function in functions:
             function.resolve()  # cold starts happen now, not inside the first batch
         self._route_function_logs()
+
+    @property
+    def moto_log_file(self) -> Path | None:
+        """Where moto's own log lines go (beside the functions' log): the warnings of its
+        CloudFormation about resources it skips, which the deployer creates itself, and the like."""
+        return self._log_file.with_name(MOTO_LOG) if self._log_file is not None else None
+
+    def _quiet_moto(self) -> None:
+        """moto's log lines into its log file, never onto the terminal (without a log file, nowhere)."""
+        if self._moto_handler is not None:
+            return
+        path = self.moto_log_file
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, delay=True) if path is not None else logging.NullHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        moto = logging.getLogger("moto")
+        moto.addHandler(handler)
+        moto.propagate = False
+        self._moto_handler = handler
+
+    def _moto_log_back(self) -> None:
+        handler, self._moto_handler = self._moto_handler, None
+        if handler is None:
+            return
+        moto = logging.getLogger("moto")
+        moto.removeHandler(handler)
+        handler.close()
+        if not moto.handlers:  # no other runtime of this process routes it
+            moto.propagate = True
 
     def _route_function_logs(self) -> None:
         if self._log_file is None:

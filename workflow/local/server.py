@@ -66,6 +66,18 @@ def _peek_body(environ: dict[str, Any]) -> bytes:
     return body
 
 
+MOTO_API = "/moto-api"
+
+
+def _not_an_aws_api(environ: dict[str, Any]) -> str | None:
+    """moto's own API (its dashboard, `reset` that wipes every backend, seeding, recording) is
+    not AWS's: the endpoint refuses it, so no client can empty or reshape a running stack."""
+    path = str(environ.get("PATH_INFO", ""))
+    if path == MOTO_API or path.startswith(MOTO_API + "/"):
+        return f"{path} is moto's own API, not an AWS API: the local endpoint does not serve it"
+    return None
+
+
 class MotoDispatch:
     """moto's server application, calling the service's response handler directly for the
     requests Flask adds nothing to: moto's own service inference and URL rules pick the handler,
@@ -203,7 +215,7 @@ class LambdaRouter:
             self.functions[function.name] = function
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        refusal = self.access.refusal(environ)
+        refusal = self.access.refusal(environ) or _not_an_aws_api(environ)
         if refusal is not None:
             return forbidden(refusal, start_response)
         if self.iam.enforcing:

@@ -132,6 +132,7 @@ def synthesize(
         staging = outdir.with_name(f"{outdir.name}.{os.getpid()}.partial")
         shutil.rmtree(staging, ignore_errors=True)
         if in_process is None:
+            check_context(context)
             _run_app(staging, template, merged)
         else:
             try:
@@ -176,6 +177,45 @@ def _run_app(staging: Path, template: Path, merged: dict[str, Any]) -> None:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(stderr)
         raise RuntimeError(f"cdk synth failed (exit status {process.returncode}); its output is in {log}")
+
+
+class ContextRefused(ValueError):
+    """A CDK context value the app's StackConfig (`cdk/config.py`) refuses, with its message."""
+
+
+# StackConfig.from_context over a context given as JSON: the app's own check, without the app
+# (a second or so, where a synthesis that fails on it takes ten).
+_CHECK_CONTEXT = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from cdk.config import StackConfig
+class Context:
+    def __init__(self, values): self.values = values
+    def try_get_context(self, key): return self.values.get(key)
+try:
+    StackConfig.from_context(Context(json.loads(sys.argv[2])))
+except ValueError as error:
+    print(error)
+    sys.exit(3)
+"""
+
+
+def check_context(context: dict[str, Any] | None = None) -> None:
+    """ContextRefused unless the CDK app's StackConfig accepts this context over cdk.json's (an
+    app already synthesized with it was accepted)."""
+    if cached_assembly(context) is not None:
+        return
+    _, merged = _assembly_dir(context, None)
+    env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
+    checked = subprocess.run(
+        [sys.executable, "-c", _CHECK_CONTEXT, str(ROOT), json.dumps(merged)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if checked.returncode == 3:
+        raise ContextRefused(f"CDK context: {checked.stdout.strip()}")
 
 
 def _put_in_place(staging: Path, outdir: Path, template: Path) -> None:
