@@ -265,6 +265,15 @@ def _check_executions(runtime: Any, outcome: Outcome, expected: dict[str, list[s
             outcome.problems.append(f"{event_id}: executions ended {sorted(ended)}, not {statuses}")
 
 
+def _lose_projection(runtime: Any, user_id: str) -> None:
+    """The user's projection items deleted, as the harness (root): what a replay must rebuild."""
+    from workflow.adapters.dynamodb import projection_items
+
+    client, table = runtime.client("dynamodb"), runtime.settings().require("table_name")
+    for item in projection_items(client, table, user_id):
+        client.delete_item(TableName=table, Key={"PK": item["PK"], "SK": item["SK"]})
+
+
 def _operate(runtime: Any, operator: bootstrap.Settings, web: Any, batch: Any, outcome: Outcome) -> None:
     """The operator's commands, with the operator role's credentials: a dead letter in each lane's
     DLQ (one never started, one already stored) and one no lane took, listed and redriven."""
@@ -298,7 +307,14 @@ def _operate(runtime: Any, operator: bootstrap.Settings, web: Any, batch: Any, o
         ("executions failed", lambda: executions.failed(limit=10)),
         ("executions describe", lambda: sfn.describe_execution(executionArn=first["executionArn"])),
         ("executions history", lambda: sfn.get_execution_history(executionArn=first["executionArn"])),
-        ("replay", lambda: replay(store, projections, since=now - timedelta(days=300), until=now, user_id=web.user_id)),
+        # A projection lost (as after a bug or a manual edit), rebuilt by a replay.
+        (
+            "replay",
+            lambda: (
+                _lose_projection(runtime, web.user_id),
+                replay(store, projections, since=now - timedelta(days=300), until=now, user_id=web.user_id),
+            ),
+        ),
         ("forget", lambda: store.forget(batch.user_id)),
         *[(f"dlq list {name}", lambda url=url: letters[url].list(limit=10)) for name, url in queues.items()],
         *[
