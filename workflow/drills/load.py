@@ -305,6 +305,7 @@ def bulk_import(
             ),
         )
         drained = time.monotonic() - started
+        progress(f"bulk import: drained in {drained:.0f} s; reading what was stored...")
         mine = timelines(store, [importer])
         web_stored = timelines(store, sorted({e.user_id for e in others}))
         projection = store.projection(importer)
@@ -332,6 +333,7 @@ def bulk_import(
             "web_alone": _latency(alone_stored, alone, 95),
             "web_beside_burst": _latency(web_stored, beside, 95),
         }
+        progress(f"bulk import: figures read ({time.monotonic() - started - drained:.0f} s); stopping the stack")
         result["web_p95_ratio"] = round(
             result["web_beside_burst"]["p95_s"] / max(result["web_alone"]["p95_s"], 1e-9), 2
         )
