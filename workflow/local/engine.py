@@ -224,6 +224,18 @@ def _forget_finished_threads() -> None:
         module.TMP_THREADS = running  # type: ignore[attr-defined]
 
 
+def _run_job(pool: str, job: Callable[[], None]) -> None:
+    """A pool's job: whatever it raises is logged by place (never a message), and the worker
+    outlives it (moto's own code catches everything; ours may not)."""
+    try:
+        job()
+    except Exception as error:
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        logging.getLogger("eventflow.local").error(
+            "the engine's %s raised %s at %s:%s", pool, type(error).__name__, where.filename, where.lineno
+        )
+
+
 class _Workers:
     """Daemon threads reused for the engine's work: a new one starts only when none is idle, and
     one idle for `idle_seconds` leaves, so their number follows the work running at once, not
@@ -275,13 +287,7 @@ class _Workers:
                         self._workers -= 1
                         return
                 continue
-            try:
-                job()
-            except Exception as error:  # moto's own catches everything; a worker outlives any job
-                where = traceback.extract_tb(error.__traceback__)[-1]  # a place, never a message
-                logging.getLogger("eventflow.local").error(
-                    "the engine's %s raised %s at %s:%s", self.name, type(error).__name__, where.filename, where.lineno
-                )
+            _run_job(self.name, job)
             with self._lock:
                 if self._queued > 0:  # a queued job is waiting for this worker: it stays claimed
                     self._queued -= 1
@@ -364,12 +370,7 @@ class _FairWorkers:
                         return
             key, job = taken
             try:
-                job()
-            except Exception as error:  # moto's own catches everything; a worker outlives any job
-                where = traceback.extract_tb(error.__traceback__)[-1]  # a place, never a message
-                logging.getLogger("eventflow.local").error(
-                    "the engine's %s raised %s at %s:%s", self.name, type(error).__name__, where.filename, where.lineno
-                )
+                _run_job(self.name, job)
             finally:
                 with self._changed:
                     self._running[key] -= 1
