@@ -566,13 +566,12 @@ class DynamoDbConcurrency:
 
     def _charge(
         self, pending: _Request, request: dict[str, Any], before: list[Item | None], response: list[bytes]
-    ) -> bool:
-        """Charge what the request consumed to each bucket it met (inside moto's lock). Whether
-        it succeeded."""
+    ) -> None:
+        """Charge what the request consumed to each bucket it met (inside moto's lock)."""
         answered = _json(response)
         error = str(answered.get("__type", ""))
         if error and "ConditionalCheckFailed" not in error and "TransactionCanceled" not in error:
-            return False  # refused before it touched anything
+            return  # refused before it touched anything
         failed = bool(error)
         charges: list[tuple[_Limit, TableModel, float]] = []
         written = 0.0
@@ -607,7 +606,6 @@ class DynamoDbConcurrency:
             self._counts["write units"] += round(written)
             for limit, table, units in charges:
                 self._bucket(limit, table, now).charge(units, now)
-        return not failed
 
     def _query_charges(
         self, pending: _Request, request: dict[str, Any], answered: dict[str, Any]
