@@ -1,0 +1,44 @@
+"""What the Amazon States Language's expressions exchange: a state's runtime failure, a definition's
+compile-time refusal, and the scope an expression reads besides the state's data.
+
+JSON values are immutable here: nothing in :mod:`workflow.asl` mutates a value it is given, and a
+value it returns may share parts with its inputs. Callers must not mutate what they get either.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class AslError(Exception):
+    """A runtime failure of a state, as ASL names it: `error` (e.g. "States.Runtime",
+    "States.ResultPathMatchFailure") and `cause`, the sentence AWS gives."""
+
+    def __init__(self, error: str, cause: str) -> None:
+        super().__init__(f"{error}: {cause}")
+        self.error = error
+        self.cause = cause
+
+
+class DefinitionError(ValueError):
+    """A definition that CreateStateMachine refuses: `InvalidDefinition: <message>`."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an expression can read besides the state's data: the context object ($$) and
+    variables ($name)."""
+
+    context: Mapping[str, Any]
+    variables: Mapping[str, Any] = field(default_factory=dict)
+
+
+EMPTY_SCOPE = Scope(context={})
+
+
+def to_json(value: Any) -> str:
+    """A value as AWS writes it in a cause: compact JSON."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
