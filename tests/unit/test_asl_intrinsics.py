@@ -62,6 +62,8 @@ def test_format() -> None:
     assert call("States.Format($.t, $.n)", {"t": "Hello {}.", "n": "Arnav"}) == "Hello Arnav."
     assert call(r"States.Format('\{{}\} and \{\}', 'x')") == "{x} and {}"
     assert call(r"States.Format('It\'s {}', 'fine')") == "It's fine"
+    assert call(r"States.Format('C:\\{}', 'dir')") == "C:\\dir"  # \\ is a backslash, then a placeholder
+    assert call(r"States.Array('a\\b', '\{\}', 'it\'s')") == ["a\\b", "{}", "it's"]
     assert call("States.Format('{} {} {} {}', 42, true, null, 1.5)") == "42 true null 1.5"
     assert call("States.Format('run {}', $$.Execution.Input.n)") == "run 3"
     assert call("States.Format('max {}', $limit)") == "max 4"

@@ -21,6 +21,7 @@ from tests.unit.asl_cases import cases, run
 from workflow.asl.paths import (
     MISSING,
     NoSuchPath,
+    compile_expression,
     compile_input_path,
     compile_path,
     compile_result_path,
@@ -286,3 +287,13 @@ def test_the_expression_modules_are_pure_python() -> None:
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         assert not {module for module in imported if module.split(".")[0] in ("boto3", "botocore", "moto")}, name
+
+
+def test_an_expression_field_is_a_path_or_an_intrinsic() -> None:
+    """The guide's Fail state: ErrorPath and CausePath take a path or an intrinsic function."""
+    data = {"order": 7, "codes": ["A", "B"]}
+    assert compile_expression("$.order", "CausePath")(data, SCOPE) == 7
+    assert compile_expression("States.ArrayGetItem($.codes, 1)", "ErrorPath")(data, SCOPE) == "B"
+    assert compile_expression("$$.Execution.Id", "CausePath")(data, SCOPE) == "arn:x"
+    with pytest.raises(DefinitionError, match="The value for the field 'ErrorPath' must be a valid JSONPath"):
+        compile_expression("Oops", "ErrorPath")

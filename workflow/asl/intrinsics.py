@@ -68,9 +68,9 @@ def _canonical(value: Any) -> str:
 
 
 def _format(template: Any, *values: Any) -> str:
-    """`{}` takes the next argument; `\\{` and `\\}` are literal braces."""
+    """`{}` takes the next argument; `\\{`, `\\}` and `\\\\` are a literal brace and backslash."""
     template = _string(template, "the first argument")
-    pieces = re.split(r"(\\\{|\\\}|\{\})", template)
+    pieces = re.split(r"(\\\\|\\\{|\\\}|\{\})", template)
     placeholders = pieces.count("{}")
     if placeholders != len(values):
         raise IntrinsicError(f"the template has {placeholders} {{}} but {len(values)} arguments follow it")
@@ -81,7 +81,7 @@ def _format(template: Any, *values: Any) -> str:
             if isinstance(value, list | dict):
                 raise IntrinsicError(f"an argument must be a string, number, boolean or null, got {_json(value)}")
             out.append(value if isinstance(value, str) else json.dumps(value))
-        elif piece in ("\\{", "\\}"):
+        elif piece in ("\\{", "\\}", "\\\\"):
             out.append(piece[1])
         else:
             out.append(piece)
@@ -234,8 +234,12 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int, int | None]] = {
 Argument = tuple[bool, Any]  # (False, a literal value) or (True, an evaluator)
 
 
-def _unescape_braces(text: str) -> str:
-    return text.replace("\\{", "{").replace("\\}", "}")
+_ESCAPE = re.compile(r"\\([\\{}])")
+
+
+def _unescape(text: str) -> str:
+    """A string literal's value: \\{ \\} \\\\ are { } \\."""
+    return _ESCAPE.sub(r"\1", text)
 
 
 def _function(name: str, implementation: Callable[..., Any], arguments: list[Argument]) -> Evaluator:
@@ -308,10 +312,10 @@ class _Parser:
             raise DefinitionError(
                 f"intrinsic function {self.text!r}: States.{name} takes {expected} argument(s), got {len(arguments)}"
             )
-        # \{ and \} stay escaped in States.Format's template (the function reads them); elsewhere a
-        # string literal's \{ is a brace.
+        # \{ \} \\ stay escaped in States.Format's template (the function reads them, as in a
+        # template read from a path); elsewhere they are unescaped here.
         arguments = [
-            (False, _unescape_braces(value))
+            (False, _unescape(value))
             if not dynamic and isinstance(value, str) and not (name == "Format" and index == 0)
             else (dynamic, value)
             for index, (dynamic, value) in enumerate(arguments)
@@ -342,14 +346,14 @@ class _Parser:
         raise self.fail("expected an argument")
 
     def string(self) -> str:
-        """A quoted literal: \\' and \\\\ are unescaped; \\{ and \\} are kept (see `function`)."""
+        """A quoted literal: \\' is unescaped; \\{ \\} \\\\ are kept (see `function`)."""
         self.at += 1
         out: list[str] = []
         while self.at < len(self.text):
             char = self.text[self.at]
             if char == "\\" and self.at + 1 < len(self.text):
                 following = self.text[self.at + 1]
-                out.append(following if following in "'\\" else char + following)
+                out.append(following if following == "'" else char + following)
                 self.at += 2
                 continue
             if char == "'":

@@ -288,8 +288,12 @@ def _constant(value: Any) -> Evaluator:
 _JSON_TYPES = ((bool, "BOOLEAN"), (int, "INTEGER"), (float, "FLOAT"), (list, "ARRAY"), (dict, "OBJECT"))
 
 
-def _binding(key: str, expression: Any) -> Evaluator:
+def compile_expression(expression: Any, field: str) -> Evaluator:
+    """The value of `field` that is a path, a context path or an intrinsic function: a template's
+    `key.$`, or a field such as a Fail state's ErrorPath and CausePath."""
     from workflow.asl.intrinsics import compile_intrinsic
+
+    key = field
 
     if not isinstance(expression, str):
         kind = "NULL" if expression is None else next(n for t, n in _JSON_TYPES if isinstance(expression, t))
@@ -315,7 +319,7 @@ def _compile_node(value: Any) -> tuple[bool, Any]:
         dynamic = False
         for key, item in value.items():
             if isinstance(key, str) and key.endswith(".$"):
-                entries.append((key[:-2], True, _binding(key, item)))
+                entries.append((key[:-2], True, compile_expression(item, key)))
                 dynamic = True
             else:
                 item_dynamic, node = _compile_node(item)
