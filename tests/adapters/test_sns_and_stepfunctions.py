@@ -112,15 +112,13 @@ def test_republishing_an_event_whose_execution_failed_redrives_that_execution(em
 def test_a_failed_execution_past_the_redrive_window_gets_a_new_attempt(embedded_aws: Any) -> None:
     from datetime import timedelta
 
-    from moto.stepfunctions.responses import get_backend
-
     sfn = boto("stepfunctions", embedded_aws.endpoint_url)
     machine = failing_until_table_exists(sfn, f"t-{uuid.uuid4().hex[:8]}")
     starter = StepFunctionsStarter(machine, sfn)
     starter.start("event-3-abc", "{}")
     arn = machine.replace(":stateMachine:", ":execution:") + ":event-3-abc"
     finished(sfn, arn)
-    get_backend("123456789012", "us-east-1").describe_execution(arn).stop_date -= timedelta(days=15)
+    embedded_aws.router.stepfunctions.execution(arn).stop -= timedelta(days=15)
     described = sfn.describe_execution(executionArn=arn)
     assert described["redriveStatus"] == "NOT_REDRIVABLE"
     assert described["redriveStatusReason"] == "Execution redrivable period exceeded"

@@ -32,8 +32,12 @@ INVALID_EMAIL = "wakabayashi.quince-at-nowhere"
 
 
 @pytest.fixture
-def captured() -> Iterator[io.StringIO]:
-    """Every record of our loggers, at DEBUG, besides the runtime's log file."""
+def captured(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
+    """Every record of our loggers, at DEBUG, besides the runtime's log file (no invocation's
+    sampling sets the level back: every line is written, so every line is checked)."""
+    from functions.observability import logger
+
+    monkeypatch.setattr(logger, "sampling_rate", 0)
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     loggers = [logging.getLogger(POWERTOOLS_SERVICE_NAME), logging.getLogger("eventflow.local")]

@@ -237,8 +237,6 @@ def test_an_event_whose_execution_keeps_failing_is_redriven_once_per_delivery_an
     to REDRIVES_PER_ATTEMPT redrives; the next starts a new attempt; once no attempt can be
     redriven, after MAX_ATTEMPTS names, the message is left to SQS (a batch item failure): it comes
     back, and after maxReceiveCount waits in the DLQ."""
-    from moto.stepfunctions.responses import get_backend
-
     ingest = Deliveries(runtime)
     event: UserEvent = card_imported(user())
     body = to_json(event)
@@ -265,7 +263,7 @@ def test_an_event_whose_execution_keeps_failing_is_redriven_once_per_delivery_an
 
         # Redriven REDRIVES_PER_ATTEMPT times and failed again each time (a redrive goes on from the
         # same state, which fails the same): the next delivery starts the next attempt, from the start.
-        backend = get_backend("123456789012", "us-east-1")
+        service = runtime.aws.router.stepfunctions
         calls, response = ingest.deliver(body)
         assert Counter(calls)["StartExecution"] == 2 and calls[-1] == "StartExecution"  # the second attempt
         assert response == {"batchItemFailures": []}
@@ -277,11 +275,11 @@ def test_an_event_whose_execution_keeps_failing_is_redriven_once_per_delivery_an
                     name=attempt_name(name, attempt),
                     input=workflow_input(json.loads(body), "web"),
                 )
-            backend.describe_execution(failed(attempt_arn, 0)["executionArn"]).stop_date -= timedelta(days=15)
+            service.execution(failed(attempt_arn, 0)["executionArn"]).stop -= timedelta(days=15)
 
         # Past the redrive window, every attempt: none can be redriven any more, bounded work, and
         # the message is left to SQS.
-        backend.describe_execution(arn).stop_date -= timedelta(days=15)
+        service.execution(arn).stop -= timedelta(days=15)
         for _receive in range(5):
             calls, response = ingest.deliver(body)
             assert Counter(calls)["StartExecution"] == Counter(calls)["DescribeExecution"] == MAX_ATTEMPTS

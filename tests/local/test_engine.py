@@ -10,10 +10,11 @@ import uuid
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.conftest import boto, pass_state_machine, state_machine
 from tests.waiting import eventually
-from workflow.local import engine
+from workflow.local import engine, stepfunctions
 
 pytestmark = pytest.mark.local
 
@@ -24,7 +25,7 @@ def moto_backend(backends: Any) -> Any:
 
 
 def test_only_the_most_recent_succeeded_executions_are_kept(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "KEEP_FINISHED_EXECUTIONS", 3)
+    monkeypatch.setattr(stepfunctions, "KEEP_SUCCEEDED", 3)
     sfn = boto("stepfunctions", embedded_aws.endpoint_url)
     arn = pass_state_machine(sfn)
 
@@ -41,12 +42,14 @@ def test_only_the_most_recent_succeeded_executions_are_kept(embedded_aws: Any, m
         eventually(lambda i=i: f"run-{i}" in finished(), what=f"run-{i} finished")
         sfn.start_execution(stateMachineArn=failing, name=f"broken-{i}", input="{}")
         eventually(lambda i=i: f"broken-{i}" in failed(), what=f"broken-{i} failed")
-    # Pruned when an execution starts: the 3 newest succeeded ones are kept, and the one just
-    # started (gone too if a retried StartExecution pruned again after it finished).
-    assert sorted(finished()) in (["run-2", "run-3", "run-4", "run-5"], ["run-3", "run-4", "run-5"])
+    # The 3 newest succeeded ones are kept; every failed one, for the operator to redrive.
+    assert sorted(finished()) == ["run-3", "run-4", "run-5"]
     assert sorted(failed()) == [f"broken-{i}" for i in range(6)]
     described = sfn.describe_execution(executionArn=arn.replace(":stateMachine:", ":execution:") + ":run-5")
     assert described["status"] == "SUCCEEDED"
+    with pytest.raises(ClientError) as forgotten:
+        sfn.describe_execution(executionArn=arn.replace(":stateMachine:", ":execution:") + ":run-0")
+    assert forgotten.value.response["Error"]["Code"] == "ExecutionDoesNotExist"
 
 
 def test_deleting_a_message_keeps_sqs_semantics(embedded_aws: Any) -> None:
@@ -315,53 +318,37 @@ def test_executions_beyond_the_engines_threads_wait_started_and_all_finish(
     assert [_finished(sfn, arn, f"q-{i}")["status"] for i in range(3)] == ["SUCCEEDED"] * 3
 
 
-def test_a_succeeded_executions_history_is_kept_compressed_and_reads_back_the_same(
-    embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
-    from pympler import asizeof
-
+def test_a_succeeded_executions_history_is_kept_compressed_and_reads_back_the_same(embedded_aws: Any) -> None:
     sfn = boto("stepfunctions", embedded_aws.endpoint_url)
     branch = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"x": "y" * 2000}, "End": True}}}
     steps = {
         "A": {"Type": "Pass", "Parameters": {"in.$": "$", "big": "z" * 3000}, "Next": "B"},
-        "B": {"Type": "Parallel", "Branches": [branch, branch], "ResultPath": "$.branches", "End": True},
+        "B": {"Type": "Parallel", "Branches": [branch, branch], "ResultPath": "$.branches", "Next": "C"},
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.in.n", "NumericEquals": 1, "Next": "D"}], "Default": "F"},
+        "D": {"Type": "Succeed"},
+        "F": {"Type": "Fail", "Error": "Two"},
     }
     arn = state_machine(sfn, {"StartAt": "A", "States": steps}, name="compact")
-
-    def history(name: str) -> list[tuple[str, Any]]:
-        execution = arn.replace(":stateMachine:", ":execution:") + f":{name}"
-        events = sfn.get_execution_history(executionArn=execution)["events"]
-        return [(e["type"], {k: v for k, v in e.items() if k.endswith("EventDetails")}) for e in events]
-
-    def execution_env(name: str) -> Any:
-        machine = moto_backend(stepfunctions_parser_backends).describe_state_machine(arn)
-        (execution,) = [e for e in machine.executions if e.name == name]
-        return execution.exec_worker.env
-
-    def kept(name: str) -> int:
-        return int(asizeof.asizeof(execution_env(name)))
-
-    monkeypatch.setattr(engine, "COMPACT_SUCCEEDED_HISTORIES", False)
-    sfn.start_execution(stateMachineArn=arn, name="full", input='{"n": 1}')
-    assert _finished(sfn, arn, "full")["status"] == "SUCCEEDED"
-    monkeypatch.setattr(engine, "COMPACT_SUCCEEDED_HISTORIES", True)
-    sfn.start_execution(stateMachineArn=arn, name="compact", input='{"n": 1}')
-    assert _finished(sfn, arn, "compact")["status"] == "SUCCEEDED"
-    # The branches run side by side, so their events interleave differently in two executions:
-    # the same events, each execution in its own order.
-    assert sorted(history("compact"), key=json.dumps) == sorted(history("full"), key=json.dumps)
-    full_events = execution_env("full").event_manager.get_event_history()
-    assert engine._CompressedHistory(full_events).get_event_history() == full_events  # read back exactly
-    # and read back in the order recorded: ids 1, 2, ..., each following an earlier event
-    compact = sfn.get_execution_history(executionArn=arn.replace(":stateMachine:", ":execution:") + ":compact")
-    ids = [(e["id"], e.get("previousEventId", 0)) for e in compact["events"]]
+    service = embedded_aws.router.stepfunctions
+    records = {}
+    for name, n in (("ok", 1), ("failed", 2)):
+        sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps({"n": n}))
+        _finished(sfn, arn, name)
+        records[name] = service.execution(arn.replace(":stateMachine:", ":execution:") + f":{name}")
+    ok, failed = records["ok"], records["failed"]
+    # A succeeded execution keeps its history compressed and nothing of its evaluation; a failed
+    # one keeps its evaluation, which a redrive continues.
+    assert ok.run is None and ok.compressed is not None and ok.history_log is None
+    assert failed.run is not None and failed.compressed is None and failed.history_log is not None
+    events = sfn.get_execution_history(executionArn=ok.arn)["events"]
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "ExecutionStarted" and kinds[-1] == "ExecutionSucceeded" and len(kinds) > 10
+    ids = [(e["id"], e.get("previousEventId", 0)) for e in events]
     assert [i for i, _ in ids] == list(range(1, len(ids) + 1)) and all(p < i for i, p in ids)
-    described = {name: _finished(sfn, arn, name) for name in ("full", "compact")}
-    assert described["compact"]["output"] == described["full"]["output"]
-    assert described["compact"]["input"] == described["full"]["input"] == '{"n": 1}'
-    assert len(history("compact")) > 10
-    assert kept("compact") < kept("full") / 4, (kept("compact"), kept("full"))
+    # read back exactly as recorded
+    assert ok.compressed.events() == ok.events() and len(ok.events()) == len(events)
+    failed_kinds = [e["type"] for e in sfn.get_execution_history(executionArn=failed.arn)["events"]]
+    assert failed_kinds[-2:] == ["FailStateEntered", "ExecutionFailed"]
 
 
 def test_sqs_remembers_the_newest_deleted_receipt_handles_and_takes_older_ones_as_deleted(

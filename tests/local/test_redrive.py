@@ -133,9 +133,11 @@ def test_an_inline_map_iteration_that_succeeded_is_not_run_by_any_later_redrive(
             "UpdateExpression": "ADD n :one",
             "ExpressionAttributeValues": {":one": {"N": "1"}},
         },
-        "ResultSelector": {"index.$": "$$.Map.Item.Index", "key.$": "$$.Map.Item.Value"},
-        "End": True,
+        "ResultPath": None,
+        "Next": "Tag",
     }
+    # The Map's context ($$.Map.Item) is read in its ItemSelector, as AWS documents it.
+    tag = {"Type": "Pass", "Parameters": {"index.$": "$.index", "key.$": "$.key"}, "End": True}
     definition = {
         "StartAt": "Each",
         "States": {
@@ -147,12 +149,13 @@ def test_an_inline_map_iteration_that_succeeded_is_not_run_by_any_later_redrive(
                 "MaxConcurrency": 1,
                 "ItemSelector": {
                     "key.$": "$$.Map.Item.Value",
+                    "index.$": "$$.Map.Item.Index",
                     "table.$": "States.Format('{}{}', $.prefix, $$.Map.Item.Value)",
                 },
                 "ItemProcessor": {
                     "ProcessorConfig": {"Mode": "INLINE"},
                     "StartAt": "Count",
-                    "States": {"Count": count},
+                    "States": {"Count": count, "Tag": tag},
                 },
                 "End": True,
             }

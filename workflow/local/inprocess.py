@@ -88,7 +88,12 @@ def _install() -> None:
             BUILTIN_HANDLERS.append(("before-send", send))
     if boto3.DEFAULT_SESSION is not None:
         handler: Any = send
-        boto3.DEFAULT_SESSION._session.register("before-send", handler, unique_id=_HANDLER_ID)
+        session = boto3.DEFAULT_SESSION._session
+        # Once only: botocore calls every before-send handler (the first answer wins), so a second
+        # copy (the built-in one, if the session was made after it was added) would send each
+        # request twice.
+        session.unregister("before-send", handler)
+        session.register("before-send", handler, unique_id=_HANDLER_ID)
 
 
 def send(request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:

@@ -122,6 +122,38 @@ class MockConfig:
         ]
         return MockTestCase(state_machine, case, states)
 
+    def mocked_responses(self, state_machine: str, case: str) -> dict[str, list[Any]]:
+        """The test case's mocked states, each with its responses in order of the calls they answer."""
+        from workflow.asl.interpreter import MockedResponse
+
+        machines = self.raw["StateMachines"]
+        if state_machine not in machines:
+            raise MockConfigError(
+                f"{self.path}: no state machine {state_machine!r} (has: {', '.join(sorted(machines))})"
+            )
+        cases = machines[state_machine]["TestCases"]
+        if case not in cases:
+            raise MockConfigError(
+                f"{self.path}: state machine {state_machine!r} has no test case {case!r} "
+                f"(has: {', '.join(sorted(cases))})"
+            )
+        found: dict[str, list[Any]] = {}
+        for state, name in cases[case].items():
+            where = f"{self.path}: mocked response {name!r}"
+            ranges = self.raw["MockedResponses"][name]
+            responses = []
+            for text, body in sorted(ranges.items(), key=lambda item: _range(item[0], where)[0]):
+                first, last = _range(text, where)
+                if "Return" in body:
+                    responses.append(MockedResponse(first, last, result=body["Return"]))
+                else:
+                    throw = body["Throw"]
+                    responses.append(
+                        MockedResponse(first, last, error=throw["Error"], cause=str(throw.get("Cause", "")))
+                    )
+            found[state] = responses
+        return found
+
 
 _pending = threading.local()
 _installed: dict[str, MockConfig | None] = {"config": None}

@@ -437,7 +437,6 @@ class LocalRuntime:
         cost more than the pipeline's own work once thousands of executions are kept)."""
         assert self.deployment is not None and self.aws.router is not None
         from moto.sqs.models import sqs_backends
-        from moto.stepfunctions.responses import get_backend
 
         locks = self.aws.router.locks
         visible = in_flight = 0
@@ -447,14 +446,24 @@ class LocalRuntime:
                 queue = sqs_backends[account][region].get_queue(name)
                 visible += queue.approximate_number_of_messages
                 in_flight += queue.approximate_number_of_messages_not_visible
-        running = 0
-        for arn in self._standard_machines():
-            _, _, _, region, account, _ = arn.split(":", 5)
-            with locks.service("states"):
-                executions: list[Any] = list(get_backend(account, region).describe_state_machine(arn).executions)
-            running += sum(1 for e in executions if e.exec_status is not None and e.exec_status.value == "RUNNING")
+        service = self.aws.router.stepfunctions
+        machines = set(self._standard_machines())
+        running = service.running_count(machines) if service is not None else self._moto_running(machines)
         busy = sum(poller.stats.in_flight for poller in self.pollers)
         return Backlog(visible=visible, in_flight=in_flight, running_executions=running, pollers_busy=busy)
+
+    def _moto_running(self, machines: set[str]) -> int:
+        """The running executions of moto's own Step Functions (moto as shipped, the bench's peer)."""
+        assert self.aws.router is not None
+        from moto.stepfunctions.responses import get_backend
+
+        running = 0
+        for arn in machines:
+            _, _, _, region, account, _ = arn.split(":", 5)
+            with self.aws.router.locks.service("states"):
+                executions: list[Any] = list(get_backend(account, region).describe_state_machine(arn).executions)
+            running += sum(1 for e in executions if e.exec_status is not None and e.exec_status.value == "RUNNING")
+        return running
 
     def _standard_machines(self) -> list[str]:
         """The deployed Standard state machines: Step Functions lists no Express executions (an

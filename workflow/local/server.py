@@ -18,7 +18,10 @@ from workflow.local.dynamodb_concurrency import TARGET_PREFIX as DYNAMODB_TARGET
 from workflow.local.dynamodb_concurrency import DynamoDbConcurrency
 from workflow.local.faults import FaultPlan, throttle_response
 from workflow.local.iam import LocalIam, denied_response, read_call, signing_service
+from workflow.local.integrations import ServiceIntegrations
 from workflow.local.lambdas import LocalFunction
+from workflow.local.stepfunctions import ACTIONS as STEP_FUNCTIONS_ACTIONS
+from workflow.local.stepfunctions import StepFunctions
 from workflow.local.webaccess import AccessPolicy, forbidden
 
 DEFAULT_PORT = 4566
@@ -33,6 +36,7 @@ def function_name_of(path_name: str) -> str:
     return unquote(path_name).split(":function:")[-1].split(":")[0]
 
 
+STEP_FUNCTIONS = "AWSStepFunctions."
 _SERVICES = {"DynamoDB_20120810": "dynamodb", "AWSStepFunctions": "stepfunctions", "AmazonSQS": "sqs"}
 _LOCAL_APIS = {
     "AmazonSQS.StartMessageMoveTask": ("sqs", local_operations.start_message_move_task),
@@ -194,6 +198,8 @@ class LambdaRouter:
         # Sees each request moto answers, inside the request lock (`workflow.drills.metering`).
         self.meter: Meter | None = None
         self.functions: dict[str, LocalFunction] = {}
+        # Step Functions on eventflow's interpreter (None: moto's, as shipped).
+        self.stepfunctions: StepFunctions | None = None
         # Identity policies, checked for every request (our Lambda route and the APIs answered
         # here included) once `iam.enforcing` is on.
         self.iam = LocalIam(ACCOUNT_ID, "us-east-1")
@@ -249,6 +255,10 @@ class LambdaRouter:
                 status, headers, body = injected
                 start_response(status, headers)
                 return [body]
+        if self.stepfunctions is not None and target.startswith(STEP_FUNCTIONS):
+            action = target[len(STEP_FUNCTIONS) :]
+            if action in STEP_FUNCTIONS_ACTIONS:
+                return self._step_functions(self.stepfunctions, action, environ, start_response)
         local_api = _LOCAL_APIS.get(target)
         if local_api is not None and self._clients is not None:
             answer = self._answer(local_api, environ, start_response)
@@ -320,6 +330,21 @@ class LambdaRouter:
             status, body = "400 Bad Request", {"__type": error.code, "message": error.message}
         if body is executions.PASS:
             return None
+        data = json.dumps(body).encode()
+        start_response(status, [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    @staticmethod
+    def _step_functions(
+        service: StepFunctions, action: str, environ: dict[str, Any], start_response: Any
+    ) -> list[bytes]:
+        try:
+            request = json.loads(_peek_body(environ) or b"{}")
+            status, body = "200 OK", service.answer(action, request if isinstance(request, dict) else {})
+        except ValueError:
+            status, body = "400 Bad Request", {"__type": "SerializationException", "message": "the body is not JSON"}
+        except local_operations.LocalApiError as error:
+            status, body = "400 Bad Request", {"__type": error.code, "message": error.message}
         data = json.dumps(body).encode()
         start_response(status, [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(data)))])
         return [data]
@@ -414,6 +439,12 @@ class EmbeddedAws:
             serialize=self._serialize,
             access=self.access,
         )
+        if self._speed_up:
+            from workflow.local import mocking
+
+            self.router.stepfunctions = StepFunctions(
+                ServiceIntegrations(self._task_client), account=ACCOUNT_ID, mock_config=mocking.installed
+            )
         try:
             self._server = make_server(self.host, self.port, self.router, threaded=True, request_handler=_QuietHandler)
         except OSError as error:
@@ -425,6 +456,24 @@ class EmbeddedAws:
         if self._speed_up:  # moto as shipped (the benchmark's peer) is reached over HTTP only
             inprocess.serve(self.host, self.port, self.router)
         return self
+
+    def _task_client(self, service: str, role_arn: str) -> Any:
+        """A client acting as `role_arn` (its session, when the runtime registered one; else an
+        identity of the account), for the Task states of state machines with that role."""
+        import boto3
+        from botocore.config import Config
+
+        credentials = engine.ROLE_SESSIONS.get(role_arn)
+        session: Any = boto3.session.Session()
+        return session.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id=credentials.access_key_id if credentials else "ak",
+            aws_secret_access_key=credentials.secret_access_key if credentials else "sk",
+            aws_session_token=credentials.session_token if credentials else None,
+            config=Config(max_pool_connections=64, retries={"mode": "standard", "total_max_attempts": 1}),
+        )
 
     def _client(self, service: str) -> Any:
         """A client of this server, for the APIs it answers itself. Made once under a lock: a
