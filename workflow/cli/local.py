@@ -319,7 +319,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         write_outputs(runtime, outputs_file)
         print_json(runtime.outputs)
         sys.stdout.flush()
-        console = start_console(args, runtime.settings())
+        console = start_console(args, runtime)
         sys.stderr.write(
             f"outputs written to {outputs_file}; the stack is in memory: Ctrl-C stops it and forgets everything\n"
         )
@@ -330,14 +330,18 @@ def cmd_local_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def start_console(args: argparse.Namespace, settings: Settings) -> Any:
-    """The web console beside a running stack (`--console-port`, 0 for none); a busy port only warns."""
+def start_console(args: argparse.Namespace, runtime: Any) -> Any:
+    """The web console beside a running stack (`--console-port`, 0 for none), with the dashboard's
+    figures of this run; a busy port only warns."""
     if not args.console_port:
         return None
     from workflow.console import ConsoleUnavailable, serve
+    from workflow.local.figures import LocalFigures
 
     try:
-        server, thread, url = serve(settings, host="127.0.0.1", port=args.console_port)
+        server, thread, url = serve(
+            runtime.settings(), host="127.0.0.1", port=args.console_port, figures=LocalFigures(runtime).read
+        )
     except ConsoleUnavailable as error:
         sys.stderr.write(f"eventflow: {error}; the stack runs without a console\n")
         return None
