@@ -1,5 +1,6 @@
 """The pipeline's CloudWatch dashboard, `<stack>-pipeline`: one page with what the alarms watch one by
-one, and the workflow's own metrics, so an operator sees the whole pipeline at once.
+one, and the workflow's own metrics, so an operator sees the whole pipeline at once. Its widgets are
+`workflow.dashboard.WIDGETS`, which the local console shows from a local run too.
 
 Rows: the lanes (depth and oldest message of each), the dead letters (both DLQs and the unrouted
 queue), the executions by status, the functions (errors, throttles, duration), the table
@@ -14,45 +15,34 @@ from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from cdk.ids import Part
 from cdk.lanes import Lanes
 from workflow import constants as c
+from workflow.dashboard import LANES, WIDGETS, Figure, Subject
 
 PERIOD = Duration.minutes(1)
 WIDTH = 8  # three graphs a row (24 columns)
-# The workflow's EMF metrics (functions/), in the order the dashboard shows them.
-WORKFLOW_METRICS = (
-    ("EventsStarted", "started (ingest)"),
-    ("EventsValid", "valid (to store)"),
-    ("EventsRejected", "rejected"),
-    ("DuplicatesAbsorbed", "duplicates absorbed (ingest)"),
-    ("ProjectionsApplied", "projections applied"),
-    ("IngestFailures", "ingest failures"),
-)
+PER_ROW = 3
 
 
-def workflow_metric(name: str, label: str) -> cloudwatch.Metric:
+def workflow_metric(name: str, label: str, statistic: str = "Sum") -> cloudwatch.Metric:
     return cloudwatch.Metric(
         namespace=c.METRICS_NAMESPACE,
         metric_name=name,
         dimensions_map={"service": c.POWERTOOLS_SERVICE_NAME},
         period=PERIOD,
-        statistic="Sum",
+        statistic=statistic,
         label=label,
     )
 
 
-def _graph(
-    title: str, metrics: list[cloudwatch.IMetric], *, right: list[cloudwatch.IMetric] | None = None
-) -> cloudwatch.GraphWidget:
-    return cloudwatch.GraphWidget(title=title, left=metrics, right=right or [], width=WIDTH, height=6)
-
-
 class Dashboard(Part):
-    """The dashboard, named after the stack (one per stack in the account and region)."""
+    """The dashboard, named after the stack (one per stack in the account and region): the widgets
+    of `workflow.dashboard.WIDGETS`, each figure the CloudWatch metric it names."""
 
     def __init__(
         self,
@@ -68,83 +58,25 @@ class Dashboard(Part):
         self.dashboard = cloudwatch.Dashboard(
             self, "PipelineDashboard", dashboard_name=f"{Aws.STACK_NAME}-pipeline", default_interval=Duration.hours(3)
         )
-        self.dashboard.add_widgets(*self._lanes(lanes))
-        self.dashboard.add_widgets(*self._executions(state_machine))
-        self.dashboard.add_widgets(*self._functions(functions))
-        self.dashboard.add_widgets(*self._table(table))
+        queues: dict[str, sqs.IQueue] = {"unrouted": lanes.unrouted}
+        for (lane, _), (_, construct) in zip(LANES, lanes.named, strict=True):
+            queues[lane], queues[f"{lane}-dlq"] = construct.queue, construct.dead_letter_queue
 
-    @staticmethod
-    def _lanes(lanes: Lanes) -> list[cloudwatch.IWidget]:
-        depth, oldest = [], []
-        for name, lane in lanes.named:
-            depth.append(
-                lane.queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum", label=name)
-            )
-            oldest.append(
-                lane.queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum", label=name)
-            )
-        dead = [
-            lane.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=PERIOD, statistic="Maximum", label=f"{name} DLQ"
-            )
-            for name, lane in lanes.named
-        ]
-        dead.append(
-            lanes.unrouted.metric_approximate_number_of_messages_visible(
-                period=PERIOD, statistic="Maximum", label="unrouted"
-            )
-        )
-        return [
-            _graph("Lanes: messages waiting", depth),
-            _graph("Lanes: oldest message (seconds)", oldest),
-            _graph("Dead letters and unrouted events", dead),
-        ]
+        def metric(figure: Figure) -> cloudwatch.IMetric:
+            options = {"period": PERIOD, "statistic": figure.statistic, "label": figure.label}
+            if figure.kind is Subject.QUEUE:
+                return queues[figure.subject].metric(figure.metric, **options)
+            if figure.kind is Subject.EXECUTIONS:
+                return state_machine.metric(figure.metric, **options)
+            if figure.kind is Subject.FUNCTION:
+                return functions[figure.subject].metric(figure.metric, **options)
+            if figure.kind is Subject.TABLE:
+                return table.metric(figure.metric, **options)
+            return workflow_metric(figure.metric, figure.label, figure.statistic)
 
-    @staticmethod
-    def _executions(state_machine: sfn.StateMachine) -> list[cloudwatch.IWidget]:
-        by_status = [
-            state_machine.metric_started(period=PERIOD, statistic="Sum", label="started"),
-            state_machine.metric_succeeded(period=PERIOD, statistic="Sum", label="succeeded"),
-            state_machine.metric_failed(period=PERIOD, statistic="Sum", label="failed"),
-            state_machine.metric_timed_out(period=PERIOD, statistic="Sum", label="timed out"),
-            state_machine.metric_aborted(period=PERIOD, statistic="Sum", label="aborted"),
-            state_machine.metric_throttled(period=PERIOD, statistic="Sum", label="throttled"),
+        graphs = [
+            cloudwatch.GraphWidget(title=w.title, left=[metric(f) for f in w.figures], width=WIDTH, height=6)
+            for w in WIDGETS
         ]
-        return [
-            _graph("Executions by status", by_status),
-            _graph("Workflow: events", [workflow_metric(name, label) for name, label in WORKFLOW_METRICS[:3]]),
-            _graph(
-                "Workflow: duplicates, projections, failures",
-                [workflow_metric(n, label) for n, label in WORKFLOW_METRICS[3:]],
-            ),
-        ]
-
-    @staticmethod
-    def _functions(functions: dict[str, lambda_.Function]) -> list[cloudwatch.IWidget]:
-        errors, throttles, duration = [], [], []
-        for name, function in functions.items():
-            errors.append(function.metric_errors(period=PERIOD, statistic="Sum", label=name))
-            throttles.append(function.metric_throttles(period=PERIOD, statistic="Sum", label=name))
-            duration.append(function.metric_duration(period=PERIOD, statistic="p99", label=f"{name} p99"))
-        return [
-            _graph("Functions: errors", errors),
-            _graph("Functions: throttles", throttles),
-            _graph("Functions: duration (ms)", duration),
-        ]
-
-    @staticmethod
-    def _table(table: dynamodb.Table) -> list[cloudwatch.IWidget]:
-        def table_metric(name: str, label: str) -> cloudwatch.Metric:
-            return table.metric(name, period=PERIOD, statistic="Sum", label=label)
-
-        return [
-            _graph(
-                "Table: throttled requests",
-                [
-                    table_metric("ReadThrottleEvents", "read throttles"),
-                    table_metric("WriteThrottleEvents", "write throttles"),
-                ],
-            ),
-            _graph("Table: transaction conflicts", [table_metric("TransactionConflict", "transaction conflicts")]),
-            _graph("Table: write units consumed", [table_metric("ConsumedWriteCapacityUnits", "write units")]),
-        ]
+        for row in range(0, len(graphs), PER_ROW):
+            self.dashboard.add_widgets(*graphs[row : row + PER_ROW])

@@ -19,8 +19,8 @@ from cdk.workflow import Workflow
 def operator_statements(
     *, key: kms.IKey, table: dynamodb.ITable, workflow: Workflow, lanes: Lanes
 ) -> list[iam.PolicyStatement]:
-    """What `eventflow dlq|executions|replay|query|forget` call, and nothing else. docs/security.md's
-    operator policy holds the same list, command by command."""
+    """What `eventflow dlq|executions|replay|query|forget` call (dlq reingest included), and nothing
+    else. docs/security.md's operator policy holds the same list, command by command."""
     return [
         *_queue_statements(key, lanes, Stack.of(workflow).region),
         *_execution_and_table_statements(workflow, table),
@@ -43,15 +43,17 @@ def _queue_statements(key: kms.IKey, lanes: Lanes, region: str) -> list[iam.Poli
             ],
             resources=[lane.dead_letter_queue.queue_arn for lane in lane_queues],
         ),
-        # dlq list --queue-url <UnroutedQueueUrl>: peek at the events no lane took.
+        # dlq list --queue-url <UnroutedQueueUrl>: peek at the events no lane took; dlq reingest:
+        # receive each, send it to the lane named, then delete it here.
         iam.PolicyStatement(
-            sid="UnroutedPeek",
-            actions=["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility"],
+            sid="Unrouted",
+            actions=["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage"],
             resources=[lanes.unrouted.queue_arn],
         ),
-        # dlq redrive: the move task sends the messages back to their lane.
+        # dlq redrive: the move task sends the messages back to their lane; dlq reingest sends the
+        # unrouted events to the lane named.
         iam.PolicyStatement(
-            sid="RedriveToLanes", actions=["sqs:SendMessage"], resources=[lane.queue.queue_arn for lane in lane_queues]
+            sid="SendToLanes", actions=["sqs:SendMessage"], resources=[lane.queue.queue_arn for lane in lane_queues]
         ),
         # the queues are encrypted: reading needs kms:Decrypt, the move task's sends GenerateDataKey.
         iam.PolicyStatement(

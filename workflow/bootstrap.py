@@ -270,8 +270,11 @@ def executions(settings: Settings) -> Executions:
     return Executions(workflow_executions(settings))
 
 
-def dead_letters(settings: Settings, queue_url: str) -> DeadLetters:
-    """A lane's dead letters, explained from the event store and the workflow's executions."""
+def dead_letters(settings: Settings, queue_url: str, *, unrouted: bool = False) -> DeadLetters:
+    """A lane's dead letters, explained from the event store and the workflow's executions; or,
+    `unrouted`, the events no lane took."""
     from workflow.service.operations import DeadLetters
 
-    return DeadLetters(dead_letter_queue(settings, queue_url), workflow_executions(settings), event_store(settings))
+    return DeadLetters(
+        dead_letter_queue(settings, queue_url), workflow_executions(settings), event_store(settings), unrouted=unrouted
+    )

@@ -172,6 +172,14 @@ class DeadLetterQueue(abc.ABC):
     def redrive(self) -> str:
         """Move every message back to the queue it came from; the move task's handle."""
 
+    @abc.abstractmethod
+    def send_each_to(
+        self, queue_url: str, attributes: dict[str, str], *, limit: int, select: Callable[[QueuedMessage], bool]
+    ) -> tuple[list[QueuedMessage], int]:
+        """Send each of up to `limit` messages that `select` takes to `queue_url` (its body and
+        message attributes, with `attributes` set over them), deleting it here only once sent;
+        the others are made visible again. Returns the messages sent and how many were left."""
+
 
 class WorkflowExecutions(abc.ABC):
     """A state machine's executions, as the operator and the console read them. Executions are

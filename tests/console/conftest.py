@@ -43,8 +43,9 @@ class Console:
 @pytest.fixture(scope="session")
 def console(runtime: Any) -> Iterator[Console]:
     from workflow.console import serve, stop
+    from workflow.local.figures import LocalFigures
 
-    server, thread, url = serve(runtime.settings(), port=0)
+    server, thread, url = serve(runtime.settings(), port=0, figures=LocalFigures(runtime).read)
     yield Console(url, runtime.settings())
     stop(server, thread)
 

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -218,3 +219,31 @@ def test_a_screenshot_of_an_execution(chromium: Any, console: Console, mocked_ru
     keep = os.environ.get("EVENTFLOW_SCREENSHOT_TO")  # `make screenshot`: docs/console.md's picture
     if keep:
         shutil.copyfile(saved, keep)
+
+
+def test_the_dashboard_shows_the_local_run_s_figures_as_they_change(page: Any, console: Console, runtime: Any) -> None:
+    from tests.factories import card_imported
+    from tests.waiting import eventually
+    from workflow import bootstrap
+    from workflow.dashboard import WIDGETS
+
+    page.goto(f"{console.url}#/dashboard")
+    page.locator("#dashboard .widget").nth(len(WIDGETS) - 1).wait_for()
+    assert page.locator("#dashboard .widget").count() == len(WIDGETS)
+    assert page.locator("#dashboard .widget h2").first.inner_text() == WIDGETS[0].title
+    started = '#dashboard tr[data-key="workflow:eventflow:EventsStarted"] td.figure'
+    before = float(page.locator(started).get_attribute("data-value") or 0)
+    throttled = page.locator('#dashboard tr[data-key="function:Ingest:Throttles"]')
+    assert throttled.locator("td.figure").inner_text() == "0" and "never throttles" in throttled.inner_text()
+
+    event = card_imported(f"dash-{uuid.uuid4().hex[:8]}")
+    bootstrap.publisher(runtime.settings()).publish(event)
+    store = bootstrap.event_store(runtime.settings())
+    eventually(lambda: store.get_event(event.event_id), what="stored")
+    # no reload: the page reads the figures again every 2 s
+    page.wait_for_function(
+        "([selector, before]) => Number(document.querySelector(selector).dataset.value) > before",
+        arg=[started, before],
+        timeout=20_000,
+    )
+    assert page.locator("#live").is_visible()

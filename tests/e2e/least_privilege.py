@@ -6,7 +6,8 @@ one role's identity policy, in the synthesized template's JSON, never by synthes
 statement of several actions is needed when one of its actions is. The scenario is what the
 pipeline and its operator do: a valid event on each lane, an invalid one, an unparsable message,
 a redelivered duplicate, the same id with other content (the conflict path), the follow-ups, and
-the operator's commands (query, executions, dead letters, replay, forget).
+the operator's commands (query, executions, dead letters, an unrouted event reingested, replay,
+forget).
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ from botocore.exceptions import ClientError
 from tests.e2e.raw import publish_raw
 from tests.factories import card_deleted, card_imported
 from workflow import bootstrap
-from workflow.constants import OUT_BATCH_DLQ_URL, OUT_UNROUTED_QUEUE_URL, OUT_WEB_DLQ_URL, STACK_NAME
+from workflow.constants import (
+    OUT_BATCH_DLQ_URL,
+    OUT_UNROUTED_QUEUE_URL,
+    OUT_WEB_DLQ_URL,
+    OUT_WEB_QUEUE_URL,
+    STACK_NAME,
+)
 from workflow.domain.events import to_json
 
 # Granted, and needed on AWS, but nothing local can exercise them: a test cannot prove them.
@@ -274,6 +281,20 @@ def _lose_projection(runtime: Any, user_id: str) -> None:
         client.delete_item(TableName=table, Key={"PK": item["PK"], "SK": item["SK"]})
 
 
+def _reingest(runtime: Any, letters: Any, event: Any, outcome: Outcome) -> None:
+    """`dlq reingest --lane web --event-id ID`, then the event stored from the web lane."""
+    done = letters.reingest(runtime.outputs[OUT_WEB_QUEUE_URL], "web", event_ids=[event.event_id])
+    if [e["event_id"] for e in done.events] != [event.event_id]:
+        outcome.problems.append(f"dlq reingest sent {done.events}, not the one unrouted event")
+        return
+    store, deadline = bootstrap.event_store(runtime.settings()), time.monotonic() + 30
+    while store.get_event(event.event_id) is None:
+        if time.monotonic() > deadline:
+            outcome.problems.append("the reingested event was not stored")
+            return
+        time.sleep(0.1)
+
+
 def _operate(runtime: Any, operator: bootstrap.Settings, web: Any, batch: Any, outcome: Outcome) -> None:
     """The operator's commands, with the operator role's credentials: a dead letter in each lane's
     DLQ (one never started, one already stored) and one no lane took, listed and redriven."""
@@ -281,10 +302,11 @@ def _operate(runtime: Any, operator: bootstrap.Settings, web: Any, batch: Any, o
 
     root_sqs = runtime.client("sqs")
     never_started = card_imported(f"lp-{uuid.uuid4().hex[:10]}")
+    unrouted = card_imported(f"lp-{uuid.uuid4().hex[:10]}")
     letters_for = {
         OUT_WEB_DLQ_URL: to_json(never_started),
         OUT_BATCH_DLQ_URL: to_json(batch),
-        OUT_UNROUTED_QUEUE_URL: to_json(card_imported(f"lp-{uuid.uuid4().hex[:10]}")),
+        OUT_UNROUTED_QUEUE_URL: to_json(unrouted),
     }
     queues = {name: runtime.outputs[name] for name in letters_for if runtime.outputs.get(name)}
     for name, url in queues.items():
@@ -322,6 +344,8 @@ def _operate(runtime: Any, operator: bootstrap.Settings, web: Any, batch: Any, o
             for name, url in queues.items()
             if name != OUT_UNROUTED_QUEUE_URL
         ],
+        # The event no lane took, handed to the web lane: received, sent there, deleted.
+        ("dlq reingest", lambda: _reingest(runtime, letters[queues[OUT_UNROUTED_QUEUE_URL]], unrouted, outcome)),
     ]
     for name, step in steps:
         try:

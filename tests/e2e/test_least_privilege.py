@@ -4,7 +4,7 @@ scenario meets no AccessDenied; without any one grant of any role, it does.
 The whole set deploys one mutant per action and takes minutes: it is a drill (`make verify`).
 `make test` keeps one grant per role that has one to prove: the state machine's dynamodb:GetItem
 (defect 1), the ingest function's states:StartExecution, the projection's dynamodb:UpdateItem,
-the operator's dynamodb:Query.
+the operator's dynamodb:Query, and its sqs:DeleteMessage on the unrouted queue (dlq reingest).
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from workflow.local.runtime import LocalRuntime
 
 pytestmark = pytest.mark.e2e
 _names = itertools.count()
-FAST = {
-    ("WorkflowRole", "dynamodb:GetItem"),
-    ("IngestFunctionRole", "states:StartExecution"),
-    ("IngestFunctionRole", "states:RedriveExecution"),
-    ("ProjectFunctionRole", "dynamodb:UpdateItem"),
-    ("OperatorPolicy", "dynamodb:Query"),
+FAST = {  # (role, action, a part of the statement's resources)
+    ("WorkflowRole", "dynamodb:GetItem", ""),
+    ("IngestFunctionRole", "states:StartExecution", ""),
+    ("IngestFunctionRole", "states:RedriveExecution", ""),
+    ("ProjectFunctionRole", "dynamodb:UpdateItem", ""),
+    ("OperatorPolicy", "dynamodb:Query", ""),
+    ("OperatorPolicy", "sqs:DeleteMessage", "UnroutedQueue"),  # dlq reingest
 }
 
 
@@ -67,7 +68,11 @@ def _killed(embedded_aws: Any, assembly: Path, mutant: Mutant, where: Path) -> b
 def test_each_role_s_needed_grants_fail_the_scenario_when_removed(
     embedded_aws: Any, assembly: Path, tmp_path: Path
 ) -> None:
-    chosen = [m for m in _mutants(assembly) if any(m.resource.startswith(r) and m.action == a for r, a in FAST)]
+    chosen = [
+        m
+        for m in _mutants(assembly)
+        if any(m.resource.startswith(r) and m.action == a and on in m.resources for r, a, on in FAST)
+    ]
     assert len(chosen) == len(FAST), [m.label for m in chosen]
     survivors = [m.label for i, m in enumerate(chosen) if not _killed(embedded_aws, assembly, m, tmp_path / str(i))]
     assert survivors == []

@@ -6,21 +6,24 @@ import base64
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from tests.e2e.cli import eventflow
 from tests.e2e.raw import publish_raw
 from tests.factories import BASE_TIME, card_imported, card_updated
 from tests.unit.test_bad_input_properties import pathological_bodies, plausible_event
 from tests.waiting import eventually
 from workflow import bootstrap
 from workflow.adapters.dynamodb import projection_items
-from workflow.constants import OUT_WEB_DLQ_URL
+from workflow.cli.local import write_outputs
+from workflow.constants import OUT_UNROUTED_QUEUE_URL, OUT_WEB_DLQ_URL
 from workflow.domain.events import to_json
 from workflow.ports import QueuedMessage
-from workflow.service.operations import replay
+from workflow.service.operations import UNROUTED, replay
 from workflow.service.timewindow import window
 
 pytestmark = pytest.mark.e2e
@@ -168,3 +171,73 @@ def test_any_dead_letter_is_explained(runtime: Any, body: str) -> None:
     letters = bootstrap.dead_letters(settings, "https://sqs.us-east-1.amazonaws.com/000000000000/unused")
     letter = letters.explain(QueuedMessage(message_id="m-1", body=body, receive_count=5))
     assert letter.receive_count == 5 and letter.reason
+
+
+def _cli_json(outputs: Path, *args: str) -> Any:
+    done = eventflow(outputs.parent, *args, "--outputs-file", str(outputs), timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_an_unrouted_event_reingested_into_a_lane_is_stored_exactly_once(runtime: Any, tmp_path: Path) -> None:
+    """Published with no `source`, then again with one no lane takes (a producer's retry): both
+    copies wait in the unrouted queue; `dlq reingest --lane web`, as the operator with IAM enforced,
+    hands them to the web lane, and the event is stored once, its duplicate absorbed. Another
+    unrouted event is left where it is until it is reingested into the batch lane."""
+    sns, sfn = runtime.client("sns"), runtime.client("stepfunctions")
+    store = bootstrap.event_store(runtime.settings())
+    event, other = (card_imported(f"unrouted-{uuid.uuid4().hex[:8]}") for _ in range(2))
+    typed = {"event_type": {"DataType": "String", "StringValue": "card.imported"}}
+    mobile = {**typed, "source": {"DataType": "String", "StringValue": "mobile"}}
+    for body, attributes in ((to_json(event), typed), (to_json(event), mobile), (to_json(other), typed)):
+        sns.publish(TopicArn=runtime.outputs["TopicArn"], Message=body, MessageAttributes=attributes)
+    outputs = tmp_path / "outputs.json"
+    write_outputs(runtime, outputs)  # the CLI then acts as the local operator role
+    unrouted = runtime.outputs[OUT_UNROUTED_QUEUE_URL]
+
+    def waiting() -> list[str | None]:
+        listed = _cli_json(outputs, "dlq", "list", "--queue-url", unrouted)["items"]
+        mine = [letter for letter in listed if letter["event_id"] in (event.event_id, other.event_id)]
+        assert all(letter["reason"] == UNROUTED for letter in mine)
+        return sorted(letter["event_id"] for letter in mine)
+
+    assert waiting() == sorted([event.event_id, event.event_id, other.event_id])
+    done = _cli_json(outputs, "dlq", "reingest", "--lane", "web", "--event-id", event.event_id)
+    assert [e["event_id"] for e in done["reingested"]] == [event.event_id, event.event_id]
+    assert done["lane"] == "web" and done["left"] >= 1
+    assert waiting() == [other.event_id]  # deleted from the unrouted queue once sent; the other one left
+
+    eventually(lambda: store.get_event(event.event_id), what="the reingested event stored")
+    runtime.wait_until_drained(timeout=60)
+    machine = runtime.settings().state_machine_arn
+
+    def executions_of(event_id: str) -> list[dict[str, Any]]:
+        listed = sfn.get_paginator("list_executions").paginate(stateMachineArn=machine)
+        return [e for page in listed for e in page["executions"] if e["name"].startswith(event_id)]
+
+    (execution,) = executions_of(event.event_id)  # the second copy is absorbed by the execution's name
+    described = sfn.describe_execution(executionArn=execution["executionArn"])
+    assert described["status"] == "SUCCEEDED" and json.loads(described["output"])["status"] == "stored"
+    assert json.loads(described["input"])["ingest"] == {"lane": "web"}
+    projection = store.projection(event.user_id)
+    assert projection is not None and projection.counts == {"card.imported": 1}
+
+    done = _cli_json(outputs, "dlq", "reingest", "--lane", "batch", "--event-id", other.event_id)
+    assert [e["event_id"] for e in done["reingested"]] == [other.event_id]
+    eventually(lambda: store.get_event(other.event_id), what="the other event stored from the batch lane")
+    runtime.wait_until_drained(timeout=60)
+    (execution,) = executions_of(other.event_id)
+    assert json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])["ingest"] == {
+        "lane": "batch"
+    }
+    assert waiting() == []
+
+
+def test_the_unrouted_queue_is_not_redriven_but_reingested(runtime: Any, tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs.json"
+    write_outputs(runtime, outputs)
+    unrouted = runtime.outputs[OUT_UNROUTED_QUEUE_URL]
+    done = eventflow(tmp_path, "dlq", "redrive", "--queue-url", unrouted, "--outputs-file", str(outputs))
+    assert done.returncode == 2 and "eventflow dlq reingest --lane web|batch" in done.stderr
+    done = eventflow(tmp_path, "dlq", "reingest", "--outputs-file", str(outputs))
+    assert done.returncode == 2 and "--lane web|batch" in done.stderr

@@ -83,3 +83,13 @@ def test_every_metric_the_functions_publish_is_on_the_dashboard(template_json: d
     assert {"EventsStarted", "EventsValid", "EventsRejected", "DuplicatesAbsorbed"} <= published
     on_dashboard = {m for ns, m, _ in shown(template_json) if ns == c.METRICS_NAMESPACE}
     assert on_dashboard == published
+
+
+def test_the_dashboard_is_the_one_list_of_widgets_the_console_shows_too(template_json: dict[str, Any]) -> None:
+    from workflow.dashboard import WIDGETS
+
+    shown = [
+        (w["properties"]["title"], [(m[1], m[-1]["label"], m[-1]["stat"]) for m in w["properties"]["metrics"]])
+        for w in body(template_json)["widgets"]
+    ]
+    assert shown == [(w.title, [(f.metric, f.label, f.statistic) for f in w.figures]) for w in WIDGETS]

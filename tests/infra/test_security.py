@@ -381,7 +381,7 @@ def test_the_operator_policy_holds_exactly_what_the_operator_commands_call(templ
                      "dynamodb:BatchWriteItem")  # fmt: skip
     assert pairs == (
         set().union(*(on(queue, *dlq_actions) for queue in names.dead_letter_queues))
-        | on(names.unrouted, "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility")
+        | on(names.unrouted, "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage")
         | set().union(*(on(queue, "sqs:SendMessage") for queue in names.lane_queues))
         | on(names.key, "kms:Decrypt", "kms:GenerateDataKey")
         | on(names.state_machine, "states:ListExecutions", "states:DescribeStateMachine")

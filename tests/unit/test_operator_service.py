@@ -3,6 +3,7 @@ explained from what became of their events."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from tests.factories import card_imported
 from workflow.domain.events import to_json
 from workflow.domain.naming import execution_name
 from workflow.ports import DeadLetterQueue, EventStore, Page, QueuedMessage, WorkflowExecutions
-from workflow.service.operations import DeadLetters, Executions, ExpressHasNoExecutions
+from workflow.service.operations import UNROUTED, DeadLetters, Executions, ExpressHasNoExecutions
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:Flow"
 
@@ -81,6 +82,7 @@ class FakeQueue(DeadLetterQueue):
     def __init__(self, bodies: list[str]) -> None:
         self.messages = [QueuedMessage(f"m-{i}", body, 5) for i, body in enumerate(bodies)]
         self.redriven = False
+        self.sent: list[tuple[str, dict[str, str], str]] = []
 
     def peek(self, limit: int) -> list[QueuedMessage]:
         return self.messages[:limit]
@@ -88,6 +90,15 @@ class FakeQueue(DeadLetterQueue):
     def redrive(self) -> str:
         self.redriven = True
         return "task"
+
+    def send_each_to(
+        self, queue_url: str, attributes: dict[str, str], *, limit: int, select: Callable[[QueuedMessage], bool]
+    ) -> tuple[list[QueuedMessage], int]:
+        looked = self.messages[:limit]
+        sent = [m for m in looked if select(m)]
+        self.sent.extend((queue_url, attributes, m.body) for m in sent)
+        self.messages = [m for m in self.messages if m not in sent]
+        return sent, len(looked) - len(sent)
 
 
 class StoredIds(EventStore):
@@ -150,3 +161,27 @@ def _event(label: str) -> tuple[str, str]:
     """An event's id and the message body that carries it."""
     event = card_imported(f"dead-{label}")
     return event.event_id, to_json(event)
+
+
+def test_unrouted_events_are_explained_and_handed_to_the_lane_named() -> None:
+    (wanted, body), (other, other_body) = _event("wanted"), _event("other")
+    queue = FakeQueue([body, "{not json", other_body, body])
+    letters = DeadLetters(queue, FakeExecutions([]), StoredIds(), unrouted=True)
+    reasons = [letter.reason for letter in letters.list()]
+    assert reasons[0] == UNROUTED and reasons[1].startswith("unusable message")
+
+    done = letters.reingest("https://queue/web", "web", event_ids=[wanted])
+    assert done.events == [{"message_id": "m-0", "event_id": wanted}, {"message_id": "m-3", "event_id": wanted}]
+    assert done.left == 2 and done.lane == "web"
+    assert queue.sent == [("https://queue/web", {"source": "web"}, body)] * 2
+    assert [m.body for m in queue.messages] == ["{not json", other_body]
+
+    everything = letters.reingest("https://queue/batch", "batch")
+    assert [e["event_id"] for e in everything.events] == [None, other] and everything.left == 0
+    assert queue.messages == []
+
+
+def test_reingest_refuses_a_lane_that_does_not_exist() -> None:
+    letters = DeadLetters(FakeQueue([]), FakeExecutions([]), StoredIds(), unrouted=True)
+    with pytest.raises(ValueError, match="'mobile' is no lane"):
+        letters.reingest("https://queue/x", "mobile")

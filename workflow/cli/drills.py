@@ -179,7 +179,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     console = None
     try:
         if args.keep_running:
-            console = start_console(args, runtime.settings())
+            console = start_console(args, runtime)
         report = _demo_run(args, runtime)
         ok = report.ok
         if ok and args.write_docs:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import socket
 import sys
@@ -27,10 +28,19 @@ from workflow.cli.options import (
     add_context_option,
     add_stack_options,
     context_from,
+    int_in,
     load_outputs,
     own_settings,
     print_json,
     readable_file,
+)
+from workflow.constants import (
+    ENV_STATE_MACHINE_ARN,
+    ENV_TABLE_NAME,
+    ENV_TOPIC_ARN,
+    OUT_STATE_MACHINE_ARN,
+    OUT_TABLE_NAME,
+    OUT_TOPIC_ARN,
 )
 
 DRAIN_SECONDS = 10.0  # how long a stop waits for in-flight batches and executions
@@ -75,6 +85,22 @@ def register(commands: Any) -> None:
     add_dynamodb_option(up)
     add_context_option(up)
     up.set_defaults(run=cmd_local_up)
+
+    env = local_commands.add_parser(
+        "env",
+        help='the shell exports for AWS clients to use the running local stack: eval "$(eventflow local env)"',
+    )
+    env.add_argument("--outputs-file", help=f"the outputs `local up` wrote (default: {DEFAULT_OUTPUTS})")
+    env.add_argument(
+        "--operator",
+        action="store_true",
+        help="the local operator role's session (the stack's operator policy) instead of the account's root",
+    )
+    env.add_argument(
+        "--wait", type=int_in(0, 3600), default=0, metavar="SECONDS",
+        help="wait up to this long for a stack that is starting (default: 0, answer at once)",
+    )  # fmt: skip
+    env.set_defaults(run=cmd_local_env)
 
 
 def add_dynamodb_option(parser: argparse.ArgumentParser) -> None:
@@ -223,6 +249,60 @@ def refuse_to_overwrite(path: Path) -> None:
         )
 
 
+# Keys the embedded IAM does not know act as the account's root (docs/local-runtime.md).
+LOCAL_ROOT_KEYS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+
+
+def local_environment(outputs: dict[str, str], *, operator: bool = False) -> dict[str, str]:
+    """What an AWS client needs to use the local stack whose outputs these are: its endpoint, its
+    region (read from the stack's ARNs), the names of its topic, table and state machine, and keys:
+    the root's, or the operator role's session."""
+    region = next(
+        (v.split(":")[3] for k, v in sorted(outputs.items()) if k.endswith("Arn") and v.startswith("arn:")),
+        "us-east-1",
+    )
+    variables = {"AWS_ENDPOINT_URL": outputs["EndpointUrl"], "AWS_DEFAULT_REGION": region, "AWS_REGION": region}
+    # The names `eventflow` reads from the environment, for any other client's commands too.
+    names = (
+        (ENV_TOPIC_ARN, OUT_TOPIC_ARN),
+        (ENV_TABLE_NAME, OUT_TABLE_NAME),
+        (ENV_STATE_MACHINE_ARN, OUT_STATE_MACHINE_ARN),
+    )
+    variables.update({variable: outputs[output] for variable, output in names if outputs.get(output)})
+    if not operator:
+        return {**variables, **LOCAL_ROOT_KEYS}
+    credentials = Settings().with_outputs(outputs).credentials
+    if credentials is None:
+        raise Refused("the outputs hold no operator credentials: the stack runs without IAM (--no-iam)")
+    return {**variables, **credentials.as_environment()}
+
+
+def shell_exports(variables: dict[str, str]) -> str:
+    """`export` lines for a POSIX shell, and `unset` of what would otherwise take over: a profile,
+    or a session token that belongs to other keys."""
+    stale = sorted({"AWS_PROFILE", "AWS_SESSION_TOKEN"} - set(variables))
+    lines = [f"unset {' '.join(stale)}"] if stale else []
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in variables.items()]
+    return "\n".join(lines) + "\n"
+
+
+def cmd_local_env(args: argparse.Namespace) -> int:
+    path = Path(args.outputs_file) if args.outputs_file else DEFAULT_OUTPUTS
+    deadline = time.monotonic() + args.wait
+    while (endpoint := _running_stack(path)) is None:
+        if time.monotonic() >= deadline:
+            waited = f" after {args.wait} s" if args.wait else ""
+            raise Refused(
+                f"no local stack is running{waited}: {path} "
+                f"{'names none that answers' if path.is_file() else 'does not exist'}; start one with "
+                "`eventflow local up` (or give its --outputs-file)"
+            )
+        time.sleep(0.5)
+    outputs = {**load_outputs(path), "EndpointUrl": endpoint}
+    sys.stdout.write(shell_exports(local_environment(outputs, operator=args.operator)))
+    return 0
+
+
 def wait_until_stopped() -> None:
     """Until SIGINT or SIGTERM (stop_on_signals turns either into Stopped)."""
     while True:
@@ -239,7 +319,7 @@ def cmd_local_up(args: argparse.Namespace) -> int:
         write_outputs(runtime, outputs_file)
         print_json(runtime.outputs)
         sys.stdout.flush()
-        console = start_console(args, runtime.settings())
+        console = start_console(args, runtime)
         sys.stderr.write(
             f"outputs written to {outputs_file}; the stack is in memory: Ctrl-C stops it and forgets everything\n"
         )
@@ -250,14 +330,18 @@ def cmd_local_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def start_console(args: argparse.Namespace, settings: Settings) -> Any:
-    """The web console beside a running stack (`--console-port`, 0 for none); a busy port only warns."""
+def start_console(args: argparse.Namespace, runtime: Any) -> Any:
+    """The web console beside a running stack (`--console-port`, 0 for none), with the dashboard's
+    figures of this run; a busy port only warns."""
     if not args.console_port:
         return None
     from workflow.console import ConsoleUnavailable, serve
+    from workflow.local.figures import LocalFigures
 
     try:
-        server, thread, url = serve(settings, host="127.0.0.1", port=args.console_port)
+        server, thread, url = serve(
+            runtime.settings(), host="127.0.0.1", port=args.console_port, figures=LocalFigures(runtime).read
+        )
     except ConsoleUnavailable as error:
         sys.stderr.write(f"eventflow: {error}; the stack runs without a console\n")
         return None

@@ -31,6 +31,7 @@ from workflow.asl.history import details
 from workflow.asl.outcomes import Trace, trace
 from workflow.bootstrap import MissingSetting, Settings
 from workflow.constants import MAX_JSON_DEPTH, MAX_QUERY_DAYS
+from workflow.dashboard import WIDGETS
 from workflow.domain import boundedjson
 from workflow.local.webaccess import LOOPBACK, AccessPolicy
 from workflow.service.timewindow import FAR_FUTURE, FAR_PAST, parse_timestamp, window
@@ -41,6 +42,10 @@ if TYPE_CHECKING:
     from workflow.ports import EventStore, WorkflowExecutions
 
 LOG = logging.getLogger("eventflow.console")
+
+# Each dashboard figure's key -> (its value, or None; a note where the local value means something
+# other than on AWS): what workflow.local.figures.LocalFigures.read answers.
+Figures = Callable[[], dict[str, tuple[float | None, str | None]]]
 
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 PAGE_SIZE = 50
@@ -169,10 +174,12 @@ class ConsoleApp:
         executions: WorkflowExecutions | None = None,
         store: EventStore | None = None,
         allowed_hosts: Iterable[str] | None = None,
+        figures: Figures | None = None,
     ) -> None:
         self.settings = settings
         self._port = executions
         self._store = store
+        self._figures = figures
         self.allowed_hosts = frozenset(allowed_hosts) if allowed_hosts is not None else LOOPBACK
         self.access = AccessPolicy(hosts=self.allowed_hosts)
         self._summaries: OrderedDict[str, dict[str, str | None]] = OrderedDict()
@@ -189,6 +196,7 @@ class ConsoleApp:
             "event": ("/api/event", self.event),
             "type": ("/api/type", self.events_of_type),
             "rejected": ("/api/rejected", self.rejected),
+            "dashboard": ("/api/dashboard", self.dashboard),
         }
         rules = [Rule(route, endpoint=endpoint) for endpoint, (route, _) in views.items()]
         self.url_map = Map([*rules, Rule("/static/<name>", endpoint="static")], strict_slashes=False)
@@ -463,6 +471,38 @@ class ConsoleApp:
         page = self.store.rejected(since, until, limit=limit, cursor=request.args.get("cursor"))
         return _json({"items": page.items, "cursor": page.cursor, "since": since, "until": until})
 
+    # --- the dashboard
+
+    def dashboard(self, request: Request) -> Response:
+        """The CloudWatch dashboard's widgets (workflow.dashboard), each figure measured on the
+        local run: totals since the stack started, or the queues as they are now."""
+        if self._figures is None:
+            raise ApiError(503, "NotConfigured", NO_FIGURES)
+        values = self._figures()
+        widgets = [
+            {
+                "title": widget.title,
+                "figures": [
+                    {
+                        "key": figure.key,
+                        "label": figure.label,
+                        "metric": figure.metric,
+                        "statistic": figure.statistic,
+                        "value": values.get(figure.key, (None, None))[0],
+                        "note": values.get(figure.key, (None, None))[1],
+                    }
+                    for figure in widget.figures
+                ],
+            }
+            for widget in WIDGETS
+        ]
+        return _json({"widgets": widgets, "readAt": datetime.now(UTC)})
+
+
+NO_FIGURES = (
+    "the dashboard shows the figures of a local run: open the console `eventflow local up` (or `demo "
+    "--keep-running`) serves; on AWS, the CloudWatch dashboard <stack name>-pipeline shows the same widgets"
+)
 
 # Step Functions keeps no executions of an Express workflow: ListExecutions, DescribeExecution
 # and GetExecutionHistory refuse them. What became of each event is in the table instead.
@@ -494,9 +534,11 @@ def create_app(
     executions: WorkflowExecutions | None = None,
     store: EventStore | None = None,
     allowed_hosts: Iterable[str] | None = None,
+    figures: Figures | None = None,
 ) -> ConsoleApp:
     """The console as a WSGI application. `settings` gives the endpoint, the region, the table and
     the default state machine; `executions` and `store` replace the Step Functions and DynamoDB
     adapters (tests: fakes of the ports); `allowed_hosts` are the Host names it answers (default: loopback names;
-    ``"*"``: any)."""
-    return ConsoleApp(settings, executions=executions, store=store, allowed_hosts=allowed_hosts)
+    ``"*"``: any); `figures` measures the dashboard's figures (the local runtime's: the dashboard
+    answers only beside a local stack)."""
+    return ConsoleApp(settings, executions=executions, store=store, allowed_hosts=allowed_hosts, figures=figures)

@@ -11,7 +11,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from workflow.bootstrap import Settings
-from workflow.console.app import ConsoleApp, create_app
+from workflow.console.app import ConsoleApp, Figures, create_app
 from workflow.local.webaccess import hosts_for
 
 LOG = logging.getLogger("eventflow.console")
@@ -39,12 +39,13 @@ def serve(
     port: int = DEFAULT_PORT,
     *,
     app: ConsoleApp | None = None,
+    figures: Figures | None = None,
 ) -> tuple[BaseWSGIServer, threading.Thread, str]:
     """Start the console in a daemon thread; returns the server, the thread and the console's URL.
 
     ``port=0`` picks a free port. Stop it with ``server.shutdown(); thread.join()``. A port in use
     raises :class:`ConsoleUnavailable` (werkzeug alone would exit the process)."""
-    application = app or create_app(settings, allowed_hosts=hosts_for(host))
+    application = app or create_app(settings, allowed_hosts=hosts_for(host), figures=figures)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         listener = socket.create_server((host, port), family=family)

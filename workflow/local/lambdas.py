@@ -15,7 +15,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections import ChainMap
+from collections import ChainMap, deque
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -113,6 +113,8 @@ class LocalFunction:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     invocations: int = 0
     errors: int = 0
+    # The newest invocations' durations (ms), for the console's figures as CloudWatch's Duration.
+    durations_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1000), repr=False)
 
     def resolve(self) -> Handler:
         """Import the handler the way Lambda's Python runtime does: ``module.function``."""
@@ -189,6 +191,7 @@ class LocalFunction:
         finally:
             _INVOCATION_METRICS.reset(metrics_token)
             FUNCTION_ENVIRONMENT.reset(token)
+            self.durations_ms.append((time.monotonic() - started) * 1000)
         elapsed = time.monotonic() - started
         if elapsed > self.timeout_seconds:
             self.errors += 1

@@ -21,6 +21,7 @@ from workflow.constants import ENV_ENDPOINT_URL, POWERTOOLS_SERVICE_NAME, STACK_
 from workflow.local import engine
 from workflow.local.dynamodb_concurrency import ConcurrencySettings, DynamoDbConcurrency
 from workflow.local.faults import FaultPlan
+from workflow.local.figures import EMF
 from workflow.local.iam import Denial, role_of
 from workflow.local.iam import evaluate as iam_evaluate
 from workflow.local.lambdas import LocalFunction
@@ -368,7 +369,17 @@ class LocalRuntime:
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         for function in functions:
             function.resolve()  # cold starts happen now, not inside the first batch
+        self._count_metrics()
         self._route_function_logs()
+
+    @staticmethod
+    def _count_metrics() -> None:
+        """The EMF lines the functions print are counted (the console's dashboard), wherever they go."""
+        from aws_lambda_powertools.metrics.provider.cloudwatch_emf import cloudwatch
+
+        printer = getattr(cloudwatch, "print", print)
+        if not getattr(printer, "counted", False):
+            cloudwatch.print = EMF.counting(printer)  # type: ignore[attr-defined]
 
     @property
     def moto_log_file(self) -> Path | None:
@@ -422,7 +433,7 @@ class LocalRuntime:
         # Many invocations write at once, and a text stream is not thread-safe: each line is
         # written whole, under one lock, by both the EMF lines and the log handlers.
         shared = _LineStream(stream)
-        cloudwatch.print = shared.print  # type: ignore[attr-defined]
+        cloudwatch.print = EMF.counting(shared.print)  # type: ignore[attr-defined]
         for name in (POWERTOOLS_SERVICE_NAME, "eventflow.local"):
             for handler in logging.getLogger(name).handlers:
                 if type(handler) is logging.StreamHandler:  # not a test framework's capture handler

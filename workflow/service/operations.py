@@ -5,12 +5,13 @@ refuse, saying so: Step Functions keeps no Express execution."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workflow.domain.events import known_event_id
+from workflow.constants import ATTR_SOURCE
+from workflow.domain.events import Source, known_event_id
 from workflow.domain.naming import execution_name
 from workflow.domain.projection import Projection, ProjectionChange
 from workflow.domain.timestamps import TIMELINE_END, TIMELINE_START
@@ -37,13 +38,30 @@ class DeadLetter:
     reason: str
 
 
-class DeadLetters:
-    """One lane's dead letters: listed with why each one is there, and moved back to the lane."""
+UNROUTED = (
+    "no lane took it: its `source` message attribute is missing or names no lane; once its source is "
+    "known, `eventflow dlq reingest --lane web|batch` hands it to that lane"
+)
 
-    def __init__(self, queue: DeadLetterQueue, executions: WorkflowExecutions, store: EventStore) -> None:
+
+@dataclass(frozen=True)
+class Reingested:
+    lane: str
+    events: list[dict[str, str | None]]  # message_id, event_id of each message sent to the lane
+    left: int  # messages looked at and left where they were (not selected)
+
+
+class DeadLetters:
+    """One lane's dead letters: listed with why each one is there, and moved back to the lane. Or
+    the unrouted queue's events (`unrouted`): listed, and handed to the lane the operator names."""
+
+    def __init__(
+        self, queue: DeadLetterQueue, executions: WorkflowExecutions, store: EventStore, *, unrouted: bool = False
+    ) -> None:
         self._queue = queue
         self._executions = executions
         self._store = store
+        self._unrouted = unrouted
         self._is_express: bool | None = None
 
     def list(self, *, limit: int = 100) -> list[DeadLetter]:
@@ -58,6 +76,8 @@ class DeadLetters:
         event_id = known_event_id(decoded)
         if unusable is not None:
             reason = f"unusable message ({unusable}): the ingest function now records it as rejected"
+        elif self._unrouted:
+            reason = UNROUTED
         else:
             reason = self._fate(message, event_id)
         return DeadLetter(message.message_id, message.receive_count, event_id, reason)
@@ -90,6 +110,28 @@ class DeadLetters:
     def redrive(self) -> str:
         """Move every message back to the queue it came from (SQS StartMessageMoveTask)."""
         return self._queue.redrive()
+
+    def reingest(
+        self, lane_queue_url: str, lane: str, *, event_ids: Collection[str] = (), limit: int = 100
+    ) -> Reingested:
+        """Hand messages to `lane` (its queue), as the topic would have with a `source` naming it:
+        the body unchanged, the message attributes kept with `source` set to the lane. Every
+        message, or those of `event_ids`; each deleted here only once sent, so a cut-short run sends
+        at most one message twice, which the pipeline absorbs as a duplicate."""
+        if lane not in set(Source):
+            raise ValueError(f"lane: {lane!r} is no lane (one of {', '.join(sorted(Source))})")
+        wanted = set(event_ids)
+
+        def event_id(message: QueuedMessage) -> str | None:
+            return known_event_id(inspect_body(message.body)[0])
+
+        sent, left = self._queue.send_each_to(
+            lane_queue_url,
+            {ATTR_SOURCE: lane},
+            limit=limit,
+            select=lambda message: not wanted or event_id(message) in wanted,
+        )
+        return Reingested(lane, [{"message_id": m.message_id, "event_id": event_id(m)} for m in sent], left)
 
 
 class ExpressHasNoExecutions(ValueError):

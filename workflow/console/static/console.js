@@ -177,6 +177,7 @@ async function route() {
     else if (name === "events") await showEvents(params);
     else if (name === "rejected") await showRejected(params);
     else if (name === "definition") await showDefinition(params);
+    else if (name === "dashboard") await showDashboard();
     else await showExecutions(params, true);
   } catch (error) {
     view(card("Something went wrong", el("p", { class: "error-text", text: error.message })));
@@ -532,6 +533,30 @@ async function showDefinition(params) {
   const copy = el("button", { text: "Copy", onclick: async () => { try { await navigator.clipboard.writeText(mermaid); toast("Copied."); } catch (e) { toast("Select the text and copy it."); } } });
   view(card("State machine", box, el("p", { class: "small" }, el("a", { href: "/api/diagram.svg" + query, download: "statemachine.svg", text: "Download SVG" }))),
     card("Mermaid", el("div", { class: "section-head" }, el("span", { class: "muted", text: "Paste into Markdown as a mermaid code block." }), copy), text));
+}
+
+// --- the dashboard: the CloudWatch dashboard's widgets, each figure measured on the local run
+
+function fmtFigure(value) {
+  if (value === null || value === undefined) return "–";
+  return Number.isInteger(value) ? value.toLocaleString("en-US") : value.toLocaleString("en-US", { maximumFractionDigits: 1 });
+}
+
+async function showDashboard() {
+  const data = await api("dashboard");
+  if (parseHash().parts[0] !== "dashboard") return;  // left the page meanwhile
+  const widgets = data.widgets.map((widget) => {
+    const rows = widget.figures.map((figure) => el("tr", { "data-key": figure.key, title: figure.metric + " (" + figure.statistic + ")" },
+      el("td", { text: figure.label }),
+      el("td", { class: "figure mono", "data-value": figure.value === null ? "" : String(figure.value), text: fmtFigure(figure.value) }),
+      el("td", { class: "muted small", text: figure.note || "" })));
+    return el("section", { class: "card widget", "data-title": widget.title }, el("h2", { text: widget.title }),
+      el("table", { class: "grid" }, el("tbody", {}, rows)));
+  });
+  view(el("div", { class: "toolbar" }, el("h1", { text: "Dashboard" }),
+    el("span", { class: "muted small", text: "this local run, as the CloudWatch dashboard shows the stack on AWS; read " + fmtTime(data.readAt) })),
+    el("div", { class: "dashboard", id: "dashboard" }, widgets));
+  schedule(() => showDashboard().catch((error) => toast(error.message)), true);
 }
 
 window.addEventListener("hashchange", route);
