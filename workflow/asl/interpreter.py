@@ -33,6 +33,7 @@ from workflow.asl.machine import (
     Target,
     TaskState,
 )
+from workflow.asl.paths import MISSING
 from workflow.asl.timestamps import aws_timestamp
 from workflow.asl.values import AslError, Scope
 
@@ -279,6 +280,18 @@ class Outcome:
 
 
 @dataclass
+class StateOutcome:
+    """One state run on its own (TestState): SUCCEEDED, CAUGHT_ERROR or FAILED."""
+
+    status: str
+    output: Any = MISSING
+    error: str | None = None
+    cause: str | None = None
+    next_state: str | None = None
+    inspection: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Engine:
     """What every run shares: the services and the workers."""
 
@@ -345,6 +358,25 @@ class Run:
         assert self.outcome is not None
         return self.outcome
 
+    def test_state(self, name: str, data: Any) -> StateOutcome:
+        """The state called `name` run once on `data`, its Retry honoured, with what it saw
+        after each of its input and output filters."""
+        state = self.machine.graph.states[name]
+        self.inspector = {}
+        frame = _Frame(self, previous=0)
+        frame.entered_time = aws_timestamp(datetime.now(UTC))
+        inspection = self.inspector
+        try:
+            next_state, output = state.execute(frame, data)
+        except Failure as failure:
+            self.outcome = Outcome("FAILED", error=failure.error, cause=failure.cause)
+            return StateOutcome("FAILED", error=failure.error, cause=failure.cause, inspection=_inspected(inspection))
+        self.outcome = Outcome("SUCCEEDED", output=output)
+        caught = inspection.get("caught")
+        if isinstance(caught, Failure):
+            return StateOutcome("CAUGHT_ERROR", output, caught.error, caught.cause, next_state, _inspected(inspection))
+        return StateOutcome("SUCCEEDED", output, next_state=next_state, inspection=_inspected(inspection))
+
     def _end(self, status: str, frame: _Frame | None, **fields: Any) -> bool:
         with self._changed:
             if self.outcome is not None:
@@ -391,6 +423,14 @@ class Run:
             if response.first <= number <= response.last:
                 return response
         return ranges[-1]
+
+
+_INSPECTED = ("afterInputPath", "afterParameters", "result", "afterResultSelector", "afterResultPath")
+
+
+def _inspected(found: Mapping[str, Any]) -> dict[str, Any]:
+    """TestState's inspectionData: the data after each filter, in AWS's order."""
+    return {key: found[key] for key in _INSPECTED if key in found}
 
 
 class _Group:

@@ -139,6 +139,7 @@ def _handled(state: _Handling, frame: Frame, data: Any, attempt: Callable[[int],
     while True:
         try:
             result = attempt(retries)
+            frame.inspect("result", result)
             scope = frame.scope(state, retries)
             if state.result_selector is not None:
                 try:
@@ -165,6 +166,7 @@ def _handled(state: _Handling, frame: Frame, data: Any, attempt: Callable[[int],
                         output = catcher.result_path(data, {"Error": failure.error, "Cause": failure.cause})
                     except AslError as error:
                         raise Failure.of(error) from None
+                    frame.inspect("caught", failure)
                     return catcher.next, output
             raise
 

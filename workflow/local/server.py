@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 from urllib.parse import unquote
 
-from workflow.local import asl_patches, engine, executions, inprocess, refusals, teststate
+from workflow.local import asl_patches, engine, executions, inprocess, refusals
 from workflow.local import operations as local_operations
 from workflow.local.dynamodb_concurrency import TARGET_PREFIX as DYNAMODB_TARGET
 from workflow.local.dynamodb_concurrency import DynamoDbConcurrency
@@ -40,7 +40,6 @@ STEP_FUNCTIONS = "AWSStepFunctions."
 _SERVICES = {"DynamoDB_20120810": "dynamodb", "AWSStepFunctions": "stepfunctions", "AmazonSQS": "sqs"}
 _LOCAL_APIS = {
     "AmazonSQS.StartMessageMoveTask": ("sqs", local_operations.start_message_move_task),
-    "AWSStepFunctions.TestState": ("stepfunctions", teststate.answer),
     "AWSStepFunctions.RedriveExecution": ("stepfunctions", executions.redrive_execution),
     "AWSStepFunctions.StartSyncExecution": ("stepfunctions", executions.start_sync_execution),
     "AWSStepFunctions.StartExecution": ("stepfunctions", executions.start_execution),

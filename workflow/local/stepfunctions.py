@@ -826,5 +826,14 @@ _ACTIONS: dict[str, Callable[[StepFunctions, dict[str, Any]], dict[str, Any]]] =
     "SendTaskSuccess": StepFunctions.send_task_success,
     "SendTaskFailure": StepFunctions.send_task_failure,
     "SendTaskHeartbeat": StepFunctions.send_task_heartbeat,
+    "TestState": lambda service, request: _test_state(service, request),
 }
+
+
+def _test_state(service: StepFunctions, request: dict[str, Any]) -> dict[str, Any]:
+    from workflow.local import teststate
+
+    return teststate.answer(service, request)
+
+
 ACTIONS = frozenset(_ACTIONS)

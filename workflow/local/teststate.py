@@ -1,5 +1,5 @@
 """TestState, AWS's API for running one state with a given input, answered by the embedded server
-(moto has the engine's TestState machinery but no API for it; Step Functions Local has neither).
+on the local Step Functions' interpreter (Step Functions Local has no such API).
 
 Request and response have AWS's shapes: `definition` (one state's JSON, or a whole state machine
 with `stateName`), `roleArn`, `input`, `inspectionLevel` (INFO, DEBUG, TRACE) in; `status`
@@ -13,10 +13,16 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from workflow.local import asl_patches
+from workflow.asl.interpreter import ExecutionInfo, Run, compact
+from workflow.asl.machine import compile_machine
+from workflow.asl.paths import MISSING
+from workflow.asl.values import DefinitionError
 from workflow.local.operations import LocalApiError
+
+if TYPE_CHECKING:
+    from workflow.local.stepfunctions import StepFunctions
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -60,123 +66,51 @@ def find_state(machine: dict[str, Any], name: str) -> dict[str, Any] | None:
     return None
 
 
-def answer(_client: Any, request: dict[str, Any]) -> dict[str, Any]:
-    """The TestState call, as AWS answers it."""
-    from moto.stepfunctions.parser.api import InspectionLevel
-    from moto.stepfunctions.parser.asl.static_analyser.test_state.test_state_analyser import TestStateStaticAnalyser
-    from moto.stepfunctions.parser.backend.state_machine import TestStateMachine
-
+def answer(service: StepFunctions, request: dict[str, Any]) -> dict[str, Any]:
+    """The TestState call, as AWS answers it, run by the local Step Functions' interpreter."""
     name, state = _state_of(request)
     level = str(request.get("inspectionLevel") or "INFO")
     if level not in LEVELS:
         raise LocalApiError("ValidationException", f"inspectionLevel must be one of {', '.join(LEVELS)}, not {level!r}")
     input_text = str(request.get("input") or "{}")
     try:
-        json.loads(input_text)
+        data = json.loads(input_text)
     except ValueError as error:
         raise LocalApiError("InvalidExecutionInput", f"input is not JSON: {error}") from None
-    definition = json.dumps(state)
-    reason = asl_patches.unsupported(json.dumps({"StartAt": name, "States": {name: state}}))
-    if reason:
-        raise LocalApiError("InvalidDefinition", reason)
     try:
-        TestStateStaticAnalyser().analyse(definition)
-    except Exception as error:
-        raise LocalApiError("InvalidDefinition", f"{type(error).__name__}: {error}") from None
-
+        machine = compile_machine(_alone(name, state))
+    except DefinitionError as error:
+        raise LocalApiError("InvalidDefinition", str(error)) from None
     role_arn = str(request.get("roleArn") or f"arn:aws:iam::{ACCOUNT_ID}:role/TestState")
     run = f"TestState-{uuid.uuid4().hex[:12]}"
-    machine_arn = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{run}"
-    execution = _execution_class()(
+    info = ExecutionInfo(
+        arn=f"arn:aws:states:{REGION}:{ACCOUNT_ID}:execution:{run}:{run}",
         name=run,
+        state_machine_arn=f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{run}",
+        state_machine_name=run,
         role_arn=role_arn,
-        exec_arn=f"arn:aws:states:{REGION}:{ACCOUNT_ID}:execution:{run}:{run}",
-        account_id=ACCOUNT_ID,
-        region_name=REGION,
-        state_machine=TestStateMachine(name=run, arn=machine_arn, role_arn=role_arn, definition=definition),
-        start_date=datetime.datetime.now(tz=datetime.UTC),
-        activity_store={},
-        input_data=input_text,  # moto parses it
+        start_time=datetime.datetime.now(tz=datetime.UTC),
+        input=data,
     )
-    try:
-        execution.start()
-    except Exception as error:  # the engine refused the state; say why rather than answer HTTP 500
-        raise LocalApiError("InvalidDefinition", f"{type(error).__name__}: {error}") from None
-    return _as_aws(execution, state, InspectionLevel(level))
-
-
-def _execution_class() -> Any:
-    """moto's TestStateExecution, which also ends well when the state goes on to a Next (moto's
-    expects the tested state to be a Choice or to End)."""
-    from moto.stepfunctions.parser.api import ExecutionStatus
-    from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning
-    from moto.stepfunctions.parser.backend.test_state.execution import TestStateExecution
-
-    base: Any = TestStateExecution
-
-    class Communication(base.TestCaseExecutionWorkerCommunication):  # type: ignore[misc]
-        def terminated(self) -> None:
-            env = self.execution.exec_worker.env
-            if isinstance(env.program_state(), ProgramRunning):
-                self.execution.exec_status = ExecutionStatus.SUCCEEDED
-                self.execution.output = env.states.get_input()
-                self.execution.next_state = env.next_state_name
-                return
-            super().terminated()
-
-    class Execution(base):  # type: ignore[misc]
-        def _get_start_execution_worker_comm(self) -> Any:
-            return Communication(self)
-
-    return Execution
-
-
-def _as_aws(execution: Any, state: dict[str, Any], level: Any) -> dict[str, Any]:
-    from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning
-    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
-
-    env = execution.exec_worker.env
-    out: dict[str, Any]
-    if isinstance(env.program_state(), ProgramRunning):
-        out = {"status": "SUCCEEDED", "output": to_json_str(execution.output), "nextState": execution.next_state}
-        caught = _caught_error(env) if state.get("Catch") else None
-        if caught is not None:
-            out.update(status="CAUGHT_ERROR", error=caught[0], cause=caught[1])
-        inspection = env.inspection_data
-    else:
-        result = dict(execution.to_test_state_output(inspection_level=level))
-        raw_status = result.get("status") or "FAILED"
-        out = {"status": str(getattr(raw_status, "value", raw_status))}
-        out.update(
-            {key: result[key] for key in ("output", "error", "cause", "nextState") if result.get(key) is not None}
-        )
-        inspection = result.get("inspectionData") or {}
-    if "output" in out:
-        out["output"] = _compact(out["output"])
-    if str(getattr(level, "value", level)) != "INFO":
-        out["inspectionData"] = {k: _compact(v) for k, v in dict(inspection).items() if v is not None}
+    outcome = Run(machine, info, service.engine).test_state(name, data)
+    out: dict[str, Any] = {"status": outcome.status}
+    if outcome.output is not MISSING:
+        out["output"] = compact(outcome.output)
+    for key, value in (("error", outcome.error), ("cause", outcome.cause), ("nextState", outcome.next_state)):
+        if value is not None:
+            out[key] = value
+    if level != "INFO":
+        out["inspectionData"] = {"input": compact(data), **{k: compact(v) for k, v in outcome.inspection.items()}}
     return out
 
 
-def _caught_error(env: Any) -> tuple[str, str] | None:
-    """The error a Catch handled, from the state's history events."""
-    for event in reversed(env.event_manager.get_event_history()):
-        if not str(event.get("type", "")).endswith(("Failed", "TimedOut")):
-            continue
-        for key, details in event.items():
-            if key.endswith("EventDetails") and isinstance(details, dict) and "error" in details:
-                return str(details.get("error", "")), str(details.get("cause", ""))
-    return None
-
-
-def _compact(value: Any) -> Any:
-    """JSON text as AWS writes it (no spaces); anything else as it is."""
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.dumps(json.loads(value), separators=(",", ":"), ensure_ascii=False)
-    except ValueError:
-        return value
+def _alone(name: str, state: dict[str, Any]) -> dict[str, Any]:
+    """A state machine of the one state (the states it may go to stand in as Succeed states)."""
+    targets = {state.get("Next"), state.get("Default")}
+    targets.update(rule.get("Next") for rule in state.get("Choices") or [] if isinstance(rule, dict))
+    targets.update(catcher.get("Next") for catcher in state.get("Catch") or [] if isinstance(catcher, dict))
+    stand_ins = {str(t): {"Type": "Succeed"} for t in targets if isinstance(t, str) and t != name}
+    return {"StartAt": name, "States": {**stand_ins, name: state}}
 
 
 def call(
