@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 from urllib.parse import unquote
 
-from workflow.local import asl_patches, engine, executions, inprocess, refusals, teststate
+from workflow.local import asl_patches, engine, executions, inprocess, moto_registry, refusals, teststate  # noqa: F401
 from workflow.local import operations as local_operations
 from workflow.local.dynamodb_concurrency import TARGET_PREFIX as DYNAMODB_TARGET
 from workflow.local.dynamodb_concurrency import DynamoDbConcurrency
@@ -398,10 +398,12 @@ class EmbeddedAws:
         # A failing state is in its execution's history (and the console); the engine would also
         # log each one with its whole parsed definition, kilobytes a time.
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
-        if self._speed_up:
-            engine.speed_up()
-        asl_patches.apply()  # the engine runs ASL as AWS documents it (tests/conformance)
-        engine.report_access_denied_as_aws()
+        # What eventflow changes in moto, each entry on its own (a failure is logged by name, the
+        # others apply): the speed-ups (not on the benchmark's peer), then the corrections that
+        # make the engine run ASL as AWS documents it (tests/conformance).
+        moto_registry.REGISTRY.apply_all(
+            groups=(moto_registry.SPEED, moto_registry.CONFORMANCE) if self._speed_up else (moto_registry.CONFORMANCE,)
+        )
 
         class _QuietHandler(MotoRequestHandler):
             def log_request(self, *args: Any, **kwargs: Any) -> None:
