@@ -8,13 +8,14 @@ import json
 import subprocess
 import sys
 import types
+from importlib.metadata import version
 from typing import Any
 
 import pytest
 
 from tests.conftest import free_port
 from workflow.local import moto_registry
-from workflow.local.moto_registry import DISABLE_ENV, REGISTRY, Entry, Registry, _replace, original
+from workflow.local.moto_registry import DISABLE_ENV, MOTO_VERSION, REGISTRY, Entry, Registry, _replace, original
 
 pytestmark = pytest.mark.local
 
@@ -145,7 +146,10 @@ finally:
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     assert answer["moto_own_delete"] is True
     assert answer["states"]["sqs-delete-in-one-pass"] == answer["states"]["asl-timestamps"] == "disabled"
-    assert {state for name, state in answer["states"].items() if name not in disabled.split(",")} == {"applied"}
+    others = {state for name, state in answer["states"].items() if name not in disabled.split(",")}
+    # On the pinned moto every other entry applies; on a newer one (make moto-next) some may fail,
+    # each reported by name, and the stack still starts.
+    assert others == {"applied"} if version("moto") == MOTO_VERSION else others <= {"applied", "failed"}
 
 
 def _environment() -> dict[str, str]:
