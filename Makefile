@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install demo test verify unit lint typecheck synth deploy local-up browser screenshot clean
+.PHONY: install demo test verify unit lint typecheck synth deploy local-up browser screenshot clean moto-next
 
 # Every process the targets start (test workers, the CLI's subprocesses, the synthesis) reuses the
 # bytecode the first one compiled, whatever the shell says: the suite starts ~100 Python processes.
@@ -39,6 +39,19 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
 	  || echo "chromium could not be installed: the browser tests will be skipped"; }
+
+# The newest moto 5.x in a scratch environment (the pin in pyproject.toml untouched): the local and
+# conformance tiers run on it, then each entry of workflow/local/moto_registry.py says whether it
+# is still needed, fixed upstream (delete it) or broken (why). See docs/local-runtime.md.
+MOTO_NEXT := .venv-moto-next
+moto-next:  ## the newest moto 5.x: the local and conformance tiers, and each moto registry entry's verdict
+	$(PYTHON) -m venv $(MOTO_NEXT)
+	$(MOTO_NEXT)/bin/pip install --quiet 'uv>=0.5,<1'
+	$(MOTO_NEXT)/bin/uv pip install --quiet --python $(MOTO_NEXT)/bin/python -e '.[local,cdk,dev]'
+	$(MOTO_NEXT)/bin/uv pip install --quiet --python $(MOTO_NEXT)/bin/python -U 'moto[server]>=5,<6'
+	@tiers=0; $(MOTO_NEXT)/bin/python -m pytest $(PARALLEL) -q -p no:cacheprovider tests/local tests/conformance || tiers=$$?; \
+	  $(MOTO_NEXT)/bin/python -m workflow.local.moto_registry; \
+	  exit $$tiers
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import boto, pass_state_machine, state_machine
 from tests.waiting import eventually
-from workflow.local import engine, stepfunctions
+from workflow.local import engine, moto_registry, stepfunctions
 
 pytestmark = pytest.mark.local
 
@@ -75,7 +75,7 @@ def test_sns_keeps_only_recent_published_messages_for_inspection(
 ) -> None:
     from moto.sns.models import sns_backends
 
-    monkeypatch.setattr(engine, "KEEP_SENT_NOTIFICATIONS", 5)
+    monkeypatch.setattr(moto_registry, "KEEP_SENT_NOTIFICATIONS", 5)
     sns = boto("sns", embedded_aws.endpoint_url)
     arn = sns.create_topic(Name="engine-notifications")["TopicArn"]
     for i in range(23):
@@ -357,7 +357,7 @@ def test_sqs_remembers_the_newest_deleted_receipt_handles_and_takes_older_ones_a
     from botocore.exceptions import ClientError
     from moto.sqs.models import sqs_backends
 
-    monkeypatch.setattr(engine, "KEEP_DELETED_RECEIPT_HANDLES", 3)
+    monkeypatch.setattr(moto_registry, "KEEP_DELETED_RECEIPT_HANDLES", 3)
     sqs = boto("sqs", embedded_aws.endpoint_url)
     url = sqs.create_queue(QueueName="engine-receipts")["QueueUrl"]
     for i in range(6):

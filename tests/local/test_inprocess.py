@@ -116,3 +116,27 @@ def test_a_client_taken_over_http_and_a_withdrawn_endpoint_try_the_network(port:
     with pytest.raises(EndpointConnectionError):
         _dynamodb(port).list_tables()
     assert app.environs == []
+
+
+def test_a_default_session_made_between_two_endpoints_answers_each_request_once(port: int) -> None:
+    """The handler comes to a default session made after the first endpoint from the built-in
+    handlers; the second endpoint must not register it again (each request answered twice)."""
+    first, second = RecordingApp("200 OK", {"TableNames": []}), RecordingApp("200 OK", {"TableNames": ["t"]})
+    other = free_port()
+    inprocess.serve("127.0.0.1", other, first)
+    kept = boto3.DEFAULT_SESSION
+    try:
+        boto3.setup_default_session()
+        inprocess.serve("127.0.0.1", port, second)
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="a",
+            aws_secret_access_key="b",
+        )
+        assert client.list_tables()["TableNames"] == ["t"]
+        assert (len(first.environs), len(second.environs)) == (0, 1)
+    finally:
+        boto3.DEFAULT_SESSION = kept
+        inprocess.withdraw("127.0.0.1", other)

@@ -10,6 +10,7 @@ import pytest
 
 from workflow.local.iam import Call, Denial, checks, evaluate, read_call
 from workflow.local.iam_policy import Decision
+from workflow.local.request import Request
 
 ACCOUNT = "123456789012"
 TABLE = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/events"
@@ -90,7 +91,7 @@ def test_step_functions_calls_are_authorized_on_the_state_machine_or_the_executi
 def test_requests_are_read_from_their_signature_and_protocol() -> None:
     authorization = "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20261130/us-east-1/lambda/aws4_request, Signature=x"
     invoke = read_call(
-        {"HTTP_AUTHORIZATION": authorization, "PATH_INFO": "/2015-03-31/functions/my-fn/invocations"}, b"{}"
+        Request("POST", "/2015-03-31/functions/my-fn/invocations", headers={"Authorization": authorization}, body=b"{}")
     )
     assert invoke is not None and (invoke.access_key_id, invoke.operation, invoke.protocol) == (
         "ASIAEXAMPLE",
@@ -99,14 +100,18 @@ def test_requests_are_read_from_their_signature_and_protocol() -> None:
     )
     assert checks(invoke, ACCOUNT) == [("lambda:InvokeFunction", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:my-fn")]
     publish = read_call(
-        {
-            "HTTP_AUTHORIZATION": authorization.replace("/lambda/", "/sns/"),
-            "CONTENT_TYPE": "application/x-www-form-urlencoded; charset=utf-8",
-        },
-        b"Action=Publish&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A1%3At&Message=x",
+        Request(
+            "POST",
+            "/",
+            headers={
+                "Authorization": authorization.replace("/lambda/", "/sns/"),
+                "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+            },
+            body=b"Action=Publish&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A1%3At&Message=x",
+        )
     )
     assert publish is not None and checks(publish, ACCOUNT) == [("sns:Publish", "arn:aws:sns:us-east-1:1:t")]
-    assert read_call({"PATH_INFO": "/moto-api/"}, b"") is None  # unsigned: not an AWS API call
+    assert read_call(Request("GET", "/moto-api/")) is None  # unsigned: not an AWS API call
 
 
 @pytest.mark.parametrize(

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
+from workflow.local.request import Request
 from workflow.local.server import LockSet, MotoLocks
 
 
-def _signed(service: str) -> dict[str, Any]:
+def _signed(service: str) -> Request:
     scope = f"Credential=AKID/20261130/us-east-1/{service}/aws4_request"
-    return {"HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 {scope}, SignedHeaders=host, Signature=0"}
+    return Request("POST", "/", headers={"Authorization": f"AWS4-HMAC-SHA256 {scope}, SignedHeaders=host, Signature=0"})
 
 
 def _enters_while_held(held: LockSet, other: LockSet) -> bool:
@@ -47,5 +47,5 @@ def test_other_services_and_unsigned_requests_hold_every_backend() -> None:
     for service in ("iam", "sts", "cloudformation"):
         assert not _enters_while_held(locks.of(_signed(service)), locks.of(_signed("dynamodb")))
         assert not _enters_while_held(locks.of(_signed("sqs")), locks.of(_signed(service)))
-    assert not _enters_while_held(locks.of({}), locks.of(_signed("states")))
-    assert locks.of({}) is locks.everything
+    assert not _enters_while_held(locks.of(Request("POST", "/")), locks.of(_signed("states")))
+    assert locks.of(Request("POST", "/")) is locks.everything

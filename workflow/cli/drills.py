@@ -118,7 +118,7 @@ def _definition_file(given: str | None) -> Path:
 
 def cmd_test_state(args: argparse.Namespace) -> int:
     """One state of the workflow (or of --definition), run by TestState on its input."""
-    from workflow.local import teststate
+    from workflow.local import teststate_cli as teststate
 
     settings = settings_from(args)
     if args.definition:

@@ -24,15 +24,13 @@ import datetime
 import json
 import re
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-MOTO_VERSION = "5.2.5"
-_lock = threading.Lock()
-_applied: set[str] = set()
-_originals: dict[tuple[Any, str], Any] = {}
+from workflow.local.moto_registry import CONFORMANCE, MOTO_VERSION, REGISTRY, Entry, _replace, original
+
+__all__ = ["MOTO_VERSION", "PATCHES", "Patch", "apply", "original"]
 
 
 @dataclass(frozen=True)
@@ -46,36 +44,20 @@ class Patch:
 PATCHES: list[Patch] = []
 
 
-def _replace(owner: Any, attribute: str, value: Any) -> None:
-    _originals.setdefault(
-        (owner, attribute), owner.__dict__[attribute] if attribute in owner.__dict__ else getattr(owner, attribute)
-    )
-    setattr(owner, attribute, value)
-
-
-def original(owner: Any, attribute: str) -> Any:
-    """moto's own `owner.attribute`, whether or not it has been patched."""
-    if (owner, attribute) in _originals:
-        return _originals[(owner, attribute)]
-    return owner.__dict__[attribute] if attribute in owner.__dict__ else getattr(owner, attribute)
-
-
 def _call(function: Any, *args: Any) -> Any:
     return function.__func__(*args) if isinstance(function, staticmethod) else function(*args)
 
 
 def apply() -> None:
-    """Correct moto's engine (idempotent; process-wide, like moto itself)."""
-    with _lock:
-        for patch in PATCHES:
-            if patch.name not in _applied:
-                patch.apply()
-                _applied.add(patch.name)
+    """Correct moto's engine (idempotent; process-wide, like moto itself): through the registry,
+    each patch on its own."""
+    REGISTRY.apply_all(groups=(CONFORMANCE,))
 
 
 def patch(name: str, fixes: str, still_wrong: Callable[[], bool]) -> Callable[[Callable[[], None]], Callable[[], None]]:
     def register(function: Callable[[], None]) -> Callable[[], None]:
         PATCHES.append(Patch(name, fixes, function, still_wrong))
+        REGISTRY.add(Entry(f"asl-{name}", fixes, function, still_wrong, group=CONFORMANCE))
         return function
 
     return register
@@ -165,7 +147,7 @@ def _rebind(name: str, old: Any, new: Any) -> None:
     imported later take the module's new attribute)."""
     for module_name, module in list(sys.modules.items()):
         if module_name.startswith("moto.stepfunctions.parser") and getattr(module, name, None) is old:
-            setattr(module, name, new)
+            _replace(module, name, new)
 
 
 # --- intrinsic functions: the parser -------------------------------------------------------------

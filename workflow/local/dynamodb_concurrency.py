@@ -313,18 +313,19 @@ class DynamoDbConcurrency:
     # --- the request
 
     def answer(
-        self, operation: str, body: bytes, lock: AbstractContextManager[Any], moto: Callable[[], list[bytes]]
+        self, operation: str, request: Any, lock: AbstractContextManager[Any], moto: Callable[[], list[bytes]]
     ) -> tuple[Response | None, list[bytes]]:
         """(the model's own answer, []): a refusal, or a transaction's idempotent repeat; or
-        (None, moto's answer). `lock` is moto's DynamoDB lock; `moto` answers the request (inside it)."""
+        (None, moto's answer). `request`: the request's body as parsed JSON (None when it is not
+        JSON); `lock` is moto's DynamoDB lock; `moto` answers the request (inside it)."""
+        if not isinstance(request, dict):
+            request = {} if request is None else request
         if operation in _SCHEMA_CHANGES:
             with lock:
                 answered = moto()
-                self._forget_table(body)
+                self._forget_table(request)
             return None, answered
-        request: Any = {}
         try:
-            request = json.loads(body or b"{}")
             touched = touched_items(operation, request) if isinstance(request, dict) else []
         except (ValueError, KeyError, TypeError, AttributeError):
             touched = []  # moto says what is wrong with the request
@@ -367,13 +368,10 @@ class DynamoDbConcurrency:
                 with self._lock:
                     self._tokens_in_flight.discard(token)
 
-    def _forget_table(self, body: bytes) -> None:
+    def _forget_table(self, request: Any) -> None:
         """After CreateTable, DeleteTable or UpdateTable: the table's model is read again, its
         buckets start anew (new capacity; a re-created table owes nothing)."""
-        try:
-            name = str(json.loads(body or b"{}").get("TableName", ""))
-        except (ValueError, AttributeError):
-            name = ""
+        name = str(request.get("TableName", "")) if isinstance(request, dict) else ""
         with self._lock:
             self._tables.pop(name, None)
             for key in [k for k in self._buckets if k[0] == name]:

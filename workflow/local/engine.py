@@ -13,20 +13,6 @@ Measured on the pipeline (py-spy --gil), moto spent its time on work it repeats:
   an environment of its own; the one value a component makes lazily, the key of its values in
   an execution's heap, is made under a lock);
 * compiling the same JSONPath expression on every evaluation: compiled paths are kept;
-* listing a response class's methods (``inspect.getmembers``) on every request, to find the
-  action's: listed once per class;
-* a DynamoDB transaction deep-copying every table it touches, to roll back on failure, which
-  makes each transaction cost as much as the table is large: only the items the transaction
-  names are saved and restored;
-* SQS checking each received message's retention period by computing all of the queue's
-  attributes, which counts every message in the queue: receiving from a deep queue was
-  quadratic. The retention period is read from the queue;
-* SQS reading the clock (through datetime) twice per queued message on every send and receive:
-  once per call;
-* deleting an SQS message scanning the whole queue twice and rebuilding it: one pass that stops
-  at the message (deletes were quadratic in queue depth, like receives);
-* SNS keeping every published message for moto's inspection API: the most recent
-  `KEEP_SENT_NOTIFICATIONS` per topic are kept;
 * every thread the engine starts (an execution's, its program's, each Parallel branch's, each
   Map iteration's, each Task's) appended to moto's ``TMP_THREADS`` list, which nothing reads
   and nothing empties (~15 threads, ~31 KB, an event): the list now drops finished threads
@@ -48,11 +34,11 @@ Measured on the pipeline (py-spy --gil), moto spent its time on work it repeats:
   ones are forgotten, as AWS forgets them after 90 days. A redelivery of a forgotten one starts
   a new execution, which the conditional Store absorbs as a duplicate. Failed, timed-out and
   aborted executions are all kept: they are what an operator lists and redrives. A succeeded
-  execution keeps its history compressed and nothing else of its evaluation (~65 KB -> ~4 KB);
-* SQS remembering every receipt handle of every deleted message (~0.5 KB a message): the
-  newest `KEEP_DELETED_RECEIPT_HANDLES` per queue.
+  execution keeps its history compressed and nothing else of its evaluation (~65 KB -> ~4 KB).
 
-The statemachine tier runs on these, so they are held to the engine's behaviour.
+The statemachine tier runs on these, so they are held to the engine's behaviour. Each is an entry
+of `workflow.local.moto_registry` (``engine-…``), which alone rebinds moto's attributes; the
+backends' speed-ups (DynamoDB, SQS, SNS, moto's dispatch) are entries of the registry itself.
 """
 
 from __future__ import annotations
@@ -65,15 +51,15 @@ import itertools
 import logging
 import pickle
 import queue
-import re
 import threading
 import traceback
 import zlib
-from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from workflow.bootstrap import Credentials
+from workflow.local.moto_registry import CONFORMANCE, _replace, entry
 
 # The modules of moto 5.2.5's engine that import `TMP_THREADS` by name.
 THREAD_LIST_USERS = [
@@ -99,38 +85,17 @@ _CLIENT_USERS = [
 ENGINE_ATTEMPTS = 3
 ENGINE_BACKOFF_BASE_SECONDS = 1.0  # standard mode's: the n-th retry waits up to base * 2**(n-1)
 KEEP_FINISHED_EXECUTIONS = 2000
-KEEP_SENT_NOTIFICATIONS = 1000
-_lock = threading.Lock()
-_applied: set[str] = set()
 # Who a state machine's Task states act as: its role's ARN -> a session of that role. A runtime
 # that enforces IAM registers its state machines' roles, so that their service integrations and
 # Lambda invocations run as the role, as on AWS; any other role: moto's fixed identity.
 ROLE_SESSIONS: dict[str, Credentials] = {}
 
 
-def speed_up() -> None:
-    with _lock:
-        for name, patch in (
-            ("clients", _reuse_task_clients),
-            ("definitions", _reuse_parsed_definitions),
-            ("json_paths", _reuse_compiled_json_paths),
-            ("transactions", _save_only_touched_items),
-            ("retention", _read_retention_directly),
-            ("executions", _forget_old_executions),
-            ("deletes", _delete_in_one_pass),
-            ("queue_counts", _read_the_clock_once),
-            ("notifications", _keep_recent_notifications),
-            ("threads", _forget_finished_threads),
-            ("state_threads", _run_states_without_a_thread_each),
-            ("method_names", _list_response_methods_once),
-            ("execution_threads", _schedule_executions),
-            ("json_copies", _copy_json_values_directly),
-        ):
-            if name not in _applied:
-                patch()
-                _applied.add(name)
-
-
+@entry(
+    "engine-reuse-task-clients",
+    "a new boto3 client for every Task attempt, which never retries a lost connection: one per (region,"
+    " service, role), retrying transport errors",
+)
 def _reuse_task_clients() -> None:
     from moto.stepfunctions.parser.asl.utils import boto_client
 
@@ -152,10 +117,9 @@ def _reuse_task_clients() -> None:
                 cache[key] = _with_larger_pool(original(region, service), intercepted=key[2], credentials=credentials)
             return cache[key]
 
-    boto_client.boto_client_for = cached_client
+    _replace(boto_client, "boto_client_for", cached_client)
     for name in _CLIENT_USERS:
-        module = importlib.import_module(f"moto.stepfunctions.parser.{name}")
-        module.boto_client_for = cached_client  # type: ignore[attr-defined]
+        _replace(importlib.import_module(f"moto.stepfunctions.parser.{name}"), "boto_client_for", cached_client)
 
 
 def _with_larger_pool(client: Any, *, intercepted: bool, credentials: Credentials | None = None) -> Any:
@@ -214,14 +178,17 @@ class _RunningThreads(list[threading.Thread]):
             self._prune_at = max(self._FLOOR, 2 * len(self))
 
 
+@entry(
+    "engine-forget-finished-threads",
+    "every engine thread appended to moto's TMP_THREADS, which nothing empties: finished ones dropped",
+)
 def _forget_finished_threads() -> None:
     from moto.stepfunctions.parser import utils
 
     running = _RunningThreads()
     running.extend(t for t in utils.TMP_THREADS if t.is_alive())
     for name in THREAD_LIST_USERS:
-        module = importlib.import_module(f"moto.stepfunctions.parser.{name}")
-        module.TMP_THREADS = running  # type: ignore[attr-defined]
+        _replace(importlib.import_module(f"moto.stepfunctions.parser.{name}"), "TMP_THREADS", running)
 
 
 def _run_job(pool: str, job: Callable[[], None]) -> None:
@@ -450,6 +417,11 @@ _THREADING_USERS = [
 ]
 
 
+@entry(
+    "engine-states-without-a-thread-each",
+    "a new thread for every execution, program, branch, iteration and state, only to wait for it: inline"
+    " or on reused workers",
+)
 def _run_states_without_a_thread_each() -> None:
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
     from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
@@ -485,14 +457,18 @@ def _run_states_without_a_thread_each() -> None:
         env.next_state_name = self.start_at.start_at_name
         EvalComponent.eval(self, env)  # what moto's thread would run, and be joined without a timeout
 
-    execute_state.Thread = _StateThread  # type: ignore[attr-defined,assignment]
-    execute_state.ExecutionState._evaluate_with_timeout = evaluate_with_timeout  # type: ignore[method-assign]
-    Program.eval = eval_program  # type: ignore[method-assign]
+    _replace(execute_state, "Thread", _StateThread)
+    _replace(execute_state.ExecutionState, "_evaluate_with_timeout", evaluate_with_timeout)
+    _replace(Program, "eval", eval_program)
     for name in _THREADING_USERS:
         module = importlib.import_module(f"moto.stepfunctions.parser.{name}")
-        module.threading = _ModuleView(threading, Thread=_PooledThread)  # type: ignore[attr-defined]
+        _replace(module, "threading", _ModuleView(threading, Thread=_PooledThread))
 
 
+@entry(
+    "engine-schedule-executions",
+    "a thread of its own for every execution: evaluated by a bounded pool, fairly across lanes",
+)
 def _schedule_executions() -> None:
     """An execution's start (its environment and ExecutionStarted event) happens in the call that
     starts it, as before; its evaluation runs on `_execution_workers`, not a thread of its own."""
@@ -541,7 +517,7 @@ def _schedule_executions() -> None:
 
         _execution_workers.submit(evaluate, key=key)
 
-    ExecutionWorker.start = start  # type: ignore[method-assign]
+    _replace(ExecutionWorker, "start", start)
 
 
 def _fairness_key(worker: Any) -> str:
@@ -595,14 +571,16 @@ class _ClosedEnvironment:
         """A finished execution does not stop again (moto's own does nothing either)."""
 
 
+@entry(
+    "engine-report-access-denied-as-aws",
+    "an AccessDeniedException from an optimized integration named after the error code, where Step"
+    " Functions names the SDK's generic exception of the service",
+    group=CONFORMANCE,
+)
 def report_access_denied_as_aws() -> None:
     """Step Functions names an AccessDeniedException from an optimized integration after the
     SDK's generic exception of that service (`DynamoDB.AmazonDynamoDBException`,
     `Lambda.AWSLambdaException`), not after the error code; the cause keeps the code."""
-    with _lock:
-        if "access_denied" in _applied:
-            return
-        _applied.add("access_denied")
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service_dynamodb,
         state_task_service_lambda,
@@ -620,9 +598,13 @@ def report_access_denied_as_aws() -> None:
                 error = generic
             return error, cause
 
-        cls._error_cause_from_client_error = staticmethod(error_cause)  # type: ignore[method-assign]
+        _replace(cls, "_error_cause_from_client_error", staticmethod(error_cause))
 
 
+@entry(
+    "engine-reuse-parsed-definitions",
+    "the same ASL definition parsed again for every execution: kept per definition text",
+)
 def _reuse_parsed_definitions(size: int = 32) -> None:
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
@@ -645,7 +627,7 @@ def _reuse_parsed_definitions(size: int = 32) -> None:
                 programs.popitem(last=False)
         return program
 
-    ExecutionWorker._get_evaluation_entrypoint = entrypoint  # type: ignore[method-assign]
+    _replace(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint)
 
 
 def _one_heap_key_per_component() -> None:
@@ -669,15 +651,7 @@ def _one_heap_key_per_component() -> None:
                     self._EvalComponent__heap_key = key
         return key
 
-    component.heap_key = property(heap_key)  # type: ignore[assignment,method-assign]
-
-
-def _list_response_methods_once() -> None:
-    from moto.core import responses
-
-    # moto lists a response class's methods (inspect.getmembers) on every request, to find the
-    # action's: a class's methods do not change.
-    responses.method_names_from_class = functools.lru_cache(maxsize=512)(responses.method_names_from_class)  # type: ignore[attr-defined]
+    _replace(component, "heap_key", property(heap_key))
 
 
 _ATOMS = (str, int, float, bool, type(None))
@@ -709,18 +683,26 @@ _JSON_COPIERS = [
 ]
 
 
+@entry("engine-copy-json-values-directly", "40-60 copy.deepcopy calls an execution on JSON values: a direct copy")
 def _copy_json_values_directly() -> None:
     for name in _JSON_COPIERS:
-        module = importlib.import_module(f"moto.stepfunctions.parser.{name}")
-        module.copy = _ModuleView(copy, deepcopy=copy_json)  # type: ignore[attr-defined]
+        _replace(
+            importlib.import_module(f"moto.stepfunctions.parser.{name}"), "copy", _ModuleView(copy, deepcopy=copy_json)
+        )
 
 
+@entry("engine-reuse-compiled-json-paths", "the same JSONPath compiled on every evaluation: compiled paths kept")
 def _reuse_compiled_json_paths() -> None:
     from moto.stepfunctions.parser.asl.utils import json_path
 
-    json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)  # type: ignore[attr-defined]
+    _replace(json_path, "parse", functools.lru_cache(maxsize=4096)(json_path.parse))  # type: ignore[attr-defined]
 
 
+@entry(
+    "engine-forget-old-executions",
+    "every finished execution kept forever with its history: the newest KEEP_FINISHED_EXECUTIONS"
+    " succeeded ones per state machine",
+)
 def _forget_old_executions() -> None:
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -736,185 +718,4 @@ def _forget_old_executions() -> None:
             executions[:] = [e for e in executions if id(e) not in forgotten]
         return execution
 
-    StepFunctionsParserBackend.start_execution = start_and_prune  # type: ignore[method-assign]
-
-
-def _read_retention_directly() -> None:
-    from moto.core.utils import unix_time
-    from moto.sqs.models import SQSBackend
-
-    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
-        retention = int(self.get_queue(queue_name).message_retention_period)
-        return bool(retention + message.sent_timestamp / 1000 > unix_time())
-
-    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
-
-
-def _item_key(table: Any, op: dict[str, Any]) -> tuple[Any, Any] | None:
-    """The (hash, range) key a transaction's operation names on `table`, as moto keys its items."""
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    source = op.get("Key") or op.get("Item") or {}
-    if table.hash_key_attr not in source:
-        return None
-    hash_value = DynamoType(source[table.hash_key_attr])
-    range_value = None
-    if table.range_key_attr is not None:
-        if table.range_key_attr not in source:
-            return None
-        range_value = DynamoType(source[table.range_key_attr])
-    return hash_value, range_value
-
-
-def _read_item(table: Any, hash_value: Any, range_value: Any) -> Any:
-    bucket = table.items.get(hash_value)
-    if bucket is None:
-        return None
-    if table.range_key_attr is None:
-        return copy.deepcopy(bucket)
-    item = bucket.get(range_value)
-    return copy.deepcopy(item) if item is not None else None
-
-
-def _write_item(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
-    if table.range_key_attr is None:
-        if item is None:
-            table.items.pop(hash_value, None)
-        else:
-            table.items[hash_value] = item
-        return
-    bucket = table.items[hash_value]
-    if item is None:
-        bucket.pop(range_value, None)
-        if not bucket:
-            table.items.pop(hash_value, None)
-    else:
-        bucket[range_value] = item
-
-
-class _NoTableCopy:
-    """moto's `copy` module, except that deep-copying a Table returns the table itself."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(copy, name)
-
-    @staticmethod
-    def deepcopy(value: Any, memo: Any = None) -> Any:
-        from moto.dynamodb.models.table import Table
-
-        if isinstance(value, Table):
-            return value
-        return copy.deepcopy(value, memo)
-
-
-def _save_only_touched_items() -> None:
-    from moto.dynamodb.models import DynamoDBBackend
-
-    module = importlib.import_module("moto.dynamodb.models")
-    transact = DynamoDBBackend.transact_write_items
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        saved: list[tuple[Any, Any, Any, Any]] = []
-        for entry in transact_items:
-            for op in entry.values():
-                table = self.tables.get(op.get("TableName")) if isinstance(op, dict) else None
-                key = _item_key(table, op) if table is not None else None
-                if table is not None and key is not None:
-                    saved.append((table, key[0], key[1], _read_item(table, *key)))
-        module.copy = _NoTableCopy()  # type: ignore[attr-defined]
-        try:
-            transact(self, transact_items)
-        except Exception:
-            for table, hash_value, range_value, item in reversed(saved):
-                _write_item(table, hash_value, range_value, item)
-            raise
-        finally:
-            module.copy = copy  # type: ignore[attr-defined]
-
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-
-
-# moto remembers every receipt handle of every deleted message, so that deleting again succeeds
-# (as on SQS): ~0.5 KB a message, forever. The most recent ones are remembered per queue; an
-# older handle, well formed as moto makes them, is taken as a deleted message's too.
-KEEP_DELETED_RECEIPT_HANDLES = 10_000
-_RECEIPT_HANDLE = re.compile(r"[a-z]{185}")
-
-
-class _RecentReceiptHandles(set[str]):
-    """A set that forgets its oldest members beyond `KEEP_DELETED_RECEIPT_HANDLES`."""
-
-    def __init__(self, handles: Iterable[str] = ()) -> None:
-        super().__init__()
-        self._order: deque[str] = deque()
-        self.update(handles)
-
-    def update(self, *sources: Iterable[Any]) -> None:
-        for source in sources:
-            for handle in source:
-                if handle is not None and handle not in self:
-                    self.add(handle)
-                    self._order.append(handle)
-        while len(self._order) > KEEP_DELETED_RECEIPT_HANDLES:
-            self.discard(self._order.popleft())
-
-
-def _delete_in_one_pass() -> None:
-    from moto.sqs.exceptions import ReceiptHandleIsInvalid
-    from moto.sqs.models import Queue
-
-    def delete_message(self: Any, receipt_handle: str) -> None:
-        if receipt_handle in self.deleted_messages:
-            return  # deleting again is not an error
-        for index, message in enumerate(self._messages):
-            if message.had_receipt_handle(receipt_handle):
-                self.pending_messages.discard(message)
-                if not isinstance(self.deleted_messages, _RecentReceiptHandles):
-                    self.deleted_messages = _RecentReceiptHandles(self.deleted_messages)
-                self.deleted_messages.update(message.all_receipt_handles)
-                del self._messages[index]
-                return
-        if _RECEIPT_HANDLE.fullmatch(receipt_handle) and len(self.deleted_messages) >= KEEP_DELETED_RECEIPT_HANDLES:
-            return  # a handle older than those remembered: its message was deleted
-        raise ReceiptHandleIsInvalid()
-
-    Queue.delete_message = delete_message  # type: ignore[method-assign]
-
-
-def _keep_recent_notifications() -> None:
-    from moto.sns.models import Topic
-
-    publish = Topic.publish
-
-    def publish_and_trim(self: Any, *args: Any, **kwargs: Any) -> str:
-        message_id = publish(self, *args, **kwargs)
-        if len(self.sent_notifications) > 2 * KEEP_SENT_NOTIFICATIONS:
-            del self.sent_notifications[:-KEEP_SENT_NOTIFICATIONS]
-        return str(message_id)
-
-    Topic.publish = publish_and_trim  # type: ignore[method-assign]
-
-
-def _read_the_clock_once() -> None:
-    from moto.core.utils import unix_time_millis
-    from moto.sqs.models import Queue
-
-    # moto asks each message whether it is visible and whether it is delayed, and each answer
-    # reads the clock through datetime: every send (which computes the queue's attributes) and
-    # every receive cost several clock readings per queued message. One reading per call, the
-    # same comparisons.
-    def messages(self: Any) -> list[Any]:
-        now = unix_time_millis()
-        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
-
-    def not_visible(self: Any) -> int:
-        now = unix_time_millis()
-        return sum(1 for m in self._messages if not now > m.visible_at)
-
-    def delayed(self: Any) -> int:
-        now = unix_time_millis()
-        return sum(1 for m in self._messages if now < m.delayed_until)
-
-    Queue.messages = property(messages)  # type: ignore[method-assign,assignment]
-    Queue.approximate_number_of_messages_not_visible = property(not_visible)  # type: ignore[method-assign,assignment]
-    Queue.approximate_number_of_messages_delayed = property(delayed)  # type: ignore[method-assign,assignment]
+    _replace(StepFunctionsParserBackend, "start_execution", start_and_prune)

@@ -34,9 +34,8 @@ from typing import Any
 
 from workflow.asl.definition import read
 from workflow.asl.history import History, Visit, details
-from workflow.local.operations import LocalApiError
+from workflow.local.operations import PASS, LocalApiError
 
-PASS: Any = object()
 _redrives = threading.Lock()
 REDRIVE_WINDOW = timedelta(days=14)
 MAX_HISTORY_EVENTS = 25_000

@@ -29,17 +29,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qs, unquote
 
 from workflow.bootstrap import Credentials
-from workflow.local.iam_policy import Decision, Request, authorize
+from workflow.local.iam_policy import Decision, authorize
 from workflow.local.iam_policy import Principal as IamPrincipal
+from workflow.local.iam_policy import Request as PolicyRequest
+from workflow.local.request import Request
 
 log = logging.getLogger("eventflow.local")
 
-_CREDENTIAL = re.compile(r"Credential=(?P<key>[^/,\s]+)/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/")
-_LAMBDA_INVOKE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
-_CBOR_OPERATION = re.compile(r"^/service/[^/]+/operation/(?P<operation>[^/?]+)")
 # The signing name is not always the IAM prefix.
 _IAM_PREFIX = {"monitoring": "cloudwatch", "execute-api": "apigateway"}
 # IAM authorizes SQS batch APIs as their single-message actions.
@@ -101,53 +99,28 @@ class Denial:
 # --- reading a request
 
 
-def read_call(environ: Mapping[str, Any], body: bytes) -> Call | None:
+def read_call(request: Request) -> Call | None:
     """The caller and the API of a request; None for an unsigned one (moto's own /moto-api)."""
-    authorization = str(environ.get("HTTP_AUTHORIZATION", ""))
-    match = _CREDENTIAL.search(authorization)
-    if match is None:
+    if request.access_key_id is None or request.region is None or request.service is None:
         return None
-    path = str(environ.get("PATH_INFO", ""))
-    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
-    params: dict[str, Any] = {}
-    if target:
-        protocol, operation = "json", target.rpartition(".")[2]
-        params = _json(body)
-    elif (invoke := _LAMBDA_INVOKE.match(path)) is not None:
-        protocol, operation = "rest-json", "Invoke"
-        params = {"FunctionName": unquote(invoke.group("name"))}
-    elif (cbor := _CBOR_OPERATION.match(path)) is not None:
-        protocol, operation = "cbor", cbor.group("operation")
-    else:
-        form = parse_qs(str(environ.get("QUERY_STRING", "")))
-        if str(environ.get("CONTENT_TYPE", "")).startswith("application/x-www-form-urlencoded"):
-            form.update(parse_qs(body.decode("utf-8", "replace")))
-        params = {name: values[0] for name, values in form.items()}
-        protocol, operation = "query", str(params.get("Action", ""))
+    params: Mapping[str, Any] = {}
+    if request.protocol == "json":
+        params = request.json_object
+    elif request.protocol == "rest-json":
+        function = request.invoked_function
+        params = {"FunctionName": function} if function is not None else {}
+    elif request.protocol == "query":
+        params = request.params
     return Call(
-        access_key_id=match.group("key"),
-        session_token=environ.get("HTTP_X_AMZ_SECURITY_TOKEN"),
-        region=match.group("region"),
-        service=match.group("service"),
-        operation=operation,
+        access_key_id=request.access_key_id,
+        session_token=request.session_token,
+        region=request.region,
+        service=request.service,
+        operation=request.action,
         params=params,
-        path=path,
-        protocol=protocol,
+        path=request.path,
+        protocol=request.protocol,
     )
-
-
-def signing_service(environ: Mapping[str, Any]) -> str | None:
-    """The service a request's SigV4 credential scope names (None for an unsigned request)."""
-    match = _CREDENTIAL.search(str(environ.get("HTTP_AUTHORIZATION", "")))
-    return match.group("service") if match else None
-
-
-def _json(body: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(body or b"{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def checks(call: Call, account: str) -> list[tuple[str, str]]:
@@ -238,7 +211,7 @@ def evaluate(
     evaluator the infra tier uses for resource and key policies too)."""
     principal = IamPrincipal(arn=role_arn)
     return authorize(
-        Request(principal, action, resource, dict(context or {})),
+        PolicyRequest(principal, action, resource, dict(context or {})),
         identity_policies=[_document(text) for text in policies],
         resource_account=principal.account,
     )

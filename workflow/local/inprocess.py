@@ -23,6 +23,8 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.handlers import BUILTIN_HANDLERS
 
+from workflow.local.request import Request
+
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _HANDLER_ID = "eventflow-in-process"
 _apps: dict[str, WsgiApp] = {}  # "host:port" -> the application answering there
@@ -74,6 +76,7 @@ def over_http(client: Any) -> Any:
 
 def attach(client: Any) -> Any:
     """`client` on the in-process path (clients of sessions made before `serve` lack it)."""
+    client.meta.events.unregister("before-send", send)  # once only, whichever way it came
     client.meta.events.register_first("before-send", send, unique_id=_HANDLER_ID)
     return client
 
@@ -88,12 +91,10 @@ def _install() -> None:
             BUILTIN_HANDLERS.append(("before-send", send))
     if boto3.DEFAULT_SESSION is not None:
         handler: Any = send
-        session = boto3.DEFAULT_SESSION._session
-        # Once only: botocore calls every before-send handler (the first answer wins), so a second
-        # copy (the built-in one, if the session was made after it was added) would send each
-        # request twice.
-        session.unregister("before-send", handler)
-        session.register("before-send", handler, unique_id=_HANDLER_ID)
+        # Once only: a default session made after the first `serve` has it from the built-in
+        # handlers already (registered twice, each request would be answered twice).
+        boto3.DEFAULT_SESSION._session.unregister("before-send", handler)
+        boto3.DEFAULT_SESSION._session.register("before-send", handler, unique_id=_HANDLER_ID)
 
 
 def send(request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
@@ -108,14 +109,20 @@ def send(request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
         captured["status"], captured["headers"] = status, headers
 
-    environ = environ_of(request, url.netloc, url.path, url.query)
+    read = request_of(request, url.netloc, url.path, url.query)
+    handle = getattr(app, "handle", None)  # the endpoint's chain: no WSGI in between
     try:
-        body = _run(app, environ, start_response)
+        if handle is not None:
+            answer = handle(read)
+            start_response(answer.status_line, answer.headers)
+            body = answer.body
+        else:
+            body = _run(app, read.environ(), start_response)
     except Exception as error:  # what werkzeug's server answers when the application raises
         from werkzeug.exceptions import InternalServerError
 
         log.error("in-process request failed: %s", type(error).__name__, exc_info=error)
-        body = _run(InternalServerError(), environ, start_response)
+        body = _run(InternalServerError(), read.environ(), start_response)
     _counts.answered = answered() + 1
     status = int(str(captured["status"]).split(" ", 1)[0])
     headers = HTTPHeaders()
@@ -134,45 +141,23 @@ def _run(app: WsgiApp, environ: dict[str, Any], start_response: Callable[..., An
             close()
 
 
-def environ_of(request: AWSPreparedRequest, netloc: str, path: str, query: str) -> dict[str, Any]:
-    """The WSGI environ werkzeug's server would build for `request`."""
-    body = _bytes(request.body)
-    host, _, port = netloc.partition(":")
-    raw_uri = f"{path or '/'}?{query}" if query else (path or "/")
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": request.method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": unquote(path or "/").encode("utf-8").decode("latin-1"),
-        "QUERY_STRING": query,
-        "RAW_URI": raw_uri,
-        "REQUEST_URI": raw_uri,
-        "SERVER_NAME": host,
-        "SERVER_PORT": port or "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "REMOTE_PORT": "0",
-        "HTTP_HOST": netloc,
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
+def request_of(request: AWSPreparedRequest, netloc: str, path: str, query: str) -> Request:
+    """`request` as the endpoint reads one, with the headers werkzeug's server would pass on."""
+    headers = []
     for name, value in request.headers.items():
         text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
-        key = name.upper().replace("-", "_")
-        if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            if key == "CONTENT_TYPE":
-                environ[key] = text
-            continue
-        if "_" in name or key == "TRANSFER_ENCODING":  # as werkzeug's server, which drops the
-            continue  # first and de-chunks the body (this one is whole)
-        key = f"HTTP_{key}"
-        environ[key] = f"{environ[key]},{text}" if key in environ and key != "HTTP_HOST" else text
-    return environ
+        if "_" in name or name.lower() in ("transfer-encoding", "host"):  # as werkzeug's server, which
+            continue  # drops the first and de-chunks the body (this one is whole)
+        headers.append((name, text))
+    return Request(
+        request.method,
+        unquote(path or "/"),
+        query=query,
+        headers=headers,
+        body=_bytes(request.body),
+        host=netloc,
+        raw_path=path or "/",
+    )
 
 
 def _bytes(body: Any) -> bytes:

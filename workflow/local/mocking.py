@@ -176,6 +176,7 @@ def install(config: MockConfig | None) -> None:
 
 def _patch_engine() -> None:
     from workflow.local import asl_patches
+    from workflow.local.moto_registry import _replace
 
     asl_patches.apply()  # mocked States.* errors keep their names there, as on Step Functions Local
     from moto.stepfunctions.exceptions import ValidationException
@@ -223,6 +224,6 @@ def _patch_engine() -> None:
             return ex.failure_event
         return from_error(self, env, ex)
 
-    StepFunctionsParserBackend.start_execution = start_with_test_case  # type: ignore[method-assign]
-    Execution._get_start_execution_worker = worker_with_test_case  # type: ignore[method-assign]
-    StateTaskServiceDynamoDB._from_error = keep_mocked_errors  # type: ignore[method-assign]
+    _replace(StepFunctionsParserBackend, "start_execution", start_with_test_case)
+    _replace(Execution, "_get_start_execution_worker", worker_with_test_case)
+    _replace(StateTaskServiceDynamoDB, "_from_error", keep_mocked_errors)

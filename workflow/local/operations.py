@@ -10,7 +10,14 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
+
+# What a local API answers when moto's own answer is the right one: the request goes on to moto.
+PASS: Any = object()
+# An API the endpoint answers rather than moto: (the service whose client it is given, the call).
+# The call takes that client and the request's JSON, and answers a JSON value, or `PASS`.
+LocalApi = tuple[str, Callable[[Any, dict[str, Any]], Any]]
 
 
 class LocalApiError(Exception):

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from workflow.domain import boundedjson
 from workflow.domain.naming import MAX_EXECUTION_NAME, execution_name_problem
+from workflow.local.request import Request
 
 MAX_RESULTS = 1000
 MAX_INPUT_BYTES = 262_144
@@ -47,15 +47,12 @@ def _query_error(code: str, message: str) -> Refusal:
     return "400 Bad Request", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))], body
 
 
-def stepfunctions_refusal(operation: str, body: bytes) -> Refusal | None:
+def stepfunctions_refusal(operation: str, request: Any) -> Refusal | None:
+    """`request`: the body as parsed JSON (None when it is not JSON)."""
     if operation not in _NAMED_STARTS and operation not in _PAGED:
         return None
-    try:
-        request = boundedjson.loads(body or b"{}", max_depth=64)
-    except boundedjson.UnreadableJson:
-        return None  # moto says what is wrong with the request itself
     if not isinstance(request, dict):
-        return None
+        return None  # moto says what is wrong with the request itself
     if operation in _NAMED_STARTS:
         refused = _start_refusal(request)
         if refused is not None:
@@ -106,29 +103,18 @@ def _start_refusal(request: dict[str, Any]) -> Refusal | None:
     return None
 
 
-def sns_refusal(body: bytes) -> Refusal | None:
-    """For a query-protocol request (``Action=Publish&Message=…``)."""
-    try:
-        form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
-    except UnicodeDecodeError:
-        return None
-    if form.get("Action") == ["Publish"] and not "".join(form.get("Message", [])):
+def sns_refusal(params: Mapping[str, str]) -> Refusal | None:
+    """For a query-protocol request's form (``Action=Publish&Message=…``)."""
+    if params.get("Action") == "Publish" and not params.get("Message", ""):
         return _query_error("InvalidParameter", "Invalid parameter: Empty message")
     return None
 
 
-def concerns(environ: dict[str, Any]) -> bool:
-    """Whether the request is of a kind checked here (only then is its body read)."""
-    target = str(environ.get("HTTP_X_AMZ_TARGET") or "")
-    if target:
-        return target.startswith("AWSStepFunctions.")
-    return str(environ.get("CONTENT_TYPE") or "").startswith("application/x-www-form-urlencoded")
-
-
-def refusal(environ: dict[str, Any], body: bytes) -> Refusal | None:
-    target = str(environ.get("HTTP_X_AMZ_TARGET") or "")
-    if target.startswith("AWSStepFunctions."):
-        return stepfunctions_refusal(target.partition(".")[2], body)
-    if not target:
-        return sns_refusal(body)
+def refusal(request: Request) -> Refusal | None:
+    """AWS's refusal of `request`, or None. Only the requests of a kind checked here have their
+    body read (parsed once, by the request)."""
+    if request.target.startswith("AWSStepFunctions."):
+        return stepfunctions_refusal(request.action, request.json)
+    if not request.target and request.form:
+        return sns_refusal(request.params)
     return None

@@ -1,34 +1,40 @@
-"""moto's server, in-process, with Lambda invocations answered by our own handlers."""
+"""moto's server, in-process, behind one declared chain of steps (`LambdaRouter`).
+
+Every request is read once into a `Request` (`workflow.local.request`) and goes through the
+router's steps in the order `LambdaRouter.CHAIN` declares; each step answers it (a `Response`) or
+passes it on (None). The WSGI adapter (``router(environ, start_response)``) is one way in; a caller
+in this process may build a `Request` and call ``router.handle(request)``: IAM, refusals, faults,
+the DynamoDB concurrency model and moto's locks all apply, without HTTP or botocore.
+"""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
-import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 from urllib.parse import unquote
 
-from workflow.local import asl_patches, engine, executions, inprocess, refusals
+from workflow.local import asl_patches, engine, inprocess, local_apis, moto_registry  # noqa: F401  (their entries)
 from workflow.local import operations as local_operations
 from workflow.local.dynamodb_concurrency import TARGET_PREFIX as DYNAMODB_TARGET
 from workflow.local.dynamodb_concurrency import DynamoDbConcurrency
 from workflow.local.faults import FaultPlan, throttle_response
-from workflow.local.iam import LocalIam, denied_response, read_call, signing_service
+from workflow.local.iam import LocalIam, denied_response, read_call
 from workflow.local.integrations import ServiceIntegrations
 from workflow.local.lambdas import LocalFunction
+from workflow.local.operations import LocalApi
+from workflow.local.refusals import refusal as aws_refusal
+from workflow.local.request import Request, Response
+from workflow.local.webaccess import AccessPolicy, forbidden_answer
 from workflow.local.stepfunctions import ACTIONS as STEP_FUNCTIONS_ACTIONS
 from workflow.local.stepfunctions import StepFunctions
-from workflow.local.webaccess import AccessPolicy, forbidden
 
 DEFAULT_PORT = 4566
 ACCOUNT_ID = "123456789012"
 _LOCK_GROUPS = {"sqs": 0, "sns": 0, "dynamodb": 1, "states": 2, "lambda": 3}  # see MotoLocks
-_INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
-_ACCOUNT_SETTINGS_PATH = re.compile(r"^/2016-08-19/account-settings/?$")
 
 
 def function_name_of(path_name: str) -> str:
@@ -36,18 +42,8 @@ def function_name_of(path_name: str) -> str:
     return unquote(path_name).split(":function:")[-1].split(":")[0]
 
 
-STEP_FUNCTIONS = "AWSStepFunctions."
+STEP_FUNCTIONS = "AWSStepFunctions"
 _SERVICES = {"DynamoDB_20120810": "dynamodb", "AWSStepFunctions": "stepfunctions", "AmazonSQS": "sqs"}
-_LOCAL_APIS = {
-    "AmazonSQS.StartMessageMoveTask": ("sqs", local_operations.start_message_move_task),
-    "AWSStepFunctions.RedriveExecution": ("stepfunctions", executions.redrive_execution),
-    "AWSStepFunctions.StartSyncExecution": ("stepfunctions", executions.start_sync_execution),
-    "AWSStepFunctions.StartExecution": ("stepfunctions", executions.start_execution),
-    "AWSStepFunctions.DescribeExecution": ("stepfunctions", executions.describe_execution),
-    "AWSStepFunctions.GetExecutionHistory": ("stepfunctions", executions.refuse_express_execution),
-    "AWSStepFunctions.StopExecution": ("stepfunctions", executions.refuse_express_execution),
-    "AWSStepFunctions.ListExecutions": ("stepfunctions", executions.list_executions),
-}
 
 
 class Meter(Protocol):
@@ -58,27 +54,7 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
 
 
-def _peek_body(environ: dict[str, Any]) -> bytes:
-    """The request's body, left in place for moto to read again."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return b""
-    body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    return body
-
-
 MOTO_API = "/moto-api"
-
-
-def _not_an_aws_api(environ: dict[str, Any]) -> str | None:
-    """moto's own API (its dashboard, `reset` that wipes every backend, seeding, recording) is
-    not AWS's: the endpoint refuses it, so no client can empty or reshape a running stack."""
-    path = str(environ.get("PATH_INFO", ""))
-    if path == MOTO_API or path.startswith(MOTO_API + "/"):
-        return f"{path} is moto's own API, not an AWS API: the local endpoint does not serve it"
-    return None
 
 
 class MotoDispatch:
@@ -172,8 +148,8 @@ class MotoLocks:
         self._groups = [LockSet((lock,)) for lock in locks]
         self.everything = LockSet(locks)
 
-    def of(self, environ: dict[str, Any]) -> LockSet:
-        return self.service(signing_service(environ) or "")
+    def of(self, request: Request) -> LockSet:
+        return self.service(request.service or "")
 
     def service(self, name: str) -> LockSet:
         """The lock of the backends of the service signing as `name` (``sqs``, ``states``, ...)."""
@@ -182,17 +158,41 @@ class MotoLocks:
 
 
 class LambdaRouter:
-    """WSGI middleware: ``POST /2015-03-31/functions/{name}/invocations`` runs our handler;
-    everything else goes to moto."""
+    """The endpoint: a request goes through the steps `CHAIN` names, in that order, until one
+    answers. ``POST /2015-03-31/functions/{name}/invocations`` runs our handler; what no step before
+    answers, moto answers (inside the lock of its backends)."""
+
+    # The steps, in order: (name, method). Each reads the request and answers it or passes it on.
+    CHAIN: tuple[tuple[str, str], ...] = (
+        ("web access policy", "_web_access"),
+        ("moto's own API refused", "_not_an_aws_api"),
+        ("IAM", "_authorize"),
+        ("Lambda GetAccountSettings", "_account_settings"),
+        ("Lambda Invoke", "_invoke"),
+        ("request refusals", "_refuse"),
+        ("fault injection", "_inject"),
+        ("Step Functions", "_step_functions"),
+        ("APIs answered locally", "_answer_locally"),
+        ("DynamoDB concurrency", "_dynamodb"),
+        ("moto", "_moto"),
+    )
 
     def __init__(
-        self, app: Any, clients: Any = None, *, serialize: bool = True, access: AccessPolicy | None = None
+        self,
+        app: Any,
+        clients: Any = None,
+        *,
+        serialize: bool = True,
+        access: AccessPolicy | None = None,
+        local_apis: Mapping[str, LocalApi] | None = None,
     ) -> None:
         self._app = app
         # Loopback Host values only, and no web page's Origin unless allowed (`--allow-origin`).
         self.access = access or AccessPolicy()
         self._clients = clients
         self._serialize = serialize
+        # The APIs answered here, by X-Amz-Target (`workflow.local.local_apis.table()`).
+        self.local_apis: dict[str, LocalApi] = dict(local_apis or {})
         self.faults: FaultPlan | None = None
         # Sees each request moto answers, inside the request lock (`workflow.drills.metering`).
         self.meter: Meter | None = None
@@ -209,6 +209,9 @@ class LambdaRouter:
         self.dynamodb: DynamoDbConcurrency | None = DynamoDbConcurrency(account=ACCOUNT_ID, region="us-east-1")
         # Lambda's concurrency quota, as GetAccountSettings reports it (a new account's may be 10).
         self.account_concurrency = local_operations.DEFAULT_ACCOUNT_CONCURRENCY
+        self.steps: list[tuple[str, Callable[[Request], Response | None]]] = [
+            (name, getattr(self, method)) for name, method in self.CHAIN
+        ]
 
     @property
     def moto_lock(self) -> LockSet:
@@ -219,161 +222,165 @@ class LambdaRouter:
         for function in functions:
             self.functions[function.name] = function
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        refusal = self.access.refusal(environ) or _not_an_aws_api(environ)
-        if refusal is not None:
-            return forbidden(refusal, start_response)
-        if self.iam.enforcing:
-            refused = self._authorize(environ)
-            if refused is not None:
-                status, headers, body = refused
-                start_response(status, [*headers, ("Content-Length", str(len(body)))])
-                return [body]
-        path = environ.get("PATH_INFO", "")
-        if environ.get("REQUEST_METHOD") == "GET" and _ACCOUNT_SETTINGS_PATH.match(path) and self._clients is not None:
-            # moto has no GetAccountSettings
-            settings = local_operations.lambda_account_settings(self._clients("lambda"), self.account_concurrency)
-            data = json.dumps(settings).encode()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-            return [data]
-        match = _INVOKE_PATH.match(environ.get("PATH_INFO", ""))
-        if environ.get("REQUEST_METHOD") == "POST" and match:
-            function = self.functions.get(function_name_of(match.group("name")))
-            if function is not None:
-                return self._invoke(function, environ, start_response)
-        if refusals.concerns(environ):
-            refused = refusals.refusal(environ, _peek_body(environ))
-            if refused is not None:
-                status, headers, body = refused
-                start_response(status, headers)
-                return [body]
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if self.faults is not None and target:
-            injected = self._inject(target, environ)
-            if injected is not None:
-                status, headers, body = injected
-                start_response(status, headers)
-                return [body]
-        if self.stepfunctions is not None and target.startswith(STEP_FUNCTIONS):
-            action = target[len(STEP_FUNCTIONS) :]
-            if action in STEP_FUNCTIONS_ACTIONS:
-                return self._step_functions(self.stepfunctions, action, environ, start_response)
-        local_api = _LOCAL_APIS.get(target)
-        if local_api is not None and self._clients is not None:
-            answer = self._answer(local_api, environ, start_response)
-            if answer is not None:
-                return answer
-        if not self._serialize:
-            return list(self._app(environ, start_response))
-        if self.dynamodb is not None and target.startswith(DYNAMODB_TARGET):
-            return self._dynamodb(self.dynamodb, target, environ, start_response)
-        with self.locks.of(environ):
-            return self._moto(target, environ, start_response)
+    def handle(self, request: Request) -> Response:
+        """The answer to `request`: the first step's that answers (the last, moto, always does)."""
+        for _, step in self.steps:
+            response = step(request)
+            if response is not None:
+                return response
+        raise AssertionError("moto answers every request")  # pragma: no cover
 
-    def _moto(self, target: str, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        """moto's answer, inside the request's lock. The body is produced there too: moto renders
-        it lazily."""
-        if self.meter is not None and target:
-            return self.meter.around(target, _peek_body(environ), lambda: list(self._app(environ, start_response)))
-        return list(self._app(environ, start_response))
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        """The WSGI adapter: the environ read once into a Request, the Response written back."""
+        response = self.handle(Request.from_environ(environ))
+        start_response(response.status_line, response.headers)
+        return [response.body]
 
-    def _dynamodb(
-        self, model: DynamoDbConcurrency, target: str, environ: dict[str, Any], start_response: Any
-    ) -> list[bytes]:
-        """A DynamoDB request through the concurrency model: refused as AWS would refuse it under
-        load, or answered by moto inside the lock of its backend."""
-        operation = target[len(DYNAMODB_TARGET) :]
-        refusal, answer = model.answer(
-            operation,
-            _peek_body(environ),
-            self.locks.of(environ),
-            lambda: self._moto(target, environ, start_response),
-        )
-        if refusal is None:
-            return answer
-        status, headers, body = refusal
-        start_response(status, headers)
-        return [body]
+    # --- the steps, in the order of CHAIN ---------------------------------------------------------
 
-    def _authorize(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes] | None:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(body)  # read again by whoever answers
-        call = read_call(environ, body)
-        if call is None:
-            return None
-        with self.locks.of(environ):  # IAM's, STS's (and a redrive's SQS) backends are moto's too
-            verdict = self.iam.authorize(call)
-        return denied_response(call, verdict) if verdict is not None else None
-
-    def _inject(self, target: str, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes] | None:
-        assert self.faults is not None
-        prefix, _, operation = target.partition(".")
-        service = _SERVICES.get(prefix)
-        if service is None:
-            return None
-        fault = self.faults.decide(service, operation, _peek_body(environ))
-        return throttle_response(service) if fault is not None else None
-
-    def _answer(self, api: tuple[str, Any], environ: dict[str, Any], start_response: Any) -> list[bytes] | None:
-        """An API moto lacks or answers unlike AWS, answered here with AWS's request and response
-        shapes; None when moto's answer is the right one (the request is left for it)."""
-        service, call = api
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        raw = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(raw)  # moto may read it after all
-        request = json.loads(raw or b"{}")
-        try:
-            status, body = "200 OK", call(self._clients(service), request)
-        except local_operations.LocalApiError as error:
-            status, body = "400 Bad Request", {"__type": error.code, "message": error.message}
-        if body is executions.PASS:
-            return None
-        data = json.dumps(body).encode()
-        start_response(status, [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(data)))])
-        return [data]
+    def _web_access(self, request: Request) -> Response | None:
+        refusal = self.access.refusal_of(request.host, request.header("Origin"), request.scheme)
+        return Response.of(*forbidden_answer(refusal)) if refusal is not None else None
 
     @staticmethod
-    def _step_functions(
-        service: StepFunctions, action: str, environ: dict[str, Any], start_response: Any
-    ) -> list[bytes]:
-        try:
-            request = json.loads(_peek_body(environ) or b"{}")
-            status, body = "200 OK", service.answer(action, request if isinstance(request, dict) else {})
-        except ValueError:
-            status, body = "400 Bad Request", {"__type": "SerializationException", "message": "the body is not JSON"}
-        except local_operations.LocalApiError as error:
-            status, body = "400 Bad Request", {"__type": error.code, "message": error.message}
-        data = json.dumps(body).encode()
-        start_response(status, [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(data)))])
-        return [data]
+    def _not_an_aws_api(request: Request) -> Response | None:
+        """moto's own API (its dashboard, `reset` that wipes every backend, seeding, recording) is
+        not AWS's: the endpoint refuses it, so no client can empty or reshape a running stack."""
+        if request.path == MOTO_API or request.path.startswith(MOTO_API + "/"):
+            reason = f"{request.path} is moto's own API, not an AWS API: the local endpoint does not serve it"
+            return Response.of(*forbidden_answer(reason))
+        return None
 
-    def _invoke(self, function: LocalFunction, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        raw = environ["wsgi.input"].read(length) if length else b""
+    def _authorize(self, request: Request) -> Response | None:
+        if not self.iam.enforcing:
+            return None
+        call = read_call(request)
+        if call is None:
+            return None
+        with self.locks.of(request):  # IAM's, STS's (and a redrive's SQS) backends are moto's too
+            verdict = self.iam.authorize(call)
+        return Response.of(*denied_response(call, verdict)).with_length() if verdict is not None else None
+
+    def _account_settings(self, request: Request) -> Response | None:
+        """moto has no GetAccountSettings."""
+        if request.action != "GetAccountSettings" or request.protocol != "rest-json" or self._clients is None:
+            return None
+        settings = local_operations.lambda_account_settings(self._clients("lambda"), self.account_concurrency)
+        return Response.json_answer(200, settings)
+
+    def _invoke(self, request: Request) -> Response | None:
+        named = request.invoked_function
+        function = self.functions.get(function_name_of(named)) if named is not None else None
+        if function is None:
+            return None
+        raw = request.body
         try:
             payload = json.loads(raw, parse_constant=_not_json) if raw else {}
         except (ValueError, RecursionError) as error:
             # As Lambda answers a payload it cannot parse: the function is not run.
             reason = "too deeply nested" if isinstance(error, RecursionError) else type(error).__name__
-            data = json.dumps({"Type": "User", "message": f"Could not parse request body into json: {reason}"}).encode()
-            start_response(
-                "400 Bad Request",
-                [
-                    ("Content-Type", "application/json"),
-                    ("x-amzn-ErrorType", "InvalidRequestContentException"),
-                    ("Content-Length", str(len(data))),
-                ],
+            answer = Response.json_answer(
+                400, {"Type": "User", "message": f"Could not parse request body into json: {reason}"}
             )
-            return [data]
+            answer.headers.insert(1, ("x-amzn-ErrorType", "InvalidRequestContentException"))
+            return answer
         result = function.invoke_under(self.faults, payload, raw)
         headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST")]
         if result.error:
             headers.append(("X-Amz-Function-Error", "Unhandled"))
-        body = result.body
-        headers.append(("Content-Length", str(len(body))))
-        start_response("200 OK", headers)
-        return [body]
+        return Response(200, headers, result.body).with_length()
+
+    @staticmethod
+    def _refuse(request: Request) -> Response | None:
+        refused = aws_refusal(request)
+        return Response.of(*refused) if refused is not None else None
+
+    def _inject(self, request: Request) -> Response | None:
+        if self.faults is None or not request.target:
+            return None
+        service = _SERVICES.get(request.target_prefix)
+        if service is None:
+            return None
+        fault = self.faults.decide(service, request.action, request.body)
+        return Response.of(*throttle_response(service)) if fault is not None else None
+
+    def _step_functions(self, request: Request) -> Response | None:
+        """Step Functions' APIs, answered by the local Step Functions (eventflow's interpreter)."""
+        service = self.stepfunctions
+        if service is None or request.target_prefix != STEP_FUNCTIONS or request.action not in STEP_FUNCTIONS_ACTIONS:
+            return None
+        body = request.json
+        if not isinstance(body, dict):
+            error = {"__type": "SerializationException", "message": "the request body is not a JSON object"}
+            return Response.json_answer(400, error, "application/x-amz-json-1.0")
+        try:
+            return Response.json_answer(200, service.answer(request.action, body), "application/x-amz-json-1.0")
+        except local_operations.LocalApiError as failure:
+            answer = {"__type": failure.code, "message": failure.message}
+            return Response.json_answer(400, answer, "application/x-amz-json-1.0")
+
+    def _answer_locally(self, request: Request) -> Response | None:
+        """An API moto lacks or answers unlike AWS, answered here with AWS's request and response
+        shapes; None when moto's answer is the right one (the request is left for it)."""
+        api = self.local_apis.get(request.target)
+        if api is None or self._clients is None or not isinstance(request.json, dict):
+            return None
+        service, call = api
+        try:
+            status, body = 200, call(self._clients(service), request.json)
+        except local_operations.LocalApiError as error:
+            status, body = 400, {"__type": error.code, "message": error.message}
+        if body is local_operations.PASS:
+            return None
+        return Response.json_answer(status, body, "application/x-amz-json-1.0")
+
+    def _dynamodb(self, request: Request) -> Response | None:
+        """A DynamoDB request through the concurrency model: refused as AWS would refuse it under
+        load, or answered by moto inside the lock of its backend."""
+        model = self.dynamodb
+        if not self._serialize or model is None or not request.target.startswith(DYNAMODB_TARGET):
+            return None
+        answered: list[Response] = []
+
+        def moto() -> list[bytes]:
+            answered.append(self._moto_answer(request))
+            return [answered[-1].body]
+
+        refusal, _ = model.answer(request.action, request.json, self.locks.of(request), moto)
+        if refusal is not None:
+            return Response.of(*refusal)
+        return answered[-1]
+
+    def _moto(self, request: Request) -> Response:
+        """moto's answer: inside the lock of its backends (all of them for a service that has none
+        of its own), unless the router does not serialize (moto as shipped)."""
+        if not self._serialize:
+            return self._moto_answer(request)
+        with self.locks.of(request):
+            return self._moto_answer(request)
+
+    def _moto_answer(self, request: Request) -> Response:
+        """moto's answer, its body rendered here (moto renders it lazily: inside the caller's lock)."""
+        captured: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            captured.append((status, list(headers)))
+
+        def answer() -> list[bytes]:
+            answered = self._app(request.environ(), start_response)
+            try:
+                return [b"".join(answered)]
+            finally:
+                close = getattr(answered, "close", None)
+                if close is not None:
+                    close()
+
+        if self.meter is not None and request.target:
+            body = b"".join(self.meter.around(request.target, request.body, answer))
+        else:
+            body = answer()[0]
+        status, headers = captured[-1]
+        return Response.of(status, headers, body)
 
 
 class EmbeddedAws:
@@ -400,16 +407,33 @@ class EmbeddedAws:
         self.router: LambdaRouter | None = None
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
+        self._previous_moto_port: str | None = None
 
     @property
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> EmbeddedAws:
-        # The ASL engine's service integrations call http://localhost:$MOTO_PORT: it must be
-        # this server's port, or every Task fails to connect.
+    def _engine_calls_back_here(self) -> None:
+        """THE ONE PLACE moto's Step Functions interpreter is told where to call back: its service
+        integrations call http://localhost:$MOTO_PORT, a variable of the process, so it must be
+        this server's port or every Task fails to connect. The engine that replaces moto's is
+        given its endpoint instead; this method goes with moto's. `stop` gives the variable back
+        to whichever server had it before (a second server, started and stopped in the same
+        process, must not leave the first one's executions calling a closed port)."""
+        self._previous_moto_port = os.environ.get("MOTO_PORT")
         os.environ["MOTO_PORT"] = str(self.port)
-        os.environ.setdefault("MOTO_ACCOUNT_ID", ACCOUNT_ID)
+
+    def _engine_calls_back_elsewhere(self) -> None:
+        if os.environ.get("MOTO_PORT") != str(self.port):
+            return
+        if self._previous_moto_port is None:
+            os.environ.pop("MOTO_PORT", None)
+        else:
+            os.environ["MOTO_PORT"] = self._previous_moto_port
+
+    def start(self) -> EmbeddedAws:
+        self._engine_calls_back_here()
+        os.environ.setdefault("MOTO_ACCOUNT_ID", ACCOUNT_ID)  # moto's default account: the stack's
         from moto.core.config import default_user_config
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
@@ -422,10 +446,12 @@ class EmbeddedAws:
         # A failing state is in its execution's history (and the console); the engine would also
         # log each one with its whole parsed definition, kilobytes a time.
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
-        if self._speed_up:
-            engine.speed_up()
-        asl_patches.apply()  # the engine runs ASL as AWS documents it (tests/conformance)
-        engine.report_access_denied_as_aws()
+        # What eventflow changes in moto, each entry on its own (a failure is logged by name, the
+        # others apply): the speed-ups (not on the benchmark's peer), then the corrections that
+        # make the engine run ASL as AWS documents it (tests/conformance).
+        moto_registry.REGISTRY.apply_all(
+            groups=(moto_registry.SPEED, moto_registry.CONFORMANCE) if self._speed_up else (moto_registry.CONFORMANCE,)
+        )
 
         class _QuietHandler(MotoRequestHandler):
             def log_request(self, *args: Any, **kwargs: Any) -> None:
@@ -437,6 +463,7 @@ class EmbeddedAws:
             clients=self._client,
             serialize=self._serialize,
             access=self.access,
+            local_apis=local_apis.table(),
         )
         if self._speed_up:
             from workflow.local import mocking
@@ -496,6 +523,7 @@ class EmbeddedAws:
             return self._clients[service]
 
     def stop(self) -> None:
+        self._engine_calls_back_elsewhere()
         inprocess.withdraw(self.host, self.port)
         if self._server is not None:
             self._server.shutdown()

@@ -66,33 +66,45 @@ class AccessPolicy:
         return ANY_HOST in self.hosts or host_name(host) in self.hosts
 
     def refusal(self, environ: dict[str, Any]) -> str | None:
-        host = str(environ.get("HTTP_HOST") or "")
+        """For a WSGI environ."""
+        origin = environ.get("HTTP_ORIGIN")
+        return self.refusal_of(
+            str(environ.get("HTTP_HOST") or ""),
+            None if origin is None else str(origin),
+            str(environ.get("wsgi.url_scheme") or "http"),
+        )
+
+    def refusal_of(self, host: str, origin: str | None, scheme: str = "http") -> str | None:
+        """For a request to `host` (its Host header) from `origin` (its Origin header, if any)."""
         if not host or not self.host_allowed(host):
             return "this server answers only to its own host names (loopback)"
-        origin = environ.get("HTTP_ORIGIN")
         if origin is None:
             return None
         try:
-            normalized = normalize_origin(str(origin))
+            normalized = normalize_origin(origin)
         except ValueError:
             return "requests from web pages are refused (the Origin is not allowed)"
-        if normalized in self.origins or normalized == _own_origin(environ, host):
+        if normalized in self.origins or normalized == _own_origin(scheme, host):
             return None  # allowed by the operator, or a page this very server served
         return "requests from web pages are refused (the Origin is not allowed; see --allow-origin)"
 
 
-def _own_origin(environ: dict[str, Any], host: str) -> str | None:
+def _own_origin(scheme: str, host: str) -> str | None:
     try:
-        return normalize_origin(f"{environ.get('wsgi.url_scheme') or 'http'}://{host}")
+        return normalize_origin(f"{scheme}://{host}")
     except ValueError:
         return None
 
 
-def forbidden(reason: str, start_response: Any) -> list[bytes]:
+def forbidden_answer(reason: str) -> tuple[str, list[tuple[str, str]], bytes]:
     """A plain 403, with no CORS header: the browser's page learns nothing."""
     body = f"Forbidden: {reason}\n".encode()
-    start_response(
-        "403 Forbidden",
-        [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))), ("Vary", "Origin")],
-    )
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))), ("Vary", "Origin")]
+    return "403 Forbidden", headers, body
+
+
+def forbidden(reason: str, start_response: Any) -> list[bytes]:
+    """`forbidden_answer`, to a WSGI server."""
+    status, headers, body = forbidden_answer(reason)
+    start_response(status, headers)
     return [body]
