@@ -74,6 +74,7 @@ def test_the_steps_are_declared_in_order() -> None:
         "Lambda Invoke",
         "request refusals",
         "fault injection",
+        "Step Functions",
         "APIs answered locally",
         "DynamoDB concurrency",
         "moto",

@@ -1,11 +1,11 @@
-"""The local engine's speed-ups keep its behaviour: forgotten executions are only the oldest
-succeeded ones beyond the limit; failed ones stay for the operator."""
+"""The local Step Functions and the embedded backends keep their behaviour while keeping little:
+forgotten executions are only the oldest succeeded ones beyond the limit (failed ones stay for
+the operator), threads are reused, and the backends' bounds keep SQS's and SNS's semantics."""
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from typing import Any
 
@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import boto, pass_state_machine, state_machine
 from tests.waiting import eventually
-from workflow.local import engine, moto_registry, stepfunctions
+from workflow.local import moto_registry, stepfunctions
 
 pytestmark = pytest.mark.local
 
@@ -99,10 +99,7 @@ def test_queue_counts_keep_sqs_semantics(embedded_aws: Any) -> None:
     assert sorted(m["Body"] for m in rest) == sorted({"a", "b", "c"} - {taken["Body"]})
 
 
-def _engine_client(service: str) -> Any:
-    from moto.stepfunctions.parser.asl.utils import boto_client
-
-    return boto_client.boto_client_for("us-east-1", service)
+ROLE = "arn:aws:iam::123456789012:role/engine-tests"
 
 
 def _answer(status: int, body: bytes) -> Any:
@@ -115,39 +112,6 @@ def _answer(status: int, body: bytes) -> Any:
     return AWSResponse("http://local", status, {"Content-Type": "application/x-amz-json-1.0"}, Raw())
 
 
-def test_the_engines_clients_retry_a_lost_connection(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
-
-    monkeypatch.setattr(engine, "ENGINE_BACKOFF_BASE_SECONDS", 0.01)
-    client = _engine_client("dynamodb")
-    sends: list[str] = []
-
-    def drop_two(request: Any, **_: Any) -> None:
-        sends.append(request.url)
-        if len(sends) == 1:
-            raise EndpointConnectionError(endpoint_url=request.url)
-        if len(sends) == 2:
-            raise ConnectionClosedError(endpoint_url=request.url)
-
-    client.meta.events.register("before-send.dynamodb.ListTables", drop_two, unique_id="test-drop-two")
-    try:
-        assert "TableNames" in client.list_tables()
-        assert len(sends) == engine.ENGINE_ATTEMPTS == 3
-        sends.clear()
-
-        def always_drop(request: Any, **_: Any) -> None:
-            sends.append(request.url)
-            raise EndpointConnectionError(endpoint_url=request.url)
-
-        client.meta.events.unregister("before-send.dynamodb.ListTables", unique_id="test-drop-two")
-        client.meta.events.register("before-send.dynamodb.ListTables", always_drop, unique_id="test-drop-two")
-        with pytest.raises(EndpointConnectionError):
-            client.list_tables()
-        assert len(sends) == 3  # a few attempts, then the Task sees the failure
-    finally:
-        client.meta.events.unregister("before-send.dynamodb.ListTables", unique_id="test-drop-two")
-
-
 @pytest.mark.parametrize(
     ("status", "error"),
     [(400, "ProvisionedThroughputExceededException"), (400, "ThrottlingException"), (500, "InternalServerError")],
@@ -157,7 +121,7 @@ def test_the_engines_clients_leave_service_errors_to_the_states_retry(
 ) -> None:
     from botocore.exceptions import ClientError
 
-    client = _engine_client("dynamodb")
+    client = embedded_aws.router.stepfunctions.engine.integrations.client("dynamodb", ROLE)
     sends: list[str] = []
 
     def refuse(request: Any, **_: Any) -> Any:
@@ -174,11 +138,7 @@ def test_the_engines_clients_leave_service_errors_to_the_states_retry(
     assert len(sends) == 1
 
 
-def test_the_engines_thread_list_does_not_grow_with_executions(embedded_aws: Any) -> None:
-    import importlib
-
-    from moto.stepfunctions.parser import utils
-
+def test_the_engines_threads_do_not_grow_with_executions(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     sfn = boto("stepfunctions", embedded_aws.endpoint_url)
     branch = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
     both = {"Type": "Parallel", "Branches": [branch, branch], "End": True}
@@ -187,16 +147,16 @@ def test_the_engines_thread_list_does_not_grow_with_executions(embedded_aws: Any
     def succeeded() -> int:
         return len(sfn.list_executions(stateMachineArn=arn, statusFilter="SUCCEEDED", maxResults=100)["executions"])
 
-    # Waves of 10, so that at most ~40 engine threads run at once; ≥ 4 per execution, 240 in all.
+    monkeypatch.setattr(threading.Thread, "start", threading.Thread.start)  # restored after the test
+    started = _thread_names_started()
+    # Waves of 10 executions of two branches each, 60 in all: the threads follow the work running
+    # at once (reused workers), not the executions.
     for wave in range(6):
         for i in range(10):
             sfn.start_execution(stateMachineArn=arn, name=f"t-{wave}-{i}", input="{}")
         eventually(lambda wave=wave: succeeded() == 10 * (wave + 1), timeout=30, what=f"wave {wave} succeeded")
-    users = {
-        id(importlib.import_module(f"moto.stepfunctions.parser.{m}").TMP_THREADS) for m in engine.THREAD_LIST_USERS
-    }
-    assert users == {id(utils.TMP_THREADS)}  # one list, wherever moto appends to it
-    assert len(utils.TMP_THREADS) < 120, len(utils.TMP_THREADS)
+    engine_threads = [name for name in started if name.startswith("asl-")]
+    assert len(engine_threads) <= 30, engine_threads
 
 
 def _finished(sfn: Any, arn: str, name: str) -> dict[str, Any]:
@@ -239,7 +199,6 @@ def test_executions_branches_and_states_that_cannot_time_out_reuse_the_engines_t
     # moto as shipped starts 7 an execution here (its own, its program's, 2 branches, their
     # programs, the Parallel state's): 56. Reused workers: at most one per piece running at once.
     assert len(engine_threads) <= 3, engine_threads
-    assert not [name for name in engine_threads if "_exec_and_notify" in name or "eval" in name]
 
 
 def test_a_task_past_its_timeout_fails_with_states_timeout_and_its_waits_reuse_threads(
@@ -275,7 +234,7 @@ def test_a_task_past_its_timeout_fails_with_states_timeout_and_its_waits_reuse_t
     for i in range(4):
         sfn.start_execution(stateMachineArn=arn, name=f"quick-{i}", input='{"seconds": 0}')
         assert _finished(sfn, arn, f"quick-{i}")["status"] == "SUCCEEDED"
-    assert started.count("asl-state") <= 1  # one worker, reused by every Task's wait
+    assert not [name for name in started if name.startswith("asl-") and name != "asl-execution"]  # no thread a Task
     sfn.start_execution(stateMachineArn=arn, name="slow", input='{"seconds": 3}')
     slow = _finished(sfn, arn, "slow")
     assert (slow["status"], slow.get("error")) == ("FAILED", "States.Timeout")
@@ -287,7 +246,7 @@ def test_nested_parallel_and_map_states_finish_when_every_engine_thread_is_busy(
     embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # One worker for branches and iterations: the rest run on the thread that waits for them.
-    monkeypatch.setattr(engine.WORKER_POOLS["state"], "limit", 1)
+    monkeypatch.setattr(embedded_aws.router.stepfunctions.engine.workers, "limit", 1)
     sfn = boto("stepfunctions", embedded_aws.endpoint_url)
     leaf = {"StartAt": "Twice", "States": {"Twice": {"Type": "Pass", "Parameters": {"v.$": "$"}, "End": True}}}
     each = {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": leaf, "End": True}
@@ -306,7 +265,7 @@ def test_nested_parallel_and_map_states_finish_when_every_engine_thread_is_busy(
 def test_executions_beyond_the_engines_threads_wait_started_and_all_finish(
     embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine.WORKER_POOLS["execution"], "limit", 1)
+    monkeypatch.setattr(embedded_aws.router.stepfunctions.executions, "limit", 1)
     sfn = boto("stepfunctions", embedded_aws.endpoint_url)
     wait = {"Type": "Wait", "Seconds": 1, "End": True}
     arn = state_machine(sfn, {"StartAt": "Wait", "States": {"Wait": wait}}, name="queued")
@@ -377,20 +336,9 @@ def test_sqs_remembers_the_newest_deleted_receipt_handles_and_takes_older_ones_a
 
 
 def test_executions_first_run_together_on_a_definition_each_retry_as_many_times_as_declared(
-    embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
+    embedded_aws: Any,
 ) -> None:
-    """The parsed definition is shared by its executions, and moto gives a component the key of
-    its per-execution counters (a Retrier's attempts) the first time one reads it: read by two
-    executions at once, one's key replaced the other's, whose attempts restarted from zero."""
-    from moto.stepfunctions.parser.asl.component import eval_component
-
-    made = eval_component.long_uid
-
-    def slow_uid() -> str:  # widens the window in which two readers see no key yet
-        time.sleep(0.05)
-        return made()
-
-    monkeypatch.setattr(eval_component, "long_uid", slow_uid)
+    """The compiled definition is shared by its executions; each counts its own retries."""
     sfn = boto("stepfunctions", embedded_aws.endpoint_url)
     branch = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "always"}}}
     retry = [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 1}]

@@ -2,11 +2,11 @@
 
 The pipeline runs a first count of events (cold starts, parsed definitions, connection pools
 and caches fill up), then the rest; after each part, every place that keeps something per event
-is sized with everything it references (pympler's `asizeof`): moto's Step Functions executions
-and their histories, DynamoDB tables, SQS queues (their messages and the receipt handles of
-deleted ones), SNS topics (published messages kept for inspection), and moto's list of engine
-threads. Growth per event is the difference divided by the events of the second part; the
-process's resident memory is read too, so that what no source accounts for shows.
+is sized with everything it references (pympler's `asizeof`): the local Step Functions'
+executions and their histories, DynamoDB tables, SQS queues (their messages and the receipt
+handles of deleted ones) and SNS topics (published messages kept for inspection). Growth per
+event is the difference divided by the events of the second part; the process's resident memory
+is read too, so that what no source accounts for shows.
 
 (Tracing every allocation with tracemalloc instead slows the process so much that the
 clients' 60 s read timeouts expire on a loaded machine.)
@@ -26,23 +26,21 @@ ITEMS = "DynamoDB tables (moto)"  # the stored items, and their indexes
 Progress = Callable[[str], None]
 
 
-def sources() -> dict[str, Any]:
-    """The places that keep something per event, by name."""
+def sources(stepfunctions: Any) -> dict[str, Any]:
+    """The places that keep something per event, by name (`stepfunctions`: the local Step
+    Functions' state machines, with their executions)."""
     from moto.dynamodb.models import dynamodb_backends
     from moto.sns.models import sns_backends
     from moto.sqs.models import sqs_backends
-    from moto.stepfunctions.parser import utils
-    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
     def backends(backend_dict: Any) -> list[Any]:
         return [backend for regions in backend_dict.values() for backend in regions.values()]
 
     return {
-        "Step Functions executions (moto)": backends(stepfunctions_parser_backends),
+        "Step Functions executions": stepfunctions,
         ITEMS: backends(dynamodb_backends),
         "SQS queues (moto)": backends(sqs_backends),
         "SNS topics (moto)": backends(sns_backends),
-        "engine thread list (moto TMP_THREADS)": utils.TMP_THREADS,
     }
 
 
@@ -82,7 +80,7 @@ def measure(runtime: Any, first: int, second: int, progress: Progress) -> dict[s
 
     def reading() -> tuple[dict[str, int], float]:
         gc.collect()
-        return sizes(sources()), bench.rss_mb()
+        return sizes(sources(runtime.aws.router.stepfunctions.kept())), bench.rss_mb()
 
     push(first, 2 * 10**7)
     before, rss_before = reading()

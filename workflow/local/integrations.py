@@ -44,6 +44,7 @@ _OPTIMIZED: dict[str, tuple[str, str, str, str, frozenset[str]]] = {
     "sqs": ("sqs", "SQS", "AmazonSQSException", "AmazonSQS", frozenset({"sendMessage"})),
 }
 ClientFactory = Callable[[str, str], Any]  # (botocore service, role ARN) -> a client acting as the role
+Sessions = Callable[[str], Any]  # role ARN -> the credentials it acts with now (None: the account's)
 
 
 def _json_text(value: Any) -> str:
@@ -91,13 +92,14 @@ def _read_payload(raw: bytes) -> Any:
 class ServiceIntegrations:
     """The `Integrations` port over the embedded AWS."""
 
-    def __init__(self, client_for: ClientFactory) -> None:
+    def __init__(self, client_for: ClientFactory, sessions: Sessions = lambda role_arn: None) -> None:
         self._client_for = client_for
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._sessions = sessions
+        self._clients: dict[tuple[str, str, Any], Any] = {}
         self._lock = threading.Lock()
 
     def client(self, service: str, role_arn: str) -> Any:
-        key = (service, role_arn)
+        key = (service, role_arn, self._sessions(role_arn))  # a role's new session: a new client
         made = self._clients.get(key)
         if made is None:
             with self._lock:

@@ -18,9 +18,9 @@ Entries can be disabled by name (``EVENTFLOW_MOTO_DISABLE=a,b`` or ``Registry(di
 so that the stack starts on a newer moto with the broken ones off. ``python -m
 workflow.local.moto_registry`` prints each entry's state and verdict on the installed moto.
 
-The entries of this module are the backends' (DynamoDB, SQS, SNS, moto's request dispatch). The
-Step Functions interpreter's corrections (`asl_patches`) and speed-ups (`engine`) register
-theirs here too when imported, with no probe where they have none.
+The entries are the backends' (DynamoDB, SQS, SNS, moto's request dispatch): Step Functions is
+not moto's here but eventflow's own (`workflow.local.stepfunctions`), so moto's interpreter is
+neither corrected nor sped up; the benchmark's peer runs it as shipped.
 """
 
 from __future__ import annotations
@@ -632,9 +632,8 @@ def table(registry: Registry = REGISTRY) -> str:
 
 def main() -> None:
     logging.basicConfig(level=logging.CRITICAL)
-    # This module as imported (run as __main__ it is a second copy), and every module that
-    # registers entries.
-    from workflow.local import asl_patches, engine, moto_registry  # noqa: F401
+    # This module as imported (run as __main__ it is a second copy).
+    from workflow.local import moto_registry
 
     print(moto_registry.table())
 

@@ -18,7 +18,6 @@ from typing import Any, TextIO
 from workflow import bootstrap, constants
 from workflow.bootstrap import Credentials, Settings
 from workflow.constants import ENV_ENDPOINT_URL, POWERTOOLS_SERVICE_NAME, STACK_NAME
-from workflow.local import engine
 from workflow.local.dynamodb_concurrency import ConcurrencySettings, DynamoDbConcurrency
 from workflow.local.faults import FaultPlan
 from workflow.local.figures import EMF
@@ -229,7 +228,7 @@ class LocalRuntime:
                 )
         for role_arn in set(deployment.state_machine_roles.values()):
             with lock:
-                engine.ROLE_SESSIONS[role_arn] = iam.assume(role_arn, service="states.amazonaws.com")
+                self.aws.role_sessions[role_arn] = iam.assume(role_arn, service="states.amazonaws.com")
         self._operator(deployment)
 
     def _operator(self, deployment: Deployment) -> None:

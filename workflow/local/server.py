@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 from urllib.parse import unquote
 
-from workflow.local import asl_patches, engine, inprocess, local_apis, moto_registry  # noqa: F401  (their entries)
+from workflow.bootstrap import Credentials
+from workflow.local import inprocess, local_apis, moto_registry
 from workflow.local import operations as local_operations
 from workflow.local.dynamodb_concurrency import TARGET_PREFIX as DYNAMODB_TARGET
 from workflow.local.dynamodb_concurrency import DynamoDbConcurrency
@@ -28,9 +29,9 @@ from workflow.local.lambdas import LocalFunction
 from workflow.local.operations import LocalApi
 from workflow.local.refusals import refusal as aws_refusal
 from workflow.local.request import Request, Response
-from workflow.local.webaccess import AccessPolicy, forbidden_answer
 from workflow.local.stepfunctions import ACTIONS as STEP_FUNCTIONS_ACTIONS
 from workflow.local.stepfunctions import StepFunctions
+from workflow.local.webaccess import AccessPolicy, forbidden_answer
 
 DEFAULT_PORT = 4566
 ACCOUNT_ID = "123456789012"
@@ -408,18 +409,20 @@ class EmbeddedAws:
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         self._previous_moto_port: str | None = None
+        # Who a state machine's Task states act as: its role's ARN -> a session of that role (a
+        # runtime that enforces IAM registers its state machines' roles); any other role acts
+        # as an identity of the account.
+        self.role_sessions: dict[str, Credentials] = {}
 
     @property
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def _engine_calls_back_here(self) -> None:
-        """THE ONE PLACE moto's Step Functions interpreter is told where to call back: its service
-        integrations call http://localhost:$MOTO_PORT, a variable of the process, so it must be
-        this server's port or every Task fails to connect. The engine that replaces moto's is
-        given its endpoint instead; this method goes with moto's. `stop` gives the variable back
-        to whichever server had it before (a second server, started and stopped in the same
-        process, must not leave the first one's executions calling a closed port)."""
+        """moto as shipped only (the benchmark's peer): moto's Step Functions interpreter calls
+        http://localhost:$MOTO_PORT, a variable of the process, so it must be this server's port
+        or every Task fails to connect. `stop` gives the variable back to whichever server had it
+        before. The local Step Functions is given its endpoint instead."""
         self._previous_moto_port = os.environ.get("MOTO_PORT")
         os.environ["MOTO_PORT"] = str(self.port)
 
@@ -432,7 +435,8 @@ class EmbeddedAws:
             os.environ["MOTO_PORT"] = self._previous_moto_port
 
     def start(self) -> EmbeddedAws:
-        self._engine_calls_back_here()
+        if not self._speed_up:
+            self._engine_calls_back_here()
         os.environ.setdefault("MOTO_ACCOUNT_ID", ACCOUNT_ID)  # moto's default account: the stack's
         from moto.core.config import default_user_config
         from moto.moto_server.werkzeug_app import (
@@ -442,16 +446,14 @@ class EmbeddedAws:
         )
         from werkzeug.serving import make_server
 
-        default_user_config["stepfunctions"]["execute_state_machine"] = True
-        # A failing state is in its execution's history (and the console); the engine would also
-        # log each one with its whole parsed definition, kilobytes a time.
+        # moto's own Step Functions runs executions only for the benchmark's peer (moto as
+        # shipped); a failing state there would be logged with its whole parsed definition.
+        default_user_config["stepfunctions"]["execute_state_machine"] = not self._speed_up
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
-        # What eventflow changes in moto, each entry on its own (a failure is logged by name, the
-        # others apply): the speed-ups (not on the benchmark's peer), then the corrections that
-        # make the engine run ASL as AWS documents it (tests/conformance).
-        moto_registry.REGISTRY.apply_all(
-            groups=(moto_registry.SPEED, moto_registry.CONFORMANCE) if self._speed_up else (moto_registry.CONFORMANCE,)
-        )
+        # What eventflow changes in moto's backends, each entry on its own (a failure is logged by
+        # name, the others apply); none on the benchmark's peer, moto as shipped.
+        if self._speed_up:
+            moto_registry.REGISTRY.apply_all()
 
         class _QuietHandler(MotoRequestHandler):
             def log_request(self, *args: Any, **kwargs: Any) -> None:
@@ -469,7 +471,9 @@ class EmbeddedAws:
             from workflow.local import mocking
 
             self.router.stepfunctions = StepFunctions(
-                ServiceIntegrations(self._task_client), account=ACCOUNT_ID, mock_config=mocking.installed
+                ServiceIntegrations(self._task_client, self.role_sessions.get),
+                account=ACCOUNT_ID,
+                mock_config=mocking.installed,
             )
         try:
             self._server = make_server(self.host, self.port, self.router, threaded=True, request_handler=_QuietHandler)
@@ -489,7 +493,7 @@ class EmbeddedAws:
         import boto3
         from botocore.config import Config
 
-        credentials = engine.ROLE_SESSIONS.get(role_arn)
+        credentials = self.role_sessions.get(role_arn)
         session: Any = boto3.session.Session()
         return session.client(
             service,

@@ -769,6 +769,10 @@ class StepFunctions:
         with self._lock:
             return sum(1 for e in self._by_arn.values() if e.status == "RUNNING" and e.machine.arn in machines)
 
+    def kept(self) -> dict[str, StateMachine]:
+        """The state machines, each with the executions it keeps (what memory per event is)."""
+        return self._machines
+
     def machine_named(self, name: str) -> StateMachine | None:
         with self._lock:
             return self._machines.get(self._machine_arn(name))

@@ -111,5 +111,3 @@ def _alone(name: str, state: dict[str, Any]) -> dict[str, Any]:
     targets.update(catcher.get("Next") for catcher in state.get("Catch") or [] if isinstance(catcher, dict))
     stand_ins = {str(t): {"Type": "Succeed"} for t in targets if isinstance(t, str) and t != name}
     return {"StartAt": name, "States": {**stand_ins, name: state}}
-
-
