@@ -59,7 +59,16 @@ def test_the_rendering_sets_each_cost_of_moto_as_shipped_against_this_runtimes()
             "engine": {"executions": 10, "per_second": 5.0, **costs(10.0, 0.0, 20.0)},
             "peer": {"executions": 10, "per_second": 2.0, **costs(30.0, 7.0, 100.0)},
             "engine_ratio": 2.5,
+            "paced": {
+                "rate_per_second": 50.0,
+                "events": 1000,
+                "stored": 1000,
+                "p50_s": 1.1,
+                "p95_s": 1.4,
+                "p99_s": 1.5,
+            },
         }
     )
+    assert "1000/1000 events published at 50/s: publish→stored p50 1.1 s, p95 1.4 s, p99 1.5 s" in text
     assert "5.0/s here, 2.0/s on moto as shipped (2.5x)" in text
     assert "moto as shipped / here: CPU 3.0x, threads started (none here), context switches 5.0x" in text

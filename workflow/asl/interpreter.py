@@ -11,6 +11,7 @@ parse a definition or a path (the machine is compiled once), or talk to AWS itse
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import queue
 import threading
@@ -234,7 +235,12 @@ class EventLog:
         return len(self.events)
 
 
+_NOTHING = object()
+
+
+@functools.cache
 def _details_key(kind: str) -> str:
+    """``TaskScheduled`` -> ``taskScheduledEventDetails``."""
     return kind[0].lower() + kind[1:] + "EventDetails"
 
 
@@ -500,11 +506,13 @@ class _Frame:
 
     def walk(self, graph: Graph, start_at: str, data: Any) -> Any:
         name: str | None = start_at
+        last_output: Any = _NOTHING
+        last_text = ""
         while name is not None:
             state = graph.states[name]
             self.entered = name
             self.entered_time = aws_timestamp(datetime.now(UTC))
-            text = compact(data)
+            text = last_text if data is last_output else compact(data)  # JSON values never change
             self.event(
                 f"{state.type}StateEntered",
                 stateEnteredEventDetails={"name": name, "input": text, "inputDetails": {"truncated": False}},
@@ -513,7 +521,8 @@ class _Frame:
             if state.type == "Fail":  # never returns
                 continue
             text = compact(data)
-            if len(text.encode()) > MAX_PAYLOAD_BYTES:
+            last_output, last_text = data, text
+            if len(text) > MAX_PAYLOAD_BYTES // 4 and len(text.encode()) > MAX_PAYLOAD_BYTES:
                 raise Failure(
                     "States.DataLimitExceeded",
                     f"The state/task '{state.name}' returned a result with a size exceeding the maximum number "

@@ -26,5 +26,9 @@ def parse_timestamp(text: object) -> datetime.datetime | None:
 
 def aws_timestamp(value: datetime.datetime) -> str:
     """AWS's rendering of a time in the context object: `2019-03-26T20:14:13.192Z`."""
-    value = value.astimezone(datetime.UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if value.tzinfo is not datetime.UTC:
+        value = value.astimezone(datetime.UTC)
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
+        f"{value.second:02d}.{value.microsecond // 1000:03d}Z"
+    )

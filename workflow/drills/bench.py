@@ -1,10 +1,13 @@
 """`eventflow bench`: the local pipeline end to end, and the engine against moto as shipped.
 
-Two figures from one run on this machine:
+Three figures from one run on this machine:
 
 * pipeline: N events published as the app's servers would (batches of 10, several publishers),
-  until every one is stored and followed up; events/s, publish→stored latency percentiles,
-  resident memory after the first 1,000 events and after all N;
+  until every one is stored and followed up; events/s (over the first 1,000 and over all N),
+  publish→stored latency percentiles, resident memory after the first 1,000 events and after all N;
+* paced: web events published steadily at `PACED_RATE` a second for `PACED_SECONDS` (a paced
+  publisher, not a burst): publish→stored p50, p95, p99 (the lanes' 1 s batching window is most
+  of it);
 * engine: the same number of executions of statemachine.asl.json started directly, on this
   runtime and on the peer, moto's server as shipped (no engine speed-ups, no request
   serialization) with only the Lambda route added (without it no Task can run). The peer runs
@@ -29,6 +32,7 @@ from typing import Any
 
 from workflow import bootstrap
 from workflow.domain.events import UserEvent, to_json
+from workflow.drills import load
 from workflow.drills.workload import card_events, percentile, publish_burst, publish_latencies, timelines, user_name
 from workflow.local.runtime import LocalRuntime
 from workflow.local.server import EmbeddedAws
@@ -93,6 +97,8 @@ class Usage:
 
 
 BENCH_USERS = 50
+PACED_RATE = 50.0  # events a second, published steadily
+PACED_SECONDS = 20.0
 
 
 def bench_events(n: int, offset: int = 0) -> list[UserEvent]:
@@ -113,6 +119,7 @@ def pipeline(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, Any
     count_thread_starts()
     before = Usage.now()
     started = time.monotonic()
+    first_seconds = 0.0
     for events in (bench_events(first), bench_events(n - first, offset=first)):
         if not events:
             continue
@@ -126,6 +133,7 @@ def pipeline(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, Any
             ),
         )
         memory[f"rss_mb_after_{len(sent_at)}"] = round(rss_mb(), 1)
+        first_seconds = first_seconds or time.monotonic() - started
     elapsed = time.monotonic() - started
     cost = before.per(Usage.now(), n, "event")
     store = bootstrap.event_store(settings)
@@ -137,6 +145,8 @@ def pipeline(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, Any
         "stored": stored,
         "seconds": round(elapsed, 1),
         "events_per_second": round(stored / elapsed, 1),
+        # the first 1,000 alone: a rate that fell as the run grew would show here
+        f"events_per_second_first_{first}": round(first / max(first_seconds, 1e-9), 1),
         "latency_p50_s": round(percentile(latencies, 50), 2),
         "latency_p95_s": round(percentile(latencies, 95), 2),
         "latency_p99_s": round(percentile(latencies, 99), 2),
@@ -183,6 +193,67 @@ def executions(runtime: LocalRuntime, n: int, progress: Progress) -> dict[str, A
     }
 
 
+class _Replayed:
+    """The `Integrations` port answering each Task state with what it answered in a real
+    execution: the interpreter alone, no service behind it."""
+
+    def __init__(self, results: dict[str, Any]) -> None:
+        self.results = results
+
+    def call(self, call: Any) -> Any:
+        return self.results[call.state_name]
+
+
+def interpreter(runtime: LocalRuntime, n: int) -> dict[str, Any]:
+    """n executions of the deployed definition on the interpreter alone, one after another in
+    this thread, each Task answered with what it answered in one real execution (read back from
+    that execution's history): what the engine itself costs, apart from the services it calls."""
+    from datetime import UTC, datetime
+
+    from workflow.asl.history import History, details
+    from workflow.asl.interpreter import Engine, ExecutionInfo, Run
+    from workflow.asl.machine import compile_machine
+
+    sfn = runtime.client("stepfunctions")
+    (machine_arn,) = runtime.deployment.state_machines.values()  # type: ignore[union-attr]
+    definition = json.loads(sfn.describe_state_machine(stateMachineArn=machine_arn)["definition"])
+    payload = workflow_input(json.loads(to_json(bench_events(1, offset=2 * 10**7)[0])), "bench")
+    arn = sfn.start_execution(stateMachineArn=machine_arn, name=f"replay-{int(time.time())}", input=payload)[
+        "executionArn"
+    ]
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        time.sleep(0.1)
+    events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    results = {
+        visit.name: json.loads(details(event)["output"])
+        for visit in History(events).visits
+        for event in visit.events
+        if event["type"] == "TaskSucceeded"
+    }
+    machine = compile_machine(definition)
+    engine = Engine(_Replayed(results))
+    given = json.loads(payload)
+    before = Usage.now()
+    started = time.monotonic()
+    for i in range(n):
+        info = ExecutionInfo(
+            arn=f"{arn}-{i}", name=f"replay-{i}", state_machine_arn=machine_arn, state_machine_name="replay",
+            role_arn="arn:aws:iam::123456789012:role/replay", start_time=datetime.now(UTC), input=given,
+        )  # fmt: skip
+        run = Run(machine, info, engine)
+        run.started()
+        outcome = run.run()
+        if outcome.status != "SUCCEEDED":
+            raise RuntimeError(f"the replayed execution {outcome.status}: {outcome.error} {outcome.cause}")
+    elapsed = time.monotonic() - started
+    return {
+        "executions": n,
+        "per_second": round(n / elapsed, 1),
+        "ms_per_execution": round(elapsed * 1000 / n, 3),
+        **before.per(Usage.now(), n, "execution"),
+    }
+
+
 def peer(n: int, port: int) -> dict[str, Any]:
     aws = EmbeddedAws(port=port, speed_up=False, serialize=False)
     runtime = LocalRuntime(aws=aws.start())
@@ -209,6 +280,9 @@ def run(
     with LocalRuntime(port=port, log_file=log_file, context=context) as runtime:
         result["pipeline"] = pipeline(runtime, n, progress)
         result["engine"] = executions(runtime, peer_executions, progress)
+        result["interpreter"] = interpreter(runtime, peer_executions)
+        progress(f"paced: web events at {PACED_RATE:g}/s for {PACED_SECONDS:g} s...")
+        result["paced"] = load.paced(runtime, PACED_RATE, PACED_SECONDS)
     progress(f"peer: {peer_executions} executions on moto as shipped (subprocess)...")
     completed = subprocess.run(
         [sys.executable, "-m", "workflow.drills.bench", "--peer", str(peer_executions), str(peer_port)],
@@ -224,7 +298,7 @@ def run(
 
 
 def render(result: dict[str, Any]) -> str:
-    p, e, q = result["pipeline"], result["engine"], result["peer"]
+    p, e, q, paced = result["pipeline"], result["engine"], result["peer"], result["paced"]
     memory = ", ".join(
         f"{k.removeprefix('rss_mb_after_')} events: {v} MB" for k, v in p.items() if k.startswith("rss_")
     )
@@ -232,18 +306,39 @@ def render(result: dict[str, Any]) -> str:
         [
             "== eventflow bench ==",
             f"pipeline   {p['stored']}/{p['events']} events stored and followed up in {p['seconds']} s: "
-            f"{p['events_per_second']} events/s",
+            f"{p['events_per_second']} events/s{_first_part(p)}",
             f"latency    publish→stored p50 {p['latency_p50_s']} s, p95 {p['latency_p95_s']} s, "
-            f"p99 {p['latency_p99_s']} s",
+            f"p99 {p['latency_p99_s']} s (a burst: every event published at once)",
+            f"paced      {paced['stored']}/{paced['events']} events published at {paced['rate_per_second']:g}/s: "
+            f"publish→stored p50 {paced['p50_s']} s, p95 {paced['p95_s']} s, p99 {paced['p99_s']} s",
             f"memory     resident after {memory}; peak {p['peak_rss_mb']} MB",
             f"cost       per event: {_cost(p, 'event')}",
             f"engine     {e['executions']} executions: {e['per_second']}/s here, "
             f"{q['per_second']}/s on moto as shipped ({result['engine_ratio']}x)",
             f"cost       per execution here: {_cost(e, 'execution')}",
+            *_interpreter_line(result),
             f"           on moto as shipped: {_cost(q, 'execution')}",
             f"           moto as shipped / here: {_ratios(q, e)}",
         ]
     )
+
+
+def _interpreter_line(result: dict[str, Any]) -> list[str]:
+    alone = result.get("interpreter")
+    if not alone:
+        return []
+    return [
+        f"           the interpreter alone (each Task answered as in a real run): {alone['ms_per_execution']} ms "
+        f"an execution, {alone['per_second']}/s in one thread"
+    ]
+
+
+def _first_part(pipeline: dict[str, Any]) -> str:
+    """The rate of the run's first 1,000 events, beside the whole run's (when it had more)."""
+    for key, value in pipeline.items():
+        if key.startswith("events_per_second_first_") and int(key.rsplit("_", 1)[1]) < pipeline["events"]:
+            return f" (the first {int(key.rsplit('_', 1)[1]):,}: {value} events/s)"
+    return ""
 
 
 def _ratios(peer: dict[str, Any], here: dict[str, Any]) -> str:

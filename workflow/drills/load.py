@@ -170,6 +170,24 @@ def _wait_stored(runtime: LocalRuntime, prefix: str, count: int, timeout: float)
         time.sleep(1.0)
 
 
+def paced(runtime: LocalRuntime, rate: float, seconds: float, prefix: str = "paced") -> dict[str, Any]:
+    """Web events published at a steady `rate` for `seconds` (a paced publisher, not a burst):
+    how many were stored, and their publish→stored p50, p95 and p99."""
+    sent_at: dict[str, float] = {}
+    events = int(rate * seconds)
+    _steady_web(runtime, rate, seconds, prefix, sent_at)
+    items = _wait_stored(runtime, prefix, events, timeout=600)
+    latencies = publish_latencies(items, sent_at)
+    return {
+        "rate_per_second": rate,
+        "events": events,
+        "stored": len(latencies),
+        "p50_s": round(percentile(latencies, 50), 2),
+        "p95_s": round(percentile(latencies, 95), 2),
+        "p99_s": round(percentile(latencies, 99), 2),
+    }
+
+
 def lanes(
     burst: int, web_rate: float, seconds: float, port: int, progress: Progress, context: dict[str, Any] | None = None
 ) -> dict[str, Any]:

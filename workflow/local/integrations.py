@@ -14,20 +14,29 @@ them (`workflow.asl.errors` says how AWS names them):
 * ``aws-sdk:<service>:<api>``: ``<Service>.<Error>Exception``, the service as the AWS SDK for
   Java v2 names it (``DynamoDb``);
 * a Lambda function ARN as Resource: the function's payload, its errors as for ``lambda:invoke``.
+
+The calls are requests built directly (`workflow.local.request.Request`) and handed to the
+endpoint's chain in the calling thread: no SDK client builds, signs or parses them. An aws-sdk
+integration of a service whose protocol is not JSON goes through a botocore client instead.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+import uuid
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
+from urllib.parse import quote
 
 from botocore import xform_name
 from botocore.exceptions import ClientError, ParamValidationError
 
 from workflow.asl.errors import BOTOCORE_NAME, exception_name, java_v2_service_name
 from workflow.asl.interpreter import TaskCall, TaskFailed
+from workflow.local.request import Request, Response
 
 # Optimized integrations: resource service -> (botocore service, error prefix, the SDK's base
 # exception, the service as named in causes, the actions it serves).
@@ -45,6 +54,8 @@ _OPTIMIZED: dict[str, tuple[str, str, str, str, frozenset[str]]] = {
 }
 ClientFactory = Callable[[str, str], Any]  # (botocore service, role ARN) -> a client acting as the role
 Sessions = Callable[[str], Any]  # role ARN -> the credentials it acts with now (None: the account's)
+Handle = Callable[[Request], Response]  # the endpoint's request chain
+_SNS = "http://sns.amazonaws.com/doc/2010-03-31/"
 
 
 def _json_text(value: Any) -> str:
@@ -89,16 +100,108 @@ def _read_payload(raw: bytes) -> Any:
         return text
 
 
+class ServiceError(Exception):
+    """A service's error answer: its code, message, HTTP status and request id."""
+
+    def __init__(self, code: str, message: str, status: int, request_id: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message, self.status, self.request_id = code, message, status, request_id
+
+
+@cache
+def _model(service: str) -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model(service)
+
+
+@cache
+def _input_shape(service: str, operation: str) -> Any:
+    return _model(service).operation_model(operation).input_shape
+
+
+def _validate(service: str, operation: str, parameters: Any) -> None:
+    """What the SDK refuses before sending (unknown or missing parameters, wrong types)."""
+    from botocore.validate import ParamValidator
+
+    shape = _input_shape(service, operation)
+    if shape is None:
+        return
+    report = ParamValidator().validate(parameters, shape)
+    if report.has_errors():
+        raise ParamValidationError(report=report.generate_report())
+
+
+def _request_id(response: Response) -> str:
+    return response.header("x-amzn-RequestId") or response.header("x-amz-request-id") or str(uuid.uuid4())
+
+
+def _json_error(response: Response) -> ServiceError:
+    try:
+        body = json.loads(response.body or b"{}")
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    query_error = response.header("x-amzn-query-error")
+    code = (
+        query_error.split(";", 1)[0]
+        if query_error
+        else str(body.get("__type") or response.header("x-amzn-ErrorType") or "Unknown")
+    )
+    code = code.rsplit("#", 1)[-1].split(":", 1)[0]
+    message = str(body.get("message") or body.get("Message") or "")
+    return ServiceError(code, message, response.status, _request_id(response))
+
+
+def _flattened(prefix: str, value: Any, into: dict[str, str]) -> None:
+    """A query-protocol parameter, flattened as the SDKs send it."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _flattened(f"{prefix}.{key}", item, into)
+    elif isinstance(value, list):
+        for index, item in enumerate(value, start=1):
+            _flattened(f"{prefix}.member.{index}", item, into)
+    elif isinstance(value, bool):
+        into[prefix] = "true" if value else "false"
+    elif value is not None:
+        into[prefix] = str(value)
+
+
+def _sns_publish_form(parameters: Mapping[str, Any]) -> dict[str, str]:
+    form = {"Action": "Publish", "Version": "2010-03-31"}
+    for key, value in parameters.items():
+        if key == "MessageAttributes" and isinstance(value, Mapping):
+            for index, (name, attribute) in enumerate(value.items(), start=1):
+                form[f"MessageAttributes.entry.{index}.Name"] = str(name)
+                _flattened(f"MessageAttributes.entry.{index}.Value", attribute, form)
+        else:
+            _flattened(key, value, form)
+    return form
+
+
 class ServiceIntegrations:
     """The `Integrations` port over the embedded AWS."""
 
-    def __init__(self, client_for: ClientFactory, sessions: Sessions = lambda role_arn: None) -> None:
-        self._client_for = client_for
+    def __init__(
+        self, handle: Handle, sessions: Sessions = lambda role_arn: None, client_for: ClientFactory | None = None
+    ) -> None:
+        self._handle = handle
         self._sessions = sessions
+        self._client_for = client_for
         self._clients: dict[tuple[str, str, Any], Any] = {}
         self._lock = threading.Lock()
 
+    def _signing(self, role_arn: str) -> dict[str, Any]:
+        credentials = self._sessions(role_arn)
+        if credentials is None:
+            return {"access_key_id": None}
+        return {"access_key_id": credentials.access_key_id, "session_token": credentials.session_token}
+
     def client(self, service: str, role_arn: str) -> Any:
+        """A botocore client acting as `role_arn` (for an aws-sdk integration of a service whose
+        protocol is not JSON)."""
+        if self._client_for is None:
+            raise TaskFailed("States.Runtime", f"the local engine cannot call {service} (no SDK client)")
         key = (service, role_arn, self._sessions(role_arn))  # a role's new session: a new client
         made = self._clients.get(key)
         if made is None:
@@ -125,33 +228,61 @@ class ServiceIntegrations:
             f"The local engine does not run the {target.service} integration (resource {target.resource!r})",
         )
 
+    # -- the endpoint
+
+    def _json_call(self, service: str, operation: str, parameters: Any, role_arn: str) -> Any:
+        model = _model(service)
+        request = Request.json_call(
+            model.signing_name,
+            f"{model.metadata['targetPrefix']}.{operation}",
+            parameters,
+            **self._signing(role_arn),
+        )
+        response = self._handle(request)
+        if response.status >= 300:
+            raise _json_error(response)
+        return json.loads(response.body) if response.body else {}
+
     # -- Lambda
 
     def _invoke(self, call: TaskCall, parameters: dict[str, Any], *, whole: bool) -> Any:
-        client = self.client("lambda", call.role_arn)
         request = {k: v for k, v in parameters.items() if k != "Payload"}
-        request["Payload"] = _payload(parameters.get("Payload"))
+        payload = _payload(parameters.get("Payload"))
         try:
-            response = client.invoke(**request)
-        except ClientError as error:
-            raise self._optimized_error("lambda", error) from None
+            _validate("lambda", "Invoke", {**request, "Payload": payload})
         except ParamValidationError as error:
             raise TaskFailed("Lambda.SdkClientException", str(error)) from None
-        payload = _read_payload(response["Payload"].read())
-        if response.get("FunctionError"):
-            cause = _json_text(payload) if not isinstance(payload, str) else payload
-            error_type = payload.get("errorType") if isinstance(payload, dict) else None
+        name = str(request["FunctionName"])
+        query = f"Qualifier={quote(str(request['Qualifier']))}" if request.get("Qualifier") else ""
+        built = Request.rest_call(
+            "lambda",
+            "POST",
+            f"/2015-03-31/functions/{quote(name, safe='')}/invocations",
+            payload,
+            query=query,
+            content_type="application/json",
+            **self._signing(call.role_arn),
+        )
+        for header, key in (("X-Amz-Invocation-Type", "InvocationType"), ("X-Amz-Log-Type", "LogType")):
+            if request.get(key):
+                built.headers[header] = str(request[key])
+        response = self._handle(built)
+        if response.status >= 300:
+            raise self._optimized_error("lambda", _json_error(response)) from None
+        answer = _read_payload(response.body)
+        if response.header("X-Amz-Function-Error"):
+            cause = _json_text(answer) if not isinstance(answer, str) else answer
+            error_type = answer.get("errorType") if isinstance(answer, dict) else None
             raise TaskFailed(str(error_type) if error_type else "Exception", cause)
         if not whole:
-            return payload
-        result: dict[str, Any] = {"ExecutedVersion": response.get("ExecutedVersion", "$LATEST"), "Payload": payload}
-        result["StatusCode"] = response.get("StatusCode", 200)
-        return result
+            return answer
+        executed = response.header("X-Amz-Executed-Version") or "$LATEST"
+        return {"ExecutedVersion": executed, "Payload": answer, "StatusCode": response.status}
 
     # -- optimized integrations
 
     def _optimized(self, call: TaskCall) -> Any:
-        service, _prefix, _base, _name, actions = _OPTIMIZED[call.target.service]
+        service, prefix, base, _name, actions = _OPTIMIZED[call.target.service]
         if call.target.action not in actions:
             raise TaskFailed(
                 "States.Runtime",
@@ -163,17 +294,17 @@ class ServiceIntegrations:
             parameters["Message"] = _json_text(parameters["Message"])
         if service == "sqs" and "MessageBody" in parameters and not isinstance(parameters["MessageBody"], str):
             parameters["MessageBody"] = _json_text(parameters["MessageBody"])
-        client = self.client(service, call.role_arn)
+        operation = call.target.action[0].upper() + call.target.action[1:]
         try:
-            response = getattr(client, xform_name(call.target.action))(**parameters)
-        except ClientError as error:
-            raise self._optimized_error(call.target.service, error) from None
+            _validate(service, operation, parameters)
         except ParamValidationError as error:
-            raise TaskFailed(
-                f"{_OPTIMIZED[call.target.service][1]}.{_OPTIMIZED[call.target.service][2]}", str(error)
-            ) from None
-        response.pop("ResponseMetadata", None)
-        response = jsonable(response)
+            raise TaskFailed(f"{prefix}.{base}", str(error)) from None
+        try:
+            if service == "sns":
+                return self._sns_publish(parameters, call.role_arn)
+            response = self._json_call(service, operation, parameters, call.role_arn)
+        except ServiceError as error:
+            raise self._optimized_error(call.target.service, error) from None
         if service == "sqs":
             for sdk, sfn in (
                 ("Md5OfMessageBody", "MD5OfMessageBody"),
@@ -183,45 +314,70 @@ class ServiceIntegrations:
                     response[sfn] = response.pop(sdk)
         return response
 
+    def _sns_publish(self, parameters: Mapping[str, Any], role_arn: str) -> dict[str, Any]:
+        request = Request.query_call("sns", _sns_publish_form(parameters), **self._signing(role_arn))
+        response = self._handle(request)
+        try:
+            document = ElementTree.fromstring(response.body)
+        except ElementTree.ParseError:
+            document = None
+        if response.status >= 300:
+            code = document.findtext(".//{*}Error/{*}Code") if document is not None else None
+            message = document.findtext(".//{*}Error/{*}Message") if document is not None else None
+            raise ServiceError(code or "Unknown", message or "", response.status, _request_id(response))
+        found: dict[str, Any] = {}
+        for key in ("MessageId", "SequenceNumber"):
+            value = document.findtext(f".//{{{_SNS}}}PublishResult/{{{_SNS}}}{key}") if document is not None else None
+            if value:
+                found[key] = value
+        return found
+
     @staticmethod
-    def _optimized_error(service: str, error: ClientError) -> TaskFailed:
+    def _optimized_error(service: str, error: ServiceError) -> TaskFailed:
         _botocore, prefix, base, named, _actions = _OPTIMIZED[service]
-        code = str(error.response.get("Error", {}).get("Code", "Unknown"))
-        message = str(error.response.get("Error", {}).get("Message", ""))
-        metadata = error.response.get("ResponseMetadata", {})
         details = "; ".join(
             [
                 f"Service: {named}",
-                f"Status Code: {metadata.get('HTTPStatusCode', 400)}",
-                f"Error Code: {code}",
-                f"Request ID: {metadata.get('RequestId', '')}",
+                f"Status Code: {error.status}",
+                f"Error Code: {error.code}",
+                f"Request ID: {error.request_id}",
                 "Proxy: null",
             ]
         )
-        if code in ("AccessDeniedException", "AccessDenied"):
+        if error.code in ("AccessDeniedException", "AccessDenied"):
             name = f"{prefix}.{base}"
         elif service in ("sns", "sqs"):
-            name = f"{prefix}.{exception_name(code)}"
+            name = f"{prefix}.{exception_name(error.code)}"
         else:
-            name = f"{prefix}.{code}"
-        return TaskFailed(name, f"{message} ({details})")
+            name = f"{prefix}.{error.code}"
+        return TaskFailed(name, f"{error.message} ({details})")
 
     # -- aws-sdk
 
     def _sdk(self, call: TaskCall) -> Any:
         named = call.target.service.partition(":")[2]
         service = BOTOCORE_NAME.get(named, named)
-        client = self.client(service, call.role_arn)
-        prefix = java_v2_service_name(client.meta.service_model.service_id)
-        parameters = call.parameters if isinstance(call.parameters, dict) else {}
         try:
-            method = getattr(client, xform_name(call.target.action))
-        except AttributeError:
+            model = _model(service)
+        except Exception:
+            raise TaskFailed(
+                "States.Runtime", f"no AWS service {named!r} (resource {call.target.resource!r})"
+            ) from None
+        prefix = java_v2_service_name(model.service_id)
+        operation = call.target.action[0].upper() + call.target.action[1:]
+        if operation not in model.operation_names:
             raise TaskFailed(
                 "States.Runtime", f"{service} has no API {call.target.action} (resource {call.target.resource!r})"
-            ) from None
+            )
+        parameters = call.parameters if isinstance(call.parameters, dict) else {}
         try:
-            response = method(**parameters) or {}
+            _validate(service, operation, parameters)
+            if model.protocol == "json":
+                return self._json_call(service, operation, parameters, call.role_arn)
+            response = getattr(self.client(service, call.role_arn), xform_name(operation))(**parameters) or {}
+        except ServiceError as error:
+            cause = f"{error.message} (Service: {prefix}, Status Code: {error.status}, Request ID: {error.request_id})"
+            raise TaskFailed(f"{prefix}.{exception_name(error.code)}", cause) from None
         except ClientError as error:
             code = str(error.response.get("Error", {}).get("Code", "Unknown"))
             message = str(error.response.get("Error", {}).get("Message", ""))

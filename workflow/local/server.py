@@ -471,7 +471,7 @@ class EmbeddedAws:
             from workflow.local import mocking
 
             self.router.stepfunctions = StepFunctions(
-                ServiceIntegrations(self._task_client, self.role_sessions.get),
+                ServiceIntegrations(self.router.handle, self.role_sessions.get, self._task_client),
                 account=ACCOUNT_ID,
                 mock_config=mocking.installed,
             )
