@@ -16,4 +16,4 @@ def outcomes(embedded_aws: Any, tmp_path_factory: pytest.TempPathFactory) -> dic
     import boto3
 
     sfn = boto3.client("stepfunctions", endpoint_url=embedded_aws.endpoint_url, region_name="us-east-1")
-    return run_cases(sfn, CASES, tmp_path_factory.mktemp("conformance"))
+    return run_cases(sfn, embedded_aws, CASES, tmp_path_factory.mktemp("conformance"))

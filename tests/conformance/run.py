@@ -43,7 +43,8 @@ def mock_config(cases: list[Case], names: dict[str, str]) -> dict[str, Any]:
     return raw
 
 
-def run_cases(sfn: Any, cases: list[Case], workdir: Path, timeout: float = 90) -> dict[str, Outcome]:
+def run_cases(sfn: Any, aws: Any, cases: list[Case], workdir: Path, timeout: float = 90) -> dict[str, Outcome]:
+    """`aws`: the embedded AWS `sfn` calls, which takes the run's MockConfigFile."""
     import boto3
 
     from workflow.local import mocking
@@ -55,11 +56,11 @@ def run_cases(sfn: Any, cases: list[Case], workdir: Path, timeout: float = 90) -
     machines: dict[str, str] = {}
     executions: dict[str, str] = {}
     mocks = mock_config(cases, names)
-    previous = mocking.installed()
+    previous = aws.router.stepfunctions.mock_config
     if mocks["StateMachines"]:
         path = workdir / "MockConfigFile.json"
         path.write_text(json.dumps(mocks, indent=2))
-        mocking.install(mocking.MockConfig.load(path))
+        aws.mock(mocking.MockConfig.load(path))
     try:
         # Each execution starts as soon as its machine exists: the slow ones (waits, retries)
         # run while the others are being created.
@@ -83,7 +84,7 @@ def run_cases(sfn: Any, cases: list[Case], workdir: Path, timeout: float = 90) -
                 outcome.status, outcome.message = "START_FAILED", _message(error)
     finally:
         if mocks["StateMachines"]:
-            mocking.install(previous)  # the executions have their test cases already
+            aws.mock(previous)  # the executions have their test cases already
 
     deadline = time.monotonic() + timeout
     by_id = {case.id: case for case in cases}

@@ -57,7 +57,7 @@ def main(argv: list[str]) -> int:
     try:
         sfn = boto3.client("stepfunctions", endpoint_url=aws.endpoint_url, region_name="us-east-1")
         with tempfile.TemporaryDirectory() as workdir:
-            text = table(CASES, run_cases(sfn, CASES, Path(workdir)))
+            text = table(CASES, run_cases(sfn, aws, CASES, Path(workdir)))
     finally:
         aws.stop()
     if "--write" in argv:

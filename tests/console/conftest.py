@@ -69,9 +69,9 @@ class MockedRuns:
 def mocked_runs(runtime: Any) -> MockedRuns:
     """One finished execution per mock test case in CASES, on a copy of the deployed definition
     under the name the mock file uses (shared with the statemachine tier, which does the same)."""
-    from workflow.local.mocking import MockConfig, install
+    from workflow.local.mocking import MockConfig
 
-    install(MockConfig.load(MOCK_CONFIG))
+    runtime.aws.mock(MockConfig.load(MOCK_CONFIG))
     sfn = runtime.client("stepfunctions")
     (definition,) = runtime.deployment.definitions.values()
     arn = register_workflow(sfn, definition)

@@ -43,9 +43,9 @@ def mocked(runtime: Any) -> str:
     """The deployed definition and role under the name MockConfigFile.json's test cases use, with
     those cases on: an execution started on `<arn>#<case>` meets the case's mocked failures, and
     its redrive runs every state for real."""
-    from workflow.local.mocking import MockConfig, install
+    from workflow.local.mocking import MockConfig
 
-    install(MockConfig.load(MOCK_CONFIG))
+    runtime.aws.mock(MockConfig.load(MOCK_CONFIG))
     (definition,) = runtime.deployment.definitions.values()
     (role,) = runtime.deployment.state_machine_roles.values()
     return register_workflow(runtime.client("stepfunctions"), definition, role)

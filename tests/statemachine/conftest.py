@@ -25,7 +25,7 @@ from tests.mocked_workflow import MACHINE_NAME, MOCK_CONFIG, register_workflow
 from workflow.asl.coverage import StateMachineCoverage
 from workflow.asl.history import History, details
 from workflow.domain.events import to_json
-from workflow.local.mocking import MockConfig, install
+from workflow.local.mocking import MockConfig
 from workflow.service.ingest import workflow_input
 
 HERE = Path(__file__).resolve().parent
@@ -109,7 +109,7 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     if endpoint:
         sfn = boto("stepfunctions", endpoint)  # Step Functions Local, started with SFN_MOCK_CONFIG
     else:
-        install(MockConfig.load(MOCK_CONFIG))
+        runtime.aws.mock(MockConfig.load(MOCK_CONFIG))
         sfn = runtime.client("stepfunctions")
     return Engine(sfn, register_workflow(sfn, definition, role), runtime)
 

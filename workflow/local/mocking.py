@@ -116,16 +116,3 @@ class MockConfig:
             )
         responses = self.raw["MockedResponses"]
         return {state: self._responses(name, responses[name]) for state, name in cases[case].items()}
-
-
-_installed: dict[str, MockConfig | None] = {"config": None}
-
-
-def installed() -> MockConfig | None:
-    """The mock config executions started now would use."""
-    return _installed["config"]
-
-
-def install(config: MockConfig | None) -> None:
-    """Let executions started as ``arn#Case`` use `config`'s test cases (None: mocks off)."""
-    _installed["config"] = config

@@ -25,7 +25,6 @@ from workflow.local.iam import Denial, role_of
 from workflow.local.iam import evaluate as iam_evaluate
 from workflow.local.lambdas import LocalFunction
 from workflow.local.mocking import ENV_MOCK_CONFIG, MockConfig
-from workflow.local.mocking import install as install_mocks
 from workflow.local.poller import QueueArrivals, QueuePoller
 from workflow.local.server import ACCOUNT_ID, DEFAULT_PORT, EmbeddedAws
 from workflow.local.stack import REGION, Deployment, LocalDeployer, synthesize
@@ -161,7 +160,7 @@ class LocalRuntime:
         self._quiet_moto()
         mock_config = self._mock_config or os.environ.get(ENV_MOCK_CONFIG)
         if mock_config:
-            install_mocks(MockConfig.load(mock_config))
+            self.aws.mock(MockConfig.load(mock_config))
         assembly = self._assembly or synthesize(self._context)
         if self._owns_aws:
             self.aws.start()

@@ -468,12 +468,8 @@ class EmbeddedAws:
             local_apis=local_apis.table(),
         )
         if self._speed_up:
-            from workflow.local import mocking
-
             self.router.stepfunctions = StepFunctions(
-                ServiceIntegrations(self.router.handle, self.role_sessions.get, self._task_client),
-                account=ACCOUNT_ID,
-                mock_config=mocking.installed,
+                ServiceIntegrations(self.router.handle, self.role_sessions.get, self._task_client), account=ACCOUNT_ID
             )
         try:
             self._server = make_server(self.host, self.port, self.router, threaded=True, request_handler=_QuietHandler)
@@ -486,6 +482,12 @@ class EmbeddedAws:
         if self._speed_up:  # moto as shipped (the benchmark's peer) is reached over HTTP only
             inprocess.serve(self.host, self.port, self.router)
         return self
+
+    def mock(self, config: Any) -> None:
+        """Let executions started as ``arn#Case`` use the test cases of `config`, a
+        `workflow.local.mocking.MockConfig` (None: mocks off)."""
+        assert self.router is not None and self.router.stepfunctions is not None, "the embedded AWS is not started"
+        self.router.stepfunctions.mock_config = config
 
     def _task_client(self, service: str, role_arn: str) -> Any:
         """A client acting as `role_arn` (its session, when the runtime registered one; else an

@@ -269,7 +269,6 @@ class StepFunctions:
         *,
         account: str = "123456789012",
         region: str = "us-east-1",
-        mock_config: Callable[[], Any] | None = None,
     ) -> None:
         self.account = account
         self.region = region
@@ -280,7 +279,8 @@ class StepFunctions:
         self._by_arn: dict[str, Execution] = {}
         self._lock = threading.RLock()
         self._redrives = threading.Lock()
-        self._mock_config = mock_config or (lambda: None)
+        # The MockConfigFile whose test cases `<arn>#<case>` executions use (None: mocks off).
+        self.mock_config: Any = None
 
     # -- the API
 
@@ -439,7 +439,7 @@ class StepFunctions:
     def _mocks(self, record: StateMachine, case: str) -> dict[str, list[MockedResponse]] | None:
         if not case:
             return None
-        config = self._mock_config()
+        config = self.mock_config
         if config is None:
             raise LocalApiError("ValidationException", f"test case {case!r} requested, but no mock config is loaded")
         try:
