@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install demo test verify unit lint typecheck synth deploy local-up browser screenshot clean moto-next
+.PHONY: install demo test verify unit lint typecheck synth deploy local-up browser screenshot clean moto-next profile
 
 # Every process the targets start (test workers, the CLI's subprocesses, the synthesis) reuses the
 # bytecode the first one compiled, whatever the shell says: the suite starts ~100 Python processes.
@@ -52,6 +52,12 @@ moto-next:  ## the newest moto 5.x: the local and conformance tiers, and each mo
 	@tiers=0; $(MOTO_NEXT)/bin/python -m pytest $(PARALLEL) -q -p no:cacheprovider tests/local tests/conformance || tiers=$$?; \
 	  $(MOTO_NEXT)/bin/python -m workflow.local.moto_registry; \
 	  exit $$tiers
+
+profile: $(STAMP)  ## where the local engine's time goes, by layer (py-spy over 1,500 executions)
+	mkdir -p .eventflow
+	$(BIN)/py-spy record --gil --nonblocking --rate 200 --format raw --output .eventflow/profile.txt -- \
+	  $(BIN)/python -m workflow.drills.profile --run 1500
+	$(BIN)/python -m workflow.drills.profile --summarize .eventflow/profile.txt
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

@@ -72,3 +72,16 @@ def test_the_rendering_sets_each_cost_of_moto_as_shipped_against_this_runtimes()
     assert "1000/1000 events published at 50/s: publish→stored p50 1.1 s, p95 1.4 s, p99 1.5 s" in text
     assert "5.0/s here, 2.0/s on moto as shipped (2.5x)" in text
     assert "moto as shipped / here: CPU 3.0x, threads started (none here), context switches 5.0x" in text
+
+
+def test_the_performance_page_figures_are_what_the_bench_writes() -> None:
+    """docs/performance.md's bench block is one `eventflow bench --write-docs` run: rendered again
+    from the figures it holds, it is the same text (a hand edit, or a changed format, fails)."""
+    from workflow import docblocks
+    from workflow.drills import bench
+
+    block = docblocks.find(bench.BLOCK)
+    assert block is not None and block.path.name == "performance.md"
+    figures = bench.figures_of(block.body)
+    assert docblocks.fenced("text", bench.render(figures)) in block.body
+    assert block.body.startswith("Measured by `eventflow bench --events ")

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -347,7 +348,8 @@ def _register_bench(commands: Any) -> None:
     bench.add_argument(
         "--write-docs",
         action="store_true",
-        help="--bulk-import: rewrite the <!-- bulk-import:begin --> block (docs/performance.md)",
+        help="the default mode and --bulk-import: rewrite the <!-- bench:begin --> or <!-- bulk-import:begin --> block "
+        "(docs/performance.md)",
     )
     bench.add_argument("--seconds", type=positive, default=60.0, help="--lanes: how long the web flow lasts")
     bench.add_argument(
@@ -451,10 +453,16 @@ def _bench_pipeline(args: argparse.Namespace) -> Measured:
         sys.stderr.write(f"\r  {line}   " if sys.stderr.isatty() else f"  {line}\n")
 
     events = args.events or 10_000
+    load_average = os.getloadavg()[0]
     result = bench.run(
         events, args.executions or min(events, 1000), args.port, args.peer_port, progress, _bench_context(args)
     )
     sys.stderr.write("\n")
+    if args.write_docs:
+        from workflow import docblocks
+
+        path = docblocks.write(bench.BLOCK, bench.block(result, load_average, date.today().isoformat()))
+        _say(f"eventflow: the bench block in {path.name} rewritten")
     return result, bench.render(result)
 
 

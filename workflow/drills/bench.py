@@ -20,6 +20,7 @@ started and context switches, here and on the peer, so that a regression in any 
 from __future__ import annotations
 
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -295,6 +296,32 @@ def run(
     result["peer"] = json.loads(completed.stdout.strip().splitlines()[-1])
     result["engine_ratio"] = round(result["engine"]["per_second"] / max(result["peer"]["per_second"], 1e-9), 2)
     return result
+
+
+BLOCK = "bench"  # its figures in docs/performance.md (`eventflow bench --write-docs`)
+_FIGURES = re.compile(r"<!-- figures: (\{.*\}) -->")
+
+
+def block(result: dict[str, Any], load_average: float, today: str) -> str:
+    """The docs' block of a run: what was run and on what machine, the figures as JSON (so that a
+    test can render them again), and their rendering."""
+    from workflow import docblocks
+
+    p = result["pipeline"]
+    head = (
+        f"Measured by `eventflow bench --events {p['events']} --executions {result['engine']['executions']} "
+        f"--write-docs` ({today}, 2 cores, load average {load_average:.2f} at the start):\n\n"
+    )
+    return head + f"<!-- figures: {json.dumps(result, sort_keys=True)} -->\n" + docblocks.fenced("text", render(result))
+
+
+def figures_of(body: str) -> dict[str, Any]:
+    """The figures a block was rendered from (ValueError if it holds none)."""
+    found = _FIGURES.search(body)
+    if found is None:
+        raise ValueError("no figures in the block: regenerate it with eventflow bench --write-docs")
+    figures: dict[str, Any] = json.loads(found.group(1))
+    return figures
 
 
 def render(result: dict[str, Any]) -> str:
