@@ -15,7 +15,8 @@ os.environ["JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION"] = "1"
 import contextlib  # noqa: E402
 import functools  # noqa: E402
 import socket  # noqa: E402
-import threading  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -84,42 +85,46 @@ def tier_scheduling() -> type:
 
 # Tiers that never start the local stack: a run of these alone does not synthesize the app.
 NO_STACK = ("unit",)
-_ahead: list[threading.Thread] = []
-_stop_ahead = threading.Event()
+_ahead: list[subprocess.Popen[bytes]] = []
+# cdk.json's context (every local stack), then the Express stack's (tests/local's own stack). In a
+# process of its own: a thread of this one importing botocore while the tests' modules are
+# collected (and import it too) can deadlock on the import lock.
+_SYNTHESIZE_AHEAD = """
+import contextlib
+from tests.e2e.express_scenario import EXPRESS
+from workflow.local.stack import synthesize
+for context in (None, EXPRESS):
+    with contextlib.suppress(Exception):  # a fixture synthesizes again, and reports the error
+        synthesize(context)
+"""
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """The CDK app synthesized in the background from the start of the session (by the controller
     under pytest-xdist), while the first tests run: the `assembly` fixture then finds it made, or
-    waits for the synthesis under way instead of starting its own."""
+    waits for the synthesis under way (the synthesis holds its cache's lock) instead of starting
+    its own."""
     config = session.config
     if hasattr(config, "workerinput") or config.option.collectonly or not _may_need_the_stack(config):
         return
-
-    def synthesize_quietly() -> None:
-        from tests.e2e.express_scenario import EXPRESS
-        from workflow.local.stack import synthesize
-
-        # cdk.json's context (every local stack), then the Express stack's (tests/local's own stack)
-        for context in (None, EXPRESS):
-            if _stop_ahead.is_set():
-                return
-            with contextlib.suppress(Exception):  # a fixture synthesizes again, and reports the error
-                synthesize(context)
-
-    thread = threading.Thread(target=synthesize_quietly, name="synthesize-ahead", daemon=True)
-    thread.start()
-    _ahead.append(thread)
+    root = Path(__file__).resolve().parents[1]
+    _ahead.append(
+        subprocess.Popen(
+            [sys.executable, "-c", _SYNTHESIZE_AHEAD], cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         from workflow.local.stack import stop_syntheses
 
-        _stop_ahead.set()
+        for process in _ahead:
+            process.terminate()
         stop_syntheses()  # in their own process groups: Ctrl-C did not reach them
-    for thread in _ahead:
-        thread.join(timeout=120)  # a short session does not leave the synthesis behind
+    for process in _ahead:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=120)  # a short session does not leave the synthesis behind
 
 
 def _may_need_the_stack(config: pytest.Config) -> bool:
