@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -352,3 +353,37 @@ def test_executions_first_run_together_on_a_definition_each_retry_as_many_times_
         events = sfn.get_execution_history(executionArn=described["executionArn"])["events"]
         attempts = sum(1 for event in events if event["type"] == "ParallelStateStarted")
         assert (described["status"], described.get("error"), attempts) == ("FAILED", "Boom", 3), name
+
+
+def test_a_standard_execution_that_never_ends_fails_at_the_history_quota(embedded_aws: Any) -> None:
+    """AWS: "If the execution history reaches this quota, the execution fails" (25,000 events);
+    a loop of states cannot run forever."""
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    loop = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}}
+    arn = state_machine(sfn, loop, name="endless")
+    sfn.start_execution(stateMachineArn=arn, name="loop", input="{}")
+    described = _finished(sfn, arn, "loop")
+    assert (described["status"], described["error"]) == ("FAILED", "States.Runtime")
+    assert "maximum number of events" in described["cause"]
+    history = embedded_aws.router.stepfunctions.execution(described["executionArn"]).events()
+    assert len(history) == 25_000 and history[-1]["type"] == "ExecutionFailed"
+    assert described["redriveStatus"] == "NOT_REDRIVABLE"
+
+
+def test_an_express_execution_runs_at_most_five_minutes(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from botocore.config import Config
+
+    monkeypatch.setattr(stepfunctions, "EXPRESS_MAX_SECONDS", 1)  # five minutes, scaled down
+    sfn = boto3.client(
+        "stepfunctions",
+        endpoint_url=embedded_aws.endpoint_url,
+        region_name="us-east-1",
+        config=Config(inject_host_prefix=False),  # StartSyncExecution's host is sync-<endpoint> on AWS
+    )
+    wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}}
+    arn = state_machine(sfn, wait, name="express-long", type="EXPRESS")
+    started = time.monotonic()
+    answer = sfn.start_sync_execution(stateMachineArn=arn, input="{}")
+    assert (answer["status"], answer["error"]) == ("TIMED_OUT", "States.Timeout")
+    assert time.monotonic() - started < 10

@@ -39,6 +39,7 @@ from workflow.asl.timestamps import aws_timestamp
 from workflow.asl.values import AslError, Scope
 
 MAX_PAYLOAD_BYTES = 256 * 1024  # a state's input or output, a task's result (AWS's quota)
+MAX_HISTORY_EVENTS = 25_000  # a Standard execution's history (AWS's quota); Express keeps none
 INLINE_MAP_CONCURRENCY = 40  # an inline Map with MaxConcurrency 0 runs at most this many at once
 
 
@@ -207,17 +208,26 @@ class Workers:
 
 
 class EventLog:
-    """An execution's history: events numbered from 1, each naming the event it follows."""
+    """An execution's history: events numbered from 1, each naming the event it follows. A
+    Standard execution's history holds at most `limit` events (AWS's quota): the event that would
+    pass it fails the execution instead (States.Runtime, which no Catch takes), whose last event
+    is then the one beyond it."""
 
-    def __init__(self, events: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, events: list[dict[str, Any]] | None = None, limit: int | None = MAX_HISTORY_EVENTS) -> None:
         self.events: list[dict[str, Any]] = events if events is not None else []
         self._lock = threading.Lock()
         self.closed = False
+        self.limit = limit
 
     def add(self, kind: str, previous: int, details: Mapping[str, Any], *, final: bool = False) -> int:
         with self._lock:
             if self.closed:
                 raise Stopped()
+            if not final and self.limit is not None and len(self.events) >= self.limit - 1:
+                raise Failure(
+                    "States.Runtime",
+                    f"The execution reached the maximum number of events in its history ({self.limit:,}).",
+                )
             event_id = len(self.events) + 1
             event = {"timestamp": datetime.now(UTC), "type": kind, "id": event_id, "previousEventId": previous}
             event.update(details)
@@ -359,6 +369,13 @@ class Run:
             self._end("FAILED", frame, error=failure.error, cause=failure.cause)
         except Stopped:
             pass  # ended by stop() or time_out(), which recorded it
+        except Exception as error:  # never left RUNNING: what the engine could not handle fails it
+            self._end(
+                "FAILED",
+                frame,
+                error="States.Runtime",
+                cause=f"The execution failed in the local engine: {type(error).__name__}",
+            )
         else:
             self._end("SUCCEEDED", frame, output=output)
         assert self.outcome is not None
@@ -777,6 +794,14 @@ class _Frame:
                             self.run._changed.notify_all()  # sleeping siblings wake and stop
                     except Stopped:
                         pass
+                    except Exception as error:  # what the engine could not handle fails the branch
+                        failed = Failure(
+                            "States.Runtime", f"The execution failed in the local engine: {type(error).__name__}"
+                        )
+                        with lock:
+                            if not group.failed:
+                                group.failed = True
+                                failures.append((failed, frame.previous))
                     with lock:
                         lasts.append(frame.previous)
             finally:

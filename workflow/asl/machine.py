@@ -29,7 +29,7 @@ from workflow.asl.values import AslError, DefinitionError, Scope
 # States.ALL does not match these unless they are named.
 UNCATCHABLE = frozenset({"States.Runtime"})
 NOT_UNDER_ALL = frozenset({"States.Runtime", "States.DataLimitExceeded"})
-DEFAULT_TIMEOUT_SECONDS = 99_999_999
+MAX_SECONDS = 99_999_999  # the largest TimeoutSeconds, Seconds, IntervalSeconds, MaxAttempts AWS takes
 STATE_TYPES = ("Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
 TERMINAL_TYPES = ("Succeed", "Fail")
 JSONATA_UNSUPPORTED = (
@@ -577,8 +577,8 @@ def _handlers(body: Mapping[str, Any], here: str) -> dict[str, Any]:
 def _retrier(handler: Mapping[str, Any], errors: tuple[str, ...], here: str) -> Retrier:
     def number(key: str, default: float, *, integer: bool = False, minimum: float = 0) -> float:
         value = handler.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-            raise DefinitionError(f"{here}: Retry {key} must be a number >= {minimum}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not minimum <= value <= MAX_SECONDS:
+            raise DefinitionError(f"{here}: Retry {key} must be a number from {minimum} to {MAX_SECONDS}")
         if integer and not float(value).is_integer():
             raise DefinitionError(f"{here}: Retry {key} must be an integer")
         return float(value)
@@ -612,8 +612,8 @@ def _seconds(body: Mapping[str, Any], key: str, here: str) -> float | None:
     value = body.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise DefinitionError(f"{here}: {key} must be a positive integer")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_SECONDS:
+        raise DefinitionError(f"{here}: {key} must be a positive integer up to {MAX_SECONDS}")
     return float(value)
 
 
@@ -671,8 +671,8 @@ def _wait(name: str, body: Mapping[str, Any], here: str) -> State:
     key = given[0]
     if key == "Seconds":
         seconds = body["Seconds"]
-        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
-            raise DefinitionError(f"{here}: Seconds must be a non-negative integer")
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= MAX_SECONDS:
+            raise DefinitionError(f"{here}: Seconds must be an integer from 0 to {MAX_SECONDS}")
         state.seconds = float(seconds)
     elif key == "Timestamp":
         from workflow.asl.timestamps import parse_timestamp

@@ -42,3 +42,16 @@ EMPTY_SCOPE = Scope(context={})
 def to_json(value: Any) -> str:
     """A value as AWS writes it in a cause: compact JSON."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def from_json(text: str | bytes) -> Any:
+    """JSON text read as AWS reads it: ``NaN`` and ``Infinity`` are not JSON, and nesting too
+    deep to read is a ValueError like any other text that cannot be read."""
+    try:
+        return json.loads(text, parse_constant=_not_json)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None

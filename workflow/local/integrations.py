@@ -36,6 +36,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 
 from workflow.asl.errors import BOTOCORE_NAME, exception_name, java_v2_service_name
 from workflow.asl.interpreter import TaskCall, TaskFailed
+from workflow.asl.values import from_json
 from workflow.local.request import Request, Response
 
 # Optimized integrations: resource service -> (botocore service, error prefix, the SDK's base
@@ -95,7 +96,7 @@ def jsonable(value: Any) -> Any:
 def _read_payload(raw: bytes) -> Any:
     text = raw.decode("utf-8", errors="replace")
     try:
-        return json.loads(text)
+        return from_json(text)
     except ValueError:
         return text
 

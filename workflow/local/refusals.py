@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 from xml.sax.saxutils import escape
 
+from workflow.asl.values import from_json
 from workflow.domain.naming import MAX_EXECUTION_NAME, execution_name_problem
 from workflow.local.request import Request
 
@@ -97,8 +98,8 @@ def _start_refusal(request: dict[str, Any]) -> Refusal | None:
         if size > MAX_INPUT_BYTES:
             return _constraint("sensitive", "input", f"Member must have length less than or equal to {MAX_INPUT_BYTES}")
         try:
-            json.loads(text)
-        except (ValueError, RecursionError):
+            from_json(text)
+        except ValueError:
             return _json_error("InvalidExecutionInput", "Invalid State Machine Execution Input: not valid JSON")
     return None
 

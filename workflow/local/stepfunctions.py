@@ -46,6 +46,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from workflow.asl.interpreter import (
+    MAX_HISTORY_EVENTS,
     Engine,
     EventLog,
     ExecutionInfo,
@@ -59,12 +60,12 @@ from workflow.asl.interpreter import (
 )
 from workflow.asl.machine import Machine, compile_machine
 from workflow.asl.redrive import KEEPS_PARTS, succeeded_parts, unsuccessful_state
-from workflow.asl.values import DefinitionError
+from workflow.asl.values import DefinitionError, from_json
 from workflow.local.operations import LocalApiError
 
 KEEP_SUCCEEDED = 2000
 REDRIVE_WINDOW = timedelta(days=14)
-MAX_HISTORY_EVENTS = 25_000
+EXPRESS_MAX_SECONDS = 300  # an Express execution runs at most five minutes
 EXPRESS_BILLED_MEMORY_MB = 64
 EXECUTION_THREADS = 64
 EXECUTION_THREADS_PER_KEY = 12
@@ -321,7 +322,7 @@ class StepFunctions:
         if not isinstance(text, str) or not text.strip():
             raise LocalApiError("ValidationException", "definition: required")
         try:
-            document = json.loads(text)
+            document = from_json(text)
         except ValueError as error:
             raise LocalApiError("InvalidDefinition", f"Invalid State Machine Definition: '{error}'") from None
         try:
@@ -455,7 +456,7 @@ class StepFunctions:
         if len(text.encode()) > MAX_INPUT_BYTES:
             raise LocalApiError("InvalidExecutionInput", "Execution input exceeds the maximum size of 262144 bytes")
         try:
-            return text, json.loads(text)
+            return text, from_json(text)
         except ValueError as error:
             raise LocalApiError("InvalidExecutionInput", f"Invalid State Machine Execution Input: '{error}'") from None
 
@@ -471,7 +472,8 @@ class StepFunctions:
             region=self.region,
             account=self.account,
         )
-        return Run(record.machine, info, self.engine, mocks=mocks)
+        history = EventLog(limit=None if record.express else MAX_HISTORY_EVENTS)
+        return Run(record.machine, info, self.engine, history=history, mocks=mocks)
 
     def start_execution(self, request: dict[str, Any]) -> dict[str, Any]:
         target = str(request.get("stateMachineArn") or "")
@@ -506,8 +508,16 @@ class StepFunctions:
         self._schedule(run, execution, given, record)
         return {"executionArn": arn, "startDate": _epoch(start)}
 
-    def _schedule(self, run: Run, execution: Execution | None, given: Any, record: StateMachine, **resume: Any) -> None:
+    @staticmethod
+    def _timeout(record: StateMachine) -> float | None:
+        """The execution's TimeoutSeconds; an Express execution's, at most five minutes."""
         timeout = record.machine.graph.timeout_seconds
+        if record.express:
+            return min(timeout or EXPRESS_MAX_SECONDS, EXPRESS_MAX_SECONDS)
+        return timeout
+
+    def _schedule(self, run: Run, execution: Execution | None, given: Any, record: StateMachine, **resume: Any) -> None:
+        timeout = self._timeout(record)
         if timeout is not None:
             self.timers.at(time.monotonic() + timeout, lambda: self._timed_out(run, execution))
 
@@ -557,7 +567,7 @@ class StepFunctions:
         arn = f"arn:aws:states:{self.region}:{self.account}:express:{record.name}:{name}:{uuid.uuid4()}"
         run = self._new_run(record, arn, name, given, start, mocks)
         run.started()
-        timeout = record.machine.graph.timeout_seconds
+        timeout = self._timeout(record)
         if timeout is not None:
             self.timers.at(time.monotonic() + timeout, run.time_out)
         outcome = run.run()
@@ -748,7 +758,7 @@ class StepFunctions:
     def send_task_success(self, request: dict[str, Any]) -> dict[str, Any]:
         callback = self._callback(request)
         try:
-            output = json.loads(str(request.get("output")))
+            output = from_json(str(request.get("output")))
         except ValueError:
             raise LocalApiError("InvalidOutput", "Invalid Output: the output is not JSON") from None
         callback.succeed(output)

@@ -1,0 +1,75 @@
+"""What AWS refuses at the door, refused here with its error, never a server error: definitions and
+inputs nested too deeply to read, JSON's non-values (NaN, Infinity), numbers past AWS's bounds."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.conftest import pass_state_machine
+
+pytestmark = pytest.mark.local
+ROLE = "arn:aws:iam::123456789012:role/hostile"
+
+
+@pytest.fixture(scope="module")
+def sfn(embedded_aws: Any) -> Any:
+    import boto3
+
+    return boto3.client(
+        "stepfunctions",
+        endpoint_url=embedded_aws.endpoint_url,
+        region_name="us-east-1",
+        config=Config(retries={"max_attempts": 1}),  # a server error would show, not be retried
+    )
+
+
+def refused(call: Any) -> tuple[str, str]:
+    with pytest.raises(ClientError) as raised:
+        call()
+    error = raised.value.response["Error"]
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    return str(error["Code"]), str(error["Message"])
+
+
+@pytest.mark.parametrize(
+    ("definition", "says"),
+    [
+        ("{" + '"a":{' * 5000 + "}" * 5001, "nested too deeply"),
+        ('{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": NaN, "End": true}}}', "NaN is not JSON"),
+        (
+            json.dumps(
+                {
+                    "StartAt": "P",
+                    "States": {
+                        "P": {
+                            "Type": "Parallel",
+                            "Branches": [{"StartAt": "S", "States": {"S": {"Type": "Succeed"}}}],
+                            "Retry": [{"ErrorEquals": ["E"], "MaxAttempts": 1e308}],
+                            "End": True,
+                        }
+                    },
+                }
+            ),
+            "MaxAttempts must be a number from 0 to 99999999",
+        ),
+        (
+            json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 10**12, "End": True}}}),
+            "Seconds must be an integer from 0 to 99999999",
+        ),
+    ],
+)
+def test_a_definition_aws_cannot_take_is_refused_as_invalid(sfn: Any, definition: str, says: str) -> None:
+    code, message = refused(lambda: sfn.create_state_machine(name="hostile", definition=definition, roleArn=ROLE))
+    assert code == "InvalidDefinition" and says in message
+
+
+@pytest.mark.parametrize("given", ['{"a": NaN}', '{"a": Infinity}', "[" * 50_000 + "]" * 50_000])
+def test_an_input_aws_cannot_read_is_refused(sfn: Any, given: str) -> None:
+    arn = pass_state_machine(sfn)
+    code, _ = refused(lambda: sfn.start_execution(stateMachineArn=arn, input=given))
+    assert code == "InvalidExecutionInput"
