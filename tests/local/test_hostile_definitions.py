@@ -73,3 +73,29 @@ def test_an_input_aws_cannot_read_is_refused(sfn: Any, given: str) -> None:
     arn = pass_state_machine(sfn)
     code, _ = refused(lambda: sfn.start_execution(stateMachineArn=arn, input=given))
     assert code == "InvalidExecutionInput"
+
+
+@pytest.mark.parametrize(
+    ("state", "says"),
+    [
+        ({"Type": "Pass", "Resource": "arn:aws:states:::lambda:invoke", "End": True}, "no field 'Resource'"),
+        ({"Type": "Pass", "Nxt": "Elsewhere", "End": True}, "no field 'Nxt'"),
+        ({"Type": "Pass", "Assign": {"x": 1}, "End": True}, "Variables (Assign) are not supported"),
+        ({"Type": "Pass", "Output": "{% 1 %}", "End": True}, "JSONata is not supported"),
+        (
+            {
+                "Type": "Map",
+                "ItemReader": {"Resource": "arn:aws:states:::s3:getObject"},
+                "ItemProcessor": {"StartAt": "S", "States": {"S": {"Type": "Succeed"}}},
+                "End": True,
+            },
+            "Distributed Map is not supported",
+        ),
+    ],
+)
+def test_a_field_a_state_does_not_take_is_refused(sfn: Any, state: dict[str, Any], says: str) -> None:
+    """AWS refuses a definition with a field its state type does not have (SCHEMA_VALIDATION_FAILED):
+    a misspelt field would otherwise be ignored here and refused on deploy."""
+    definition = json.dumps({"StartAt": "S", "States": {"S": state}})
+    code, message = refused(lambda: sfn.create_state_machine(name="hostile", definition=definition, roleArn=ROLE))
+    assert code == "InvalidDefinition" and says in message

@@ -31,6 +31,57 @@ UNCATCHABLE = frozenset({"States.Runtime"})
 NOT_UNDER_ALL = frozenset({"States.Runtime", "States.DataLimitExceeded"})
 MAX_SECONDS = 99_999_999  # the largest TimeoutSeconds, Seconds, IntervalSeconds, MaxAttempts AWS takes
 STATE_TYPES = ("Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
+_FLOW = ("Next", "End")
+_IO = ("InputPath", "OutputPath")
+_HANDLED = ("Parameters", "ResultSelector", "ResultPath", "Retry", "Catch")
+# The fields each state type takes (JSONPath), from the Amazon States Language specification and
+# the developer guide; AWS refuses any other (SCHEMA_VALIDATION_FAILED), and so does the engine.
+FIELDS: dict[str, frozenset[str]] = {
+    "Pass": frozenset({*_FLOW, *_IO, "Parameters", "Result", "ResultPath"}),
+    "Task": frozenset(
+        {
+            *_FLOW,
+            *_IO,
+            *_HANDLED,
+            "Resource",
+            "TimeoutSeconds",
+            "TimeoutSecondsPath",
+            "HeartbeatSeconds",
+            "HeartbeatSecondsPath",
+            "Credentials",
+        }
+    ),
+    "Choice": frozenset({*_IO, "Choices", "Default"}),
+    "Wait": frozenset({*_FLOW, *_IO, "Seconds", "Timestamp", "SecondsPath", "TimestampPath"}),
+    "Succeed": frozenset(_IO),
+    "Fail": frozenset({"Error", "Cause", "ErrorPath", "CausePath"}),
+    "Parallel": frozenset({*_FLOW, *_IO, *_HANDLED, "Branches"}),
+    "Map": frozenset(
+        {
+            *_FLOW,
+            *_IO,
+            *_HANDLED,
+            "ItemProcessor",
+            "Iterator",
+            "ItemsPath",
+            "ItemSelector",
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            "Label",
+        }
+    ),
+}
+_EVERY_STATE = frozenset({"Type", "Comment", "QueryLanguage"})
+_TOP = frozenset({"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"})
+_GRAPH = frozenset({"StartAt", "States", "Comment", "ProcessorConfig"})
+# Fields of what the local engine does not run yet, refused with a message that says so.
+VARIABLES_UNSUPPORTED = (
+    "Variables (Assign) are not supported by the local engine yet: pass data through the state's output"
+)
+_DISTRIBUTED_ONLY = frozenset(
+    {"ItemReader", "ItemBatcher", "ResultWriter", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath",
+     "ToleratedFailureCount", "ToleratedFailureCountPath"}
+)  # fmt: skip
 TERMINAL_TYPES = ("Succeed", "Fail")
 JSONATA_UNSUPPORTED = (
     "JSONata is not supported by the local engine yet: write the state machine in JSONPath "
@@ -456,6 +507,10 @@ def _graph(document: Any, where: str, *, top: bool = False) -> Graph:
         raise DefinitionError(f"{where or 'The definition'}: must be an object with StartAt and States")
     states = document.get("States")
     start = document.get("StartAt")
+    unknown = sorted(set(document) - (_TOP if top else _GRAPH))
+    if unknown:
+        where_text = f" ({where.rstrip(': ')})" if where else ""
+        raise DefinitionError(f"SCHEMA_VALIDATION_FAILED: no field {', '.join(map(repr, unknown))}{where_text}")
     if not isinstance(states, Mapping) or not states:
         raise DefinitionError(f"{where}States: required, a non-empty object".lstrip())
     if not isinstance(start, str):
@@ -498,8 +553,17 @@ def _state(name: str, body: Any, where: str) -> State:
     kind = body.get("Type")
     if kind not in STATE_TYPES:
         raise DefinitionError(f"{here}: Type must be one of {', '.join(STATE_TYPES)}, not {kind!r}")
-    if body.get("QueryLanguage") == "JSONata":
+    if body.get("QueryLanguage") == "JSONata" or {"Arguments", "Output", "Items"} & set(body):
         raise DefinitionError(JSONATA_UNSUPPORTED)
+    if "Assign" in body:
+        raise DefinitionError(f"{here}: {VARIABLES_UNSUPPORTED}")
+    if kind == "Map" and _DISTRIBUTED_ONLY & set(body):
+        raise DefinitionError(DISTRIBUTED_MAP_UNSUPPORTED.format(state=name))
+    unknown = sorted(set(body) - FIELDS[str(kind)] - _EVERY_STATE)
+    if unknown:
+        raise DefinitionError(
+            f"SCHEMA_VALIDATION_FAILED: {here}: a {kind} state has no field {', '.join(map(repr, unknown))}"
+        )
     if len(name) > 80:
         raise DefinitionError(f"{here}: a state's name is at most 80 characters")
     try:
