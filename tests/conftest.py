@@ -196,10 +196,15 @@ def raw_table(runtime: Any) -> RawTable:
     return RawTable(runtime)
 
 
-def boto(service: str, endpoint_url: str):  # type: ignore[no-untyped-def]
+def boto(service: str, endpoint_url: str, **config: Any):  # type: ignore[no-untyped-def]
+    """A client of the endpoint; `config`: botocore's Config options (``inject_host_prefix=False``
+    for StartSyncExecution and TestState, whose hosts are prefixed on AWS)."""
     import boto3
+    from botocore.config import Config
 
-    return boto3.client(service, endpoint_url=endpoint_url, region_name="us-east-1")
+    return boto3.client(
+        service, endpoint_url=endpoint_url, region_name="us-east-1", config=Config(**config) if config else None
+    )
 
 
 from hypothesis import settings as hypothesis_settings  # noqa: E402

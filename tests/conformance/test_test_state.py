@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import boto
 from workflow.cli.main import main
 
 pytestmark = pytest.mark.conformance
@@ -19,15 +20,7 @@ ROLE = "arn:aws:iam::123456789012:role/TestState"
 
 @pytest.fixture(scope="module")
 def sfn(embedded_aws: Any) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "stepfunctions",
-        endpoint_url=embedded_aws.endpoint_url,
-        region_name="us-east-1",
-        config=Config(inject_host_prefix=False),
-    )
+    return boto("stepfunctions", embedded_aws.endpoint_url, inject_host_prefix=False)
 
 
 def test_state(sfn: Any, state: dict[str, Any], data: Any, level: str = "INFO", **more: Any) -> dict[str, Any]:

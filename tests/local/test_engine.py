@@ -371,16 +371,8 @@ def test_a_standard_execution_that_never_ends_fails_at_the_history_quota(embedde
 
 
 def test_an_express_execution_runs_at_most_five_minutes(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import boto3
-    from botocore.config import Config
-
     monkeypatch.setattr(stepfunctions, "EXPRESS_MAX_SECONDS", 1)  # five minutes, scaled down
-    sfn = boto3.client(
-        "stepfunctions",
-        endpoint_url=embedded_aws.endpoint_url,
-        region_name="us-east-1",
-        config=Config(inject_host_prefix=False),  # StartSyncExecution's host is sync-<endpoint> on AWS
-    )
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url, inject_host_prefix=False)
     wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}}
     arn = state_machine(sfn, wait, name="express-long", type="EXPRESS")
     started = time.monotonic()

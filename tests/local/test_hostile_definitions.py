@@ -7,10 +7,9 @@ import json
 from typing import Any
 
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.conftest import pass_state_machine
+from tests.conftest import boto, pass_state_machine
 
 pytestmark = pytest.mark.local
 ROLE = "arn:aws:iam::123456789012:role/hostile"
@@ -18,14 +17,7 @@ ROLE = "arn:aws:iam::123456789012:role/hostile"
 
 @pytest.fixture(scope="module")
 def sfn(embedded_aws: Any) -> Any:
-    import boto3
-
-    return boto3.client(
-        "stepfunctions",
-        endpoint_url=embedded_aws.endpoint_url,
-        region_name="us-east-1",
-        config=Config(retries={"max_attempts": 1}),  # a server error would show, not be retried
-    )
+    return boto("stepfunctions", embedded_aws.endpoint_url, retries={"max_attempts": 1})  # a 500 shows
 
 
 def refused(call: Any) -> tuple[str, str]:
