@@ -475,12 +475,11 @@ class _Group:
 class _Frame:
     """One thread of control of a run: the top graph, a branch or an iteration."""
 
-    def __init__(self, run: Run, previous: int, group: _Group | None = None, map_item: Any = None) -> None:
+    def __init__(self, run: Run, previous: int, group: _Group | None = None) -> None:
         self.run = run
         self.previous = previous
         self.group = group
         self.kept: dict[str, dict[int, Any]] = {}
-        self.entered = ""
         self.entered_time = ""
         self.task_token: str | None = None
 
@@ -527,7 +526,6 @@ class _Frame:
         last_text = ""
         while name is not None:
             state = graph.states[name]
-            self.entered = name
             self.entered_time = aws_timestamp(datetime.now(UTC))
             text = last_text if data is last_output else compact(data)  # JSON values never change
             self.event(
