@@ -404,6 +404,9 @@ class Run:
         with self._changed:
             if self.outcome is not None:
                 return False
+            for key in ("error", "cause"):  # an empty error or cause is none (a Fail state with neither)
+                if key in fields and not fields[key]:
+                    fields[key] = None
             self.outcome = Outcome(status, **fields)
             self._changed.notify_all()
         kind = {
@@ -415,9 +418,7 @@ class Run:
         if status == "SUCCEEDED":
             details = {"output": compact(fields.get("output")), "outputDetails": {"truncated": False}}
         else:
-            details = {
-                k: v for k, v in (("error", fields.get("error")), ("cause", fields.get("cause"))) if v is not None
-            }
+            details = {k: v for k, v in (("error", fields.get("error")), ("cause", fields.get("cause"))) if v}
         previous = frame.previous if frame is not None else self.history.last_id
         with contextlib.suppress(Stopped):  # the log closed already
             self.history.add(kind, previous, {_details_key(kind): details}, final=True)
@@ -584,11 +585,22 @@ class _Frame:
         token = (self.task_token or str(uuid.uuid4())) if target.pattern == "waitForTaskToken" else None
         self.task_token = None  # the next attempt gets a token of its own
         began = time.monotonic()
+        mocked = self.run.mocked(state.name)
         try:
-            result = self._call(state, parameters, role_arn, token, timeout)
-            if token is not None:
-                result = self._wait_for_token(state, token, result, kind, timeout, heartbeat, began)
-            elif timeout is not None and time.monotonic() - began > timeout:
+            if mocked is not None:  # a mocked callback's response is its result: no token to wait for
+                if mocked.error is not None:
+                    raise Failure(mocked.error, mocked.cause)
+                result = mocked.result
+            elif token is None:
+                result = self._call(state, parameters, role_arn, token, timeout)
+            else:
+                self.run.engine.tokens.open(token)
+                try:  # the token is closed however the task ends: answered, failed, stopped, timed out
+                    submitted = self._call(state, parameters, role_arn, token, timeout)
+                    result = self._wait_for_token(state, token, submitted, kind, timeout, heartbeat, began)
+                finally:
+                    self.run.engine.tokens.close(token)
+            if token is None and timeout is not None and time.monotonic() - began > timeout:
                 raise Failure("States.Timeout", "")
         except Failure as failure:
             timed_out = failure.error in ("States.Timeout", "States.HeartbeatTimeout")
@@ -617,11 +629,6 @@ class _Frame:
         return result
 
     def _call(self, state: TaskState, parameters: Any, role_arn: str, token: str | None, timeout: float | None) -> Any:
-        mocked = self.run.mocked(state.name)
-        if mocked is not None:
-            if mocked.error is not None:
-                raise Failure(mocked.error, mocked.cause)
-            return mocked.result
         info = self.run.info
         call = TaskCall(
             target=state.target,
@@ -634,13 +641,9 @@ class _Frame:
             task_token=token,
             timeout_seconds=timeout,
         )
-        if token is not None:
-            self.run.engine.tokens.open(token)
         try:
             return self.run.engine.integrations.call(call)
         except TaskFailed as failed:
-            if token is not None:
-                self.run.engine.tokens.close(token)
             raise Failure(failed.error, failed.cause) from None
 
     def _wait_for_token(

@@ -413,7 +413,12 @@ class FailState(State):
             cause = self.cause if self.cause_path is None else self.cause_path(data, scope)
         except AslError as failure:
             raise Failure.of(failure) from None
-        raise Failure(str(error) if error is not None else "", str(cause) if cause is not None else "")
+        for field_name, value in (("ErrorPath", error), ("CausePath", cause)):
+            if value is not None and not isinstance(value, str):
+                raise Failure(
+                    "States.Runtime", f"The {field_name} of the Fail state '{self.name}' must select a string"
+                )
+        raise Failure(error or "", cause or "")
 
 
 @dataclass

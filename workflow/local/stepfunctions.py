@@ -38,6 +38,7 @@ import re
 import threading
 import time
 import uuid
+import weakref
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -56,6 +57,7 @@ from workflow.asl.interpreter import (
     Run,
     TaskTokens,
     Workers,
+    compact,
     run_job,
 )
 from workflow.asl.machine import Machine, compile_machine
@@ -71,6 +73,7 @@ EXECUTION_THREADS = 64
 EXECUTION_THREADS_PER_KEY = 12
 MAX_INPUT_BYTES = 256 * 1024
 _NAME = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}$")
+_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 _EXPRESS_ARN = "Invalid Arn: 'Resource type not valid in this context: express'"
 _NOT_SUPPORTED = "This operation is not supported by this type of state machine"
 
@@ -178,6 +181,18 @@ class Timers:
             run_job("sfn-timers", action)
 
 
+def _weakly(method: Callable[[], Any]) -> Callable[[], None]:
+    """`method`, called only while its object is alive (a timer does not keep it)."""
+    held = weakref.WeakMethod(method)
+
+    def call() -> None:
+        bound = held()
+        if bound is not None:
+            bound()
+
+    return call
+
+
 def fairness_key(given: Any, machine_arn: str) -> str:
     """What an execution shares its threads with: the lane its input names (``ingest.lane``, as
     the ingest function starts it), else its state machine."""
@@ -227,6 +242,7 @@ class _CompressedHistory:
 
 @dataclass
 class Execution:
+    sequence: int  # its place among the state machine's executions, in the order started
     arn: str
     name: str
     machine: StateMachine
@@ -280,6 +296,7 @@ class StepFunctions:
         self._by_arn: dict[str, Execution] = {}
         self._lock = threading.RLock()
         self._redrives = threading.Lock()
+        self._sequence = itertools.count(1)
         # The MockConfigFile whose test cases `<arn>#<case>` executions use (None: mocks off).
         self.mock_config: Any = None
 
@@ -499,7 +516,7 @@ class StepFunctions:
                 raise LocalApiError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
             run = self._new_run(record, arn, name, given, start, mocks)
             execution = Execution(
-                arn, name, record, record.definition, record.machine, text, start, run,
+                next(self._sequence), arn, name, record, record.definition, record.machine, text, start, run,
                 trace_header=request.get("traceHeader"), history_log=run.history,
             )  # fmt: skip
             self._by_arn[arn] = execution
@@ -518,8 +535,15 @@ class StepFunctions:
 
     def _schedule(self, run: Run, execution: Execution | None, given: Any, record: StateMachine, **resume: Any) -> None:
         timeout = self._timeout(record)
-        if timeout is not None:
-            self.timers.at(time.monotonic() + timeout, lambda: self._timed_out(run, execution))
+        if timeout is not None:  # the timer holds neither weakly: what ended is not kept for it
+            runs, executions = weakref.ref(run), weakref.ref(execution) if execution is not None else None
+
+            def expire() -> None:
+                current = runs()
+                if current is not None:
+                    self._timed_out(current, executions() if executions is not None else None)
+
+            self.timers.at(time.monotonic() + timeout, expire)
 
         def evaluate() -> None:
             outcome = run.run(**resume)
@@ -538,9 +562,7 @@ class StepFunctions:
                 return
             execution.status = outcome.status
             execution.stop = datetime.now(UTC)
-            execution.output = (
-                json.dumps(outcome.output, separators=(",", ":")) if outcome.status == "SUCCEEDED" else None
-            )
+            execution.output = compact(outcome.output) if outcome.status == "SUCCEEDED" else None
             execution.error, execution.cause = outcome.error, outcome.cause
             if outcome.status != "SUCCEEDED":
                 return
@@ -569,7 +591,7 @@ class StepFunctions:
         run.started()
         timeout = self._timeout(record)
         if timeout is not None:
-            self.timers.at(time.monotonic() + timeout, run.time_out)
+            self.timers.at(time.monotonic() + timeout, _weakly(run.time_out))
         outcome = run.run()
         stop = datetime.now(UTC)
         elapsed_ms = (stop - start).total_seconds() * 1000
@@ -588,7 +610,7 @@ class StepFunctions:
             },
         }
         if outcome.status == "SUCCEEDED":
-            body["output"] = json.dumps(outcome.output, separators=(",", ":"))
+            body["output"] = compact(outcome.output)
             body["outputDetails"] = {"included": True}
         for key, value in (("error", outcome.error), ("cause", outcome.cause)):
             if value is not None:
@@ -653,10 +675,15 @@ class StepFunctions:
             raise LocalApiError("StateMachineTypeNotSupported", _NOT_SUPPORTED)
         status = request.get("statusFilter")
         redrive = request.get("redriveFilter")
+        if status is not None and status not in _STATUSES:
+            raise LocalApiError("ValidationException", f"statusFilter must be one of {', '.join(_STATUSES)}")
+        if redrive is not None and redrive not in ("REDRIVEN", "NOT_REDRIVEN"):
+            raise LocalApiError("ValidationException", "redriveFilter must be REDRIVEN or NOT_REDRIVEN")
         with self._lock:
             found = list(record.executions.values())
         found.reverse()  # newest first
         items = []
+        positions = []
         for execution in found:
             if status and execution.status != status:
                 continue
@@ -677,7 +704,8 @@ class StepFunctions:
                 item["redriveCount"] = execution.redrive_count
                 item["redriveDate"] = _epoch(execution.redrive_date)
             items.append(item)
-        return _page(items, request, "executions")
+            positions.append(execution.sequence)
+        return _page(items, request, "executions", positions, descending=True)
 
     def get_execution_history(self, request: dict[str, Any]) -> dict[str, Any]:
         execution = self.execution(request.get("executionArn"))
@@ -686,7 +714,8 @@ class StepFunctions:
             events.reverse()
         include = request.get("includeExecutionData", True) is not False
         rendered = [_rendered(event, include) for event in events]
-        return _page(rendered, request, "events")
+        places = [int(event["id"]) for event in events]
+        return _page(rendered, request, "events", places, descending=bool(request.get("reverseOrder")))
 
     def stop_execution(self, request: dict[str, Any]) -> dict[str, Any]:
         execution = self.execution(request.get("executionArn"))
@@ -798,7 +827,18 @@ def _rendered(event: Mapping[str, Any], include_data: bool) -> dict[str, Any]:
     return out
 
 
-def _page(items: list[dict[str, Any]], request: Mapping[str, Any], key: str) -> dict[str, Any]:
+def _page(
+    items: list[dict[str, Any]],
+    request: Mapping[str, Any],
+    key: str,
+    positions: list[int] | None = None,
+    *,
+    descending: bool = False,
+) -> dict[str, Any]:
+    """One page of `items`. With `positions` (each item's place, in the order given, strictly
+    rising, or falling when `descending`), the token is the last item's place and the next page
+    starts after it, however the list changed meanwhile (executions started, redriven); without,
+    an offset."""
     limit = request.get("maxResults") or 100
     try:
         size = int(limit)
@@ -809,13 +849,19 @@ def _page(items: list[dict[str, Any]], request: Mapping[str, Any], key: str) -> 
     token = request.get("nextToken")
     start = 0
     if token:
-        try:
-            start = int(str(token))
-        except ValueError:
-            raise LocalApiError("InvalidToken", f"Invalid Token: '{token}'") from None
+        text = str(token)
+        if not text.isdigit():
+            raise LocalApiError("InvalidToken", f"Invalid Token: '{text}'")
+        mark = int(text)
+        if positions is None:
+            start = mark
+        else:
+            start = next(
+                (i for i, place in enumerate(positions) if (place < mark if descending else place > mark)), len(items)
+            )
     page: dict[str, Any] = {key: items[start : start + size]}
     if start + size < len(items):
-        page["nextToken"] = str(start + size)
+        page["nextToken"] = str(positions[start + size - 1] if positions is not None else start + size)
     return page
 
 
