@@ -106,3 +106,27 @@ def test_a_mocked_callback_task_returns_its_mocked_response(embedded_aws: Any, t
         embedded_aws.mock(previous)
     described = finished(sfn, started)
     assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", {"answer": 42})
+
+
+def test_an_iteration_cancelled_by_a_sibling_s_failure_is_recorded_as_aborted(embedded_aws: Any) -> None:
+    """AWS's history has MapIterationAborted for an iteration stopped because another failed."""
+    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    wait_or_fail = {
+        "StartAt": "Which",
+        "States": {
+            "Which": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$", "NumericEquals": 0, "Next": "Fail"}],
+                "Default": "Wait",
+            },
+            "Fail": {"Type": "Fail", "Error": "Broken"},
+            "Wait": {"Type": "Wait", "Seconds": 30, "End": True},
+        },
+    }
+    each = {"Type": "Map", "ItemProcessor": wait_or_fail, "MaxConcurrency": 2, "End": True}
+    arn = state_machine(sfn, {"StartAt": "Each", "States": {"Each": each}}, name="aborted")
+    started = sfn.start_execution(stateMachineArn=arn, input="[1, 0]")["executionArn"]
+    assert finished(sfn, started)["error"] == "Broken"
+    kinds = [e["type"] for e in sfn.get_execution_history(executionArn=started, maxResults=1000)["events"]]
+    assert kinds.count("MapIterationFailed") == 1 and kinds.count("MapIterationAborted") == 1
+    assert kinds[-2:] == ["MapStateFailed", "ExecutionFailed"]

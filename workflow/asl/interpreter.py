@@ -738,6 +738,12 @@ class _Frame:
                         "MapIterationFailed", mapIterationFailedEventDetails={"name": state.name, "index": index}
                     )
                     raise
+                except Stopped:
+                    if not frame.run.ended:  # a sibling failed: this iteration is aborted, and says so
+                        details = {"mapIterationAbortedEventDetails": {"name": state.name, "index": index}}
+                        with contextlib.suppress(Stopped):
+                            frame.previous = frame.run.history.add("MapIterationAborted", frame.previous, details)
+                    raise
                 frame.event(
                     "MapIterationSucceeded", mapIterationSucceededEventDetails={"name": state.name, "index": index}
                 )
