@@ -43,7 +43,7 @@ class _Body(io.BytesIO):
 
 
 def _netlocs(host: str, port: int) -> tuple[str, ...]:
-    """The spellings of one loopback endpoint (moto's engine calls ``localhost:$MOTO_PORT``)."""
+    """The spellings of one loopback endpoint (moto as shipped calls ``localhost:$MOTO_PORT``)."""
     names = {host, "localhost", "127.0.0.1"} if host in ("127.0.0.1", "localhost") else {host}
     return tuple(f"{name}:{port}" for name in sorted(names))
 
