@@ -812,10 +812,6 @@ class StepFunctions:
         """The state machines, each with the executions it keeps (what memory per event is)."""
         return self._machines
 
-    def machine_named(self, name: str) -> StateMachine | None:
-        with self._lock:
-            return self._machines.get(self._machine_arn(name))
-
 
 def _rendered(event: Mapping[str, Any], include_data: bool) -> dict[str, Any]:
     out = dict(event)
