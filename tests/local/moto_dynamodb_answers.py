@@ -59,6 +59,11 @@ NAMES = {
     "#b": "blob",
 }
 
+# The same expressions again, their names and values bound otherwise: what moto parsed or lexed
+# for one request must not carry into another's.
+RENAMED = {**NAMES, "#c": "ratio", "#n": "count", "#t": "tags2"}
+REVALUED = {**VALUES, ":one": {"N": "2"}, ":zero": {"N": "-1"}, ":s": {"S": "other"}, ":tag": {"SS": ["e"]}}
+
 UPDATES: list[tuple[str, str, str | None]] = [
     ("user#1", "SET #c = #c + :one, #n = :s", None),
     ("user#1", "SET #m.#i.n = #m.#i.n - :one, #m.added = :map, ratio = ratio + :big", None),
@@ -89,6 +94,24 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _updates(backend: DynamoDBBackend, names: dict[str, str], values: dict[str, Any]) -> list[Any]:
+    said: list[Any] = []
+    for pk, expression, condition in UPDATES:
+        try:
+            done = backend.update_item(
+                "t",
+                {"pk": {"S": pk}, "sk": {"S": "profile"}},
+                update_expression=expression,
+                expression_attribute_names=names,
+                expression_attribute_values=values,
+                condition_expression=condition,
+            )
+            said.append(["updated", plain(done)])
+        except Exception as error:  # the refusal, by its type and message
+            said.append(["refused", type(error).__name__, str(error)])
+    return said
+
+
 def answers() -> list[Any]:
     backend = DynamoDBBackend("us-east-1", ACCOUNT)
     backend.create_table(
@@ -110,19 +133,7 @@ def answers() -> list[Any]:
     items, values = copy.deepcopy(ITEMS), copy.deepcopy(VALUES)
     for item in items:
         said.append(plain(backend.put_item("t", item)))
-    for pk, expression, condition in UPDATES:
-        try:
-            done = backend.update_item(
-                "t",
-                {"pk": {"S": pk}, "sk": {"S": "profile"}},
-                update_expression=expression,
-                expression_attribute_names=NAMES,
-                expression_attribute_values=values,
-                condition_expression=condition,
-            )
-            said.append(["updated", plain(done)])
-        except Exception as error:  # the refusal, by its type and message
-            said.append(["refused", type(error).__name__, str(error)])
+    said += _updates(backend, NAMES, values)
     transaction = [
         {
             "Update": {
@@ -150,6 +161,7 @@ def answers() -> list[Any]:
             said.append("transaction applied")
         except Exception as error:
             said.append(["refused", type(error).__name__, str(error)])
+    said += _updates(backend, RENAMED, copy.deepcopy(REVALUED))
     for pk in ("user#1", "user#2", "user#3"):
         said.append(plain(backend.get_item("t", {"pk": {"S": pk}, "sk": {"S": "profile"}})))
     return said

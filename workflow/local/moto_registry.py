@@ -421,6 +421,127 @@ def _copy_expression_trees_directly() -> None:
     _replace(validators, "deepcopy", _deepcopy_nodes_directly)
 
 
+PARSED_KEEP = 512  # distinct expressions kept parsed: a table's few update and condition expressions
+
+
+def _update_parser() -> Callable[[str], Any]:
+    """moto's own `UpdateExpressionParser.make`, bound (its attribute is a classmethod)."""
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    bound: Callable[[str], Any] = original(UpdateExpressionParser, "make").__get__(None, UpdateExpressionParser)
+    return bound
+
+
+def _moto_parses_an_update_expression_each_time() -> bool:
+    """moto's own parser, given one update expression twice: does it build two trees?"""
+    parse = _update_parser()
+    return parse("SET a = :v") is not parse("SET a = :v")
+
+
+@entry(
+    "dynamodb-parse-each-update-expression-once",
+    "an UpdateItem parses its update expression twice (the request's names and values checked, then"
+    " the update), every time: each distinct expression is parsed once. The tree is shared: moto"
+    " reads it (`find_clauses`) and validates a copy of it (`Validator.node_to_validate`)",
+    replaces=("moto.dynamodb.parsing.expressions.UpdateExpressionParser.make",),
+    still_needed=_moto_parses_an_update_expression_each_time,
+)
+def _parse_each_update_expression_once() -> None:
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    parsed = functools.lru_cache(maxsize=PARSED_KEEP)(_update_parser())
+    _replace(UpdateExpressionParser, "make", classmethod(lambda cls, text: parsed(text)))
+
+
+def _moto_lexes_a_condition_each_time() -> bool:
+    """moto's own lexer, given one condition expression twice: does it lex it twice (new nodes)?"""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    lex = original(ConditionExpressionParser, "_lex_condition_expression")
+    parser = ConditionExpressionParser("attribute_not_exists(#a)", {"#a": "a"}, {})
+    return lex(parser)[0] is not lex(parser)[0]
+
+
+@entry(
+    "dynamodb-lex-each-condition-once",
+    "a condition expression is lexed (a list of regular expressions tried at each character) on"
+    " every request: each distinct expression is lexed once, its nodes (immutable tuples) reused",
+    replaces=("moto.dynamodb.comparisons.ConditionExpressionParser._lex_condition_expression",),
+    still_needed=_moto_lexes_a_condition_each_time,
+)
+def _lex_each_condition_once() -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    lex = original(ConditionExpressionParser, "_lex_condition_expression")
+
+    @functools.lru_cache(maxsize=PARSED_KEEP)
+    def lexed(text: str) -> tuple[Any, ...]:
+        return tuple(lex(ConditionExpressionParser(text, {}, {})))
+
+    def lex_once(self: Any) -> deque[Any]:
+        return deque(lexed(self.condition_expression))
+
+    _replace(ConditionExpressionParser, "_lex_condition_expression", lex_once)
+
+
+def _moto_builds_the_processing_map_per_node() -> bool:
+    """moto's own traversal of a parsed update expression: does it build its processor's map of
+    node classes more than once?"""
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # type: ignore[attr-defined]
+    from moto.dynamodb.parsing.validators import ActionCountValidator
+
+    built: list[int] = []
+
+    class Counting(ActionCountValidator):
+        nodes_to_be_processed = original(DepthFirstTraverser, "nodes_to_be_processed")
+        process = original(DepthFirstTraverser, "process")
+
+        def _processing_map(self) -> Any:
+            built.append(1)
+            return super()._processing_map()
+
+    Counting().traverse(_update_parser()(PROBE_UPDATE_EXPRESSION))
+    return len(built) > 1
+
+
+def _processing(traverser: Any) -> tuple[tuple[type, ...], tuple[tuple[type, Callable[[Any], Any]], ...]]:
+    """A traverser's node classes and processors, built once per traverser (its map is a fixed
+    table of its own methods)."""
+    found: tuple[tuple[type, ...], tuple[tuple[type, Callable[[Any], Any]], ...]] | None
+    found = traverser.__dict__.get("_eventflow_processing")
+    if found is None:
+        processors = traverser._processing_map()
+        found = (tuple(processors), tuple(processors.items()))
+        traverser.__dict__["_eventflow_processing"] = found
+    return found
+
+
+@entry(
+    "dynamodb-one-processing-map-per-traversal",
+    "an update expression's validation walks its tree ten times, and at every node rebuilds the"
+    " walker's map of node classes, twice: it is built once per walker",
+    replaces=(
+        "moto.dynamodb.parsing.ast_nodes.DepthFirstTraverser.nodes_to_be_processed",
+        "moto.dynamodb.parsing.ast_nodes.DepthFirstTraverser.process",
+    ),
+    still_needed=_moto_builds_the_processing_map_per_node,
+)
+def _one_processing_map_per_traversal() -> None:
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # type: ignore[attr-defined]
+
+    def nodes_to_be_processed(self: Any) -> tuple[type, ...]:
+        return _processing(self)[0]
+
+    def process(self: Any, node: Any) -> Any:
+        for cls, processor in _processing(self)[1]:
+            if isinstance(node, cls):
+                return processor(node)
+        return None
+
+    _replace(DepthFirstTraverser, "nodes_to_be_processed", nodes_to_be_processed)
+    _replace(DepthFirstTraverser, "process", process)
+
+
 # --- SQS ------------------------------------------------------------------------------------------
 
 
