@@ -93,6 +93,8 @@ def test_an_allowed_origin_gets_its_preflight_answered(embedded_aws: Any, monkey
     }
     status, headers, _ = request(embedded_aws, "OPTIONS", {**preflight, "Origin": "http://localhost:3000"})
     assert status == 200 and headers.get("access-control-allow-origin") == "http://localhost:3000"
+    assert "POST" in headers.get("access-control-allow-methods", "")
+    assert "content-type" in headers.get("access-control-allow-headers", "").lower()
     status, _, _ = request(embedded_aws, "OPTIONS", {**preflight, "Origin": "http://localhost:3001"})
     assert status == 403
 

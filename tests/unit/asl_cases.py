@@ -16,7 +16,8 @@ from typing import Any
 from tests.conformance.case import Case, Outcome
 from tests.conformance.cases import CASES
 from workflow.asl.choice import compile_choice_rule
-from workflow.asl.paths import compile_input_path, compile_result_path, compile_template
+from workflow.asl.paths import compile_input_path, compile_result_path
+from workflow.asl.templates import compile_template
 from workflow.asl.values import AslError, DefinitionError, Scope
 
 DRIVEN = ("Pass", "Choice", "Succeed")

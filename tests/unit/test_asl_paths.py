@@ -18,15 +18,8 @@ import pytest
 
 from tests.conformance.case import Case
 from tests.unit.asl_cases import cases, run
-from workflow.asl.paths import (
-    MISSING,
-    NoSuchPath,
-    compile_expression,
-    compile_input_path,
-    compile_path,
-    compile_result_path,
-    compile_template,
-)
+from workflow.asl.paths import MISSING, NoSuchPath, compile_input_path, compile_path, compile_result_path
+from workflow.asl.templates import compile_expression, compile_template
 from workflow.asl.values import AslError, DefinitionError, Scope
 
 SCOPE = Scope(context={"Execution": {"Id": "arn:x", "Input": {"k": "v"}}, "Map": {"Item": {"Index": 2}}})

@@ -16,13 +16,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from workflow.asl.choice import compile_choice_rule
-from workflow.asl.paths import (
-    compile_expression,
-    compile_input_path,
-    compile_path,
-    compile_result_path,
-    compile_template,
-)
+from workflow.asl.paths import compile_input_path, compile_path, compile_result_path
+from workflow.asl.templates import compile_expression, compile_template
 from workflow.asl.values import AslError, DefinitionError, Scope
 
 # Errors a Catch never handles (the guide: States.Runtime is not retriable and no Catch takes it);

@@ -1,5 +1,5 @@
-"""JSONPath as the Amazon States Language uses it: paths, InputPath/OutputPath, ResultPath, and
-payload templates (Parameters, ResultSelector, ItemSelector).
+"""JSONPath as the Amazon States Language uses it: paths, InputPath/OutputPath and ResultPath
+(payload templates, which bind paths and intrinsic functions, are `workflow.asl.templates`).
 
 References: the spec's "Paths", "Reference Paths" and "Payload Template"
 (https://states-language.net/spec.html#path, #ref-paths, #payload-template) and the developer
@@ -12,7 +12,7 @@ slices, unions, filters, recursive descent) selects a list of values, read with 
 is parsed once at compile time.
 
 Values are never mutated: ResultPath copies the objects along the path it writes and shares the
-rest; templates build new containers only where they have bindings.
+rest.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def compile_path(text: str) -> Path:
 # --- InputPath, OutputPath, ResultPath -------------------------------------------------------
 
 
-def _identity(data: Any, scope: Scope) -> Any:
+def identity(data: Any, scope: Scope) -> Any:
     return data
 
 
@@ -183,11 +183,11 @@ def compile_input_path(text: str | None, present: bool) -> Evaluator:
     """InputPath or OutputPath: absent is `$` (the data itself); JSON null is `{}` (the guide:
     "the state's input is discarded" / "sends an empty object"); otherwise the path's value."""
     if not present:
-        return _identity
+        return identity
     if text is None:
         return _empty_object
     if text == "$":
-        return _identity
+        return identity
     return compile_path(text)
 
 
@@ -252,108 +252,3 @@ def _put(container: Any, steps: tuple[Step, ...], at: int, result: Any) -> Any:
         return MISSING
     out[step] = written
     return out
-
-
-# --- payload templates -----------------------------------------------------------------------
-
-
-class Template:
-    """A payload template (Parameters, ResultSelector, ItemSelector): keys ending in `.$` are
-    bound to a path, a context path or an intrinsic function; the rest is copied as it is, in
-    nested objects and arrays alike."""
-
-    __slots__ = ("_build", "static", "value")
-
-    def __init__(self, payload: Any) -> None:
-        dynamic, node = _compile_node(payload)
-        self.static = not dynamic
-        self.value = None if dynamic else node  # the constant, when static
-        self._build: Evaluator = node if dynamic else _constant(node)
-
-    def __call__(self, data: Any, scope: Scope) -> Any:
-        return self._build(data, scope)
-
-
-def compile_template(payload: Any) -> Template:
-    return Template(payload)
-
-
-def _constant(value: Any) -> Evaluator:
-    def constant(data: Any, scope: Scope) -> Any:
-        return value
-
-    return constant
-
-
-_JSON_TYPES = ((bool, "BOOLEAN"), (int, "INTEGER"), (float, "FLOAT"), (list, "ARRAY"), (dict, "OBJECT"))
-
-
-def compile_expression(expression: Any, field: str) -> Evaluator:
-    """The value of `field` that is a path, a context path or an intrinsic function: a template's
-    `key.$`, or a field such as a Fail state's ErrorPath and CausePath."""
-    from workflow.asl.intrinsics import compile_intrinsic
-
-    key = field
-
-    if not isinstance(expression, str):
-        kind = "NULL" if expression is None else next(n for t, n in _JSON_TYPES if isinstance(expression, t))
-        raise DefinitionError(
-            f"The value for the field '{key}' must be a STRING that contains a JSONPath but was an {kind}"
-        )
-    invalid = f"The value for the field '{key}' must be a valid JSONPath or a valid intrinsic function call"
-    try:
-        if expression.startswith("$"):
-            path = compile_path(expression)
-            return _identity if expression == "$" else path
-        if expression.startswith("States."):
-            return compile_intrinsic(expression)
-    except DefinitionError as error:
-        raise DefinitionError(f"{invalid}: {error}") from None
-    raise DefinitionError(invalid)
-
-
-def _compile_node(value: Any) -> tuple[bool, Any]:
-    """(True, an evaluator) for a value with bindings; (False, the value) for a constant."""
-    if isinstance(value, dict):
-        entries: list[tuple[str, bool, Any]] = []
-        dynamic = False
-        for key, item in value.items():
-            if isinstance(key, str) and key.endswith(".$"):
-                entries.append((key[:-2], True, compile_expression(item, key)))
-                dynamic = True
-            else:
-                item_dynamic, node = _compile_node(item)
-                entries.append((key, item_dynamic, node))
-                dynamic = dynamic or item_dynamic
-        return (True, _object_builder(entries)) if dynamic else (False, value)
-    if isinstance(value, list):
-        items = [_compile_node(item) for item in value]
-        if any(item_dynamic for item_dynamic, _ in items):
-            return True, _array_builder(items)
-        return False, value
-    return False, value
-
-
-def _object_builder(entries: list[tuple[str, bool, Any]]) -> Evaluator:
-    def build(data: Any, scope: Scope) -> Any:
-        out: dict[str, Any] = {}
-        key = ""
-        try:
-            for key, dynamic, node in entries:
-                out[key] = node(data, scope) if dynamic else node
-        except NoSuchPath as missing:
-            raise AslError(
-                "States.Runtime",
-                f"The JSONPath '{missing.path}' specified for the field '{key}.$' could not be found in the"
-                f" input '{to_json(missing.data)}'",
-            ) from None
-        return out
-
-    return build
-
-
-def _array_builder(items: list[tuple[bool, Any]]) -> Evaluator:
-    def build(data: Any, scope: Scope) -> Any:
-        return [node(data, scope) if dynamic else node for dynamic, node in items]
-
-    return build

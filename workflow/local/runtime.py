@@ -19,8 +19,8 @@ from workflow import bootstrap, constants
 from workflow.bootstrap import Credentials, Settings
 from workflow.constants import ENV_ENDPOINT_URL, POWERTOOLS_SERVICE_NAME, STACK_NAME
 from workflow.local.dynamodb_concurrency import ConcurrencySettings, DynamoDbConcurrency
+from workflow.local.emf import EMF
 from workflow.local.faults import FaultPlan
-from workflow.local.figures import EMF
 from workflow.local.iam import Denial, role_of
 from workflow.local.iam import evaluate as iam_evaluate
 from workflow.local.lambdas import LocalFunction

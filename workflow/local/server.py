@@ -31,7 +31,7 @@ from workflow.local.refusals import refusal as aws_refusal
 from workflow.local.request import Request, Response
 from workflow.local.stepfunctions import ACTIONS as STEP_FUNCTIONS_ACTIONS
 from workflow.local.stepfunctions import StepFunctions
-from workflow.local.webaccess import AccessPolicy, forbidden_answer
+from workflow.local.webaccess import AccessPolicy, forbidden_answer, preflight_answer
 
 DEFAULT_PORT = 4566
 ACCOUNT_ID = "123456789012"
@@ -240,8 +240,16 @@ class LambdaRouter:
     # --- the steps, in the order of CHAIN ---------------------------------------------------------
 
     def _web_access(self, request: Request) -> Response | None:
-        refusal = self.access.refusal_of(request.host, request.header("Origin"), request.scheme)
-        return Response.of(*forbidden_answer(refusal)) if refusal is not None else None
+        """Refused unless from a loopback Host and no web page but an allowed one; an allowed
+        page's CORS preflight is answered here (no AWS API answers OPTIONS)."""
+        origin = request.header("Origin")
+        refusal = self.access.refusal_of(request.host, origin, request.scheme)
+        if refusal is not None:
+            return Response.of(*forbidden_answer(refusal))
+        asked = request.header("Access-Control-Request-Method")
+        if request.method == "OPTIONS" and origin is not None and asked is not None:
+            return Response.of(*preflight_answer(origin, asked, request.header("Access-Control-Request-Headers")))
+        return None
 
     @staticmethod
     def _not_an_aws_api(request: Request) -> Response | None:

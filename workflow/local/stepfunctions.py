@@ -63,6 +63,7 @@ from workflow.asl.interpreter import (
 from workflow.asl.machine import Machine, compile_machine
 from workflow.asl.redrive import KEEPS_PARTS, succeeded_parts, unsuccessful_state
 from workflow.asl.values import DefinitionError, from_json
+from workflow.local import teststate
 from workflow.local.operations import LocalApiError
 
 KEEP_SUCCEEDED = 2000
@@ -882,14 +883,8 @@ _ACTIONS: dict[str, Callable[[StepFunctions, dict[str, Any]], dict[str, Any]]] =
     "SendTaskSuccess": StepFunctions.send_task_success,
     "SendTaskFailure": StepFunctions.send_task_failure,
     "SendTaskHeartbeat": StepFunctions.send_task_heartbeat,
-    "TestState": lambda service, request: _test_state(service, request),
+    "TestState": lambda service, request: teststate.answer(service.engine, request),
 }
-
-
-def _test_state(service: StepFunctions, request: dict[str, Any]) -> dict[str, Any]:
-    from workflow.local import teststate
-
-    return teststate.answer(service, request)
 
 
 ACTIONS = frozenset(_ACTIONS)

@@ -13,16 +13,13 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from workflow.asl.interpreter import ExecutionInfo, Run, compact
+from workflow.asl.interpreter import Engine, ExecutionInfo, Run, compact
 from workflow.asl.machine import compile_machine
 from workflow.asl.paths import MISSING
 from workflow.asl.values import DefinitionError
 from workflow.local.operations import LocalApiError
-
-if TYPE_CHECKING:
-    from workflow.local.stepfunctions import StepFunctions
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -66,8 +63,9 @@ def find_state(machine: dict[str, Any], name: str) -> dict[str, Any] | None:
     return None
 
 
-def answer(service: StepFunctions, request: dict[str, Any]) -> dict[str, Any]:
-    """The TestState call, as AWS answers it, run by the local Step Functions' interpreter."""
+def answer(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    """The TestState call, as AWS answers it, run by the local Step Functions' interpreter on
+    `engine` (its integrations: the state's Task calls the services as an execution's would)."""
     name, state = _state_of(request)
     level = str(request.get("inspectionLevel") or "INFO")
     if level not in LEVELS:
@@ -92,7 +90,7 @@ def answer(service: StepFunctions, request: dict[str, Any]) -> dict[str, Any]:
         start_time=datetime.datetime.now(tz=datetime.UTC),
         input=data,
     )
-    outcome = Run(machine, info, service.engine).test_state(name, data)
+    outcome = Run(machine, info, engine).test_state(name, data)
     out: dict[str, Any] = {"status": outcome.status}
     if outcome.output is not MISSING:
         out["output"] = compact(outcome.output)

@@ -96,6 +96,24 @@ def _own_origin(scheme: str, host: str) -> str | None:
         return None
 
 
+PREFLIGHT_MAX_AGE = 600  # seconds a browser may reuse a preflight's answer
+
+
+def preflight_answer(origin: str, method: str, headers: str | None) -> tuple[str, list[tuple[str, str]], bytes]:
+    """The answer to a CORS preflight (``OPTIONS`` with ``Access-Control-Request-Method``) from an
+    allowed `origin`: the method and headers it asks for, allowed for that origin only."""
+    answer = [
+        ("Access-Control-Allow-Origin", origin),
+        ("Access-Control-Allow-Methods", method),
+        ("Access-Control-Max-Age", str(PREFLIGHT_MAX_AGE)),
+        ("Vary", "Origin"),
+        ("Content-Length", "0"),
+    ]
+    if headers:
+        answer.insert(2, ("Access-Control-Allow-Headers", headers))
+    return "200 OK", answer, b""
+
+
 def forbidden_answer(reason: str) -> tuple[str, list[tuple[str, str]], bytes]:
     """A plain 403, with no CORS header: the browser's page learns nothing."""
     body = f"Forbidden: {reason}\n".encode()
