@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any, cast
 
-MOTO_VERSION = "5.2.5"  # the version pyproject.toml pins, which every entry targets
+MOTO_VERSION = "5.2.6"  # the version pyproject.toml pins, which every entry targets
 DISABLE_ENV = "EVENTFLOW_MOTO_DISABLE"
 SPEED = "speed"  # entries applied by `EmbeddedAws(speed_up=True)` only (the benchmark's peer has none)
 CONFORMANCE = "conformance"  # entries applied whenever the embedded AWS starts

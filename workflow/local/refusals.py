@@ -1,4 +1,4 @@
-"""Requests AWS refuses and moto 5.2.5 accepts, refused here the way AWS does, so that nothing
+"""Requests AWS refuses and moto 5.2.6 accepts, refused here the way AWS does, so that nothing
 comes to depend on the local stack's leniency.
 
 - Step Functions ``StartExecution``/``StartSyncExecution``: a name longer than 80 characters or an
