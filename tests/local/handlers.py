@@ -35,6 +35,31 @@ def sleepy(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"slept": event.get("seconds", 0)}
 
 
+ANSWERED: list[str] = []
+
+
+def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Sleeps for the event's "seconds", then records its "id" in ANSWERED (the call has answered)."""
+    import time
+
+    time.sleep(float(event["seconds"]))
+    ANSWERED.append(str(event["id"]))
+    return {"answered": event["id"]}
+
+
+def answer_token(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Answers the task token of the SQS message body in the event (SendTaskSuccess, to the
+    event's "endpoint"), as a step of a sibling branch would."""
+    import json
+
+    import boto3
+
+    token = json.loads(event["body"])["token"]
+    sfn = boto3.client("stepfunctions", endpoint_url=event["endpoint"], region_name="us-east-1")
+    sfn.send_task_success(taskToken=token, output=json.dumps({"from": "sibling"}))
+    return {"answered": True}
+
+
 def counted(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Adds one metric named by the event, waits for the others to add theirs, then flushes
     (Powertools' `log_metrics`)."""

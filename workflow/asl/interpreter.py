@@ -1,11 +1,13 @@
 """Executions of a compiled :class:`~workflow.asl.machine.Machine`, with AWS's execution history.
 
-A :class:`Run` is one execution's evaluation: it walks the machine's graph in the thread that
-calls :meth:`Run.run`, runs a Parallel state's branches and a Map state's iterations on reused
-workers (`Workers`), records every event AWS records (same types, details and
-``previousEventId`` chains), and calls services only through the :class:`Integrations` port it is
-given. What the interpreter never does: copy JSON values (they are never changed in place),
-parse a definition or a path (the machine is compiled once), or talk to AWS itself.
+A :class:`Run` is one execution's evaluation: its top graph, and each lane of a Parallel state's
+branches or a Map state's iterations, is a strand (`workflow.asl.strands`) that holds a thread
+only while it evaluates: a Wait state, a retry's delay, a callback's token, a Task's call past its
+deadline and branches under way are waits that give the thread back. It records every event AWS
+records (same types, details and ``previousEventId`` chains) and calls services only through the
+:class:`Integrations` port it is given. What the interpreter never does: copy JSON values (they
+are never changed in place), parse a definition or a path (the machine is compiled once), or
+talk to AWS itself.
 """
 
 from __future__ import annotations
@@ -13,10 +15,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import queue
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +35,7 @@ from workflow.asl.machine import (
     TaskState,
 )
 from workflow.asl.paths import MISSING
+from workflow.asl.strands import Steps, Strand, Timers, Wait, Workers
 from workflow.asl.timestamps import aws_timestamp
 from workflow.asl.values import AslError, Scope
 
@@ -120,88 +121,43 @@ class TaskTokens:
 
 
 class Callback:
+    """A callback task's answer (SendTaskSuccess, SendTaskFailure) and heartbeats, which wake the
+    task's wait."""
+
     def __init__(self) -> None:
         self.done = threading.Event()
         self.beat = threading.Event()
         self.output: Any = None
         self.error: tuple[str, str] | None = None
+        self._lock = threading.Lock()
+        self._wait: Wait | None = None
 
     def succeed(self, output: Any) -> None:
         self.output = output
         self.done.set()
+        self._wake()
 
     def fail(self, error: str, cause: str) -> None:
         self.error = (error, cause)
         self.done.set()
+        self._wake()
 
     def heartbeat(self) -> None:
         self.beat.set()
+        self._wake()
 
-
-# --- workers ------------------------------------------------------------------------------------
-
-
-def run_job(pool: str, job: Callable[[], None]) -> None:
-    """A pool's job: whatever it raises is logged by place (never a message), and the worker lives."""
-    try:
-        job()
-    except Exception as error:
-        import logging
-
-        where = traceback.extract_tb(error.__traceback__)[-1]
-        logging.getLogger("eventflow.local").error(
-            "the engine's %s raised %s at %s:%s", pool, type(error).__name__, where.filename, where.lineno
-        )
-
-
-class Workers:
-    """Daemon threads reused for branches and iterations: a new one starts only when none is idle,
-    one idle for `idle_seconds` leaves; never more than `limit` (beyond it the caller runs the job
-    itself, so nested Parallel and Map states cannot deadlock on a full pool)."""
-
-    def __init__(self, name: str, limit: int, idle_seconds: float = 30.0) -> None:
-        self.name = name
-        self.limit = limit
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._idle = 0
-        self._workers = 0
-        self._lock = threading.Lock()
-        self._idle_seconds = idle_seconds
-
-    @property
-    def workers(self) -> int:
-        return self._workers
-
-    def submit(self, job: Callable[[], None]) -> bool:
-        """Hand `job` to a worker; False at the limit (the caller runs it)."""
+    def woken_by(self, wait: Wait) -> None:
+        """`wait` ends when the callback is answered or beats (at once if either came already)."""
         with self._lock:
-            if self._idle > 0:
-                self._idle -= 1
-                start = False
-            elif self._workers < self.limit:
-                self._workers += 1
-                start = True
-            else:
-                return False
-        self._jobs.put(job)
-        if start:
-            threading.Thread(target=self._work, name=self.name, daemon=True).start()
-        return True
+            self._wait = wait
+        if self.done.is_set() or self.beat.is_set():
+            wait.wake()
 
-    def _work(self) -> None:
-        while True:
-            try:
-                job = self._jobs.get(timeout=self._idle_seconds)
-            except queue.Empty:
-                with self._lock:
-                    if self._idle > 0:
-                        self._idle -= 1
-                        self._workers -= 1
-                        return
-                continue
-            run_job(self.name, job)
-            with self._lock:
-                self._idle += 1
+    def _wake(self) -> None:
+        with self._lock:
+            wait = self._wait
+        if wait is not None:
+            wait.wake()
 
 
 # --- the history ----------------------------------------------------------------------------------
@@ -309,15 +265,18 @@ class StateOutcome:
 
 @dataclass
 class Engine:
-    """What every run shares: the services and the workers."""
+    """What every run shares: the services, the threads of the runs that bring none of their own,
+    and the clock of every deadline."""
 
     integrations: Integrations
     tokens: TaskTokens = field(default_factory=TaskTokens)
-    workers: Workers = field(default_factory=lambda: Workers("asl-branch", 256))
+    workers: Workers = field(default_factory=lambda: Workers("asl-branch"))
+    timers: Timers = field(default_factory=Timers)
 
 
 class Run:
-    """One execution's evaluation (and, after a redrive, its continuation)."""
+    """One execution's evaluation (and, after a redrive, its continuation). Its strands run on the
+    threads `schedule` gives them (by default the engine's workers)."""
 
     def __init__(
         self,
@@ -327,15 +286,17 @@ class Run:
         *,
         history: EventLog | None = None,
         mocks: Mapping[str, Sequence[MockedResponse]] | None = None,
+        schedule: Callable[[Callable[[], None]], None] | None = None,
     ) -> None:
         self.machine = machine
         self.info = info
         self.engine = engine
         self.history = history or EventLog()
         self.mocks = mocks or {}
+        self.schedule = schedule or engine.workers.submit
         self._mock_calls: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
+        self._waits: dict[Wait, _Frame] = {}  # the waits a stop or a sibling's failure cuts
         self.outcome: Outcome | None = None
         self._base_context = info.context()
         self.inspector: dict[str, Any] | None = None  # TestState's inspection data, when asked
@@ -356,15 +317,41 @@ class Run:
             },
         )
 
+    def start(
+        self,
+        ended: Callable[[Outcome], None] | None = None,
+        *,
+        start_at: str | None = None,
+        data: Any = None,
+        kept: Mapping[int, Any] | None = None,
+    ) -> None:
+        """Evaluate on the threads `schedule` gives, calling `ended` with the outcome (from
+        `start_at` with `data` for a redrive; `kept`: the branches or iterations of that state
+        that already succeeded)."""
+
+        def done(outcome: Any, error: Exception | None) -> None:
+            if error is not None:
+                raise error
+            if ended is not None:
+                ended(outcome)
+
+        self.spawn(self._evaluate(start_at, data, kept), done)
+
     def run(self, *, start_at: str | None = None, data: Any = None, kept: Mapping[int, Any] | None = None) -> Outcome:
-        """Evaluate to the end (from `start_at` with `data` for a redrive; `kept`: the branches or
-        iterations of that state that already succeeded)."""
+        """Evaluate to the end (see `start`), the calling thread waiting for it."""
+        outcome, _ = self._drive(self._evaluate(start_at, data, kept))
+        assert isinstance(outcome, Outcome)
+        return outcome
+
+    def _evaluate(self, start_at: str | None, data: Any, kept: Mapping[int, Any] | None) -> Steps[Outcome]:
         graph = self.machine.graph
         frame = _Frame(self, previous=self.history.last_id if start_at else 0)
         if start_at is not None:
             frame.kept = {start_at: dict(kept or {})}
         try:
-            output = frame.walk(graph, start_at or graph.start_at, self.info.input if start_at is None else data)
+            output = yield from frame.walk(
+                graph, start_at or graph.start_at, self.info.input if start_at is None else data
+            )
         except Failure as failure:
             self._end("FAILED", frame, error=failure.error, cause=failure.cause)
         except Stopped:
@@ -389,26 +376,69 @@ class Run:
         frame = _Frame(self, previous=0)
         frame.entered_time = aws_timestamp(datetime.now(UTC))
         inspection = self.inspector
-        try:
-            next_state, output = state.execute(frame, data)
-        except Failure as failure:
-            self.outcome = Outcome("FAILED", error=failure.error, cause=failure.cause)
-            return StateOutcome("FAILED", error=failure.error, cause=failure.cause, inspection=_inspected(inspection))
+        result, error = self._drive(state.execute(frame, data))
+        if isinstance(error, Failure):
+            self.outcome = Outcome("FAILED", error=error.error, cause=error.cause)
+            return StateOutcome("FAILED", error=error.error, cause=error.cause, inspection=_inspected(inspection))
+        if error is not None:
+            raise error
+        next_state, output = result
         self.outcome = Outcome("SUCCEEDED", output=output)
         caught = inspection.get("caught")
         if isinstance(caught, Failure):
             return StateOutcome("CAUGHT_ERROR", output, caught.error, caught.cause, next_state, _inspected(inspection))
         return StateOutcome("SUCCEEDED", output, next_state=next_state, inspection=_inspected(inspection))
 
+    # -- strands and their waits
+
+    def spawn(self, steps: Steps[Any], done: Callable[[Any, Exception | None], None]) -> None:
+        """Run `steps` as a strand of its own, on a thread `schedule` gives."""
+        self.schedule(Strand(steps, done, self.schedule, self.engine.timers).step)
+
+    def _drive(self, steps: Steps[Any]) -> tuple[Any, Exception | None]:
+        """What `steps` return (or raise), run as a strand while this thread waits for their end
+        (a call past its deadline holds a strand's thread, never this one)."""
+        ended = threading.Event()
+        result: list[tuple[Any, Exception | None]] = []
+
+        def done(value: Any, error: Exception | None) -> None:
+            result.append((value, error))
+            ended.set()
+
+        self.spawn(steps, done)
+        ended.wait()
+        return result[0]
+
+    def hold(self, wait: Wait, frame: _Frame) -> Wait:
+        """`wait`, which a stop or the failure of a sibling of `frame` cuts."""
+        with self._lock:
+            self._waits[wait] = frame
+            wait.on_end = self._let_go
+        if frame.cancelled():
+            wait.cut()
+        return wait
+
+    def _let_go(self, wait: Wait) -> None:
+        with self._lock:
+            self._waits.pop(wait, None)
+
+    def cut_waits(self) -> None:
+        """Cut the waits of the frames the run no longer goes on with (stopped, or cut by a
+        sibling's failure): they unwind now, not at their deadline."""
+        with self._lock:
+            held = list(self._waits.items())
+        for wait, frame in held:
+            if frame.cancelled():
+                wait.cut()
+
     def _end(self, status: str, frame: _Frame | None, **fields: Any) -> bool:
-        with self._changed:
+        with self._lock:
             if self.outcome is not None:
                 return False
             for key in ("error", "cause"):  # an empty error or cause is none (a Fail state with neither)
                 if key in fields and not fields[key]:
                     fields[key] = None
             self.outcome = Outcome(status, **fields)
-            self._changed.notify_all()
         kind = {
             "SUCCEEDED": "ExecutionSucceeded",
             "FAILED": "ExecutionFailed",
@@ -425,12 +455,17 @@ class Run:
         return True
 
     def stop(self, error: str | None = None, cause: str | None = None) -> bool:
-        """StopExecution: ABORTED now; the states still running notice at their next step."""
+        """StopExecution: ABORTED now; the states still running stop, their waits cut."""
         fields = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
-        return self._end("ABORTED", None, **fields)
+        return self._ended(self._end("ABORTED", None, **fields))
 
     def time_out(self) -> bool:
-        return self._end("TIMED_OUT", None, error="States.Timeout", cause="The execution timed out.")
+        return self._ended(self._end("TIMED_OUT", None, error="States.Timeout", cause="The execution timed out."))
+
+    def _ended(self, now: bool) -> bool:
+        if now:
+            self.cut_waits()
+        return now
 
     @property
     def ended(self) -> bool:
@@ -458,7 +493,7 @@ def _inspected(found: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class _Group:
-    """Sibling branches or iterations: the first failure cancels the others."""
+    """Sibling branches or iterations: the first failure cuts the others."""
 
     def __init__(self, parent: _Group | None = None) -> None:
         self.parent = parent
@@ -491,8 +526,11 @@ class _Frame:
         self.previous = self.run.history.add(kind, self.previous, details)
         return self.previous
 
+    def cancelled(self) -> bool:
+        return self.run.ended or (self.group is not None and self.group.cancelled())
+
     def check(self) -> None:
-        if self.run.ended or (self.group is not None and self.group.cancelled()):
+        if self.cancelled():
             raise Stopped()
 
     def scope(self, state: State, retry_count: int = 0) -> Scope:
@@ -504,15 +542,13 @@ class _Frame:
             context["Task"] = {"Token": self.task_token}
         return Scope(context)
 
-    def sleep(self, seconds: float) -> None:
+    def sleep(self, seconds: float) -> Steps[None]:
         deadline = time.monotonic() + seconds
-        with self.run._changed:
-            while True:
-                self.check()
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return
-                self.run._changed.wait(min(left, 0.5))
+        while True:
+            self.check()
+            if time.monotonic() >= deadline:
+                return
+            yield self.run.hold(Wait(deadline), self)
 
     def inspect(self, key: str, value: Any) -> None:
         inspector = self.run.inspector
@@ -521,7 +557,7 @@ class _Frame:
 
     # -- walking a graph
 
-    def walk(self, graph: Graph, start_at: str, data: Any) -> Any:
+    def walk(self, graph: Graph, start_at: str, data: Any) -> Steps[Any]:
         name: str | None = start_at
         last_output: Any = _NOTHING
         last_text = ""
@@ -533,9 +569,7 @@ class _Frame:
                 f"{state.type}StateEntered",
                 stateEnteredEventDetails={"name": name, "input": text, "inputDetails": {"truncated": False}},
             )
-            name, data = state.execute(self, data)
-            if state.type == "Fail":  # never returns
-                continue
+            name, data = yield from state.execute(self, data)
             text = compact(data)
             last_output, last_text = data, text
             if len(text) > MAX_PAYLOAD_BYTES // 4 and len(text.encode()) > MAX_PAYLOAD_BYTES:
@@ -552,7 +586,7 @@ class _Frame:
 
     # -- Task
 
-    def task(self, state: TaskState, parameters: Any, scope: Scope, effective: Any) -> Any:
+    def task(self, state: TaskState, parameters: Any, scope: Scope, effective: Any) -> Steps[Any]:
         target = state.target
         timeout = _seconds_of(state.timeout_seconds, state.timeout_path, effective, scope, "TimeoutSecondsPath", state)
         heartbeat = _seconds_of(
@@ -584,7 +618,7 @@ class _Frame:
         self.event(f"{prefix}Started", **({_details_key("TaskStarted"): kind} if not function else {}))
         token = (self.task_token or str(uuid.uuid4())) if target.pattern == "waitForTaskToken" else None
         self.task_token = None  # the next attempt gets a token of its own
-        began = time.monotonic()
+        deadline = time.monotonic() + timeout if timeout is not None else None
         mocked = self.run.mocked(state.name)
         try:
             if mocked is not None:  # a mocked callback's response is its result: no token to wait for
@@ -592,16 +626,14 @@ class _Frame:
                     raise Failure(mocked.error, mocked.cause)
                 result = mocked.result
             elif token is None:
-                result = self._call(state, parameters, role_arn, token, timeout)
+                result = yield from self._call(state, parameters, role_arn, None, timeout, deadline)
             else:
                 self.run.engine.tokens.open(token)
                 try:  # the token is closed however the task ends: answered, failed, stopped, timed out
-                    submitted = self._call(state, parameters, role_arn, token, timeout)
-                    result = self._wait_for_token(state, token, submitted, kind, timeout, heartbeat, began)
+                    submitted = yield from self._call(state, parameters, role_arn, token, timeout, deadline)
+                    result = yield from self._wait_for_token(token, submitted, kind, deadline, heartbeat)
                 finally:
                     self.run.engine.tokens.close(token)
-            if token is None and timeout is not None and time.monotonic() - began > timeout:
-                raise Failure("States.Timeout", "")
         except Failure as failure:
             timed_out = failure.error in ("States.Timeout", "States.HeartbeatTimeout")
             ending = "TimedOut" if timed_out else "Failed"
@@ -628,7 +660,17 @@ class _Frame:
         )
         return result
 
-    def _call(self, state: TaskState, parameters: Any, role_arn: str, token: str | None, timeout: float | None) -> Any:
+    def _call(
+        self,
+        state: TaskState,
+        parameters: Any,
+        role_arn: str,
+        token: str | None,
+        timeout: float | None,
+        deadline: float | None,
+    ) -> Steps[Any]:
+        """The integration's answer, or States.Timeout at the task's deadline while the call is
+        still under way (it goes on; what it answers then is dropped)."""
         info = self.run.info
         call = TaskCall(
             target=state.target,
@@ -641,66 +683,68 @@ class _Frame:
             task_token=token,
             timeout_seconds=timeout,
         )
+        wait = self.run.hold(Wait(deadline, call=functools.partial(self.run.engine.integrations.call, call)), self)
+        yield wait
+        return self._answer(wait)
+
+    def _answer(self, wait: Wait) -> Any:
+        if wait.ended == "deadline":
+            raise Failure("States.Timeout", "")
+        if wait.ended != "answered":
+            self.check()
+            raise Stopped()
         try:
-            return self.run.engine.integrations.call(call)
+            return wait.answer()
         except TaskFailed as failed:
             raise Failure(failed.error, failed.cause) from None
 
     def _wait_for_token(
         self,
-        state: TaskState,
         token: str,
         submitted: Any,
         kind: Mapping[str, Any],
-        timeout: float | None,
+        deadline: float | None,
         heartbeat: float | None,
-        began: float,
-    ) -> Any:
-        tokens = self.run.engine.tokens
-        callback = tokens.get(token)
+    ) -> Steps[Any]:
+        callback = self.run.engine.tokens.get(token)
         assert callback is not None
         self.event(
             "TaskSubmitted",
             taskSubmittedEventDetails={**kind, "output": spaced(submitted), "outputDetails": {"truncated": False}},
         )
-        try:
-            last_beat = time.monotonic()
-            while not callback.done.is_set():
-                self.check()
-                now = time.monotonic()
-                if timeout is not None and now - began >= timeout:
-                    raise Failure("States.Timeout", "")
-                if heartbeat is not None and now - last_beat >= heartbeat:
-                    raise Failure("States.HeartbeatTimeout", "")
-                waits = [0.2]
-                if timeout is not None:
-                    waits.append(began + timeout - now)
-                if heartbeat is not None:
-                    waits.append(last_beat + heartbeat - now)
-                callback.done.wait(max(0.0, min(waits)))
-                if callback.beat.is_set():
-                    callback.beat.clear()
-                    last_beat = time.monotonic()
-        finally:
-            tokens.close(token)
+        last_beat = time.monotonic()
+        while not callback.done.is_set():
+            self.check()
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                raise Failure("States.Timeout", "")
+            if heartbeat is not None and now - last_beat >= heartbeat:
+                raise Failure("States.HeartbeatTimeout", "")
+            due = [moment for moment in (deadline, last_beat + heartbeat if heartbeat else None) if moment is not None]
+            wait = self.run.hold(Wait(min(due, default=None)), self)
+            callback.woken_by(wait)
+            yield wait
+            if callback.beat.is_set():
+                callback.beat.clear()
+                last_beat = time.monotonic()
         if callback.error is not None:
             raise Failure(*callback.error)
         return callback.output
 
     # -- Parallel and Map
 
-    def branches(self, state: ParallelState, inputs: Sequence[Any]) -> list[Any]:
+    def branches(self, state: ParallelState, inputs: Sequence[Any]) -> Steps[list[Any]]:
         kept = self.kept.pop(state.name, {})
         self.event("ParallelStateStarted")
         start = self.previous
 
-        def branch(index: int) -> Callable[[_Frame], Any]:
+        def branch(index: int) -> Callable[[_Frame], Steps[Any]]:
             graph = state.branches[index]
             return lambda frame: frame.walk(graph, graph.start_at, inputs[index])
 
-        return self._together([branch(i) for i in range(len(state.branches))], start, kept)
+        return (yield from self._together([branch(i) for i in range(len(state.branches))], start, kept))
 
-    def iterations(self, state: MapState, items: Sequence[Any], effective: Any, scope: Scope) -> list[Any]:
+    def iterations(self, state: MapState, items: Sequence[Any], effective: Any, scope: Scope) -> Steps[list[Any]]:
         kept = self.kept.pop(state.name, {})
         self.event("MapStateStarted", mapStateStartedEventDetails={"length": len(items)})
         processor = state.processor
@@ -728,49 +772,50 @@ class _Frame:
             except AslError as error:
                 raise Failure.of(error) from None
 
-        def iteration(index: int) -> Callable[[_Frame], Any]:
-            def run(frame: _Frame) -> Any:
-                frame.event("MapIterationStarted", mapIterationStartedEventDetails={"name": state.name, "index": index})
+        def iteration(index: int) -> Callable[[_Frame], Steps[Any]]:
+            named = {"name": state.name, "index": index}
+
+            def run(frame: _Frame) -> Steps[Any]:
+                frame.event("MapIterationStarted", mapIterationStartedEventDetails=named)
                 try:
-                    output = frame.walk(processor, processor.start_at, item_input(index))
+                    output = yield from frame.walk(processor, processor.start_at, item_input(index))
                 except Failure:
-                    frame.event(
-                        "MapIterationFailed", mapIterationFailedEventDetails={"name": state.name, "index": index}
-                    )
+                    frame.event("MapIterationFailed", mapIterationFailedEventDetails=named)
                     raise
                 except Stopped:
                     if not frame.run.ended:  # a sibling failed: this iteration is aborted, and says so
-                        details = {"mapIterationAbortedEventDetails": {"name": state.name, "index": index}}
+                        details = {"mapIterationAbortedEventDetails": named}
                         with contextlib.suppress(Stopped):
                             frame.previous = frame.run.history.add("MapIterationAborted", frame.previous, details)
                     raise
-                frame.event(
-                    "MapIterationSucceeded", mapIterationSucceededEventDetails={"name": state.name, "index": index}
-                )
+                frame.event("MapIterationSucceeded", mapIterationSucceededEventDetails=named)
                 return output
 
             return run
 
-        return self._together(
-            [iteration(i) for i in range(len(items))],
-            self.previous,
-            kept,
-            limit=concurrency or INLINE_MAP_CONCURRENCY,
-            map_events=True,
+        return (
+            yield from self._together(
+                [iteration(i) for i in range(len(items))],
+                self.previous,
+                kept,
+                limit=concurrency or INLINE_MAP_CONCURRENCY,
+                map_events=True,
+            )
         )
 
     def _together(
         self,
-        jobs: Sequence[Callable[[_Frame], Any]],
+        jobs: Sequence[Callable[[_Frame], Steps[Any]]],
         start: int,
         kept: Mapping[int, Any],
         *,
         limit: int | None = None,
         map_events: bool = False,
-    ) -> list[Any]:
+    ) -> Steps[list[Any]]:
         """Run `jobs` (branches or iterations) side by side, at most `limit` at once, each in a
-        frame of its own that follows event `start`; the first failure cancels the others and is
-        raised once they have all left."""
+        frame of its own that follows event `start`, on lanes that are strands of their own (one
+        is this frame's). The first failure cuts the others, and is raised once they have all
+        left."""
         group = _Group(self.group)
         outputs: list[Any] = [None] * len(jobs)
         for index, output in kept.items():
@@ -779,56 +824,44 @@ class _Frame:
         pending = iter([i for i in range(len(jobs)) if i not in kept])
         failures: list[tuple[Failure, int]] = []
         lasts: list[int] = []
-        lock = threading.Condition()
-        lanes = [0]
+        lock = threading.Lock()
 
-        def lane() -> None:
-            try:
-                while True:
-                    with lock:
-                        index = None if group.failed else next(pending, None)
-                    if index is None:
-                        return
-                    frame = _Frame(self.run, start, group)
-                    try:
-                        outputs[index] = jobs[index](frame)
-                    except Failure as failure:
-                        with lock:
-                            if not group.failed:
-                                group.failed = True
-                                failures.append((failure, frame.previous))
-                        with self.run._changed:
-                            self.run._changed.notify_all()  # sleeping siblings wake and stop
-                    except Stopped:
-                        pass
-                    except Exception as error:  # what the engine could not handle fails the branch
-                        failed = Failure(
-                            "States.Runtime", f"The execution failed in the local engine: {type(error).__name__}"
-                        )
-                        with lock:
-                            if not group.failed:
-                                group.failed = True
-                                failures.append((failed, frame.previous))
-                    with lock:
-                        lasts.append(frame.previous)
-            finally:
+        def failed(failure: Failure, frame: _Frame) -> None:
+            with lock:
+                first = not group.failed
+                if first:
+                    group.failed = True
+                    failures.append((failure, frame.previous))
+            if first:
+                self.run.cut_waits()  # waiting siblings are cut now
+
+        def lane() -> Steps[None]:
+            while True:
                 with lock:
-                    lanes[0] -= 1
-                    lock.notify_all()
+                    index = None if group.cancelled() else next(pending, None)
+                if index is None:
+                    return
+                frame = _Frame(self.run, start, group)
+                try:
+                    outputs[index] = yield from jobs[index](frame)
+                except Failure as failure:
+                    failed(failure, frame)
+                except Stopped:
+                    pass
+                except Exception as error:  # what the engine could not handle fails the branch
+                    failed(
+                        Failure("States.Runtime", f"The execution failed in the local engine: {type(error).__name__}"),
+                        frame,
+                    )
+                with lock:
+                    lasts.append(frame.previous)
 
         width = min(limit or len(jobs), len(jobs))
-        lanes[0] = 1
-        for _ in range(max(0, width - 1)):
-            with lock:
-                lanes[0] += 1
-            if not self.run.engine.workers.submit(lambda: run_job("asl-branch", lane)):
-                with lock:
-                    lanes[0] -= 1
-                break
-        lane()
-        with lock:
-            while lanes[0] > 0:
-                lock.wait(0.5)
+        joined = _Join(max(0, width - 1))
+        for _ in range(width - 1):
+            self.run.spawn(lane(), joined.left)
+        yield from lane()
+        yield from joined.all_left()
         if failures:
             failure, last = failures[0]
             self.previous = last
@@ -838,6 +871,33 @@ class _Frame:
         self.previous = max(lasts, default=start)
         self.event("MapStateSucceeded" if map_events else "ParallelStateSucceeded")
         return outputs
+
+
+class _Join:
+    """The lanes of a Parallel's branches or a Map's iterations still running, and the wait of the
+    frame that joins them (ended by the last to leave)."""
+
+    def __init__(self, lanes: int) -> None:
+        self._lanes = lanes
+        self._lock = threading.Lock()
+        self._wait: Wait | None = None
+
+    def left(self, result: Any, error: Exception | None) -> None:
+        with self._lock:
+            self._lanes -= 1
+            wait = self._wait if self._lanes == 0 else None
+        if wait is not None:
+            wait.wake()
+        if error is not None:
+            raise error
+
+    def all_left(self) -> Steps[None]:
+        while True:
+            with self._lock:
+                if self._lanes == 0:
+                    return
+                self._wait = wait = Wait()
+            yield wait
 
 
 def _seconds_of(fixed: float | None, path: Any, effective: Any, scope: Scope, key: str, state: State) -> float | None:

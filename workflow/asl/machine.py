@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from workflow.asl.choice import compile_choice_rule
 from workflow.asl.paths import compile_input_path, compile_path, compile_result_path
+from workflow.asl.strands import Steps
 from workflow.asl.templates import compile_expression, compile_template
 from workflow.asl.values import AslError, DefinitionError, Scope
 
@@ -106,21 +107,22 @@ class Stopped(Exception):
 
 
 class Frame(Protocol):
-    """What a state sees of its execution: its thread of control and the services."""
+    """What a state sees of its execution: its thread of control and the services. What may wait
+    (a delay, a Task, branches) is steps: a generator that yields each wait to what drives it."""
 
     def event(self, kind: str, **details: Any) -> int: ...
 
     def scope(self, state: State, retry_count: int = 0) -> Scope: ...
 
-    def sleep(self, seconds: float) -> None: ...
+    def sleep(self, seconds: float) -> Steps[None]: ...
 
     def check(self) -> None: ...
 
-    def task(self, state: TaskState, parameters: Any, scope: Scope, effective: Any) -> Any: ...
+    def task(self, state: TaskState, parameters: Any, scope: Scope, effective: Any) -> Steps[Any]: ...
 
-    def branches(self, state: ParallelState, inputs: Sequence[Any]) -> list[Any]: ...
+    def branches(self, state: ParallelState, inputs: Sequence[Any]) -> Steps[list[Any]]: ...
 
-    def iterations(self, state: MapState, items: Sequence[Any], effective: Any, scope: Scope) -> list[Any]: ...
+    def iterations(self, state: MapState, items: Sequence[Any], effective: Any, scope: Scope) -> Steps[list[Any]]: ...
 
     def inspect(self, key: str, value: Any) -> None: ...
 
@@ -172,19 +174,27 @@ class State:
     input_path: Callable[[Any, Scope], Any] = field(default=lambda data, scope: data)
     output_path: Callable[[Any, Scope], Any] = field(default=lambda data, scope: data)
 
-    def execute(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
-        """The state's output and the state to go to next (None: its graph ends)."""
+    def execute(self, frame: Frame, data: Any) -> Steps[tuple[str | None, Any]]:
+        """The state's output and the state to go to next (None: its graph ends), as steps: the
+        states that wait (Wait, Task, a retry's delay, Parallel, Map) yield each wait."""
+        return self.evaluate(frame, data)
+        yield  # a state that never waits: no step but its result
+
+    def evaluate(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
+        """The output and next state of a state that never waits."""
         raise NotImplementedError
 
 
-def _handled(state: _Handling, frame: Frame, data: Any, attempt: Callable[[int], Any]) -> tuple[str | None, Any]:
+def _handled(
+    state: _Handling, frame: Frame, data: Any, attempt: Callable[[int], Steps[Any]]
+) -> Steps[tuple[str | None, Any]]:
     """Run `attempt(retry_count)` under the state's Retry and Catch; its result goes through
     ResultSelector, ResultPath and OutputPath."""
     counts = [0] * len(state.retry)
     retries = 0
     while True:
         try:
-            result = attempt(retries)
+            result = yield from attempt(retries)
             frame.inspect("result", result)
             scope = frame.scope(state, retries)
             if state.result_selector is not None:
@@ -204,7 +214,7 @@ def _handled(state: _Handling, frame: Frame, data: Any, attempt: Callable[[int],
             if matching is not None and counts[matching] < state.retry[matching].max_attempts:
                 counts[matching] += 1
                 retries += 1
-                frame.sleep(state.retry[matching].delay(counts[matching]))
+                yield from frame.sleep(state.retry[matching].delay(counts[matching]))
                 continue
             for catcher in state.catch:
                 if error_matches(catcher.errors, failure.error):
@@ -233,7 +243,7 @@ class PassState(State):
     parameters: Callable[[Any, Scope], Any] | None = None
     result_path: Callable[[Any, Any], Any] = field(default=lambda data, result: result)
 
-    def execute(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
+    def evaluate(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
         scope = frame.scope(self)
         try:
             effective = self.input_path(data, scope)
@@ -306,8 +316,8 @@ class TaskState(_Handling):
     heartbeat_path: Any = None
     credentials: Callable[[Any, Scope], Any] | None = None
 
-    def execute(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
-        def attempt(retries: int) -> Any:
+    def execute(self, frame: Frame, data: Any) -> Steps[tuple[str | None, Any]]:
+        def attempt(retries: int) -> Steps[Any]:
             scope = frame.scope(self, retries)
             try:
                 effective = self.input_path(data, scope)
@@ -316,9 +326,9 @@ class TaskState(_Handling):
                 frame.inspect("afterParameters", parameters)
             except AslError as error:
                 raise Failure.of(error) from None
-            return frame.task(self, parameters, scope, effective)
+            return (yield from frame.task(self, parameters, scope, effective))
 
-        return _handled(self, frame, data, attempt)
+        return (yield from _handled(self, frame, data, attempt))
 
 
 @dataclass
@@ -326,7 +336,7 @@ class ChoiceState(State):
     choices: tuple[tuple[Callable[[Any, Scope], bool], str], ...] = ()
     default: str | None = None
 
-    def execute(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
+    def evaluate(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
         scope = frame.scope(self)
         try:
             effective = self.input_path(data, scope)
@@ -351,7 +361,7 @@ class WaitState(State):
     seconds_path: Any = None
     timestamp_path: Any = None
 
-    def execute(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
+    def execute(self, frame: Frame, data: Any) -> Steps[tuple[str | None, Any]]:
         from workflow.asl.timestamps import parse_timestamp
 
         scope = frame.scope(self)
@@ -378,7 +388,7 @@ class WaitState(State):
                         f"valid ISO-8601 extended offset date-time format string: {text!r}",
                     )
                 wait = max(0.0, (moment - datetime.now(UTC)).total_seconds())
-            frame.sleep(wait)
+            yield from frame.sleep(wait)
             return self.next, self.output_path(effective, scope)
         except AslError as error:
             raise Failure.of(error) from None
@@ -386,7 +396,7 @@ class WaitState(State):
 
 @dataclass
 class SucceedState(State):
-    def execute(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
+    def evaluate(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
         scope = frame.scope(self)
         try:
             return None, self.output_path(self.input_path(data, scope), scope)
@@ -401,7 +411,7 @@ class FailState(State):
     error_path: Any = None
     cause_path: Any = None
 
-    def execute(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
+    def evaluate(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
         scope = frame.scope(self)
         try:
             error = self.error if self.error_path is None else self.error_path(data, scope)
@@ -420,17 +430,17 @@ class FailState(State):
 class ParallelState(_Handling):
     branches: tuple[Graph, ...] = ()
 
-    def execute(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
-        def attempt(retries: int) -> Any:
+    def execute(self, frame: Frame, data: Any) -> Steps[tuple[str | None, Any]]:
+        def attempt(retries: int) -> Steps[Any]:
             scope = frame.scope(self, retries)
             try:
                 effective = self.input_path(data, scope)
                 branch_input = self.parameters(effective, scope) if self.parameters is not None else effective
             except AslError as error:
                 raise Failure.of(error) from None
-            return frame.branches(self, [branch_input] * len(self.branches))
+            return (yield from frame.branches(self, [branch_input] * len(self.branches)))
 
-        return _handled(self, frame, data, attempt)
+        return (yield from _handled(self, frame, data, attempt))
 
 
 @dataclass
@@ -441,8 +451,8 @@ class MapState(_Handling):
     max_concurrency: int = 0
     max_concurrency_path: Any = None
 
-    def execute(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
-        def attempt(retries: int) -> Any:
+    def execute(self, frame: Frame, data: Any) -> Steps[tuple[str | None, Any]]:
+        def attempt(retries: int) -> Steps[Any]:
             scope = frame.scope(self, retries)
             try:
                 effective = self.input_path(data, scope)
@@ -455,9 +465,9 @@ class MapState(_Handling):
                     f"The Map state '{self.name}' needs a JSON array of items: Map state input must be an array "
                     f"but was: {type(items).__name__}",
                 )
-            return frame.iterations(self, items, effective, scope)
+            return (yield from frame.iterations(self, items, effective, scope))
 
-        return _handled(self, frame, data, attempt)
+        return (yield from _handled(self, frame, data, attempt))
 
 
 @dataclass(frozen=True)

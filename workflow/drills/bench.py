@@ -206,9 +206,9 @@ class _Replayed:
 
 
 def interpreter(runtime: LocalRuntime, n: int) -> dict[str, Any]:
-    """n executions of the deployed definition on the interpreter alone, one after another in
-    this thread, each Task answered with what it answered in one real execution (read back from
-    that execution's history): what the engine itself costs, apart from the services it calls."""
+    """n executions of the deployed definition on the interpreter alone, one after another, each
+    Task answered with what it answered in one real execution (read back from that execution's
+    history): what the engine itself costs, apart from the services it calls."""
     from datetime import UTC, datetime
 
     from workflow.asl.history import History, details
@@ -356,7 +356,7 @@ def _interpreter_line(result: dict[str, Any]) -> list[str]:
         return []
     return [
         f"           the interpreter alone (each Task answered as in a real run): {alone['ms_per_execution']} ms "
-        f"an execution, {alone['per_second']}/s in one thread"
+        f"an execution, {alone['per_second']}/s one after another"
     ]
 
 

@@ -20,15 +20,20 @@ As on AWS:
 * RedriveExecution continues the same execution from its unsuccessful state (see
   `workflow.asl.redrive`), within 14 days and 25,000 history events.
 
-Executions run on at most `EXECUTION_THREADS` reused threads, at most `EXECUTION_THREADS_PER_KEY`
-of one lane (the ``ingest.lane`` their input names), the oldest of the least served lane first:
-one process evaluates every execution, where AWS runs each on its own, and without this a lane's
-burst would hold every thread while another lane's executions waited.
+Executions are evaluated on at most `EXECUTION_THREADS` reused threads, at most
+`EXECUTION_THREADS_PER_KEY` of one lane (the ``ingest.lane`` their input names), the oldest
+execution of the least served lane first: one process evaluates every execution, where AWS runs
+each on its own, and without this a lane's burst would hold every thread while another lane's
+executions waited. What counts is what evaluates (an execution's top graph, each lane of its
+branches or iterations): a strand in a Wait state, a retry's delay, a callback or branches under
+way gives its thread back and takes one again, in its lane's turn, when its wait ends; so any
+number of executions may wait at once.
 """
 
 from __future__ import annotations
 
 import collections
+import functools
 import heapq
 import itertools
 import json
@@ -55,13 +60,11 @@ from workflow.asl.interpreter import (
     MockedResponse,
     Outcome,
     Run,
-    TaskTokens,
-    Workers,
     compact,
-    run_job,
 )
 from workflow.asl.machine import Machine, compile_machine
 from workflow.asl.redrive import KEEPS_PARTS, succeeded_parts, unsuccessful_state
+from workflow.asl.strands import run_job
 from workflow.asl.values import DefinitionError, from_json
 from workflow.local import teststate
 from workflow.local.operations import LocalApiError
@@ -87,15 +90,15 @@ def _epoch(value: datetime | None) -> float | None:
 
 
 class FairWorkers:
-    """The executions' threads: at most `limit` executions evaluated at once, at most `per_key`
-    of one key; a free thread takes the oldest waiting execution of the key with the fewest being
-    evaluated."""
+    """The executions' threads: at most `limit` jobs run at once, at most `per_key` of one key; a
+    free thread takes, of the key with the fewest running, the job of the oldest `order` (an
+    execution's jobs share its order: the oldest execution goes first)."""
 
     def __init__(self, name: str, limit: int, per_key: int, idle_seconds: float = 30.0) -> None:
         self.name = name
         self.limit = limit
         self.per_key = per_key
-        self._waiting: dict[str, collections.deque[tuple[int, Callable[[], None]]]] = {}
+        self._waiting: dict[str, list[tuple[int, int, Callable[[], None]]]] = {}
         self._running: collections.Counter[str] = collections.Counter()
         self._order = itertools.count()
         self._changed = threading.Condition()
@@ -107,10 +110,18 @@ class FairWorkers:
     def workers(self) -> int:
         return self._workers
 
-    def submit(self, job: Callable[[], None], *, key: str = "") -> None:
+    def next_order(self) -> int:
+        return next(self._order)
+
+    def submit(self, job: Callable[[], None], *, key: str = "", order: int | None = None) -> None:
         with self._changed:
-            self._waiting.setdefault(key, collections.deque()).append((next(self._order), job))
-            takeable = sum(len(jobs) for k, jobs in self._waiting.items() if self._running[k] < self.per_key)
+            place = self.next_order() if order is None else order
+            heapq.heappush(self._waiting.setdefault(key, []), (place, next(self._order), job))
+            takeable = sum(
+                min(len(jobs), self.per_key - self._running[k])
+                for k, jobs in self._waiting.items()
+                if self._running[k] < self.per_key
+            )
             if takeable > self._idle and self._workers < self.limit:
                 self._workers += 1
                 threading.Thread(target=self._work, name=self.name, daemon=True).start()
@@ -127,7 +138,7 @@ class FairWorkers:
         if not ready:
             return None
         _, _, key = min(ready)
-        _, job = self._waiting[key].popleft()
+        _, _, job = heapq.heappop(self._waiting[key])
         if not self._waiting[key]:
             del self._waiting[key]
         self._running[key] += 1
@@ -154,32 +165,6 @@ class FairWorkers:
                     if self._running[key] <= 0:
                         del self._running[key]
                     self._changed.notify_all()
-
-
-class Timers:
-    """One thread for every execution's TimeoutSeconds: calls each action at its time."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Callable[[], Any]]] = []
-        self._order = itertools.count()
-        self._changed = threading.Condition()
-        self._thread: threading.Thread | None = None
-
-    def at(self, when: float, action: Callable[[], Any]) -> None:
-        with self._changed:
-            heapq.heappush(self._heap, (when, next(self._order), action))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name="sfn-timers", daemon=True)
-                self._thread.start()
-            self._changed.notify()
-
-    def _work(self) -> None:
-        while True:
-            with self._changed:
-                while not self._heap or self._heap[0][0] > time.monotonic():
-                    self._changed.wait(None if not self._heap else self._heap[0][0] - time.monotonic())
-                _, _, action = heapq.heappop(self._heap)
-            run_job("sfn-timers", action)
 
 
 def _weakly(method: Callable[[], Any]) -> Callable[[], None]:
@@ -290,9 +275,9 @@ class StepFunctions:
     ) -> None:
         self.account = account
         self.region = region
-        self.engine = Engine(integrations, TaskTokens(), Workers("asl-branch", 256))
+        self.engine = Engine(integrations)
         self.executions = FairWorkers("asl-execution", EXECUTION_THREADS, EXECUTION_THREADS_PER_KEY)
-        self.timers = Timers()
+        self.timers = self.engine.timers
         self._machines: dict[str, StateMachine] = {}
         self._by_arn: dict[str, Execution] = {}
         self._lock = threading.RLock()
@@ -546,12 +531,10 @@ class StepFunctions:
 
             self.timers.at(time.monotonic() + timeout, expire)
 
-        def evaluate() -> None:
-            outcome = run.run(**resume)
-            if execution is not None:
-                self._close(execution, run, outcome)
-
-        self.executions.submit(evaluate, key=fairness_key(given, record.arn))
+        run.schedule = functools.partial(
+            self.executions.submit, key=fairness_key(given, record.arn), order=self.executions.next_order()
+        )
+        run.start(functools.partial(self._close, execution, run) if execution is not None else None, **resume)
 
     def _timed_out(self, run: Run, execution: Execution | None) -> None:
         if run.time_out() and execution is not None and run.outcome is not None:
