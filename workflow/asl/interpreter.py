@@ -449,13 +449,16 @@ class Run:
             details = {"output": compact(fields.get("output")), "outputDetails": {"truncated": False}}
         else:
             details = {k: v for k, v in (("error", fields.get("error")), ("cause", fields.get("cause"))) if v}
-        previous = frame.previous if frame is not None else self.history.last_id
+        previous = frame.previous if frame is not None else self.history.last_id  # timed out: after the last
+        if status == "ABORTED":  # stopped: AWS's ExecutionAborted follows no event
+            previous = 0
         with contextlib.suppress(Stopped):  # the log closed already
             self.history.add(kind, previous, {_details_key(kind): details}, final=True)
         return True
 
     def stop(self, error: str | None = None, cause: str | None = None) -> bool:
-        """StopExecution: ABORTED now; the states still running stop, their waits cut."""
+        """StopExecution: ABORTED now. The states still running record nothing more (AWS's
+        history of a stopped execution ends with ExecutionAborted); their waits are cut."""
         fields = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
         return self._ended(self._end("ABORTED", None, **fields))
 
@@ -498,14 +501,29 @@ class _Group:
     def __init__(self, parent: _Group | None = None) -> None:
         self.parent = parent
         self.failed = False
+        self.cause = 0  # the event of the failure that cut the others
 
-    def cancelled(self) -> bool:
+    def cut_by(self) -> int | None:
+        """The event of the failure that cut this group (its own, or an enclosing group's), or
+        None while nothing has."""
         group: _Group | None = self
         while group is not None:
             if group.failed:
-                return True
+                return group.cause
             group = group.parent
-        return False
+        return None
+
+    def fail(self, cause: int) -> bool:
+        """The group's first failure (True) cuts the others."""
+        if self.failed:
+            return False
+        self.cause = cause
+        self.failed = True
+        return True
+
+
+# The states whose history records that they were aborted (`<Type>StateAborted`).
+ABORTABLE = frozenset({"Task", "Wait", "Parallel", "Map"})
 
 
 class _Frame:
@@ -518,6 +536,7 @@ class _Frame:
         self.kept: dict[str, dict[int, Any]] = {}
         self.entered_time = ""
         self.task_token: str | None = None
+        self.state: State | None = None  # the state entered and not left
 
     # -- the Frame protocol states use
 
@@ -526,12 +545,30 @@ class _Frame:
         self.previous = self.run.history.add(kind, self.previous, details)
         return self.previous
 
+    def aside(self, kind: str, previous: int, **details: Any) -> None:
+        """An event that follows `previous` and that the frame's next event does not follow (as
+        AWS chains a branch's aborted states and failed iterations); none once the log closed."""
+        with contextlib.suppress(Stopped):
+            self.run.history.add(kind, previous, details)
+
     def cancelled(self) -> bool:
-        return self.run.ended or (self.group is not None and self.group.cancelled())
+        return self.run.ended or (self.group is not None and self.group.cut_by() is not None)
 
     def check(self) -> None:
         if self.cancelled():
             raise Stopped()
+
+    def cut_by(self) -> int | None:
+        """The failure event of the sibling whose failure cut this frame (None: not cut, or the
+        execution ended: a stopped execution's states record nothing more)."""
+        if self.run.ended or self.group is None:
+            return None
+        return self.group.cut_by()
+
+    def aborted(self, cause: int) -> None:
+        """The state the frame was in, cut by the failure at event `cause`: `<Type>StateAborted`."""
+        if self.state is not None and self.state.type in ABORTABLE:
+            self.aside(f"{self.state.type}StateAborted", cause)
 
     def scope(self, state: State, retry_count: int = 0) -> Scope:
         context = dict(self.run._base_context)
@@ -569,6 +606,7 @@ class _Frame:
                 f"{state.type}StateEntered",
                 stateEnteredEventDetails={"name": name, "input": text, "inputDetails": {"truncated": False}},
             )
+            self.state = state
             name, data = yield from state.execute(self, data)
             text = compact(data)
             last_output, last_text = data, text
@@ -582,6 +620,7 @@ class _Frame:
                 f"{state.type}StateExited",
                 stateExitedEventDetails={"name": state.name, "output": text, "outputDetails": {"truncated": False}},
             )
+            self.state = None
         return data
 
     # -- Task
@@ -780,13 +819,12 @@ class _Frame:
                 try:
                     output = yield from frame.walk(processor, processor.start_at, item_input(index))
                 except Failure:
-                    frame.event("MapIterationFailed", mapIterationFailedEventDetails=named)
+                    frame.aside("MapIterationFailed", frame.previous, mapIterationFailedEventDetails=named)
                     raise
                 except Stopped:
-                    if not frame.run.ended:  # a sibling failed: this iteration is aborted, and says so
-                        details = {"mapIterationAbortedEventDetails": named}
-                        with contextlib.suppress(Stopped):
-                            frame.previous = frame.run.history.add("MapIterationAborted", frame.previous, details)
+                    cause = frame.cut_by()
+                    if cause is not None:  # a sibling failed: this iteration is aborted, and says so
+                        frame.aside("MapIterationAborted", cause, mapIterationAbortedEventDetails=named)
                     raise
                 frame.event("MapIterationSucceeded", mapIterationSucceededEventDetails=named)
                 return output
@@ -814,8 +852,8 @@ class _Frame:
     ) -> Steps[list[Any]]:
         """Run `jobs` (branches or iterations) side by side, at most `limit` at once, each in a
         frame of its own that follows event `start`, on lanes that are strands of their own (one
-        is this frame's). The first failure cuts the others, and is raised once they have all
-        left."""
+        is this frame's). The first failure cuts the others: each records the state it was in as
+        aborted, and the failure is raised once they have all left."""
         group = _Group(self.group)
         outputs: list[Any] = [None] * len(jobs)
         for index, output in kept.items():
@@ -828,9 +866,8 @@ class _Frame:
 
         def failed(failure: Failure, frame: _Frame) -> None:
             with lock:
-                first = not group.failed
+                first = group.fail(frame.previous)
                 if first:
-                    group.failed = True
                     failures.append((failure, frame.previous))
             if first:
                 self.run.cut_waits()  # waiting siblings are cut now
@@ -838,16 +875,21 @@ class _Frame:
         def lane() -> Steps[None]:
             while True:
                 with lock:
-                    index = None if group.cancelled() else next(pending, None)
+                    index = None if group.cut_by() is not None else next(pending, None)
                 if index is None:
                     return
                 frame = _Frame(self.run, start, group)
                 try:
                     outputs[index] = yield from jobs[index](frame)
                 except Failure as failure:
+                    state = frame.state
+                    if state is not None and state.type == "Task" and failure.error != "States.Runtime":
+                        frame.aside("TaskStateAborted", frame.previous)  # AWS: the Task that ends its branch
                     failed(failure, frame)
                 except Stopped:
-                    pass
+                    cause = frame.cut_by()
+                    if cause is not None:
+                        frame.aborted(cause)
                 except Exception as error:  # what the engine could not handle fails the branch
                     failed(
                         Failure("States.Runtime", f"The execution failed in the local engine: {type(error).__name__}"),
