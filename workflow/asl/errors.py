@@ -91,6 +91,18 @@ def java_v2_service_name(service_id: str) -> str:
     return "".join(part[0].upper() + part[1:].lower() for part in parts)
 
 
+def java_v2_member_name(member: str) -> str:
+    """A parameter or result field as an aws-sdk integration names it: the service model's member
+    name in PascalCase as the AWS SDK for Java v2 has it, its leading upper-case run lowered after
+    its first letter (`taskToken` -> `TaskToken`, `BOOL` -> `Bool`, `SS` -> `Ss`,
+    `SSESpecification` -> `SseSpecification`; `TableName` stays)."""
+    run = len(member) - len(member.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    if run > 1:
+        lowered = run if run == len(member) or not member[run].islower() else run - 1
+        member = member[0] + member[1:lowered].lower() + member[lowered:]
+    return member[:1].upper() + member[1:]
+
+
 @cache
 def _model(service: str) -> Any:
     import botocore.session

@@ -34,7 +34,7 @@ from urllib.parse import quote
 from botocore import xform_name
 from botocore.exceptions import ClientError, ParamValidationError
 
-from workflow.asl.errors import BOTOCORE_NAME, exception_name, java_v2_service_name
+from workflow.asl.errors import BOTOCORE_NAME, exception_name, java_v2_member_name, java_v2_service_name
 from workflow.asl.interpreter import TaskCall, TaskFailed
 from workflow.asl.values import from_json
 from workflow.local.request import Request, Response
@@ -131,6 +131,52 @@ def _validate(service: str, operation: str, parameters: Any) -> None:
     report = ParamValidator().validate(parameters, shape)
     if report.has_errors():
         raise ParamValidationError(report=report.generate_report())
+
+
+@cache
+def _member_names(service: str, shape_name: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A structure's members: (its aws-sdk name -> the model's, the model's -> its aws-sdk name)."""
+    shape = _model(service).shape_for(shape_name)
+    named = {java_v2_member_name(member): member for member in shape.members}
+    return named, {member: java for java, member in named.items()}
+
+
+def _from_sdk_names(service: str, shape: Any, value: Any, at: str = "Parameters") -> Any:
+    """An aws-sdk integration's parameters, named as the service's model names them: Step
+    Functions takes them in PascalCase (`StateMachineArn`, DynamoDB's `Bool` and `Ss`), whatever
+    the service's own API calls them (`stateMachineArn`, `BOOL`, `SS`); another name is refused."""
+    if shape is None:
+        return value
+    if shape.type_name == "structure" and isinstance(value, dict):
+        named, _ = _member_names(service, shape.name)
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            member = named.get(key)
+            if member is None:
+                raise TaskFailed("States.Runtime", f"The field '{key}' is not supported by Step Functions at {at}")
+            out[member] = _from_sdk_names(service, shape.members[member], item, f"{at}.{key}")
+        return out
+    if shape.type_name == "list" and isinstance(value, list):
+        return [_from_sdk_names(service, shape.member, item, f"{at}[{i}]") for i, item in enumerate(value)]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return {key: _from_sdk_names(service, shape.value, item, f"{at}.{key}") for key, item in value.items()}
+    return value
+
+
+def _to_sdk_names(service: str, shape: Any, value: Any) -> Any:
+    """A service's answer named as an aws-sdk integration returns it: each field in PascalCase."""
+    if shape is None:
+        return value
+    if shape.type_name == "structure" and isinstance(value, dict):
+        _, java = _member_names(service, shape.name)
+        return {
+            java.get(key, key): _to_sdk_names(service, shape.members.get(key), item) for key, item in value.items()
+        }
+    if shape.type_name == "list" and isinstance(value, list):
+        return [_to_sdk_names(service, shape.member, item) for item in value]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return {key: _to_sdk_names(service, shape.value, item) for key, item in value.items()}
+    return value
 
 
 def _request_id(response: Response) -> str:
@@ -370,12 +416,15 @@ class ServiceIntegrations:
             raise TaskFailed(
                 "States.Runtime", f"{service} has no API {call.target.action} (resource {call.target.resource!r})"
             )
-        parameters = call.parameters if isinstance(call.parameters, dict) else {}
+        operation_model = model.operation_model(operation)
+        given = call.parameters if isinstance(call.parameters, dict) else {}
+        parameters = _from_sdk_names(service, operation_model.input_shape, given)
         try:
             _validate(service, operation, parameters)
             if model.protocol == "json":
-                return self._json_call(service, operation, parameters, call.role_arn)
-            response = getattr(self.client(service, call.role_arn), xform_name(operation))(**parameters) or {}
+                response = self._json_call(service, operation, parameters, call.role_arn)
+            else:
+                response = getattr(self.client(service, call.role_arn), xform_name(operation))(**parameters) or {}
         except ServiceError as error:
             cause = f"{error.message} (Service: {prefix}, Status Code: {error.status}, Request ID: {error.request_id})"
             raise TaskFailed(f"{prefix}.{exception_name(error.code)}", cause) from None
@@ -391,4 +440,4 @@ class ServiceIntegrations:
         except ParamValidationError as error:
             raise TaskFailed(f"{prefix}.{prefix}Exception", str(error)) from None
         response.pop("ResponseMetadata", None)
-        return jsonable(response)
+        return _to_sdk_names(service, operation_model.output_shape, jsonable(response))
