@@ -169,9 +169,7 @@ def _to_sdk_names(service: str, shape: Any, value: Any) -> Any:
         return value
     if shape.type_name == "structure" and isinstance(value, dict):
         _, java = _member_names(service, shape.name)
-        return {
-            java.get(key, key): _to_sdk_names(service, shape.members.get(key), item) for key, item in value.items()
-        }
+        return {java.get(key, key): _to_sdk_names(service, shape.members.get(key), item) for key, item in value.items()}
     if shape.type_name == "list" and isinstance(value, list):
         return [_to_sdk_names(service, shape.member, item) for item in value]
     if shape.type_name == "map" and isinstance(value, dict):
