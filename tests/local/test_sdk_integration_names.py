@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.conftest import boto, finished, state_machine
 
@@ -46,15 +47,26 @@ def test_a_camel_case_api_takes_and_gives_pascal_case_fields(embedded_aws: Any) 
     assert set(output) == {"ExecutionArn", "StartDate"}
     assert output["ExecutionArn"].startswith(target.replace(":stateMachine:", ":execution:"))
 
-    refused = _run(
-        sfn,
-        _task("arn:aws:states:::aws-sdk:sfn:describeStateMachine", {"stateMachineArn.$": "$.target"}),
-        {"target": target},
-    )
-    assert refused["status"] == "FAILED"
-    history = sfn.get_execution_history(executionArn=refused["executionArn"], reverseOrder=True)["events"]
-    failed = next(e["executionFailedEventDetails"] for e in history if e["type"] == "ExecutionFailed")
-    assert failed["error"] == "States.Runtime" and "'stateMachineArn'" in failed["cause"]
+    # the service's own name, refused at creation as AWS refuses it
+    with pytest.raises(ClientError) as refused:
+        state_machine(sfn, _task("arn:aws:states:::aws-sdk:sfn:describeStateMachine", {"stateMachineArn.$": "$.t"}))
+    assert refused.value.response["Error"]["Code"] == "InvalidDefinition"
+    message = refused.value.response["Error"]["Message"]
+    assert 'SCHEMA_VALIDATION_FAILED: The field "stateMachineArn" is not supported by Step Functions' in message
+    assert message.endswith("at /States/Call/Parameters'")
+    nested = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemProcessor": _task("arn:aws:states:::aws-sdk:sfn:describeExecution", {"executionArn": "x"}),
+                "End": True,
+            }
+        },
+    }
+    with pytest.raises(ClientError) as refused:
+        state_machine(sfn, nested)
+    assert "at /States/Each/ItemProcessor/States/Call/Parameters" in refused.value.response["Error"]["Message"]
 
 
 def test_dynamodb_attribute_values_are_bool_and_ss_not_bool_and_ss_in_capitals(embedded_aws: Any) -> None:
@@ -90,10 +102,18 @@ def test_dynamodb_attribute_values_are_bool_and_ss_not_bool_and_ss_in_capitals(e
         item["flag"] == {"Bool": True} and sorted(item["tags"]["Ss"]) == ["x", "y"] and item["gone"] == {"Null": True}
     )
 
-    as_the_service_spells_it = _task(
-        "arn:aws:states:::aws-sdk:dynamodb:putItem",
-        {"TableName": table, "Item": {"pk": {"S": "b"}, "flag": {"BOOL": True}}},
-    )
-    refused = _run(sfn, as_the_service_spells_it, {})
-    assert refused["status"] == "FAILED"
+    # DynamoDB's own spelling: refused at creation when written in the definition, and failing
+    # the task when it comes from the state's input
+    with pytest.raises(ClientError) as refused:
+        state_machine(
+            sfn,
+            _task("arn:aws:states:::aws-sdk:dynamodb:putItem", {"TableName": table, "Item": {"flag": {"BOOL": True}}}),
+        )
+    assert '"BOOL" is not supported' in refused.value.response["Error"]["Message"]
+    from_input = _task("arn:aws:states:::aws-sdk:dynamodb:putItem", {"TableName": table, "Item.$": "$.item"})
+    failed = _run(sfn, from_input, {"item": {"pk": {"S": "b"}, "flag": {"BOOL": True}}})
+    assert failed["status"] == "FAILED"
+    history = sfn.get_execution_history(executionArn=failed["executionArn"], reverseOrder=True)["events"]
+    details = next(e["executionFailedEventDetails"] for e in history if e["type"] == "ExecutionFailed")
+    assert details["error"] == "States.Runtime" and '"BOOL"' in details["cause"]
     assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "b"}})

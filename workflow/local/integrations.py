@@ -57,6 +57,7 @@ ClientFactory = Callable[[str, str], Any]  # (botocore service, role ARN) -> a c
 Sessions = Callable[[str], Any]  # role ARN -> the credentials it acts with now (None: the account's)
 Handle = Callable[[Request], Response]  # the endpoint's request chain
 _SNS = "http://sns.amazonaws.com/doc/2010-03-31/"
+SDK_PREFIX = "arn:aws:states:::aws-sdk:"
 
 
 def _json_text(value: Any) -> str:
@@ -153,7 +154,7 @@ def _from_sdk_names(service: str, shape: Any, value: Any, at: str = "Parameters"
         for key, item in value.items():
             member = named.get(key)
             if member is None:
-                raise TaskFailed("States.Runtime", f"The field '{key}' is not supported by Step Functions at {at}")
+                raise TaskFailed("States.Runtime", f'The field "{key}" is not supported by Step Functions at {at}')
             out[member] = _from_sdk_names(service, shape.members[member], item, f"{at}.{key}")
         return out
     if shape.type_name == "list" and isinstance(value, list):
@@ -161,6 +162,69 @@ def _from_sdk_names(service: str, shape: Any, value: Any, at: str = "Parameters"
     if shape.type_name == "map" and isinstance(value, dict):
         return {key: _from_sdk_names(service, shape.value, item, f"{at}.{key}") for key, item in value.items()}
     return value
+
+
+def _unsupported_field(service: str, shape: Any, template: Any) -> str | None:
+    """The first field name of a payload template that the aws-sdk integration does not take
+    (a ``name.$`` key's name counts: only its value is decided at run time)."""
+    if shape is None:
+        return None
+    if shape.type_name == "structure" and isinstance(template, dict):
+        named, _ = _member_names(service, shape.name)
+        for key, value in template.items():
+            name = key[:-2] if isinstance(key, str) and key.endswith(".$") else key
+            member = named.get(name)
+            if member is None:
+                return str(name)
+            found = None if name != key else _unsupported_field(service, shape.members[member], value)
+            if found is not None:
+                return found
+    elif shape.type_name == "list" and isinstance(template, list):
+        return next((f for item in template if (f := _unsupported_field(service, shape.member, item))), None)
+    elif shape.type_name == "map" and isinstance(template, dict):
+        values = [value for key, value in template.items() if not str(key).endswith(".$")]
+        return next((f for value in values if (f := _unsupported_field(service, shape.value, value))), None)
+    return None
+
+
+def _inner(graph: Any, outer: str, index: int) -> str:
+    """Where a nested graph stands in its state: ``Branches[i]``, or the Map's ``ItemProcessor``."""
+    found = graph.find(outer)
+    if found is not None and "Branches" in found.body:
+        return f"Branches[{index}]"
+    return "Iterator" if found is not None and "Iterator" in found.body else "ItemProcessor"
+
+
+def definition_refusal(document: Mapping[str, Any]) -> str | None:
+    """Why Step Functions refuses a definition at creation for its aws-sdk Tasks' Parameters
+    (``SCHEMA_VALIDATION_FAILED: The field "x" is not supported by Step Functions at ...``), or
+    None. Field names are checked against the service's model in PascalCase; values are left to
+    run time. A service or API botocore does not know is left to run time too."""
+    from workflow.asl.definition import read
+
+    graph = read(document)
+    for state in graph.walk():
+        parameters = state.body.get("Parameters")
+        resource = state.resource
+        if state.type != "Task" or not resource.startswith(SDK_PREFIX) or not isinstance(parameters, dict):
+            continue
+        named, _, action = resource[len(SDK_PREFIX) :].partition(":")
+        service = BOTOCORE_NAME.get(named, named)
+        operation = action.split(".")[0]
+        operation = operation[:1].upper() + operation[1:]
+        try:
+            model = _model(service)
+            shape = model.operation_model(operation).input_shape
+        except Exception:
+            continue
+        field = _unsupported_field(service, shape, parameters)
+        if field is not None:
+            where = "".join(f"/States/{outer}/{_inner(graph, outer, index)}" for outer, index in state.path)
+            return (
+                f'SCHEMA_VALIDATION_FAILED: The field "{field}" is not supported by Step Functions at'
+                f" {where}/States/{state.name}/Parameters"
+            )
+    return None
 
 
 def _to_sdk_names(service: str, shape: Any, value: Any) -> Any:

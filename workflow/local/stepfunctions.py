@@ -67,6 +67,7 @@ from workflow.asl.redrive import KEEPS_PARTS, succeeded_parts, unsuccessful_stat
 from workflow.asl.strands import run_job
 from workflow.asl.values import DefinitionError, from_json
 from workflow.local import teststate
+from workflow.local.integrations import definition_refusal
 from workflow.local.operations import LocalApiError
 
 KEEP_SUCCEEDED = 2000
@@ -329,9 +330,13 @@ class StepFunctions:
         except ValueError as error:
             raise LocalApiError("InvalidDefinition", f"Invalid State Machine Definition: '{error}'") from None
         try:
-            return text, compile_machine(document)
+            machine = compile_machine(document)
         except DefinitionError as error:
             raise LocalApiError("InvalidDefinition", f"Invalid State Machine Definition: '{error}'") from None
+        refusal = definition_refusal(document)
+        if refusal is not None:
+            raise LocalApiError("InvalidDefinition", f"Invalid State Machine Definition: '{refusal}'")
+        return text, machine
 
     def create_state_machine(self, request: dict[str, Any]) -> dict[str, Any]:
         name = str(request.get("name") or "")
