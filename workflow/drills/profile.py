@@ -5,13 +5,17 @@ deployed definition (after 200 to warm up), as `eventflow bench`'s engine figure
 `make profile` runs it under py-spy (GIL held, raw stacks) and then
 `python -m workflow.drills.profile --summarize FILE`, which attributes each sample of the
 executions' threads (start-up left out) to the innermost layer on its stack: moto's DynamoDB,
-botocore, the interpreter, the handlers, ... and prints each layer's share.
+botocore, the interpreter, the handlers, ... and prints each layer's share and, from the run's
+CPU an execution (`--run` writes it beside the profile), its milliseconds; then the floor: the
+milliseconds spent in other projects' code (moto, botocore, Powertools, pydantic, werkzeug), and
+the executions a second one core would give were eventflow's own code to take no time at all.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -45,6 +49,22 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("copy.deepcopy", "/copy.py"),
     ("threading", "threading.py"),
 )
+# Other projects' code: what the engine's work costs were eventflow's own code to take no time.
+THIRD_PARTY = frozenset(
+    {
+        "moto: DynamoDB",
+        "moto: SQS",
+        "moto: SNS",
+        "moto: Step Functions (its interpreter)",
+        "moto: request parsing and serialization",
+        "werkzeug and flask (moto's requests)",
+        "botocore (the SDK)",
+        "boto3",
+        "Powertools",
+        "pydantic",
+    }
+)
+FIGURES = Path(".eventflow/profile-run.json")  # the --run's figures, read by --summarize
 # The samples of the executions' threads: the engine at work, not start-up nor the harness.
 WORKING = ("FairWorkers._work", "Workers._work", "_FairWorkers._work", "_Workers._work")
 
@@ -70,10 +90,31 @@ def summarize(lines: Iterable[str]) -> dict[str, float]:
     return {name: round(100 * n / total, 1) for name, n in counts.most_common()}
 
 
-def render(shares: dict[str, float]) -> str:
-    rows = ["| layer | share of the engine's samples |", "|---|---:|"]
-    rows.extend(f"| {name} | {share:.1f}% |" for name, share in shares.items() if share >= 0.5)
+def render(shares: dict[str, float], cpu_ms: float | None = None) -> str:
+    """The layers' table (with each layer's ms an execution when the run's CPU is known) and, then,
+    the floor that other projects' code sets."""
+    if cpu_ms is None:
+        rows = ["| layer | share of the engine's samples |", "|---|---:|"]
+        rows.extend(f"| {name} | {share:.1f}% |" for name, share in shares.items() if share >= 0.5)
+        return "\n".join(rows)
+    rows = ["| layer | share of the engine's samples | ms an execution |", "|---|---:|---:|"]
+    rows.extend(
+        f"| {name} | {share:.1f}% | {share * cpu_ms / 100:.2f} |" for name, share in shares.items() if share >= 0.5
+    )
+    floor = floor_ms(shares, cpu_ms)
+    rows.append(f"| **all (CPU an execution)** | | **{cpu_ms:.1f}** |")
+    rows.append("")
+    ceiling = 1000 / max(floor, 1e-9)
+    rows.append(
+        f"other projects' code (moto, botocore, Powertools, pydantic, werkzeug): {floor:.1f} ms an execution;"
+        f" were eventflow's own code to take no time, one core would run {ceiling:.0f} executions a second"
+    )
     return "\n".join(rows)
+
+
+def floor_ms(shares: dict[str, float], cpu_ms: float) -> float:
+    """The CPU an execution spent in other projects' code."""
+    return sum(share for name, share in shares.items() if name in THIRD_PARTY) * cpu_ms / 100
 
 
 def run(executions: int, port: int) -> None:
@@ -82,7 +123,10 @@ def run(executions: int, port: int) -> None:
 
     with LocalRuntime(port=port, log_file=Path(".eventflow/logs/profile-functions.log")) as runtime:
         bench.executions(runtime, 200, lambda _: None)  # warm: clients, caches, first imports
-        print(bench.executions(runtime, executions, lambda _: None))
+        figures = bench.executions(runtime, executions, lambda _: None)
+    print(figures)
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    FIGURES.write_text(json.dumps(figures))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.run:
         run(args.run, args.port)
     if args.summarize:
-        sys.stdout.write(render(summarize(args.summarize.read_text().splitlines())) + "\n")
+        figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+        cpu_ms = figures.get("cpu_ms_per_execution")
+        sys.stdout.write(render(summarize(args.summarize.read_text().splitlines()), cpu_ms) + "\n")
     return 0
 
 
