@@ -18,7 +18,6 @@ import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -47,11 +46,6 @@ def _starts() -> ThreadPoolExecutor:
     if pool is None:
         pool = _pools.pool = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_STARTS, thread_name_prefix="start-execution")
     return pool
-
-
-@cache
-def _dependencies(settings: bootstrap.Settings) -> tuple[ExecutionStarter, RejectionRecorder]:
-    return bootstrap.execution_starter(settings), bootstrap.event_store(settings)
 
 
 def lane_of(record: SQSRecord) -> str:
@@ -152,7 +146,14 @@ def _budget_seconds(context: Any) -> float | None:
     return max(0.1, seconds - max(0.5, seconds / 5))
 
 
-@observed
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    starter, rejections = _dependencies(bootstrap.Settings.from_env())
-    return process_batch(event, context, starter, rejections)
+def build(settings: bootstrap.Settings) -> bootstrap.Handler:
+    starter, rejections = bootstrap.execution_starter(settings), bootstrap.event_store(settings)
+
+    @observed
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return process_batch(event, context, starter, rejections)
+
+    return handler
+
+
+handler = bootstrap.LambdaHandler(build)

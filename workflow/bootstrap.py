@@ -1,16 +1,16 @@
 """The composition root: settings in, adapters out.
 
-Lambda handlers read :meth:`Settings.from_env` and build their adapters once per cold start
-(cached by settings); the CLI, the local runtime and the tests build :class:`Settings`
-themselves and call the same builders.
+Each Lambda handler is built from :class:`Settings` by its module's ``build``, through
+:class:`LambdaHandler`: on Lambda from :meth:`Settings.from_env`, once, at the first invocation;
+the CLI, the local runtime and the tests build :class:`Settings` themselves and call the same
+builders.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,8 @@ from workflow.constants import (
 )
 
 if TYPE_CHECKING:
+    import boto3
+
     from workflow.adapters.dynamodb import DynamoDBEventStore, DynamoDBProjectionStore, WorkflowItems
     from workflow.adapters.sqs import SqsDeadLetterQueue
     from workflow.adapters.stepfunctions import StepFunctionsExecutions
@@ -42,16 +44,7 @@ if TYPE_CHECKING:
     from workflow.service.operations import DeadLetters, Executions
     from workflow.service.publisher import Publisher
 
-
-# A Lambda function's process environment is its own: its variables and its execution role's
-# credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). On Lambda this stays
-# unset and the process environment is read; the local runtime serves several functions in one
-# process and sets it for each invocation to that function's environment.
-FUNCTION_ENVIRONMENT: ContextVar[Mapping[str, str] | None] = ContextVar("FUNCTION_ENVIRONMENT", default=None)
-
-
-def environment() -> Mapping[str, str]:
-    return FUNCTION_ENVIRONMENT.get() or os.environ
+Handler = Callable[[Any, Any], Any]
 
 
 @dataclass(frozen=True)
@@ -94,12 +87,14 @@ class Settings:
     retention_days: int = DEFAULT_RETENTION_DAYS
     credentials: Credentials | None = None
     workflow_type: str = WORKFLOW_STANDARD
+    # Where the adapters' clients come from (None: this process's, each on a session of its own).
+    clients: Clients | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """The function's environment: its variables and, when the environment holds them, its
-        credentials (as Lambda gives each function its execution role's)."""
-        env = environment() if env is None else env
+        """The function's environment (the process's unless given): its variables and, when the
+        environment holds them, its credentials (as Lambda gives each function its execution role's)."""
+        env = os.environ if env is None else env
         return cls(
             region=env.get(ENV_REGION) or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             endpoint_url=env.get(ENV_ENDPOINT_URL) or None,
@@ -142,28 +137,63 @@ def _operator_credentials(outputs: Mapping[str, str]) -> Credentials | None:
     return Credentials(key, secret, outputs.get(OUT_OPERATOR_SESSION_TOKEN) or None)
 
 
-_clients: dict[tuple[str, str, str | None, Credentials | None], Any] = {}
-_clients_lock = threading.Lock()
-
-
-def client(service: str, region: str, endpoint_url: str | None, credentials: Credentials | None = None) -> Any:
-    """One boto3 client per service, endpoint and identity, shared by every adapter that needs it.
+class Clients:
+    """boto3 clients, one per service, region, endpoint and identity, shared by every adapter that
+    needs it: made from `session` (its credentials for an identity not given, its event hooks), or
+    each from a session of its own when there is none.
 
     Made once under a lock: concurrent first calls (a burst of invocations at a cold start) wait
-    for the one client instead of each loading the service's model."""
-    key = (service, region, endpoint_url, credentials)
-    made = _clients.get(key)
-    if made is not None:
-        return made
-    with _clients_lock:
-        made = _clients.get(key)
-        if made is None:
-            made = _clients[key] = _new_client(*key)
-        return made
+    for the one client instead of each loading the service's model, and a shared session makes one
+    client at a time."""
+
+    def __init__(self, session: boto3.session.Session | None = None) -> None:
+        self.session = session
+        self._made: dict[tuple[str, str, str | None, Credentials | None], Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, service: str, region: str, endpoint_url: str | None, credentials: Credentials | None = None) -> Any:
+        key = (service, region, endpoint_url, credentials)
+        made = self._made.get(key)
+        if made is not None:
+            return made
+        with self._lock:
+            made = self._made.get(key)
+            if made is None:
+                config = _config(service, endpoint_url)
+                made = self._made[key] = self._client(service, region, endpoint_url, credentials, config)
+            return made
+
+    def new(
+        self,
+        service: str,
+        region: str,
+        endpoint_url: str | None,
+        credentials: Credentials | None = None,
+        config: Any = None,
+    ) -> Any:
+        """A client of its own, with botocore's `config` (None: botocore's defaults)."""
+        with self._lock:
+            return self._client(service, region, endpoint_url, credentials, config)
+
+    def _client(
+        self, service: str, region: str, endpoint_url: str | None, credentials: Credentials | None, config: Any
+    ) -> Any:
+        import boto3
+
+        keys: dict[str, Any] = {}
+        if credentials is not None:
+            keys = {
+                "aws_access_key_id": credentials.access_key_id,
+                "aws_secret_access_key": credentials.secret_access_key,
+                "aws_session_token": credentials.session_token,
+            }
+        session: Any = self.session
+        if session is None:
+            session, keys = boto3.session.Session(**keys), {}
+        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config, **keys)
 
 
-def _new_client(service: str, region: str, endpoint_url: str | None, credentials: Credentials | None) -> Any:
-    import boto3
+def _config(service: str, endpoint_url: str | None) -> Any:
     from botocore.config import Config
 
     # StartExecution has a token-bucket quota (Standard: 1,300 burst, 300/s refill). The ingest
@@ -174,27 +204,47 @@ def _new_client(service: str, region: str, endpoint_url: str | None, credentials
     # timeout waits that long, instead of botocore's 60 s and a retry that would run it again.
     # Its `sync-` host prefix belongs to AWS's endpoints, not to an endpoint given by URL.
     if service == "stepfunctions":
-        config = Config(
+        return Config(
             retries={"mode": "standard", "max_attempts": 3},
             max_pool_connections=32,
             read_timeout=EXPRESS_MAX_SECONDS + 10,
             inject_host_prefix=endpoint_url is None,
         )
-    else:
-        config = Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32)
-    keys: dict[str, Any] = {}
-    if credentials is not None:
-        keys = {
-            "aws_access_key_id": credentials.access_key_id,
-            "aws_secret_access_key": credentials.secret_access_key,
-            "aws_session_token": credentials.session_token,
-        }
-    session: Any = boto3.session.Session(**keys)
-    return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+    return Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=32)
+
+
+_process_clients = Clients()
+
+
+def client(service: str, region: str, endpoint_url: str | None, credentials: Credentials | None = None) -> Any:
+    """This process's client of `service` at `endpoint_url` as `credentials`, each on a session of its own."""
+    return _process_clients.get(service, region, endpoint_url, credentials)
 
 
 def client_for(service: str, settings: Settings) -> Any:
-    return client(service, settings.region, settings.endpoint_url, settings.credentials)
+    clients = settings.clients or _process_clients
+    return clients.get(service, settings.region, settings.endpoint_url, settings.credentials)
+
+
+class LambdaHandler:
+    """A function's handler, built by `build` from the function's settings: its adapters are made
+    once. Called as Lambda calls a handler, it is built from the process environment
+    (:meth:`Settings.from_env`) at the first invocation (the cold start, which fails there when a
+    setting is missing); whoever holds other settings builds its own with ``build(settings)``."""
+
+    def __init__(self, build: Callable[[Settings], Handler]) -> None:
+        self.build = build
+        self._built: Handler | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        built = self._built
+        if built is None:
+            with self._lock:
+                if self._built is None:
+                    self._built = self.build(Settings.from_env())
+                built = self._built
+        return built(event, context)
 
 
 def event_store(settings: Settings) -> DynamoDBEventStore:

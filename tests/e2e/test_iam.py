@@ -108,11 +108,10 @@ def test_with_the_getitem_grant_the_conflict_path_succeeds(runtime: Any) -> None
 
 
 def test_each_function_acts_as_its_own_execution_role(runtime: Any) -> None:
+    """The clients its handler's adapters are built with sign with its role's session."""
     for function in runtime.deployment.functions:
         assert function.credentials is not None
-        identity = bootstrap.client(
-            "sts", "us-east-1", runtime.endpoint_url, function.credentials
-        ).get_caller_identity()
+        identity = bootstrap.client_for("sts", function.settings()).get_caller_identity()
         role = function.role_arn.rsplit("/", 1)[-1]
         assert identity["Arn"] == f"arn:aws:sts::123456789012:assumed-role/{role}/{function.name}"
 
@@ -121,7 +120,7 @@ def test_the_lambda_route_checks_invoke_function_for_the_caller(runtime: Any) ->
     """The Lambda route is the embedded server's own: it checks lambda:InvokeFunction itself."""
     ingest = runtime.function("IngestFunction")
     project = runtime.function("ProjectFunction")
-    as_ingest = bootstrap.client("lambda", "us-east-1", runtime.endpoint_url, ingest.credentials)
+    as_ingest = bootstrap.client_for("lambda", ingest.settings())
     before = project.invocations
     with pytest.raises(ClientError) as denied:
         as_ingest.invoke(FunctionName=project.name, Payload=b"{}")
@@ -134,10 +133,7 @@ def test_the_lambda_route_checks_invoke_function_for_the_caller(runtime: Any) ->
 def test_denials_use_each_protocol_s_error(runtime: Any) -> None:
     validate = runtime.function("ValidateFunction")  # may do nothing but write logs and traces
     settings = runtime.settings()
-    as_validate = {
-        s: bootstrap.client(s, "us-east-1", runtime.endpoint_url, validate.credentials)
-        for s in ("sns", "sqs", "dynamodb", "stepfunctions")
-    }
+    as_validate = {s: bootstrap.client_for(s, validate.settings()) for s in ("sns", "sqs", "dynamodb", "stepfunctions")}
     calls = {
         "AuthorizationError": lambda: as_validate["sns"].publish(TopicArn=settings.topic_arn, Message="{}"),
         "AccessDenied": lambda: as_validate["sqs"].get_queue_attributes(QueueUrl=runtime.outputs["WebQueueUrl"]),

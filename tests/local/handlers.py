@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from workflow.bootstrap import Handler, LambdaHandler, Settings
+
 SEEN: list[str] = []
 
 
@@ -75,3 +77,20 @@ def counted(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"metrics": sorted(metrics.provider.metric_set)}
 
     return handle(event, context)
+
+
+BUILT: list[Settings] = []
+
+
+def _settings_answer(settings: Settings) -> Handler:
+    """A handler answering with what it was built from."""
+    BUILT.append(settings)
+    key = settings.credentials.access_key_id if settings.credentials else None
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"table": settings.table_name, "key": key, "function": context.function_name}
+
+    return handler
+
+
+own_settings = LambdaHandler(_settings_answer)

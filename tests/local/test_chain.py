@@ -15,7 +15,6 @@ from botocore.exceptions import ClientError
 from tests.conftest import boto, free_port, pass_state_machine
 from workflow import bootstrap
 from workflow.bootstrap import Credentials
-from workflow.local import inprocess
 from workflow.local.faults import Fault, FaultPlan
 from workflow.local.lambdas import LocalFunction
 from workflow.local.request import Request
@@ -94,7 +93,7 @@ def test_a_request_built_in_process_is_denied_by_iam_exactly_as_over_http(aws: A
     denied = answer.json
     assert denied["__type"] == "com.amazon.coral.service#AccessDeniedException"
 
-    over_http = inprocess.over_http(bootstrap.client("dynamodb", "us-east-1", aws.endpoint_url, restricted))
+    over_http = bootstrap.client("dynamodb", "us-east-1", aws.endpoint_url, restricted)  # the process's own
     with pytest.raises(ClientError) as refused:
         over_http.put_item(**params)
     assert refused.value.response["Error"]["Code"] == "AccessDeniedException"

@@ -1,5 +1,7 @@
-"""The in-process transport: a botocore client's request reaches the WSGI application serving its
-endpoint in this process, with nothing listening on the port, and its answer is parsed as AWS's."""
+"""The in-process transport: a request of a client of the session it is attached to reaches the WSGI
+application serving its endpoint in this process, with nothing listening on the port, and its
+answer is parsed as AWS's. It belongs to its embedded AWS: nothing of the process changes, and
+any other client reaches the endpoint over the network."""
 
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError, ParamValidationError
+from botocore.exceptions import ClientError, EndpointConnectionError, ParamValidationError
+from botocore.handlers import BUILTIN_HANDLERS
 
 from tests.conftest import free_port
-from workflow.local import inprocess
+from workflow.local.inprocess import InProcess
+from workflow.local.server import EmbeddedAws
 
 
 class RecordingApp:
@@ -31,30 +35,43 @@ class RecordingApp:
 
 
 @pytest.fixture
-def port() -> Iterator[int]:
-    chosen = free_port()  # nothing listens on it
-    yield chosen
-    inprocess.withdraw("127.0.0.1", chosen)
+def port() -> int:
+    return free_port()  # nothing listens on it
 
 
-def _dynamodb(port: int, host: str = "127.0.0.1") -> Any:
-    return boto3.session.Session().client(
+def _session() -> Any:
+    return boto3.session.Session(aws_access_key_id="AKIDLOCAL", aws_secret_access_key="secret")
+
+
+@pytest.fixture
+def session() -> Any:
+    return _session()
+
+
+def _served(port: int, app: Any, session: Any) -> InProcess:
+    transport = InProcess("127.0.0.1", port)
+    transport.attach(session)
+    transport.serve(app)
+    return transport
+
+
+def _dynamodb(session: Any, port: int, host: str = "127.0.0.1") -> Any:
+    return session.client(
         "dynamodb",
         endpoint_url=f"http://{host}:{port}",
         region_name="us-east-1",
-        aws_access_key_id="AKIDLOCAL",
-        aws_secret_access_key="secret",
         config=boto3.session.Config(retries={"max_attempts": 1}),
     )
 
 
-def test_a_request_reaches_the_application_as_werkzeug_would_present_it(port: int) -> None:
+def test_a_request_reaches_the_application_as_werkzeug_would_present_it(port: int, session: Any) -> None:
     app = RecordingApp("200 OK", {"TableNames": ["a", "b"]})
-    inprocess.serve("127.0.0.1", port, app)
+    transport = _served(port, app, session)
 
-    answer = _dynamodb(port).list_tables(Limit=5)
+    answer = _dynamodb(session, port).list_tables(Limit=5)
 
     assert answer["TableNames"] == ["a", "b"]
+    assert transport.answered() == 1
     (environ,) = app.environs
     assert environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"] == "/"
     assert environ["HTTP_HOST"] == f"127.0.0.1:{port}"
@@ -64,79 +81,121 @@ def test_a_request_reaches_the_application_as_werkzeug_would_present_it(port: in
     assert json.loads(app.bodies[0]) == {"Limit": 5}
 
 
-def test_moto_engine_spelling_of_the_endpoint_is_served_too(port: int) -> None:
+def test_moto_engine_spelling_of_the_endpoint_is_served_too(port: int, session: Any) -> None:
     app = RecordingApp("200 OK", {"TableNames": []})
-    inprocess.serve("127.0.0.1", port, app)
+    _served(port, app, session)
 
-    assert _dynamodb(port, host="localhost").list_tables()["TableNames"] == []
+    assert _dynamodb(session, port, host="localhost").list_tables()["TableNames"] == []
     assert len(app.environs) == 1
 
 
-def test_an_error_answer_is_parsed_as_the_service_error_it_is(port: int) -> None:
+def test_an_error_answer_is_parsed_as_the_service_error_it_is(port: int, session: Any) -> None:
     app = RecordingApp("400 Bad Request", {"__type": "ResourceNotFoundException", "message": "no table"})
-    inprocess.serve("127.0.0.1", port, app)
+    _served(port, app, session)
 
     with pytest.raises(ClientError) as raised:
-        _dynamodb(port).describe_table(TableName="missing")
+        _dynamodb(session, port).describe_table(TableName="missing")
 
     assert raised.value.response["Error"] == {"Code": "ResourceNotFoundException", "Message": "no table"}
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
-def test_botocore_refuses_an_invalid_request_before_any_transport(port: int) -> None:
+def test_botocore_refuses_an_invalid_request_before_any_transport(port: int, session: Any) -> None:
     app = RecordingApp("200 OK", {})
-    inprocess.serve("127.0.0.1", port, app)
+    _served(port, app, session)
 
     with pytest.raises(ParamValidationError):
-        _dynamodb(port).put_item(TableName="t")  # no Item
+        _dynamodb(session, port).put_item(TableName="t")  # no Item
 
     assert app.environs == []
 
 
-def test_an_application_that_raises_answers_500_as_werkzeug_does(port: int) -> None:
+def test_an_application_that_raises_answers_500_as_werkzeug_does(port: int, session: Any) -> None:
     def broken(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         raise RuntimeError("boom")
 
-    inprocess.serve("127.0.0.1", port, broken)
+    _served(port, broken, session)
 
     with pytest.raises(ClientError) as raised:
-        _dynamodb(port).list_tables()
+        _dynamodb(session, port).list_tables()
 
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
 
 
-def test_a_client_taken_over_http_and_a_withdrawn_endpoint_try_the_network(port: int) -> None:
-    from botocore.exceptions import EndpointConnectionError
-
+def test_a_client_of_another_session_and_a_withdrawn_endpoint_try_the_network(port: int, session: Any) -> None:
     app = RecordingApp("200 OK", {"TableNames": []})
-    inprocess.serve("127.0.0.1", port, app)
+    transport = _served(port, app, session)
+    attached = _dynamodb(session, port)
     with pytest.raises(EndpointConnectionError):
-        inprocess.over_http(_dynamodb(port)).list_tables()
-    inprocess.withdraw("127.0.0.1", port)
+        _dynamodb(_session(), port).list_tables()
+    transport.withdraw()
     with pytest.raises(EndpointConnectionError):
-        _dynamodb(port).list_tables()
-    assert app.environs == []
+        attached.list_tables()
+    assert app.environs == [] and transport.answered() == 0
 
 
-def test_a_default_session_made_between_two_endpoints_answers_each_request_once(port: int) -> None:
-    """The handler comes to a default session made after the first endpoint from the built-in
-    handlers; the second endpoint must not register it again (each request answered twice)."""
-    first, second = RecordingApp("200 OK", {"TableNames": []}), RecordingApp("200 OK", {"TableNames": ["t"]})
+def test_two_transports_in_one_process_each_answer_their_own_session(port: int) -> None:
+    first, second = (
+        RecordingApp("200 OK", {"TableNames": ["first"]}),
+        RecordingApp("200 OK", {"TableNames": ["second"]}),
+    )
     other = free_port()
-    inprocess.serve("127.0.0.1", other, first)
+    mine, theirs = _session(), _session()
+    _served(port, first, mine)
+    _served(other, second, theirs)
+
+    assert _dynamodb(mine, port).list_tables()["TableNames"] == ["first"]
+    assert _dynamodb(theirs, other).list_tables()["TableNames"] == ["second"]
+    with pytest.raises(EndpointConnectionError):  # the other's endpoint is not this session's to answer
+        _dynamodb(mine, other).list_tables()
+    assert (len(first.environs), len(second.environs)) == (1, 1)
+
+
+def test_nothing_of_the_process_changes(port: int, session: Any) -> None:
+    """No handler among botocore's built-in ones, and boto3's default session untouched: its
+    clients try the network."""
+    builtin = list(BUILTIN_HANDLERS)
     kept = boto3.DEFAULT_SESSION
     try:
         boto3.setup_default_session()
-        inprocess.serve("127.0.0.1", port, second)
+        default = boto3.DEFAULT_SESSION
+        app = RecordingApp("200 OK", {"TableNames": []})
+        _served(port, app, session)
         client = boto3.client(
             "dynamodb",
             endpoint_url=f"http://127.0.0.1:{port}",
             region_name="us-east-1",
             aws_access_key_id="a",
             aws_secret_access_key="b",
+            config=boto3.session.Config(retries={"max_attempts": 1}),
         )
-        assert client.list_tables()["TableNames"] == ["t"]
-        assert (len(first.environs), len(second.environs)) == (0, 1)
+        with pytest.raises(EndpointConnectionError):
+            client.list_tables()
+        assert boto3.DEFAULT_SESSION is default and app.environs == []
+        assert list(BUILTIN_HANDLERS) == builtin
     finally:
         boto3.DEFAULT_SESSION = kept
-        inprocess.withdraw("127.0.0.1", other)
+
+
+@pytest.fixture
+def second_aws() -> Iterator[EmbeddedAws]:
+    aws = EmbeddedAws(port=free_port()).start()
+    yield aws
+    aws.stop()
+
+
+def test_two_embedded_aws_answer_their_own_clients_in_process_and_any_other_over_http(
+    embedded_aws: EmbeddedAws, second_aws: EmbeddedAws
+) -> None:
+    counts = (embedded_aws.transport.answered(), second_aws.transport.answered())
+
+    embedded_aws.client("sqs").list_queues()
+    second_aws.client("sqs").list_queues()
+    second_aws.client("sqs").list_queues()
+    assert (embedded_aws.transport.answered(), second_aws.transport.answered()) == (counts[0] + 1, counts[1] + 2)
+
+    plain = boto3.client("sqs", endpoint_url=second_aws.endpoint_url, region_name="us-east-1")
+    across = embedded_aws.session.client("sqs", endpoint_url=second_aws.endpoint_url, region_name="us-east-1")
+    assert "ResponseMetadata" in plain.list_queues()  # over HTTP: the server listens on its port
+    assert "ResponseMetadata" in across.list_queues()
+    assert (embedded_aws.transport.answered(), second_aws.transport.answered()) == (counts[0] + 1, counts[1] + 2)

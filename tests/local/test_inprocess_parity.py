@@ -1,6 +1,7 @@
-"""The runtime's own clients reach the embedded AWS in-process; what the endpoint refuses over HTTP
-it refuses in-process in the same words: IAM denials in each protocol, the refusals moto lacks,
-moto's own errors, and what botocore refuses before sending."""
+"""The clients of the embedded AWS's session reach it in-process; what the endpoint refuses over
+HTTP (to any other client of the process) it refuses in-process in the same words: IAM denials in
+each protocol, the refusals moto lacks, moto's own errors, and what botocore refuses before
+sending."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 
 from workflow import bootstrap
-from workflow.local import inprocess
 
 pytestmark = pytest.mark.local
 
@@ -21,10 +21,8 @@ Call = Callable[[dict[str, Any]], Any]
 
 def _clients(runtime: Any, credentials: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     services = ("sns", "sqs", "dynamodb", "stepfunctions", "lambda")
-    local = {s: bootstrap.client(s, "us-east-1", runtime.endpoint_url, credentials) for s in services}
-    remote = {
-        s: inprocess.over_http(bootstrap.client(s, "us-east-1", runtime.endpoint_url, credentials)) for s in services
-    }
+    local = {s: runtime.aws.clients.get(s, "us-east-1", runtime.endpoint_url, credentials) for s in services}
+    remote = {s: bootstrap.client(s, "us-east-1", runtime.endpoint_url, credentials) for s in services}
     return local, remote
 
 
@@ -101,18 +99,28 @@ def test_botocore_refuses_an_invalid_request_in_process_as_over_http(runtime: An
 
 
 def test_the_runtime_s_clients_take_the_in_process_path(runtime: Any) -> None:
-    """Its deployer's client, a function's, a poller's: each request is answered in-process."""
-    ingest = runtime.function("IngestFunction").credentials
+    """Its deployer's client, a function's, a poller's, the harness's: each request is answered
+    in-process; a client of the process's own reaches the same endpoint over HTTP."""
+    transport = runtime.aws.transport
+    ingest = runtime.function("IngestFunction").settings()
     calls = [
         runtime.client("sqs").list_queues,
-        bootstrap.client("sts", "us-east-1", runtime.endpoint_url, ingest).get_caller_identity,
+        bootstrap.client_for("sts", ingest).get_caller_identity,
         functools.partial(runtime.pollers[0].sqs.get_queue_attributes, QueueUrl=runtime.pollers[0].mapping.queue_url),
+        functools.partial(
+            bootstrap.client_for("dynamodb", runtime.settings()).describe_table, TableName=ingest.table_name
+        ),
     ]
     for call in calls:
-        before = inprocess.answered()
+        before = transport.answered()
         call()
-        assert inprocess.answered() == before + 1
-    over_http = inprocess.over_http(bootstrap.client("sqs", "us-east-1", runtime.endpoint_url))
-    before = inprocess.answered()
+        assert transport.answered() == before + 1
+    assert (
+        bootstrap.client_for("sts", ingest)
+        .get_caller_identity()["Arn"]
+        .endswith(f"/{runtime.function('IngestFunction').name}")
+    )  # signed as its role's session
+    over_http = bootstrap.client("sqs", "us-east-1", runtime.endpoint_url)
+    before = transport.answered()
     over_http.list_queues()
-    assert inprocess.answered() == before
+    assert transport.answered() == before

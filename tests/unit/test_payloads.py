@@ -13,6 +13,7 @@ import pytest
 from functions import project, validate
 from functions.payloads import MalformedPayload, ProjectInput, ValidateInput, parse
 from tests.factories import card_imported
+from workflow.bootstrap import Settings
 from workflow.domain.events import to_json
 from workflow.domain.validation import validate as judge
 
@@ -71,8 +72,9 @@ def test_a_malformed_validate_payload_fails_naming_the_field(payload: Any, probl
 
 def test_a_malformed_project_payload_fails_naming_the_fields_never_the_values() -> None:
     summary = {"event_id": "e-1", "event_type": "card.imported", "occurred_at": "2026-11-02T09:30:00.000000Z"}
+    handler = project.build(Settings(table_name="events"))
     with pytest.raises(MalformedPayload) as caught:
-        project.handler({"event": {**summary, "person_name": "Taro Yamada"}}, Context(function_name="Project"))
+        handler({"event": {**summary, "person_name": "Taro Yamada"}}, Context(function_name="Project"))
     message = str(caught.value)
     assert "event.user_id: Field required" in message and "event.person_name: Extra inputs" in message
     assert "Taro" not in message

@@ -1,8 +1,11 @@
 """Lambda functions served in-process: the template's handler, environment and timeout.
 
-An invocation behaves as on AWS: the payload in, the handler's return value out; an exception
-becomes ``FunctionError: Unhandled`` with ``errorType``/``errorMessage``; a run past the
-function's timeout becomes ``Sandbox.Timedout``.
+Each function's handler is its own: a `LambdaHandler` (`workflow.bootstrap`) is built once from
+the function's settings (its environment, its execution role's credentials, the embedded AWS's
+clients), as a Lambda environment builds it from its process environment. An invocation behaves
+as on AWS: the payload in, the handler's return value out; an exception becomes
+``FunctionError: Unhandled`` with ``errorType``/``errorMessage``; a run past the function's
+timeout becomes ``Sandbox.Timedout``.
 """
 
 from __future__ import annotations
@@ -10,18 +13,17 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import os
 import threading
 import time
 import traceback
 import uuid
-from collections import ChainMap, deque
+from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from workflow.bootstrap import FUNCTION_ENVIRONMENT, Credentials
+from workflow.bootstrap import Clients, Credentials, LambdaHandler, Settings
 from workflow.local.faults import FaultPlan
 
 Handler = Callable[[Any, Any], Any]
@@ -107,8 +109,10 @@ class LocalFunction:
     environment: dict[str, str]
     role_arn: str = ""
     # The execution role's credentials, given to the handler as Lambda gives them: in its
-    # environment. None: the process's own (the local stack without IAM enforcement).
+    # environment. None: the environment's own (the local stack without IAM enforcement).
     credentials: Credentials | None = field(default=None, repr=False)
+    # Where its handler's clients come from (None: the process's).
+    clients: Clients | None = field(default=None, repr=False)
     _callable: Handler | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     invocations: int = 0
@@ -116,13 +120,23 @@ class LocalFunction:
     # The newest invocations' durations (ms), for the console's figures as CloudWatch's Duration.
     durations_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1000), repr=False)
 
+    def settings(self) -> Settings:
+        """What its handler is built from: its environment and its role's credentials, as Lambda
+        gives them to the function's process."""
+        environment = dict(self.environment)
+        if self.credentials is not None:
+            environment.update(self.credentials.as_environment())
+        return replace(Settings.from_env(environment), clients=self.clients)
+
     def resolve(self) -> Handler:
-        """Import the handler the way Lambda's Python runtime does: ``module.function``."""
+        """Import the handler the way Lambda's Python runtime does: ``module.function``; a
+        `LambdaHandler` is built for this function, once."""
         with self._lock:
             if self._callable is None:
                 module_name, _, attribute = self.handler.rpartition(".")
                 module = importlib.import_module(module_name)
-                self._callable = getattr(module, attribute)
+                entry = getattr(module, attribute)
+                self._callable = entry.build(self.settings()) if isinstance(entry, LambdaHandler) else entry
             return self._callable
 
     def fail(self, mode: str) -> InvocationResult:
@@ -168,10 +182,6 @@ class LocalFunction:
         )
         started = time.monotonic()
         self.invocations += 1
-        own = dict(self.environment)
-        if self.credentials is not None:
-            own.update(self.credentials.as_environment())
-        token = FUNCTION_ENVIRONMENT.set(ChainMap(own, os.environ))
         _metrics_per_invocation()
         metrics_token = _INVOCATION_METRICS.set({})
         try:
@@ -190,7 +200,6 @@ class LocalFunction:
             )
         finally:
             _INVOCATION_METRICS.reset(metrics_token)
-            FUNCTION_ENVIRONMENT.reset(token)
             self.durations_ms.append((time.monotonic() - started) * 1000)
         elapsed = time.monotonic() - started
         if elapsed > self.timeout_seconds:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from workflow import bootstrap, constants
+from workflow import constants
 from workflow.bootstrap import Credentials, Settings
 from workflow.constants import ENV_ENDPOINT_URL, POWERTOOLS_SERVICE_NAME, STACK_NAME
 from workflow.local.dynamodb_concurrency import ConcurrencySettings, DynamoDbConcurrency
@@ -29,8 +29,8 @@ from workflow.local.poller import QueueArrivals, QueuePoller
 from workflow.local.server import ACCOUNT_ID, DEFAULT_PORT, EmbeddedAws
 from workflow.local.stack import REGION, Deployment, LocalDeployer, synthesize
 
-# What every in-process function sees besides its own variables from the template (these win:
-# no X-Ray daemon here, whatever the template asks).
+# What every in-process function's environment holds besides its own variables from the template,
+# as Lambda adds its own (these win: no X-Ray daemon here, whatever the template asks).
 _RUNTIME_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -38,6 +38,9 @@ _RUNTIME_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": REGION,
     "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
 }
+# The variables Powertools reads. Its logger, metrics and tracer are one per process, shared by
+# every function served here: their variables are the process's.
+_POWERTOOLS = "POWERTOOLS_"
 
 
 MOTO_LOG = "embedded-aws.log"
@@ -129,7 +132,9 @@ class LocalRuntime:
 
     def settings(self) -> Settings:
         """The harness's view (publishing as a producer, reconciling): the account's root."""
-        return Settings(region=REGION, endpoint_url=self.endpoint_url).with_outputs(self.outputs)
+        return Settings(region=REGION, endpoint_url=self.endpoint_url, clients=self.aws.clients).with_outputs(
+            self.outputs
+        )
 
     def operator_settings(self) -> Settings:
         """The operator's: the local operator role's session (see `_operator`)."""
@@ -165,7 +170,7 @@ class LocalRuntime:
         if self._owns_aws:
             self.aws.start()
         try:
-            self._deployer = LocalDeployer(self.endpoint_url)
+            self._deployer = LocalDeployer(self.endpoint_url, clients=self.aws.clients)
             self.deployment = self._deployer.deploy(assembly, self._stack_name)
             assert self.aws.router is not None
             if self.iam:
@@ -200,7 +205,7 @@ class LocalRuntime:
             if self.iam:
                 self._check_mapping_role(mapping.queue_arn, function)
             # Lambda polls with the function's execution role.
-            sqs = bootstrap.client("sqs", REGION, self.endpoint_url, function.credentials) if self.iam else None
+            sqs = self.aws.clients.get("sqs", REGION, self.endpoint_url, function.credentials) if self.iam else None
             poller = QueuePoller(
                 mapping,
                 function,
@@ -352,16 +357,19 @@ class LocalRuntime:
         raise KeyError(logical_prefix)
 
     def _prepare_functions(self, functions: list[LocalFunction]) -> None:
-        """One process serves every function, so their environments are merged; two functions
-        giving one variable different values would make that wrong, and is refused."""
-        merged: dict[str, str] = {}
+        """Each function gets its environment as Lambda gives it (the endpoint's address too) and
+        the embedded AWS's clients, from which its handler is built. Powertools' variables are the
+        process's: two functions giving one different values is refused."""
+        powertools: dict[str, str] = {}
         for function in functions:
+            function.environment = {**function.environment, **_RUNTIME_ENVIRONMENT, ENV_ENDPOINT_URL: self.endpoint_url}
+            function.clients = self.aws.clients
             for name, value in function.environment.items():
-                if merged.setdefault(name, value) != value:
+                if name.startswith(_POWERTOOLS) and powertools.setdefault(name, value) != value:
                     raise ConflictingEnvironment(
-                        f"{name} differs between functions; the local runtime serves them in one process"
+                        f"{name} differs between functions; the local runtime serves them with one Powertools"
                     )
-        os.environ.update({**merged, **_RUNTIME_ENVIRONMENT, ENV_ENDPOINT_URL: self.endpoint_url})
+        os.environ.update(powertools)
         # Powertools keeps metrics per process; on Lambda one invocation runs at a time, here
         # several do, and one may flush what another added, leaving the other nothing to flush.
         warnings.filterwarnings("ignore", message="No application metrics to publish")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 from urllib.parse import unquote
 
-from workflow.bootstrap import Credentials
+from workflow.bootstrap import Clients, Credentials
 from workflow.local import inprocess, local_apis, moto_registry
 from workflow.local import operations as local_operations
 from workflow.local.dynamodb_concurrency import TARGET_PREFIX as DYNAMODB_TARGET
@@ -421,6 +421,13 @@ class EmbeddedAws:
         # runtime that enforces IAM registers its state machines' roles); any other role acts
         # as an identity of the account.
         self.role_sessions: dict[str, Credentials] = {}
+        # The session of the clients of this endpoint that this process makes (its functions',
+        # its engine's, its runtime's, its tests'): their requests are answered in-process, in
+        # the caller's thread; a client given no credentials acts as the account's root.
+        self.transport = inprocess.InProcess(host, port)
+        self.session = _session()
+        self.transport.attach(self.session)
+        self.clients = Clients(self.session)
 
     @property
     def endpoint_url(self) -> str:
@@ -488,7 +495,7 @@ class EmbeddedAws:
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
         self._thread.start()
         if self._speed_up:  # moto as shipped (the benchmark's peer) is reached over HTTP only
-            inprocess.serve(self.host, self.port, self.router)
+            self.transport.serve(self.router)
         return self
 
     def mock(self, config: Any) -> None:
@@ -497,22 +504,20 @@ class EmbeddedAws:
         assert self.router is not None and self.router.stepfunctions is not None, "the embedded AWS is not started"
         self.router.stepfunctions.mock_config = config
 
+    def client(self, service: str, credentials: Credentials | None = None, **config: Any) -> Any:
+        """A new client of this endpoint, answered in-process; `config`: botocore's Config options."""
+        from botocore.config import Config
+
+        return self.clients.new(
+            service, "us-east-1", self.endpoint_url, credentials, Config(**config) if config else None
+        )
+
     def _task_client(self, service: str, role_arn: str) -> Any:
         """A client acting as `role_arn` (its session, when the runtime registered one; else an
         identity of the account), for the Task states of state machines with that role."""
-        import boto3
-        from botocore.config import Config
-
-        credentials = self.role_sessions.get(role_arn)
-        session: Any = boto3.session.Session()
-        return session.client(
-            service,
-            endpoint_url=self.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id=credentials.access_key_id if credentials else "ak",
-            aws_secret_access_key=credentials.secret_access_key if credentials else "sk",
-            aws_session_token=credentials.session_token if credentials else None,
-            config=Config(max_pool_connections=64, retries={"mode": "standard", "total_max_attempts": 1}),
+        credentials = self.role_sessions.get(role_arn) or Credentials("ak", "sk")
+        return self.client(
+            service, credentials, max_pool_connections=64, retries={"mode": "standard", "total_max_attempts": 1}
         )
 
     def _client(self, service: str) -> Any:
@@ -524,22 +529,19 @@ class EmbeddedAws:
             return made
         with self._clients_lock:
             if service not in self._clients:
-                import boto3
-
-                session: Any = boto3.session.Session()
-                self._clients[service] = session.client(
-                    service,
-                    endpoint_url=self.endpoint_url,
-                    region_name="us-east-1",
-                    aws_access_key_id="local",
-                    aws_secret_access_key="local",
-                )
+                self._clients[service] = self.client(service)
             return self._clients[service]
 
     def stop(self) -> None:
         self._engine_calls_back_elsewhere()
-        inprocess.withdraw(self.host, self.port)
+        self.transport.withdraw()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+def _session() -> Any:
+    import boto3
+
+    return boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1")

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workflow.bootstrap import Clients, Credentials
 from workflow.constants import STACK_NAME
 from workflow.local.lambdas import LocalFunction
 from workflow.local.server import ACCOUNT_ID
@@ -296,18 +297,18 @@ class _SkippedByMoto(logging.Filter):
 
 
 class LocalDeployer:
-    def __init__(self, endpoint_url: str, *, region: str = REGION) -> None:
-        import boto3
-
+    def __init__(self, endpoint_url: str, *, region: str = REGION, clients: Clients | None = None) -> None:
+        """`clients`: where its clients come from (the embedded AWS's; None: each from a session of its own)."""
         self.region = region
         self.endpoint_url = endpoint_url
-        session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=region)
         self._clients: dict[str, Any] = {}
-        self._session: Any = session
+        self._made_by = clients or Clients()
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = self._session.client(service, endpoint_url=self.endpoint_url)
+            self._clients[service] = self._made_by.new(
+                service, self.region, self.endpoint_url, Credentials("local", "local")
+            )
         return self._clients[service]
 
     def deploy(self, assembly: Path, stack_name: str = STACK_NAME, *, artifact: str = STACK_NAME) -> Deployment:

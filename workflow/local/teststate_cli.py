@@ -34,21 +34,24 @@ def call(
         from workflow.local.server import EmbeddedAws
 
         server = EmbeddedAws(port=_free_port()).start()
-        endpoint_url = server.endpoint_url
+    options: dict[str, Any] = {"inject_host_prefix": False}  # TestState's host is sync-<endpoint> on AWS
     try:
-        sfn = boto3.client(
-            "stepfunctions",
-            endpoint_url=endpoint_url,
-            region_name=REGION,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-            config=Config(inject_host_prefix=False),  # TestState's host is sync-<endpoint> on AWS
-        )
+        if server is not None:
+            sfn: Any = server.client("stepfunctions", **options)
+        else:
+            sfn = boto3.client(
+                "stepfunctions",
+                endpoint_url=endpoint_url,
+                region_name=REGION,
+                aws_access_key_id="local",
+                aws_secret_access_key="local",
+                config=Config(**options),
+            )
         response: Any = sfn.test_state(
             definition=json.dumps(found),
             roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/TestState",
             input=state_input,
-            inspectionLevel=level,  # type: ignore[arg-type]
+            inspectionLevel=level,
         )
     finally:
         if server is not None:
