@@ -197,8 +197,10 @@ def raw_table(runtime: Any) -> RawTable:
 
 
 def boto(service: str, endpoint_url: str, **config: Any):  # type: ignore[no-untyped-def]
-    """A client of the endpoint; `config`: botocore's Config options (``inject_host_prefix=False``
-    for StartSyncExecution and TestState, whose hosts are prefixed on AWS)."""
+    """A client of the endpoint over HTTP, as another process's (an embedded AWS of this process
+    answers its own clients in-process: `EmbeddedAws.client`, with the same options); `config`:
+    botocore's Config options (``inject_host_prefix=False`` for StartSyncExecution and TestState,
+    whose hosts are prefixed on AWS)."""
     import boto3
     from botocore.config import Config
 
@@ -241,7 +243,7 @@ def pass_state_machine(sfn: Any) -> str:
 
 def create_table(embedded_aws: Any, name: str) -> None:
     """A table of its own with a string hash key `PK`, for tests of the engine."""
-    boto("dynamodb", embedded_aws.endpoint_url).create_table(
+    embedded_aws.client("dynamodb").create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from tests.conftest import boto, create_table, finished, pass_state_machine, state_machine
+from tests.conftest import create_table, finished, pass_state_machine, state_machine
 from tests.factories import card_imported
 from workflow.adapters.sns import SnsTransport
 from workflow.adapters.stepfunctions import StepFunctionsStarter
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.adapters
 
 
 def test_publisher_over_sns_delivers_with_filterable_attributes(embedded_aws: Any) -> None:
-    sns, sqs = boto("sns", embedded_aws.endpoint_url), boto("sqs", embedded_aws.endpoint_url)
+    sns, sqs = embedded_aws.client("sns"), embedded_aws.client("sqs")
     name = f"t-{uuid.uuid4().hex[:8]}"
     topic = sns.create_topic(Name=name)["TopicArn"]
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
@@ -38,7 +38,7 @@ def test_publisher_over_sns_delivers_with_filterable_attributes(embedded_aws: An
 
 
 def test_publishing_to_a_topic_that_does_not_exist_is_refused_not_transient(embedded_aws: Any) -> None:
-    sns = boto("sns", embedded_aws.endpoint_url)
+    sns = embedded_aws.client("sns")
     missing = "arn:aws:sns:us-east-1:123456789012:no-such-topic"
     with pytest.raises(CallRefused, match="SNS PublishBatch: NotFound"):
         SnsTransport(missing, sns).publish_batch([OutboundMessage("0", "{}")])
@@ -66,7 +66,7 @@ def test_a_failed_call_is_classified_by_its_error_code(code: str, status: int, c
 
 
 def test_starting_the_same_execution_name_twice_is_absorbed(embedded_aws: Any) -> None:
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     arn = pass_state_machine(sfn)
     starter = StepFunctionsStarter(arn, sfn)
     assert starter.start("event-1-abc", "{}") is True
@@ -94,7 +94,7 @@ def failing_until_table_exists(sfn: Any, dynamodb_table: str, *, express: bool =
 
 
 def test_republishing_an_event_whose_execution_failed_redrives_that_execution(embedded_aws: Any) -> None:
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     table = f"t-{uuid.uuid4().hex[:8]}"
     machine = failing_until_table_exists(sfn, table)
     starter = StepFunctionsStarter(machine, sfn)
@@ -112,7 +112,7 @@ def test_republishing_an_event_whose_execution_failed_redrives_that_execution(em
 def test_a_failed_execution_past_the_redrive_window_gets_a_new_attempt(embedded_aws: Any) -> None:
     from datetime import timedelta
 
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     machine = failing_until_table_exists(sfn, f"t-{uuid.uuid4().hex[:8]}")
     starter = StepFunctionsStarter(machine, sfn)
     starter.start("event-3-abc", "{}")
@@ -128,12 +128,11 @@ def test_a_failed_execution_past_the_redrive_window_gets_a_new_attempt(embedded_
 
 
 def test_an_express_execution_that_fails_raises_with_its_status_and_error(embedded_aws: Any) -> None:
-    from workflow import bootstrap
     from workflow.adapters.stepfunctions import StepFunctionsSyncStarter
     from workflow.ports import ExecutionUnsuccessful
 
     # The composition root's client: StartSyncExecution's `sync-` host prefix is AWS's, not ours.
-    sfn = bootstrap.client("stepfunctions", "us-east-1", embedded_aws.endpoint_url)
+    sfn = embedded_aws.clients.get("stepfunctions", "us-east-1", embedded_aws.endpoint_url)
     table = f"t-{uuid.uuid4().hex[:8]}"
     starter = StepFunctionsSyncStarter(failing_until_table_exists(sfn, table, express=True), sfn)
     with pytest.raises(ExecutionUnsuccessful) as failed:
@@ -148,7 +147,7 @@ def test_an_express_execution_that_fails_raises_with_its_status_and_error(embedd
 def test_a_redriven_parallel_runs_again_only_the_branches_that_did_not_succeed(embedded_aws: Any) -> None:
     """AWS: "For workflows that include an Inline Map or Parallel state, RedriveExecution
     reschedules and redrives only the iterations and branches that failed or aborted"."""
-    sfn, dynamodb = boto("stepfunctions", embedded_aws.endpoint_url), boto("dynamodb", embedded_aws.endpoint_url)
+    sfn, dynamodb = embedded_aws.client("stepfunctions"), embedded_aws.client("dynamodb")
     counter, missing = f"t-{uuid.uuid4().hex[:8]}", f"t-{uuid.uuid4().hex[:8]}"
     create_table(embedded_aws, counter)
     count = {

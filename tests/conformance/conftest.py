@@ -13,7 +13,5 @@ from tests.conformance.run import run_cases
 
 @pytest.fixture(scope="session")
 def outcomes(embedded_aws: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
-    import boto3
-
-    sfn = boto3.client("stepfunctions", endpoint_url=embedded_aws.endpoint_url, region_name="us-east-1")
+    sfn = embedded_aws.client("stepfunctions")
     return run_cases(sfn, embedded_aws, CASES, tmp_path_factory.mktemp("conformance"))

@@ -45,11 +45,9 @@ def mock_config(cases: list[Case], names: dict[str, str]) -> dict[str, Any]:
 
 def run_cases(sfn: Any, aws: Any, cases: list[Case], workdir: Path, timeout: float = 90) -> dict[str, Outcome]:
     """`aws`: the embedded AWS `sfn` calls, which takes the run's MockConfigFile."""
-    import boto3
-
     from workflow.local import mocking
 
-    sqs = boto3.client("sqs", endpoint_url=sfn.meta.endpoint_url, region_name=sfn.meta.region_name)
+    sqs = aws.client("sqs")
     queue_url = sqs.create_queue(QueueName="conformance-callbacks")["QueueUrl"]
     outcomes = {case.id: Outcome() for case in cases}
     names = {case.id: f"conformance-{case.id}"[:80] for case in cases}

@@ -47,15 +47,13 @@ def table(cases: list[Case], outcomes: dict[str, Outcome]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    import boto3
-
     from tests.conformance.run import run_cases
     from tests.conftest import free_port
     from workflow.local.server import EmbeddedAws
 
     aws = EmbeddedAws(port=free_port()).start()
     try:
-        sfn = boto3.client("stepfunctions", endpoint_url=aws.endpoint_url, region_name="us-east-1")
+        sfn = aws.client("stepfunctions")
         with tempfile.TemporaryDirectory() as workdir:
             text = table(CASES, run_cases(sfn, aws, CASES, Path(workdir)))
     finally:

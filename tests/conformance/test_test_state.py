@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import boto
 from workflow.cli.main import main
 
 pytestmark = pytest.mark.conformance
@@ -20,7 +19,7 @@ ROLE = "arn:aws:iam::123456789012:role/TestState"
 
 @pytest.fixture(scope="module")
 def sfn(embedded_aws: Any) -> Any:
-    return boto("stepfunctions", embedded_aws.endpoint_url, inject_host_prefix=False)
+    return embedded_aws.client("stepfunctions", inject_host_prefix=False)
 
 
 def test_state(sfn: Any, state: dict[str, Any], data: Any, level: str = "INFO", **more: Any) -> dict[str, Any]:

@@ -8,13 +8,12 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from tests.conftest import boto
 from workflow.constants import OUT_OUTBOUND_TOPIC_ARN
 
 
 def subscribe_outbound(runtime: Any) -> str:
     """A queue subscribed to the outbound topic, as another service would be: its URL."""
-    sns, sqs = boto("sns", runtime.endpoint_url), boto("sqs", runtime.endpoint_url)
+    sns, sqs = runtime.aws.client("sns"), runtime.aws.client("sqs")
     url = sqs.create_queue(QueueName=f"outbound-listener-{uuid.uuid4().hex[:6]}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(
@@ -28,7 +27,7 @@ def subscribe_outbound(runtime: Any) -> str:
 
 def drain_outbound(runtime: Any, url: str) -> list[dict[str, Any]]:
     """The bodies the subscribed queue holds, received and deleted."""
-    sqs = boto("sqs", runtime.endpoint_url)
+    sqs = runtime.aws.client("sqs")
     bodies = []
     while True:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])

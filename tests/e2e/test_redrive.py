@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import RawTable, boto, finished
+from tests.conftest import RawTable, finished
 from tests.e2e.listening import OutboundCount, executions_for
 from tests.factories import BASE_TIME, card_imported, sqs_event
 from tests.mocked_workflow import MOCK_CONFIG, register_workflow
@@ -214,7 +214,7 @@ class Deliveries:
         from workflow.adapters.stepfunctions import StepFunctionsStarter
 
         settings = runtime.settings()
-        self.sfn = boto("stepfunctions", runtime.endpoint_url)  # its own: its calls are counted
+        self.sfn = runtime.aws.client("stepfunctions")  # its own: its calls are counted
         self.calls: list[str] = []
         self.sfn.meta.events.register("before-call.sfn.*", self._count)
         self.starter = StepFunctionsStarter(settings.state_machine_arn, self.sfn)

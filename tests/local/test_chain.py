@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import boto, free_port, pass_state_machine
+from tests.conftest import free_port, pass_state_machine
 from workflow import bootstrap
 from workflow.bootstrap import Credentials
 from workflow.local.faults import Fault, FaultPlan
@@ -41,7 +41,7 @@ def aws() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def restricted(aws: Any) -> Credentials:
     """A user whose only right is reading table `chain-allowed`."""
-    iam = boto("iam", aws.endpoint_url)
+    iam = aws.client("iam")
     name = f"chain-{uuid.uuid4().hex[:6]}"
     iam.create_user(UserName=name)
     document = {
@@ -105,7 +105,7 @@ def test_a_request_built_in_process_is_denied_by_iam_exactly_as_over_http(aws: A
 
 
 def test_a_request_built_in_process_is_allowed_by_iam_and_answered_by_moto(aws: Any, restricted: Credentials) -> None:
-    boto("dynamodb", aws.endpoint_url).create_table(
+    aws.client("dynamodb").create_table(
         TableName="chain-allowed",
         KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
@@ -165,7 +165,7 @@ def test_lambda_invoke_runs_the_registered_handler(aws: Any) -> None:
 
 
 def test_requests_aws_refuses_are_refused(aws: Any) -> None:
-    machine = pass_state_machine(boto("stepfunctions", aws.endpoint_url))
+    machine = pass_state_machine(aws.client("stepfunctions"))
     start = {"stateMachineArn": machine, "name": "no spaces allowed", "input": "{}"}
     answer = _router(aws).handle(Request.json_call("states", "StartExecution", start, "AKIDLOCAL"))
     assert (answer.status, answer.json["__type"]) == (400, "InvalidName")
@@ -201,7 +201,7 @@ def test_apis_moto_lacks_are_answered_here(aws: Any) -> None:
 def test_dynamodb_requests_go_through_the_concurrency_model(aws: Any) -> None:
     """A transaction's ClientRequestToken is the model's: reused with other items, it is refused."""
     table = f"chain-{uuid.uuid4().hex[:6]}"
-    boto("dynamodb", aws.endpoint_url).create_table(
+    aws.client("dynamodb").create_table(
         TableName=table,
         KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
@@ -217,7 +217,7 @@ def test_dynamodb_requests_go_through_the_concurrency_model(aws: Any) -> None:
     assert _router(aws).handle(transaction("a")).status == 200
     again = _router(aws).handle(transaction("b"))
     assert again.status == 400 and again.json["__type"].endswith("IdempotentParameterMismatchException")
-    stored = boto("dynamodb", aws.endpoint_url).scan(TableName=table)["Items"]
+    stored = aws.client("dynamodb").scan(TableName=table)["Items"]
     assert stored == [{"PK": {"S": "a"}}]
 
 
@@ -225,7 +225,7 @@ def test_what_no_step_answers_moto_answers(aws: Any) -> None:
     name = f"chain-{uuid.uuid4().hex[:6]}"
     created = _router(aws).handle(Request.json_call("sqs", "CreateQueue", {"QueueName": name}, "AKIDLOCAL"))
     assert created.status == 200 and created.json["QueueUrl"].endswith("/" + name)
-    listed = boto("sqs", aws.endpoint_url).list_queues(QueueNamePrefix=name)["QueueUrls"]
+    listed = aws.client("sqs").list_queues(QueueNamePrefix=name)["QueueUrls"]
     assert [url.rsplit("/", 1)[-1] for url in listed] == [name]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import boto, pass_state_machine, state_machine
+from tests.conftest import pass_state_machine, state_machine
 from tests.waiting import eventually
 from workflow.local import moto_registry, stepfunctions
 
@@ -27,7 +27,7 @@ def moto_backend(backends: Any) -> Any:
 
 def test_only_the_most_recent_succeeded_executions_are_kept(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stepfunctions, "KEEP_SUCCEEDED", 3)
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     arn = pass_state_machine(sfn)
 
     def finished() -> list[str]:
@@ -56,7 +56,7 @@ def test_only_the_most_recent_succeeded_executions_are_kept(embedded_aws: Any, m
 def test_deleting_a_message_keeps_sqs_semantics(embedded_aws: Any) -> None:
     from botocore.exceptions import ClientError
 
-    sqs = boto("sqs", embedded_aws.endpoint_url)
+    sqs = embedded_aws.client("sqs")
     url = sqs.create_queue(QueueName="engine-deletes")["QueueUrl"]
     for body in ("a", "b", "c"):
         sqs.send_message(QueueUrl=url, MessageBody=body)
@@ -77,7 +77,7 @@ def test_sns_keeps_only_recent_published_messages_for_inspection(
     from moto.sns.models import sns_backends
 
     monkeypatch.setattr(moto_registry, "KEEP_SENT_NOTIFICATIONS", 5)
-    sns = boto("sns", embedded_aws.endpoint_url)
+    sns = embedded_aws.client("sns")
     arn = sns.create_topic(Name="engine-notifications")["TopicArn"]
     for i in range(23):
         sns.publish(TopicArn=arn, Message=f"m{i}")
@@ -86,7 +86,7 @@ def test_sns_keeps_only_recent_published_messages_for_inspection(
 
 
 def test_queue_counts_keep_sqs_semantics(embedded_aws: Any) -> None:
-    sqs = boto("sqs", embedded_aws.endpoint_url)
+    sqs = embedded_aws.client("sqs")
     url = sqs.create_queue(QueueName="engine-counts")["QueueUrl"]
     for body in ("a", "b", "c"):
         sqs.send_message(QueueUrl=url, MessageBody=body)
@@ -140,7 +140,7 @@ def test_the_engines_clients_leave_service_errors_to_the_states_retry(
 
 
 def test_the_engines_threads_do_not_grow_with_executions(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     branch = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
     both = {"Type": "Parallel", "Branches": [branch, branch], "End": True}
     arn = state_machine(sfn, {"StartAt": "Both", "States": {"Both": both}}, name="engine-threads")
@@ -186,7 +186,7 @@ def _thread_names_started() -> list[str]:
 def test_executions_branches_and_states_that_cannot_time_out_reuse_the_engines_threads(
     embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     branch = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
     both = {"Type": "Parallel", "Branches": [branch, branch], "End": True}
     arn = state_machine(sfn, {"StartAt": "Both", "States": {"Both": both}}, name="no-timeout")
@@ -221,7 +221,7 @@ def test_a_task_past_its_timeout_fails_with_states_timeout_and_its_waits_reuse_t
             )
         ]
     )
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     task = {
         "Type": "Task",
         "Resource": "arn:aws:states:::lambda:invoke",
@@ -250,7 +250,7 @@ def test_nested_parallel_and_map_states_finish_when_every_engine_thread_is_busy(
     # One thread evaluates at a time: a Parallel or Map waiting for its branches holds none, so the
     # branches, each a strand of its own, take it in turn and nothing waits on a held thread.
     monkeypatch.setattr(embedded_aws.router.stepfunctions.executions, "limit", 1)
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     leaf = {"StartAt": "Twice", "States": {"Twice": {"Type": "Pass", "Parameters": {"v.$": "$"}, "End": True}}}
     each = {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": leaf, "End": True}
     inner = {"StartAt": "Each", "States": {"Each": each}}
@@ -269,7 +269,7 @@ def test_executions_beyond_the_engines_threads_wait_started_and_all_finish(
     embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(embedded_aws.router.stepfunctions.executions, "limit", 1)
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     wait = {"Type": "Wait", "Seconds": 1, "End": True}
     arn = state_machine(sfn, {"StartAt": "Wait", "States": {"Wait": wait}}, name="queued")
     for i in range(3):
@@ -281,7 +281,7 @@ def test_executions_beyond_the_engines_threads_wait_started_and_all_finish(
 
 
 def test_a_succeeded_executions_history_is_kept_compressed_and_reads_back_the_same(embedded_aws: Any) -> None:
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     branch = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"x": "y" * 2000}, "End": True}}}
     steps = {
         "A": {"Type": "Pass", "Parameters": {"in.$": "$", "big": "z" * 3000}, "Next": "B"},
@@ -320,7 +320,7 @@ def test_sqs_remembers_the_newest_deleted_receipt_handles_and_takes_older_ones_a
     from moto.sqs.models import sqs_backends
 
     monkeypatch.setattr(moto_registry, "KEEP_DELETED_RECEIPT_HANDLES", 3)
-    sqs = boto("sqs", embedded_aws.endpoint_url)
+    sqs = embedded_aws.client("sqs")
     url = sqs.create_queue(QueueName="engine-receipts")["QueueUrl"]
     for i in range(6):
         sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
@@ -342,7 +342,7 @@ def test_executions_first_run_together_on_a_definition_each_retry_as_many_times_
     embedded_aws: Any,
 ) -> None:
     """The compiled definition is shared by its executions; each counts its own retries."""
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     branch = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "always"}}}
     retry = [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 1}]
     failing = {"Type": "Parallel", "Branches": [branch], "Retry": retry, "End": True}
@@ -360,7 +360,7 @@ def test_executions_first_run_together_on_a_definition_each_retry_as_many_times_
 def test_a_standard_execution_that_never_ends_fails_at_the_history_quota(embedded_aws: Any) -> None:
     """AWS: "If the execution history reaches this quota, the execution fails" (25,000 events);
     a loop of states cannot run forever."""
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     loop = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}}
     arn = state_machine(sfn, loop, name="endless")
     sfn.start_execution(stateMachineArn=arn, name="loop", input="{}")
@@ -374,7 +374,7 @@ def test_a_standard_execution_that_never_ends_fails_at_the_history_quota(embedde
 
 def test_an_express_execution_runs_at_most_five_minutes(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stepfunctions, "EXPRESS_MAX_SECONDS", 1)  # five minutes, scaled down
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url, inject_host_prefix=False)
+    sfn = embedded_aws.client("stepfunctions", inject_host_prefix=False)
     wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}}
     arn = state_machine(sfn, wait, name="express-long", type="EXPRESS")
     started = time.monotonic()

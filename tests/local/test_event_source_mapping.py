@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import boto
 from tests.local import handlers
 from tests.waiting import eventually
 from workflow.local.lambdas import LocalFunction
@@ -35,7 +34,7 @@ def function(handler: str, timeout: float = 5) -> LocalFunction:
 @pytest.fixture
 def lane(embedded_aws: Any) -> dict[str, Any]:
     """A queue with a 1 s visibility timeout and a DLQ after 2 receives."""
-    sqs = boto("sqs", embedded_aws.endpoint_url)
+    sqs = embedded_aws.client("sqs")
     name = f"esm-{uuid.uuid4().hex[:8]}"
     dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

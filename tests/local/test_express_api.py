@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import boto, pass_state_machine, state_machine
-from workflow import bootstrap
+from tests.conftest import pass_state_machine, state_machine
 
 pytestmark = pytest.mark.local
 
@@ -28,7 +27,7 @@ def code_of(error: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
 
 
 def test_start_sync_execution_answers_with_aws_shape(embedded_aws: Any) -> None:
-    sfn = bootstrap.client("stepfunctions", "us-east-1", embedded_aws.endpoint_url)
+    sfn = embedded_aws.clients.get("stepfunctions", "us-east-1", embedded_aws.endpoint_url)
     machine = express_machine(sfn, {"P": {"Type": "Pass", "Result": {"ok": True}, "End": True}})
     answer = sfn.start_sync_execution(stateMachineArn=machine, name="n-1", input='{"a": 1}')
     name = machine.rsplit(":", 1)[-1]
@@ -43,7 +42,7 @@ def test_start_sync_execution_answers_with_aws_shape(embedded_aws: Any) -> None:
 
 
 def test_a_failed_sync_execution_carries_the_fail_states_error_and_cause(embedded_aws: Any) -> None:
-    sfn = bootstrap.client("stepfunctions", "us-east-1", embedded_aws.endpoint_url)
+    sfn = embedded_aws.clients.get("stepfunctions", "us-east-1", embedded_aws.endpoint_url)
     machine = express_machine(sfn, {"F": {"Type": "Fail", "Error": "Mine.Broken", "Cause": "on purpose"}})
     answer = sfn.start_sync_execution(stateMachineArn=machine, input="{}")
     assert (answer["status"], answer["error"], answer["cause"]) == ("FAILED", "Mine.Broken", "on purpose")
@@ -51,7 +50,7 @@ def test_a_failed_sync_execution_carries_the_fail_states_error_and_cause(embedde
 
 
 def test_what_aws_refuses_for_express_is_refused(embedded_aws: Any) -> None:
-    sfn = bootstrap.client("stepfunctions", "us-east-1", embedded_aws.endpoint_url)
+    sfn = embedded_aws.clients.get("stepfunctions", "us-east-1", embedded_aws.endpoint_url)
     machine = express_machine(sfn, {"P": {"Type": "Pass", "End": True}})
     arn = sfn.start_sync_execution(stateMachineArn=machine, input="{}")["executionArn"]
     started = sfn.start_execution(stateMachineArn=machine, name="same", input="{}")["executionArn"]
@@ -70,7 +69,7 @@ def test_what_aws_refuses_for_express_is_refused(embedded_aws: Any) -> None:
 
 
 def test_redrive_refuses_what_aws_refuses_on_standard(embedded_aws: Any) -> None:
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     machine = pass_state_machine(sfn)
     arn = sfn.start_execution(stateMachineArn=machine, name="done", input="{}")["executionArn"]
     from tests.waiting import eventually
@@ -91,7 +90,7 @@ def test_the_execution_commands_refuse_an_express_workflow_in_one_line(
 ) -> None:
     from tests.e2e.cli import eventflow
 
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     machine = express_machine(sfn, {"P": {"Type": "Pass", "End": True}})
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps({"EndpointUrl": embedded_aws.endpoint_url, "StateMachineArn": machine}))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import boto, pass_state_machine
+from tests.conftest import pass_state_machine
 
 pytestmark = pytest.mark.local
 ROLE = "arn:aws:iam::123456789012:role/hostile"
@@ -17,7 +17,7 @@ ROLE = "arn:aws:iam::123456789012:role/hostile"
 
 @pytest.fixture(scope="module")
 def sfn(embedded_aws: Any) -> Any:
-    return boto("stepfunctions", embedded_aws.endpoint_url, retries={"max_attempts": 1})  # a 500 shows
+    return embedded_aws.client("stepfunctions", retries={"max_attempts": 1})  # a 500 shows
 
 
 def refused(call: Any) -> tuple[str, str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import boto, create_table, finished, state_machine
+from tests.conftest import create_table, finished, state_machine
 
 pytestmark = pytest.mark.local
 
@@ -37,7 +37,7 @@ def counted(table: str, key: str) -> dict[str, Any]:
 
 def runs(embedded_aws: Any, table: str, key: str) -> int:
     """How many times `key`'s Task succeeded (0 while its table does not exist)."""
-    dynamodb = boto("dynamodb", embedded_aws.endpoint_url)
+    dynamodb = embedded_aws.client("dynamodb")
     if table not in dynamodb.list_tables()["TableNames"]:
         return 0
     item = dynamodb.get_item(TableName=table, Key={"PK": {"S": key}}).get("Item")
@@ -71,7 +71,7 @@ def started_iterations(events: list[dict[str, Any]]) -> list[int]:
 
 
 def test_a_branch_that_succeeded_in_any_earlier_attempt_is_not_run_by_a_later_redrive(embedded_aws: Any) -> None:
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     tag = uuid.uuid4().hex[:8]
     table = {branch: f"redrive-{branch}-{tag}" for branch in "abc"}
     create_table(embedded_aws, table["a"])
@@ -121,7 +121,7 @@ def test_a_branch_that_succeeded_in_any_earlier_attempt_is_not_run_by_a_later_re
 
 
 def test_an_inline_map_iteration_that_succeeded_is_not_run_by_any_later_redrive(embedded_aws: Any) -> None:
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     prefix = f"redrive-map-{uuid.uuid4().hex[:8]}-"
     items = ["a", "b", "c"]
     count = {  # item x counts its runs in table <prefix>x

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.local
 
 def test_a_context_change_reaches_the_local_stack(embedded_aws: Any) -> None:
     assembly = synthesize(EXPRESS)
-    deployment = LocalDeployer(embedded_aws.endpoint_url).deploy(assembly, "EventflowExpressVariant")
-    sfn = LocalDeployer(embedded_aws.endpoint_url).client("stepfunctions")
+    deployer = LocalDeployer(embedded_aws.endpoint_url, clients=embedded_aws.clients)
+    deployment = deployer.deploy(assembly, "EventflowExpressVariant")
+    sfn = deployer.client("stepfunctions")
     machine = sfn.describe_state_machine(stateMachineArn=deployment.outputs[OUT_STATE_MACHINE_ARN])
     assert machine["type"] == "EXPRESS"
     assert {f.environment[ENV_RETENTION_DAYS] for f in deployment.functions} == {"30"}

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import boto, pass_state_machine, state_machine
+from tests.conftest import pass_state_machine, state_machine
 from tests.waiting import eventually
 from workflow.local.mocking import MockConfig
 
@@ -30,7 +30,7 @@ def finished(sfn: Any, arn: str) -> dict[str, Any]:
 def test_a_page_token_goes_on_after_the_last_item_whatever_started_since(embedded_aws: Any) -> None:
     """ListExecutions lists newest first: executions started between two pages do not shift the
     next page (a token is the last item's place, not an offset)."""
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     arn = pass_state_machine(sfn)
     for i in range(5):
         sfn.start_execution(stateMachineArn=arn, name=f"first-{i}", input="{}")
@@ -49,7 +49,7 @@ def test_a_page_token_goes_on_after_the_last_item_whatever_started_since(embedde
 
 
 def test_a_fail_state_without_error_or_cause_reports_neither_and_a_path_must_select_text(embedded_aws: Any) -> None:
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     bare = state_machine(sfn, {"StartAt": "F", "States": {"F": {"Type": "Fail"}}}, name="bare-fail")
     described = finished(sfn, sfn.start_execution(stateMachineArn=bare, input="{}")["executionArn"])
     assert described["status"] == "FAILED" and "error" not in described and "cause" not in described
@@ -69,7 +69,7 @@ def callback_machine(sfn: Any, queue_url: str) -> str:
 
 
 def test_a_stopped_executions_task_token_is_no_longer_taken(embedded_aws: Any) -> None:
-    sfn, sqs = boto("stepfunctions", embedded_aws.endpoint_url), boto("sqs", embedded_aws.endpoint_url)
+    sfn, sqs = embedded_aws.client("stepfunctions"), embedded_aws.client("sqs")
     queue_url = sqs.create_queue(QueueName=f"tokens-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     arn = sfn.start_execution(stateMachineArn=callback_machine(sfn, queue_url), input="{}")["executionArn"]
     message = eventually(lambda: sqs.receive_message(QueueUrl=queue_url).get("Messages"), what="the token sent")
@@ -89,7 +89,7 @@ def test_a_stopped_executions_task_token_is_no_longer_taken(embedded_aws: Any) -
 
 def test_a_mocked_callback_task_returns_its_mocked_response(embedded_aws: Any, tmp_path: Path) -> None:
     """Step Functions Local: a mocked `.waitForTaskToken` task's response is its result."""
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     arn = callback_machine(sfn, "https://sqs.us-east-1.amazonaws.com/123456789012/nobody")
     name = arn.rsplit(":", 1)[-1]
     raw = {
@@ -110,7 +110,7 @@ def test_a_mocked_callback_task_returns_its_mocked_response(embedded_aws: Any, t
 
 def test_an_iteration_cancelled_by_a_sibling_s_failure_is_recorded_as_aborted(embedded_aws: Any) -> None:
     """AWS's history has MapIterationAborted for an iteration stopped because another failed."""
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     wait_or_fail = {
         "StartAt": "Which",
         "States": {
