@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import boto, finished, state_machine
+from tests.conftest import finished, state_machine
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.local
@@ -50,7 +50,7 @@ NAPS = {
 
 
 def test_a_branchs_failure_records_each_state_it_cuts_as_aborted(embedded_aws: Any) -> None:
-    sfn, sqs = boto("stepfunctions", embedded_aws.endpoint_url), boto("sqs", embedded_aws.endpoint_url)
+    sfn, sqs = embedded_aws.client("stepfunctions"), embedded_aws.client("sqs")
     queue_url = sqs.create_queue(QueueName=f"cut-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     failing = {
         "StartAt": "Pause",
@@ -86,7 +86,7 @@ def test_a_branchs_failure_records_each_state_it_cuts_as_aborted(embedded_aws: A
 
 
 def test_a_task_whose_failure_ends_its_iteration_is_recorded_as_aborted_after_its_failure(embedded_aws: Any) -> None:
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     missing = {
         "Type": "Task",
         "Resource": "arn:aws:states:::dynamodb:getItem",
@@ -137,7 +137,7 @@ def test_a_task_whose_failure_ends_its_iteration_is_recorded_as_aborted_after_it
 
 
 def test_a_stopped_execution_records_no_aborted_state_and_its_waits_end_at_once(embedded_aws: Any) -> None:
-    sfn, sqs = boto("stepfunctions", embedded_aws.endpoint_url), boto("sqs", embedded_aws.endpoint_url)
+    sfn, sqs = embedded_aws.client("stepfunctions"), embedded_aws.client("sqs")
     queue_url = sqs.create_queue(QueueName=f"stopped-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     branches = {"Type": "Parallel", "Branches": [LONG, _ask(queue_url), NAPS], "End": True}
     arn = state_machine(sfn, {"StartAt": "Branches", "States": {"Branches": branches}}, name="stopped")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import boto, finished, state_machine
+from tests.conftest import finished, state_machine
 from tests.local import handlers
 from tests.waiting import eventually
 
@@ -35,7 +35,7 @@ def _statuses(sfn: Any, arns: list[str]) -> set[str]:
 def test_executions_in_a_wait_a_callback_or_a_retrys_delay_hold_no_thread(embedded_aws: Any) -> None:
     """300 executions of one lane wait at once (the engine evaluates at most 64, 12 of a lane),
     and an execution of that lane that does not wait finishes meanwhile."""
-    sfn, sqs = boto("stepfunctions", embedded_aws.endpoint_url), boto("sqs", embedded_aws.endpoint_url)
+    sfn, sqs = embedded_aws.client("stepfunctions"), embedded_aws.client("sqs")
     lane = json.dumps({"ingest": {"lane": f"waiting-{uuid.uuid4().hex[:8]}"}})
     queue_url = sqs.create_queue(QueueName=f"waiting-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3, "End": True}}}
@@ -93,7 +93,7 @@ def test_a_branch_waiting_on_a_token_its_sibling_sends_finishes_with_one_thread_
     """One branch waits for a task token that a step of the other branch answers: both run, the
     engine evaluating one thing at a time."""
     monkeypatch.setattr(embedded_aws.router.stepfunctions.executions, "limit", 1)
-    sfn, sqs = boto("stepfunctions", embedded_aws.endpoint_url), boto("sqs", embedded_aws.endpoint_url)
+    sfn, sqs = embedded_aws.client("stepfunctions"), embedded_aws.client("sqs")
     queue_url = sqs.create_queue(QueueName=f"siblings-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     ask = {
         "StartAt": "Ask",
@@ -140,7 +140,7 @@ def test_a_maps_iterations_wait_at_the_same_time_with_one_thread_for_everything(
     """30 iterations of a one-second Wait overlap (MaxConcurrency 0: up to 40 at once): about a
     second in all, not thirty, though the engine evaluates one thing at a time."""
     monkeypatch.setattr(embedded_aws.router.stepfunctions.executions, "limit", 1)
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     pause = {"StartAt": "Pause", "States": {"Pause": {"Type": "Wait", "Seconds": 1, "End": True}}}
     each = {"Type": "Map", "ItemProcessor": pause, "End": True}
     arn = state_machine(sfn, {"StartAt": "Each", "States": {"Each": each}}, name="overlap")
@@ -159,7 +159,7 @@ def test_a_task_fails_at_its_deadline_while_its_call_runs_and_the_late_answer_is
     times out at its deadline, the Retry and then the Catch apply, and the first attempt's
     answer, come during the retry's delay, changes nothing."""
     function_arn = _function(embedded_aws, "slow")
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     call = {
         "Type": "Task",
         "Resource": "arn:aws:states:::lambda:invoke",

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import boto, finished, state_machine
+from tests.conftest import finished, state_machine
 
 pytestmark = pytest.mark.local
 
@@ -32,7 +32,7 @@ def _task(resource: str, parameters: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_camel_case_api_takes_and_gives_pascal_case_fields(embedded_aws: Any) -> None:
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    sfn = embedded_aws.client("stepfunctions")
     target = state_machine(sfn, {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}, name="target")
     done = _run(
         sfn,
@@ -70,8 +70,8 @@ def test_a_camel_case_api_takes_and_gives_pascal_case_fields(embedded_aws: Any) 
 
 
 def test_dynamodb_attribute_values_are_bool_and_ss_not_bool_and_ss_in_capitals(embedded_aws: Any) -> None:
-    ddb = boto("dynamodb", embedded_aws.endpoint_url)
-    sfn = boto("stepfunctions", embedded_aws.endpoint_url)
+    ddb = embedded_aws.client("dynamodb")
+    sfn = embedded_aws.client("stepfunctions")
     table = f"sdk-names-{uuid.uuid4().hex[:8]}"
     ddb.create_table(
         TableName=table,
