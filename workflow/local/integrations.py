@@ -36,6 +36,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 
 from workflow.asl.errors import BOTOCORE_NAME, exception_name, java_v2_member_name, java_v2_service_name
 from workflow.asl.interpreter import TaskCall, TaskFailed
+from workflow.asl.machine import Target
 from workflow.asl.values import from_json
 from workflow.local.request import Request, Response
 
@@ -57,7 +58,6 @@ ClientFactory = Callable[[str, str], Any]  # (botocore service, role ARN) -> a c
 Sessions = Callable[[str], Any]  # role ARN -> the credentials it acts with now (None: the account's)
 Handle = Callable[[Request], Response]  # the endpoint's request chain
 _SNS = "http://sns.amazonaws.com/doc/2010-03-31/"
-SDK_PREFIX = "arn:aws:states:::aws-sdk:"
 
 
 def _json_text(value: Any) -> str:
@@ -164,6 +164,21 @@ def _from_sdk_names(service: str, shape: Any, value: Any, at: str = "Parameters"
     return value
 
 
+def _sdk_api(target: Target) -> tuple[str, Any, str]:
+    """An aws-sdk Task's (botocore service, its model, the API's operation name); LookupError,
+    saying which, for a service or API botocore does not know."""
+    named = target.service.partition(":")[2]
+    service = BOTOCORE_NAME.get(named, named)
+    try:
+        model = _model(service)
+    except Exception:
+        raise LookupError(f"no AWS service {named!r} (resource {target.resource!r})") from None
+    operation = target.action[:1].upper() + target.action[1:]
+    if operation not in model.operation_names:
+        raise LookupError(f"{service} has no API {target.action} (resource {target.resource!r})")
+    return service, model, operation
+
+
 def _unsupported_field(service: str, shape: Any, template: Any) -> str | None:
     """The first field name of a payload template that the aws-sdk integration does not take
     (a ``name.$`` key's name counts: only its value is decided at run time)."""
@@ -205,18 +220,16 @@ def definition_refusal(document: Mapping[str, Any]) -> str | None:
     graph = read(document)
     for state in graph.walk():
         parameters = state.body.get("Parameters")
-        resource = state.resource
-        if state.type != "Task" or not resource.startswith(SDK_PREFIX) or not isinstance(parameters, dict):
+        if state.type != "Task" or not isinstance(parameters, dict):
             continue
-        named, _, action = resource[len(SDK_PREFIX) :].partition(":")
-        service = BOTOCORE_NAME.get(named, named)
-        operation = action.split(".")[0]
-        operation = operation[:1].upper() + operation[1:]
+        target = Target.of(state.resource)
+        if not target.service.startswith("aws-sdk:"):
+            continue
         try:
-            model = _model(service)
-            shape = model.operation_model(operation).input_shape
-        except Exception:
+            service, model, operation = _sdk_api(target)
+        except LookupError:
             continue
+        shape = model.operation_model(operation).input_shape
         field = _unsupported_field(service, shape, parameters)
         if field is not None:
             where = "".join(f"/States/{outer}/{_inner(graph, outer, index)}" for outer, index in state.path)
@@ -464,20 +477,11 @@ class ServiceIntegrations:
     # -- aws-sdk
 
     def _sdk(self, call: TaskCall) -> Any:
-        named = call.target.service.partition(":")[2]
-        service = BOTOCORE_NAME.get(named, named)
         try:
-            model = _model(service)
-        except Exception:
-            raise TaskFailed(
-                "States.Runtime", f"no AWS service {named!r} (resource {call.target.resource!r})"
-            ) from None
+            service, model, operation = _sdk_api(call.target)
+        except LookupError as error:
+            raise TaskFailed("States.Runtime", str(error)) from None
         prefix = java_v2_service_name(model.service_id)
-        operation = call.target.action[0].upper() + call.target.action[1:]
-        if operation not in model.operation_names:
-            raise TaskFailed(
-                "States.Runtime", f"{service} has no API {call.target.action} (resource {call.target.resource!r})"
-            )
         operation_model = model.operation_model(operation)
         given = call.parameters if isinstance(call.parameters, dict) else {}
         parameters = _from_sdk_names(service, operation_model.input_shape, given)
