@@ -1,4 +1,5 @@
-"""The conformance cases: Amazon States Language (JSONPath) as AWS documents it.
+"""The conformance cases: the Amazon States Language as AWS documents it (JSONata and variables:
+`tests.conformance.cases_jsonata`).
 
 Each case names the section of the ASL specification (`SPEC`) or of the Step Functions Developer
 Guide (`DG`) it is transcribed from. Where the documents are silent or contradict themselves, the
@@ -12,6 +13,7 @@ import uuid
 from typing import Any
 
 from tests.conformance.case import ANY, DG, SPEC, Case, Outcome, failing, intrinsic, machine, one, params
+from tests.conformance.cases_jsonata import CASES as JSONATA_CASES
 
 CALLBACK_QUEUE = "${CallbackQueueUrl}"  # a queue nobody reads (replaced by the runner)
 MISSING_TABLE = "conformance-no-such-table"
@@ -1737,13 +1739,6 @@ add(
 
 add(
     Case(
-        "jsonata-refused-clearly",
-        "not supported",
-        f"{DG}/transforming-data.html",
-        machine({"P": {"Type": "Pass", "Output": "{% $states.input %}", "End": True}}, QueryLanguage="JSONata"),
-        invalid="JSONata is not supported by the local engine",
-    ),
-    Case(
         "distributed-map-refused-clearly",
         "not supported",
         f"{DG}/state-map-distributed.html",
@@ -2066,6 +2061,8 @@ add(
 def execution_name(case: Case) -> str:
     return f"{case.id[:60]}-{uuid.uuid4().hex[:8]}"
 
+
+add(*JSONATA_CASES)
 
 CATEGORIES = list(dict.fromkeys(case.category for case in CASES))
 assert len({case.id for case in CASES}) == len(CASES), "case ids must be unique"

@@ -30,7 +30,10 @@ TITLES = {
     "errors": "predefined error names",
     "context": "the context object",
     "mock layer": "MockConfigFile mocks and task history",
-    "not supported": "refused clearly: JSONata, Distributed Map",
+    "jsonata": "JSONata states: every field, $states, errors, mixed with JSONPath",
+    "jsonata functions": "JSONata functions Step Functions adds ($partition, $range, $hash, $random, $uuid, $parse)",
+    "variables": "variables (Assign): evaluation order, scopes, both languages, limits",
+    "not supported": "refused clearly: Distributed Map",
 }
 
 

@@ -18,11 +18,14 @@ import json
 import threading
 import time
 import uuid
+from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from workflow.asl.dataflow import MAX_VARIABLES_BYTES, Assigned, variable_sizes
+from workflow.asl.jsonata import QUERY_ERROR
 from workflow.asl.machine import (
     Failure,
     Graph,
@@ -287,8 +290,10 @@ class Run:
         history: EventLog | None = None,
         mocks: Mapping[str, Sequence[MockedResponse]] | None = None,
         schedule: Callable[[Callable[[], None]], None] | None = None,
+        variables: Mapping[str, Any] | None = None,
     ) -> None:
         self.machine = machine
+        self.variables = dict(variables or {})  # the top scope's, when the run starts (a redrive's: kept)
         self.info = info
         self.engine = engine
         self.history = history or EventLog()
@@ -345,7 +350,7 @@ class Run:
 
     def _evaluate(self, start_at: str | None, data: Any, kept: Mapping[int, Any] | None) -> Steps[Outcome]:
         graph = self.machine.graph
-        frame = _Frame(self, previous=self.history.last_id if start_at else 0)
+        frame = _Frame(self, self.history.last_id if start_at else 0, variables=ChainMap(dict(self.variables)))
         if start_at is not None:
             frame.kept = {start_at: dict(kept or {})}
         try:
@@ -373,7 +378,7 @@ class Run:
         after each of its input and output filters."""
         state = self.machine.graph.states[name]
         self.inspector = {}
-        frame = _Frame(self, previous=0)
+        frame = _Frame(self, 0, variables=ChainMap(dict(self.variables)))
         frame.entered_time = aws_timestamp(datetime.now(UTC))
         inspection = self.inspector
         result, error = self._drive(state.execute(frame, data))
@@ -487,7 +492,7 @@ class Run:
         return ranges[-1]
 
 
-_INSPECTED = ("afterInputPath", "afterParameters", "result", "afterResultSelector", "afterResultPath")
+_INSPECTED = ("afterInputPath", "afterArguments", "afterParameters", "result", "afterResultSelector", "afterResultPath")
 
 
 def _inspected(found: Mapping[str, Any]) -> dict[str, Any]:
@@ -529,14 +534,22 @@ ABORTABLE = frozenset({"Task", "Wait", "Parallel", "Map"})
 class _Frame:
     """One thread of control of a run: the top graph, a branch or an iteration."""
 
-    def __init__(self, run: Run, previous: int, group: _Group | None = None) -> None:
+    def __init__(
+        self, run: Run, previous: int, group: _Group | None = None, variables: ChainMap[str, Any] | None = None
+    ) -> None:
         self.run = run
         self.previous = previous
         self.group = group
+        # The variables in scope: the frame's own first, then its outer scopes' (read only).
+        self.variables: ChainMap[str, Any] = variables if variables is not None else ChainMap()
+        self.assigned: dict[str, Any] | None = None  # what the state being left assigned
+        self.sizes: dict[str, int] = {}  # the bytes of each of the frame's own variables
+        self.outer: _Frame | None = None  # the frame of the enclosing scope (a branch's, an iteration's)
         self.kept: dict[str, dict[int, Any]] = {}
         self.entered_time = ""
         self.task_token: str | None = None
         self.state: State | None = None  # the state entered and not left
+        self.entered_id = 0  # the id of its StateEntered event
 
     # -- the Frame protocol states use
 
@@ -577,7 +590,7 @@ class _Frame:
             if self.task_token is None:
                 self.task_token = str(uuid.uuid4())  # the attempt's, read by its Parameters
             context["Task"] = {"Token": self.task_token}
-        return Scope(context)
+        return Scope(context, self.variables)
 
     def sleep(self, seconds: float) -> Steps[None]:
         deadline = time.monotonic() + seconds
@@ -592,6 +605,45 @@ class _Frame:
         if inspector is not None:
             inspector[key] = value
 
+    def placed(self, failure: Failure) -> Failure:
+        """A failure of an expression's evaluation (or of an Assign), its cause prefixed as AWS
+        prefixes it: with the state and the id of the event that entered it."""
+        if not failure.location or failure.placed or self.state is None:
+            return failure
+        placed = Failure(
+            failure.error,
+            f"An error occurred while executing the state '{self.state.name}' (entered at the event id "
+            f"#{self.entered_id}). {failure.cause}",
+            failure.location,
+        )
+        placed.placed = True
+        return placed
+
+    def assign(self, values: Assigned) -> None:
+        """The variables the state being left assigns, set in the frame's own scope (a branch's or
+        an iteration's never reach the outer scopes), unless the execution's variables would then
+        be more than the 10 MiB AWS keeps."""
+        if values is None:
+            return
+        sizes = {**self.sizes, **variable_sizes(values)}
+        total = sum(sizes.values()) + (self.outer.stored() if self.outer is not None else 0)
+        if total > MAX_VARIABLES_BYTES:
+            raise self.placed(
+                Failure(
+                    "States.DataLimitExceeded",
+                    f"The variables of the execution would be {total} bytes, more than the maximum of "
+                    f"{MAX_VARIABLES_BYTES} bytes an execution stores.",
+                    "Assign",
+                )
+            )
+        self.sizes = sizes
+        self.variables.maps[0].update(values)
+        self.assigned = values
+
+    def stored(self) -> int:
+        """The bytes of the variables in this frame's scope and the scopes around it."""
+        return sum(self.sizes.values()) + (self.outer.stored() if self.outer is not None else 0)
+
     # -- walking a graph
 
     def walk(self, graph: Graph, start_at: str, data: Any) -> Steps[Any]:
@@ -602,12 +654,27 @@ class _Frame:
             state = graph.states[name]
             self.entered_time = aws_timestamp(datetime.now(UTC))
             text = last_text if data is last_output else compact(data)  # JSON values never change
-            self.event(
+            self.entered_id = self.event(
                 f"{state.type}StateEntered",
                 stateEnteredEventDetails={"name": name, "input": text, "inputDetails": {"truncated": False}},
             )
             self.state = state
-            name, data = yield from state.execute(self, data)
+            try:
+                name, data = yield from state.execute(self, data)
+            except Failure as failure:
+                failure = self.placed(failure)
+                if failure.error == QUERY_ERROR and not failure.recorded:  # AWS records it (JSONata)
+                    failure.recorded = True
+                    self.event(
+                        "EvaluationFailed",
+                        evaluationFailedEventDetails={
+                            "state": state.name,
+                            "error": failure.error,
+                            "cause": failure.cause,
+                            "location": failure.location,
+                        },
+                    )
+                raise failure from None
             text = compact(data)
             last_output, last_text = data, text
             if len(text) > MAX_PAYLOAD_BYTES // 4 and len(text.encode()) > MAX_PAYLOAD_BYTES:
@@ -616,10 +683,12 @@ class _Frame:
                     f"The state/task '{state.name}' returned a result with a size exceeding the maximum number "
                     f"of bytes service limit.",
                 )
-            self.event(
-                f"{state.type}StateExited",
-                stateExitedEventDetails={"name": state.name, "output": text, "outputDetails": {"truncated": False}},
-            )
+            exited: dict[str, Any] = {"name": state.name, "output": text, "outputDetails": {"truncated": False}}
+            if self.assigned is not None:
+                exited["assignedVariables"] = {key: compact(value) for key, value in self.assigned.items()}
+                exited["assignedVariablesDetails"] = {"truncated": False}
+                self.assigned = None
+            self.event(f"{state.type}StateExited", stateExitedEventDetails=exited)
             self.state = None
         return data
 
@@ -634,7 +703,7 @@ class _Frame:
         role_arn = self.run.info.role_arn
         if state.credentials is not None:
             try:
-                given = state.credentials(None, scope)
+                given = state.credentials(effective, scope)
             except AslError as error:
                 raise Failure.of(error) from None
             role_arn = str(given.get("RoleArn", role_arn)) if isinstance(given, dict) else role_arn
@@ -788,18 +857,10 @@ class _Frame:
         self.event("MapStateStarted", mapStateStartedEventDetails={"length": len(items)})
         processor = state.processor
         assert processor is not None
-        concurrency = state.max_concurrency
-        if state.max_concurrency_path is not None:
-            try:
-                value = state.max_concurrency_path(effective, scope)
-            except AslError as error:
-                raise Failure.of(error) from None
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise Failure(
-                    "States.Runtime",
-                    f"MaxConcurrencyPath of the Map state '{state.name}' is not a non-negative integer: {value!r}",
-                )
-            concurrency = value
+        try:
+            concurrency = state.concurrency(effective, scope)
+        except AslError as error:
+            raise Failure.of(error) from None
 
         def item_input(index: int) -> Any:
             if state.item_selector is None:
@@ -878,7 +939,8 @@ class _Frame:
                     index = None if group.cut_by() is not None else next(pending, None)
                 if index is None:
                     return
-                frame = _Frame(self.run, start, group)
+                frame = _Frame(self.run, start, group, self.variables.new_child())
+                frame.outer = self
                 try:
                     outputs[index] = yield from jobs[index](frame)
                 except Failure as failure:
@@ -950,6 +1012,14 @@ def _seconds_of(fixed: float | None, path: Any, effective: Any, scope: Scope, ke
         value = path(effective, scope)
     except AslError as error:
         raise Failure.of(error) from None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0 or not float(value).is_integer():
+        if state.language == "JSONata":  # the guide's "type incompatibility" and "value out of range"
+            field_name = key.removesuffix("Path")
+            raise Failure(
+                QUERY_ERROR,
+                f"The {field_name} field must be a positive integer, but was: "
+                f"{'undefined' if value is MISSING else compact(value)}",
+                field_name,
+            )
         raise Failure("States.Runtime", f"The {key} of the state '{state.name}' is not a positive integer: {value!r}")
     return float(value)

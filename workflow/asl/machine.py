@@ -1,7 +1,8 @@
 """A state machine compiled once: states as small classes, every path, template and rule compiled.
 
-`compile_machine` reads a definition (JSONPath flavour) into a :class:`Machine`, refusing what AWS
-refuses at CreateStateMachine with a :class:`DefinitionError`. Compiled states hold no
+`compile_machine` reads a definition, its states in JSONPath or JSONata (``QueryLanguage``, at the
+top and per state), into a :class:`Machine`, refusing what AWS refuses at CreateStateMachine with a
+:class:`DefinitionError`. How a state's data flows in each language is `workflow.asl.dataflow`. Compiled states hold no
 per-execution values: executions share a machine, and each state's `execute` reads and writes
 only what its :class:`Frame` (one thread of control of one execution) gives it. JSON values are
 never changed in place, so no state copies one.
@@ -9,17 +10,34 @@ never changed in place, so no state copies one.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from workflow.asl.choice import compile_choice_rule
-from workflow.asl.paths import compile_input_path, compile_path, compile_result_path
+from workflow.asl.dataflow import (
+    JSONATA,
+    JSONPATH,
+    Assigned,
+    CatchFlow,
+    Flow,
+    JsonataFlow,
+    JsonPathFlow,
+    compile_assign,
+    compile_catch_flow,
+    compile_flow,
+    jsonata_field,
+    refuse_mixed,
+    states_of,
+)
+from workflow.asl.jsonata import QUERY_ERROR, compile_value, query_text
+from workflow.asl.paths import MISSING, compile_path
 from workflow.asl.strands import Steps
 from workflow.asl.templates import compile_expression, compile_template
-from workflow.asl.values import AslError, DefinitionError, Scope
+from workflow.asl.values import AslError, DefinitionError, Scope, to_json
 
 # Errors a Catch never handles (the guide: States.Runtime is not retriable and no Catch takes it);
 # States.ALL does not match these unless they are named.
@@ -27,7 +45,8 @@ UNCATCHABLE = frozenset({"States.Runtime"})
 NOT_UNDER_ALL = frozenset({"States.Runtime", "States.DataLimitExceeded"})
 MAX_SECONDS = 99_999_999  # the largest TimeoutSeconds, Seconds, IntervalSeconds, MaxAttempts AWS takes
 STATE_TYPES = ("Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
-_FLOW = ("Next", "End")
+LANGUAGES = (JSONPATH, JSONATA)
+_FLOW = ("Next", "End", "Assign")
 _IO = ("InputPath", "OutputPath")
 _HANDLED = ("Parameters", "ResultSelector", "ResultPath", "Retry", "Catch")
 # The fields each state type takes (JSONPath), from the Amazon States Language specification and
@@ -47,7 +66,7 @@ FIELDS: dict[str, frozenset[str]] = {
             "Credentials",
         }
     ),
-    "Choice": frozenset({*_IO, "Choices", "Default"}),
+    "Choice": frozenset({*_IO, "Choices", "Default", "Assign"}),
     "Wait": frozenset({*_FLOW, *_IO, "Seconds", "Timestamp", "SecondsPath", "TimestampPath"}),
     "Succeed": frozenset(_IO),
     "Fail": frozenset({"Error", "Cause", "ErrorPath", "CausePath"}),
@@ -67,22 +86,33 @@ FIELDS: dict[str, frozenset[str]] = {
         }
     ),
 }
+# The fields each state type takes in JSONata: Arguments and Output instead of the five JSONPath
+# fields, Items instead of ItemsPath, and no *Path field (the developer guide's "Transforming data
+# with JSONata").
+_JSONATA_HANDLED = ("Output", "Retry", "Catch")
+JSONATA_FIELDS: dict[str, frozenset[str]] = {
+    "Pass": frozenset({*_FLOW, "Output"}),
+    "Task": frozenset(
+        {*_FLOW, *_JSONATA_HANDLED, "Resource", "Arguments", "TimeoutSeconds", "HeartbeatSeconds", "Credentials"}
+    ),
+    "Choice": frozenset({"Choices", "Default", "Output", "Assign"}),
+    "Wait": frozenset({*_FLOW, "Output", "Seconds", "Timestamp"}),
+    "Succeed": frozenset({"Output"}),
+    "Fail": frozenset({"Error", "Cause"}),
+    "Parallel": frozenset({*_FLOW, *_JSONATA_HANDLED, "Branches", "Arguments"}),
+    "Map": frozenset(
+        {*_FLOW, *_JSONATA_HANDLED, "ItemProcessor", "Iterator", "Items", "ItemSelector", "MaxConcurrency", "Label"}
+    ),
+}
 _EVERY_STATE = frozenset({"Type", "Comment", "QueryLanguage"})
 _TOP = frozenset({"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"})
 _GRAPH = frozenset({"StartAt", "States", "Comment", "ProcessorConfig"})
-# Fields of what the local engine does not run yet, refused with a message that says so.
-VARIABLES_UNSUPPORTED = (
-    "Variables (Assign) are not supported by the local engine yet: pass data through the state's output"
-)
+# Fields of what the local engine does not run, refused with a message that says so.
 _DISTRIBUTED_ONLY = frozenset(
     {"ItemReader", "ItemBatcher", "ResultWriter", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath",
      "ToleratedFailureCount", "ToleratedFailureCountPath"}
 )  # fmt: skip
 TERMINAL_TYPES = ("Succeed", "Fail")
-JSONATA_UNSUPPORTED = (
-    "JSONata is not supported by the local engine yet: write the state machine in JSONPath "
-    '(no QueryLanguage, or "QueryLanguage": "JSONPath")'
-)
 DISTRIBUTED_MAP_UNSUPPORTED = (
     "Distributed Map is not supported by the local engine (state {state!r}): use an inline Map "
     '("ProcessorConfig": {{"Mode": "INLINE"}}) to run it locally'
@@ -92,14 +122,17 @@ DISTRIBUTED_MAP_UNSUPPORTED = (
 class Failure(Exception):
     """A state's failure with the error and cause that Retry and Catch look at."""
 
-    def __init__(self, error: str, cause: str = "") -> None:
+    def __init__(self, error: str, cause: str = "", location: str = "") -> None:
         super().__init__(f"{error}: {cause}")
         self.error = error
         self.cause = cause
+        self.location = location  # the field whose evaluation failed, for an evaluation's failure
+        self.placed = False  # its cause names the state it happened in
+        self.recorded = False  # its EvaluationFailed event is in the history
 
     @classmethod
     def of(cls, error: AslError) -> Failure:
-        return cls(error.error, error.cause)
+        return cls(error.error, error.cause, error.location)
 
 
 class Stopped(Exception):
@@ -125,6 +158,10 @@ class Frame(Protocol):
     def iterations(self, state: MapState, items: Sequence[Any], effective: Any, scope: Scope) -> Steps[list[Any]]: ...
 
     def inspect(self, key: str, value: Any) -> None: ...
+
+    def assign(self, values: Assigned) -> None: ...
+
+    def placed(self, failure: Failure) -> Failure: ...
 
 
 def error_matches(patterns: Sequence[str], error: str) -> bool:
@@ -161,7 +198,7 @@ class Retrier:
 @dataclass(frozen=True)
 class Catcher:
     errors: tuple[str, ...]
-    result_path: Callable[[Any, Any], Any]
+    flow: CatchFlow  # ResultPath (JSONPath) or Output (JSONata), and Assign
     next: str
 
 
@@ -171,8 +208,11 @@ class State:
     type: str
     body: Mapping[str, Any]
     next: str | None = None
-    input_path: Callable[[Any, Scope], Any] = field(default=lambda data, scope: data)
-    output_path: Callable[[Any, Scope], Any] = field(default=lambda data, scope: data)
+    flow: Flow = field(default_factory=JsonPathFlow)
+
+    @property
+    def language(self) -> str:
+        return self.flow.language
 
     def execute(self, frame: Frame, data: Any) -> Steps[tuple[str | None, Any]]:
         """The state's output and the state to go to next (None: its graph ends), as steps: the
@@ -184,32 +224,30 @@ class State:
         """The output and next state of a state that never waits."""
         raise NotImplementedError
 
+    def leave(self, frame: Frame, data: Any, effective: Any, result: Any, scope: Scope) -> Any:
+        """The state's output for `result` (MISSING: a state with no result), its Assign made."""
+        settled = self.flow.settle(data, effective, result, scope, frame.inspect)
+        frame.assign(settled.assigned)
+        return settled.output
+
 
 def _handled(
     state: _Handling, frame: Frame, data: Any, attempt: Callable[[int], Steps[Any]]
 ) -> Steps[tuple[str | None, Any]]:
-    """Run `attempt(retry_count)` under the state's Retry and Catch; its result goes through
-    ResultSelector, ResultPath and OutputPath."""
+    """Run `attempt(retry_count)` under the state's Retry and Catch; its result goes through the
+    state's flow (ResultSelector, ResultPath and OutputPath, or Output) and Assign."""
     counts = [0] * len(state.retry)
     retries = 0
     while True:
         try:
             result = yield from attempt(retries)
             frame.inspect("result", result)
-            scope = frame.scope(state, retries)
-            if state.result_selector is not None:
-                try:
-                    result = state.result_selector(result, scope)
-                except AslError as error:
-                    raise Failure.of(error) from None
-                frame.inspect("afterResultSelector", result)
             try:
-                output = state.result_path(data, result)
+                return state.next, state.leave(frame, data, data, result, frame.scope(state, retries))
             except AslError as error:
                 raise Failure.of(error) from None
-            frame.inspect("afterResultPath", output)
-            return state.next, state.output_path(output, scope)
         except Failure as failure:
+            failure = frame.placed(failure)
             matching = next((i for i, r in enumerate(state.retry) if error_matches(r.errors, failure.error)), None)
             if matching is not None and counts[matching] < state.retry[matching].max_attempts:
                 counts[matching] += 1
@@ -218,12 +256,14 @@ def _handled(
                 continue
             for catcher in state.catch:
                 if error_matches(catcher.errors, failure.error):
+                    error_output = {"Error": failure.error, "Cause": failure.cause}
                     try:
-                        output = catcher.result_path(data, {"Error": failure.error, "Cause": failure.cause})
+                        settled = catcher.flow.settle(data, error_output, frame.scope(state, retries))
                     except AslError as error:
                         raise Failure.of(error) from None
+                    frame.assign(settled.assigned)
                     frame.inspect("caught", failure)
-                    return catcher.next, output
+                    return catcher.next, settled.output
             raise
 
 
@@ -231,33 +271,51 @@ def _handled(
 class _Handling(State):
     retry: tuple[Retrier, ...] = ()
     catch: tuple[Catcher, ...] = ()
-    result_selector: Callable[[Any, Scope], Any] | None = None
-    result_path: Callable[[Any, Any], Any] = field(default=lambda data, result: result)
-    parameters: Callable[[Any, Scope], Any] | None = None
+
+    def call_input(self, frame: Frame, data: Any, scope: Scope) -> tuple[Any, Any]:
+        """The state's effective input and its call's input (Parameters or Arguments)."""
+        try:
+            effective = self.flow.effective(data, scope)
+            frame.inspect("afterInputPath", effective)
+            given = self.flow.call_input(data, effective, scope)
+            frame.inspect("afterArguments" if self.language == JSONATA else "afterParameters", given)
+        except AslError as error:
+            raise Failure.of(error) from None
+        return effective, given
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of `value`, as AWS names it in a cause."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    names: dict[type, str] = {str: "string", list: "array", dict: "object"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _computed(value: Any, data: Any, scope: Scope) -> Any:
+    """A JSONata state's field that may be an expression (Seconds, Items, ...), evaluated."""
+    return value(states_of(data, scope)) if callable(value) else value
 
 
 @dataclass
 class PassState(State):
     result: Any = None
     has_result: bool = False
-    parameters: Callable[[Any, Scope], Any] | None = None
-    result_path: Callable[[Any, Any], Any] = field(default=lambda data, result: result)
 
     def evaluate(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
         scope = frame.scope(self)
         try:
-            effective = self.input_path(data, scope)
+            effective = self.flow.effective(data, scope)
             frame.inspect("afterInputPath", effective)
-            if self.has_result:
-                result = self.result
-            elif self.parameters is not None:
-                result = self.parameters(effective, scope)
-            else:
-                result = effective
+            if self.language == JSONATA:
+                return self.next, self.leave(frame, data, effective, MISSING, scope)
+            result = self.result if self.has_result else self.flow.call_input(data, effective, scope)
             frame.inspect("afterParameters", result)
-            output = self.result_path(data, result)
-            frame.inspect("afterResultPath", output)
-            return self.next, self.output_path(output, scope)
+            return self.next, self.leave(frame, data, effective, result, scope)
         except AslError as error:
             raise Failure.of(error) from None
 
@@ -319,33 +377,36 @@ class TaskState(_Handling):
     def execute(self, frame: Frame, data: Any) -> Steps[tuple[str | None, Any]]:
         def attempt(retries: int) -> Steps[Any]:
             scope = frame.scope(self, retries)
-            try:
-                effective = self.input_path(data, scope)
-                frame.inspect("afterInputPath", effective)
-                parameters = self.parameters(effective, scope) if self.parameters is not None else effective
-                frame.inspect("afterParameters", parameters)
-            except AslError as error:
-                raise Failure.of(error) from None
+            effective, parameters = self.call_input(frame, data, scope)
             return (yield from frame.task(self, parameters, scope, effective))
 
         return (yield from _handled(self, frame, data, attempt))
 
 
+@dataclass(frozen=True)
+class ChoiceRule:
+    test: Callable[[Any, Scope], bool]
+    next: str
+    flow: Flow  # what the state does with its input when the rule matches: its Output and Assign
+
+
 @dataclass
 class ChoiceState(State):
-    choices: tuple[tuple[Callable[[Any, Scope], bool], str], ...] = ()
+    choices: tuple[ChoiceRule, ...] = ()
     default: str | None = None
 
     def evaluate(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
         scope = frame.scope(self)
         try:
-            effective = self.input_path(data, scope)
+            effective = self.flow.effective(data, scope)
             frame.inspect("afterInputPath", effective)
-            for rule, target in self.choices:
-                if rule(effective, scope):
-                    return target, self.output_path(effective, scope)
+            for rule in self.choices:
+                if rule.test(effective, scope):
+                    settled = rule.flow.settle(data, effective, MISSING, scope, frame.inspect)
+                    frame.assign(settled.assigned)
+                    return rule.next, settled.output
             if self.default is not None:
-                return self.default, self.output_path(effective, scope)
+                return self.default, self.leave(frame, data, effective, MISSING, scope)
         except AslError as error:
             raise Failure.of(error) from None
         raise Failure(
@@ -356,42 +417,73 @@ class ChoiceState(State):
 
 @dataclass
 class WaitState(State):
-    seconds: float | None = None
-    timestamp: str | None = None
+    seconds: Any = None  # a number, or (JSONata) an expression
+    timestamp: Any = None  # a string, or (JSONata) an expression
     seconds_path: Any = None
     timestamp_path: Any = None
 
     def execute(self, frame: Frame, data: Any) -> Steps[tuple[str | None, Any]]:
-        from workflow.asl.timestamps import parse_timestamp
-
         scope = frame.scope(self)
         try:
-            effective = self.input_path(data, scope)
-            if self.seconds is not None:
-                wait = float(self.seconds)
-            elif self.seconds_path is not None:
-                value = self.seconds_path(effective, scope)
-                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                    raise Failure(
-                        "States.Runtime",
-                        f"The SecondsPath parameter in the Wait state '{self.name}' does not point to a "
-                        f"valid non-negative integer: {value!r}",
-                    )
-                wait = float(value)
-            else:
-                text = self.timestamp if self.timestamp is not None else self.timestamp_path(effective, scope)
-                moment = parse_timestamp(text) if isinstance(text, str) else None
-                if moment is None:
-                    raise Failure(
-                        "States.Runtime",
-                        f"The TimestampPath parameter in the Wait state '{self.name}' does not point to a "
-                        f"valid ISO-8601 extended offset date-time format string: {text!r}",
-                    )
-                wait = max(0.0, (moment - datetime.now(UTC)).total_seconds())
-            yield from frame.sleep(wait)
-            return self.next, self.output_path(effective, scope)
+            effective = self.flow.effective(data, scope)
+            yield from frame.sleep(self._seconds(data, effective, scope))
+            return self.next, self.leave(frame, data, effective, MISSING, scope)
         except AslError as error:
             raise Failure.of(error) from None
+
+    def _seconds(self, data: Any, effective: Any, scope: Scope) -> float:
+        """How long the state waits, in AWS's words when its Seconds or Timestamp is not one."""
+        from workflow.asl.timestamps import parse_timestamp
+
+        if self.seconds_path is not None or self.timestamp_path is not None:
+            path = self.seconds_path if self.seconds_path is not None else self.timestamp_path
+            field_name = "SecondsPath" if self.seconds_path is not None else "TimestampPath"
+            value = path.get(effective, scope)
+            if value is MISSING:
+                raise AslError(
+                    "States.Runtime", f"The {field_name} parameter does not reference an input value: {path.text}"
+                )
+            shown = f"{path.text} == {value if isinstance(value, str) else to_json(value)}"
+            if self.seconds_path is not None:
+                if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
+                    raise AslError(
+                        "States.Runtime", f"The SecondsPath parameter cannot be parsed as a long value: {shown}"
+                    )
+                if value < 0:
+                    raise AslError("States.Runtime", f"The SecondsPath parameter references a negative value: {shown}")
+                return float(value)
+            moment = parse_timestamp(value) if isinstance(value, str) else None
+            if moment is None:
+                raise AslError(
+                    "States.Runtime",
+                    "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time "
+                    f"format string: {shown}",
+                )
+            return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+        if self.seconds is not None:
+            value = _computed(self.seconds, data, scope)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not float(value).is_integer()
+                or not 0 <= value <= MAX_SECONDS
+            ):
+                raise AslError(
+                    QUERY_ERROR,
+                    f"The Seconds field must be an integer from 0 to {MAX_SECONDS}, but was: {to_json(value)}",
+                    location="Seconds",
+                )
+            return float(value)
+        text = _computed(self.timestamp, data, scope)
+        moment = parse_timestamp(text) if isinstance(text, str) else None
+        if moment is None:
+            raise AslError(
+                QUERY_ERROR,
+                "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: "
+                f"{text if isinstance(text, str) else to_json(text)}",
+                location="Timestamp",
+            )
+        return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 @dataclass
@@ -399,29 +491,34 @@ class SucceedState(State):
     def evaluate(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
         scope = frame.scope(self)
         try:
-            return None, self.output_path(self.input_path(data, scope), scope)
+            return None, self.leave(frame, data, self.flow.effective(data, scope), MISSING, scope)
         except AslError as error:
             raise Failure.of(error) from None
 
 
 @dataclass
 class FailState(State):
-    error: str | None = None
-    cause: str | None = None
+    error: Any = None  # a string, or (JSONata) an expression
+    cause: Any = None
     error_path: Any = None
     cause_path: Any = None
 
     def evaluate(self, frame: Frame, data: Any) -> tuple[str | None, Any]:
         scope = frame.scope(self)
         try:
-            error = self.error if self.error_path is None else self.error_path(data, scope)
-            cause = self.cause if self.cause_path is None else self.cause_path(data, scope)
+            error = _computed(self.error, data, scope) if self.error_path is None else self.error_path(data, scope)
+            cause = _computed(self.cause, data, scope) if self.cause_path is None else self.cause_path(data, scope)
         except AslError as failure:
             raise Failure.of(failure) from None
-        for field_name, value in (("ErrorPath", error), ("CausePath", cause)):
+        for field_name, value in (("Error", error), ("Cause", cause)):
             if value is not None and not isinstance(value, str):
+                if self.language == JSONATA:
+                    raise Failure(
+                        QUERY_ERROR,
+                        f"The {field_name} of the Fail state '{self.name}' must be a string: {to_json(value)}",
+                    )
                 raise Failure(
-                    "States.Runtime", f"The {field_name} of the Fail state '{self.name}' must select a string"
+                    "States.Runtime", f"The {field_name}Path of the Fail state '{self.name}' must select a string"
                 )
         raise Failure(error or "", cause or "")
 
@@ -432,12 +529,7 @@ class ParallelState(_Handling):
 
     def execute(self, frame: Frame, data: Any) -> Steps[tuple[str | None, Any]]:
         def attempt(retries: int) -> Steps[Any]:
-            scope = frame.scope(self, retries)
-            try:
-                effective = self.input_path(data, scope)
-                branch_input = self.parameters(effective, scope) if self.parameters is not None else effective
-            except AslError as error:
-                raise Failure.of(error) from None
+            _, branch_input = self.call_input(frame, data, frame.scope(self, retries))
             return (yield from frame.branches(self, [branch_input] * len(self.branches)))
 
         return (yield from _handled(self, frame, data, attempt))
@@ -446,28 +538,60 @@ class ParallelState(_Handling):
 @dataclass
 class MapState(_Handling):
     processor: Graph | None = None
-    items_path: Any = None
+    items_path: Any = None  # JSONPath: ItemsPath
+    items: Any = None  # JSONata: Items, an array or an expression
+    items_text: str = ""  # the expression
     item_selector: Callable[[Any, Scope], Any] | None = None
-    max_concurrency: int = 0
+    max_concurrency: Any = 0  # a number, or (JSONata) an expression
     max_concurrency_path: Any = None
 
     def execute(self, frame: Frame, data: Any) -> Steps[tuple[str | None, Any]]:
         def attempt(retries: int) -> Steps[Any]:
             scope = frame.scope(self, retries)
             try:
-                effective = self.input_path(data, scope)
-                items = self.items_path(effective, scope) if self.items_path is not None else effective
+                effective = self.flow.effective(data, scope)
+                frame.inspect("afterInputPath", effective)
+                if self.items is not None:
+                    items = _computed(self.items, data, scope)
+                elif self.items_path is not None:
+                    items = self.items_path(effective, scope)
+                else:
+                    items = effective
             except AslError as error:
                 raise Failure.of(error) from None
             if not isinstance(items, list):
+                if self.items is not None and callable(self.items):
+                    raise Failure(
+                        QUERY_ERROR,
+                        f"The JSONata expression '{self.items_text}' specified for the field 'Items' returned an "
+                        f"unexpected result type. Expected 'array', but was '{json_type(items)}' for value: "
+                        f"{to_json(items)}",
+                        "Items",
+                    )
                 raise Failure(
                     "States.Runtime",
                     f"The Map state '{self.name}' needs a JSON array of items: Map state input must be an array "
-                    f"but was: {type(items).__name__}",
+                    f"but was: {json_type(items)}",
                 )
             return (yield from frame.iterations(self, items, effective, scope))
 
         return (yield from _handled(self, frame, data, attempt))
+
+    def concurrency(self, data: Any, scope: Scope) -> int:
+        """The iterations that may run at once (0: no limit but the engine's)."""
+        if self.max_concurrency_path is not None:
+            value = self.max_concurrency_path(data, scope)
+            field_name, error = "MaxConcurrencyPath", "States.Runtime"
+        else:
+            value = _computed(self.max_concurrency, data, scope)
+            field_name, error = "MaxConcurrency", QUERY_ERROR
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or not float(value).is_integer():
+            raise AslError(
+                error,
+                f"The {field_name} of the Map state '{self.name}' is not a non-negative integer: "
+                f"{to_json(value) if value is not MISSING else 'undefined'}",
+            )
+        return int(value)
 
 
 @dataclass(frozen=True)
@@ -506,13 +630,47 @@ def compile_machine(definition: Mapping[str, Any]) -> Machine:
     """The definition compiled, or DefinitionError naming what AWS would refuse."""
     if not isinstance(definition, Mapping):
         raise DefinitionError("The definition must be a JSON object")
-    if definition.get("QueryLanguage", "JSONPath") == "JSONata":
-        raise DefinitionError(JSONATA_UNSUPPORTED)
-    graph = _graph(definition, "", top=True)
+    language = definition.get("QueryLanguage", JSONPATH)
+    if language not in LANGUAGES:
+        raise DefinitionError(
+            f"SCHEMA_VALIDATION_FAILED: QueryLanguage must be {JSONPATH} or {JSONATA}, not {to_json(language)}"
+        )
+    graph = _graph(definition, "", str(language), top=True)
+    _refuse_shadowing(graph, frozenset())
     return Machine(definition, graph)
 
 
-def _graph(document: Any, where: str, *, top: bool = False) -> Graph:
+def _assigned_names(body: Mapping[str, Any]) -> set[str]:
+    """The variables a state assigns: in its Assign, its Catchers' and its Choice rules'."""
+    holders = [body, *(body.get("Catch") or []), *(body.get("Choices") or [])]
+    return {
+        str(key).removesuffix(".$")
+        for holder in holders
+        if isinstance(holder, Mapping) and isinstance(holder.get("Assign"), Mapping)
+        for key in holder["Assign"]
+    }
+
+
+def _refuse_shadowing(graph: Graph, outer: frozenset[str]) -> None:
+    """The guide: "a variable assigned in an inner scope cannot have the same name as one assigned
+    in an outer scope" (a Parallel's branches and a Map's iterations are inner scopes)."""
+    names = set().union(*(_assigned_names(state.body) for state in graph.states.values()))
+    for state in graph.states.values():
+        inner = list(state.branches) if isinstance(state, ParallelState) else []
+        if isinstance(state, MapState) and state.processor is not None:
+            inner.append(state.processor)
+        for branch in inner:
+            for name in sorted(set().union(*(_assigned_names(s.body) for s in branch.states.values()))):
+                if name in names or name in outer:
+                    raise DefinitionError(
+                        f"SCHEMA_VALIDATION_FAILED: the variable '{name}' is assigned inside the {state.type} state "
+                        f"'{state.name}' and in a scope outside it: a variable assigned in an inner scope cannot "
+                        "have the same name as one assigned in an outer scope"
+                    )
+            _refuse_shadowing(branch, outer | names)
+
+
+def _graph(document: Any, where: str, language: str, *, top: bool = False) -> Graph:
     if not isinstance(document, Mapping):
         raise DefinitionError(f"{where or 'The definition'}: must be an object with StartAt and States")
     states = document.get("States")
@@ -527,7 +685,7 @@ def _graph(document: Any, where: str, *, top: bool = False) -> Graph:
         raise DefinitionError(f"{where}StartAt: required, the name of a state".lstrip())
     if start not in states:
         raise DefinitionError(f"MISSING_TRANSITION_TARGET: StartAt {start!r} names no state{_at(where)}")
-    compiled = {name: _state(str(name), body, where) for name, body in states.items()}
+    compiled = {name: _state(str(name), body, where, language) for name, body in states.items()}
     for state in compiled.values():
         for target in _targets(state):
             if target not in compiled:
@@ -548,7 +706,7 @@ def _at(where: str) -> str:
 def _targets(state: State) -> list[str]:
     found = [state.next] if state.next is not None else []
     if isinstance(state, ChoiceState):
-        found.extend(target for _, target in state.choices)
+        found.extend(rule.next for rule in state.choices)
         if state.default is not None:
             found.append(state.default)
     if isinstance(state, _Handling):
@@ -556,38 +714,44 @@ def _targets(state: State) -> list[str]:
     return found
 
 
-def _state(name: str, body: Any, where: str) -> State:
+def _state(name: str, body: Any, where: str, inherited: str) -> State:
     here = f"{where}State {name!r}"
     if not isinstance(body, Mapping):
         raise DefinitionError(f"{here}: must be an object")
     kind = body.get("Type")
     if kind not in STATE_TYPES:
         raise DefinitionError(f"{here}: Type must be one of {', '.join(STATE_TYPES)}, not {kind!r}")
-    if body.get("QueryLanguage") == "JSONata" or {"Arguments", "Output", "Items"} & set(body):
-        raise DefinitionError(JSONATA_UNSUPPORTED)
-    if "Assign" in body:
-        raise DefinitionError(f"{here}: {VARIABLES_UNSUPPORTED}")
+    language = body.get("QueryLanguage", inherited)
+    if language not in LANGUAGES:
+        raise DefinitionError(f"SCHEMA_VALIDATION_FAILED: {here}: QueryLanguage must be {JSONPATH} or {JSONATA}")
+    if inherited == JSONATA and language == JSONPATH:
+        raise DefinitionError(
+            f"SCHEMA_VALIDATION_FAILED: 'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state "
+            f"machine ({here})"
+        )
     if kind == "Map" and _DISTRIBUTED_ONLY & set(body):
         raise DefinitionError(DISTRIBUTED_MAP_UNSUPPORTED.format(state=name))
-    unknown = sorted(set(body) - FIELDS[str(kind)] - _EVERY_STATE)
+    fields = (JSONATA_FIELDS if language == JSONATA else FIELDS)[str(kind)]
+    unknown = sorted(set(body) - fields - _EVERY_STATE)
     if unknown:
+        refuse_mixed(body, str(language), here)
         raise DefinitionError(
             f"SCHEMA_VALIDATION_FAILED: {here}: a {kind} state has no field {', '.join(map(repr, unknown))}"
         )
     if len(name) > 80:
         raise DefinitionError(f"{here}: a state's name is at most 80 characters")
     try:
-        return _BUILDERS[str(kind)](name, body, here)
+        return _BUILDERS[str(kind)](name, body, here, str(language), inherited)
     except AslError as error:  # a path or template that cannot compile
         raise DefinitionError(f"{here}: {error.cause}") from None
     except DefinitionError as error:
         message = str(error)
-        raise DefinitionError(
-            message if message.startswith(("State ", "MISSING", "JSONata", "Distributed")) else f"{here}: {message}"
-        ) from None
+        if message.startswith(("State ", "MISSING", "Distributed", "SCHEMA")):
+            raise
+        raise DefinitionError(f"{here}: {message}") from None
 
 
-def _common(name: str, body: Mapping[str, Any], here: str, kind: str) -> dict[str, Any]:
+def _common(name: str, body: Mapping[str, Any], here: str, kind: str, language: str) -> dict[str, Any]:
     end, nxt = body.get("End"), body.get("Next")
     if kind in TERMINAL_TYPES:
         if nxt is not None or end is not None:
@@ -597,13 +761,9 @@ def _common(name: str, body: Mapping[str, Any], here: str, kind: str) -> dict[st
             raise DefinitionError(f'{here}: needs exactly one of Next or "End": true')
         if nxt is not None and not isinstance(nxt, str):
             raise DefinitionError(f"{here}: Next must be a state's name")
-    common: dict[str, Any] = {"name": name, "type": kind, "body": body, "next": nxt}
-    if kind not in ("Fail",):
-        if "InputPath" in body:
-            common["input_path"] = compile_input_path(body["InputPath"], True)
-        if "OutputPath" in body:
-            common["output_path"] = compile_input_path(body["OutputPath"], True)
-    return common
+    result = kind in ("Task", "Parallel", "Map", "Pass")
+    flow = compile_flow(body, language, here, result=result, arguments=kind in ("Task", "Parallel"))
+    return {"name": name, "type": kind, "body": body, "next": nxt, "flow": flow}
 
 
 def _errors(handler: Any, here: str, field_name: str) -> tuple[str, ...]:
@@ -615,7 +775,7 @@ def _errors(handler: Any, here: str, field_name: str) -> tuple[str, ...]:
     return tuple(errors)
 
 
-def _handlers(body: Mapping[str, Any], here: str) -> dict[str, Any]:
+def _handlers(body: Mapping[str, Any], here: str, language: str) -> dict[str, Any]:
     retry: list[Retrier] = []
     catch: list[Catcher] = []
     for field_name in ("Retry", "Catch"):
@@ -635,17 +795,8 @@ def _handlers(body: Mapping[str, Any], here: str) -> dict[str, Any]:
                 nxt = handler.get("Next")
                 if not isinstance(nxt, str):
                     raise DefinitionError(f"{here}: each Catch needs a Next")
-                catch.append(
-                    Catcher(errors, compile_result_path(handler.get("ResultPath"), "ResultPath" in handler), nxt)
-                )
-    handled: dict[str, Any] = {"retry": tuple(retry), "catch": tuple(catch)}
-    if "ResultSelector" in body:
-        handled["result_selector"] = compile_template(body["ResultSelector"])
-    if "ResultPath" in body:
-        handled["result_path"] = compile_result_path(body["ResultPath"], True)
-    if "Parameters" in body:
-        handled["parameters"] = compile_template(body["Parameters"])
-    return handled
+                catch.append(Catcher(errors, compile_catch_flow(handler, language, here), nxt))
+    return {"retry": tuple(retry), "catch": tuple(catch)}
 
 
 def _retrier(handler: Mapping[str, Any], errors: tuple[str, ...], here: str) -> Retrier:
@@ -671,27 +822,31 @@ def _retrier(handler: Mapping[str, Any], errors: tuple[str, ...], here: str) -> 
     )
 
 
-def _pass(name: str, body: Mapping[str, Any], here: str) -> State:
-    state = PassState(**_common(name, body, here, "Pass"))
+def _pass(name: str, body: Mapping[str, Any], here: str, language: str, machine: str) -> State:
+    state = PassState(**_common(name, body, here, "Pass", language))
     if "Result" in body:
         state.result, state.has_result = body["Result"], True
-    if "Parameters" in body:
-        state.parameters = compile_template(body["Parameters"])
-    if "ResultPath" in body:
-        state.result_path = compile_result_path(body["ResultPath"], True)
     return state
 
 
-def _seconds(body: Mapping[str, Any], key: str, here: str) -> float | None:
+def _seconds(body: Mapping[str, Any], key: str, here: str, language: str) -> Any:
+    """A number of seconds given in the definition (or, JSONata, an expression)."""
     value = body.get(key)
     if value is None:
         return None
+    if language == JSONATA and query_text(value) is not None:
+        return jsonata_field(value, key)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_SECONDS:
         raise DefinitionError(f"{here}: {key} must be a positive integer up to {MAX_SECONDS}")
     return float(value)
 
 
-def _task(name: str, body: Mapping[str, Any], here: str) -> State:
+def _jsonata_path(value: Any) -> Callable[[Any, Scope], Any]:
+    """A JSONata expression as the engine's (data, scope) evaluators are called."""
+    return lambda data, scope: _computed(value, data, scope)
+
+
+def _task(name: str, body: Mapping[str, Any], here: str, language: str, machine: str) -> State:
     resource = body.get("Resource")
     if not isinstance(resource, str) or not resource.startswith("arn:"):
         raise DefinitionError(f"{here}: Resource must be an ARN")
@@ -699,10 +854,17 @@ def _task(name: str, body: Mapping[str, Any], here: str) -> State:
         if key in body and f"{key[:-7]}SecondsPath" in body:
             raise DefinitionError(f"{here}: {key} and {key}Path are exclusive")
     state = TaskState(
-        **_common(name, body, here, "Task"), **_handlers(body, here), resource=resource, target=Target.of(resource)
+        **_common(name, body, here, "Task", language),
+        **_handlers(body, here, language),
+        resource=resource,
+        target=Target.of(resource),
     )
-    state.timeout_seconds = _seconds(body, "TimeoutSeconds", here)
-    state.heartbeat_seconds = _seconds(body, "HeartbeatSeconds", here)
+    for key in ("TimeoutSeconds", "HeartbeatSeconds"):
+        seconds = _seconds(body, key, here, language)
+        if callable(seconds):  # JSONata: read from the input when the state runs
+            setattr(state, f"{key[:-7].lower()}_path", _jsonata_path(seconds))
+        else:
+            setattr(state, f"{key[:-7].lower()}_seconds", seconds)
     if "TimeoutSecondsPath" in body:
         state.timeout_path = compile_path(str(body["TimeoutSecondsPath"]))
     if "HeartbeatSecondsPath" in body:
@@ -714,22 +876,76 @@ def _task(name: str, body: Mapping[str, Any], here: str) -> State:
     ):
         raise DefinitionError(f"{here}: HeartbeatSeconds must be smaller than TimeoutSeconds")
     if "Credentials" in body:
-        state.credentials = compile_template(body["Credentials"])
+        state.credentials = (
+            _jsonata_path(compile_value(body["Credentials"], "Credentials"))
+            if language == JSONATA
+            else compile_template(body["Credentials"])
+        )
     return state
 
 
-def _choice(name: str, body: Mapping[str, Any], here: str) -> State:
+_JSONATA_RULE = frozenset({"Condition", "Next", "Comment", "Assign", "Output"})
+
+
+def _condition(rule: Mapping[str, Any], here: str) -> Callable[[Any, Scope], bool]:
+    """A JSONata Choice rule's Condition: an expression whose value must be true or false."""
+    condition = rule.get("Condition")
+    if isinstance(condition, bool):
+        return lambda data, scope: condition
+    if query_text(condition) is None:
+        raise DefinitionError(
+            f"SCHEMA_VALIDATION_FAILED: {here}: each JSONata Choice rule needs a Condition, a JSONata expression "
+            '("{% ... %}") or a boolean'
+        )
+    query = compile_value(condition, "Condition")
+
+    def test(data: Any, scope: Scope) -> bool:
+        value = query(states_of(data, scope))
+        if not isinstance(value, bool):
+            raise AslError(
+                QUERY_ERROR,
+                f"The Condition '{condition}' of a Choice rule of the state '{here.split(chr(39))[1]}' must evaluate "
+                f"to a boolean, but it returned {to_json(value)}",
+            )
+        return value
+
+    return test
+
+
+def _choice(name: str, body: Mapping[str, Any], here: str, language: str, machine: str) -> State:
     if "Next" in body or "End" in body:
         raise DefinitionError(f"{here}: a Choice state has neither Next nor End")
     choices = body.get("Choices")
     if not isinstance(choices, list) or not choices:
         raise DefinitionError(f"{here}: Choices must be a non-empty list")
+    state = ChoiceState(**_common(name, body, here, "Choice", language))
     compiled = []
     for rule in choices:
         if not isinstance(rule, Mapping) or not isinstance(rule.get("Next"), str):
             raise DefinitionError(f"{here}: each Choice rule needs a Next")
-        compiled.append((compile_choice_rule(rule), str(rule["Next"])))
-    state = ChoiceState(**_common(name, body, here, "Choice"), choices=tuple(compiled))
+        where = f"{here} Choice rule"
+        if language == JSONATA:
+            unknown = sorted(set(rule) - _JSONATA_RULE)
+            if unknown:
+                raise DefinitionError(
+                    f"SCHEMA_VALIDATION_FAILED: {where}: a JSONata Choice rule has no field {unknown[0]!r} "
+                    "(a rule has Condition, Next, Assign, Output and Comment)"
+                )
+            test = _condition(rule, here)
+        else:
+            refuse_mixed(rule, language, where)
+            test = compile_choice_rule({k: v for k, v in rule.items() if k != "Assign"})
+        # A matching rule's own Output and Assign, not the state's, are evaluated (the spec): a
+        # JSONata rule without Output passes the input on; OutputPath applies to every JSONPath rule.
+        assign = compile_assign(rule, language, where)
+        flow: Flow
+        if language == JSONATA:
+            output = compile_value(rule["Output"], "Output") if "Output" in rule else None
+            flow = JsonataFlow(output=output, assign=assign)
+        else:
+            flow = dataclasses.replace(cast(JsonPathFlow, state.flow), assign=assign)
+        compiled.append(ChoiceRule(test, str(rule["Next"]), flow))
+    state.choices = tuple(compiled)
     default = body.get("Default")
     if default is not None and not isinstance(default, str):
         raise DefinitionError(f"{here}: Default must be a state's name")
@@ -737,40 +953,49 @@ def _choice(name: str, body: Mapping[str, Any], here: str) -> State:
     return state
 
 
-def _wait(name: str, body: Mapping[str, Any], here: str) -> State:
-    given = [key for key in ("Seconds", "Timestamp", "SecondsPath", "TimestampPath") if key in body]
+_WAIT_FIELDS = ("Seconds", "Timestamp", "SecondsPath", "TimestampPath")
+
+
+def _wait(name: str, body: Mapping[str, Any], here: str, language: str, machine: str) -> State:
+    given = [key for key in _WAIT_FIELDS if key in body]
     if len(given) != 1:
-        raise DefinitionError(f"{here}: needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath")
-    state = WaitState(**_common(name, body, here, "Wait"))
+        options = _WAIT_FIELDS if language == JSONPATH else _WAIT_FIELDS[:2]
+        raise DefinitionError(f"{here}: needs exactly one of {', '.join(options)}")
+    state = WaitState(**_common(name, body, here, "Wait", language))
     key = given[0]
-    if key == "Seconds":
-        seconds = body["Seconds"]
-        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= MAX_SECONDS:
+    value = body[key]
+    if language == JSONATA and query_text(value) is not None:
+        setattr(state, key.lower(), jsonata_field(value, key))
+    elif key == "Seconds":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SECONDS:
             raise DefinitionError(f"{here}: Seconds must be an integer from 0 to {MAX_SECONDS}")
-        state.seconds = float(seconds)
+        state.seconds = float(value)
     elif key == "Timestamp":
         from workflow.asl.timestamps import parse_timestamp
 
-        if not isinstance(body["Timestamp"], str) or parse_timestamp(body["Timestamp"]) is None:
+        if not isinstance(value, str) or parse_timestamp(value) is None:
             raise DefinitionError(f"{here}: Timestamp must be an ISO-8601 date-time")
-        state.timestamp = body["Timestamp"]
+        state.timestamp = value
     elif key == "SecondsPath":
-        state.seconds_path = compile_path(str(body["SecondsPath"]))
+        state.seconds_path = compile_path(str(value))
     else:
-        state.timestamp_path = compile_path(str(body["TimestampPath"]))
+        state.timestamp_path = compile_path(str(value))
     return state
 
 
-def _succeed(name: str, body: Mapping[str, Any], here: str) -> State:
-    return SucceedState(**_common(name, body, here, "Succeed"))
+def _succeed(name: str, body: Mapping[str, Any], here: str, language: str, machine: str) -> State:
+    return SucceedState(**_common(name, body, here, "Succeed", language))
 
 
-def _fail(name: str, body: Mapping[str, Any], here: str) -> State:
-    state = FailState(**_common(name, body, here, "Fail"))
+def _fail(name: str, body: Mapping[str, Any], here: str, language: str, machine: str) -> State:
+    state = FailState(**_common(name, body, here, "Fail", language))
     for key in ("Error", "Cause"):
         if key in body and f"{key}Path" in body:
             raise DefinitionError(f"{here}: {key} and {key}Path are exclusive")
     state.error, state.cause = body.get("Error"), body.get("Cause")
+    if language == JSONATA:
+        state.error = jsonata_field(state.error, "Error")
+        state.cause = jsonata_field(state.cause, "Cause")
     if "ErrorPath" in body:
         state.error_path = compile_expression(body["ErrorPath"], "ErrorPath")
     if "CausePath" in body:
@@ -778,43 +1003,58 @@ def _fail(name: str, body: Mapping[str, Any], here: str) -> State:
     return state
 
 
-def _parallel(name: str, body: Mapping[str, Any], here: str) -> State:
+def _parallel(name: str, body: Mapping[str, Any], here: str, language: str, machine: str) -> State:
     branches = body.get("Branches")
     if not isinstance(branches, list) or not branches:
         raise DefinitionError(f"{here}: Branches must be a non-empty list")
-    state = ParallelState(**_common(name, body, here, "Parallel"), **_handlers(body, here))
-    state.branches = tuple(_graph(branch, f"{here} branch {i}: ") for i, branch in enumerate(branches))
+    state = ParallelState(**_common(name, body, here, "Parallel", language), **_handlers(body, here, language))
+    # The states inside take the state machine's QueryLanguage, whatever the Parallel's (the spec).
+    state.branches = tuple(_graph(branch, f"{here} branch {i}: ", machine) for i, branch in enumerate(branches))
     return state
 
 
-def _map(name: str, body: Mapping[str, Any], here: str) -> State:
+def _map(name: str, body: Mapping[str, Any], here: str, language: str, machine: str) -> State:
     processor = body.get("ItemProcessor", body.get("Iterator"))
     if processor is None:
         raise DefinitionError(f"{here}: a Map state needs an ItemProcessor")
     config = processor.get("ProcessorConfig") if isinstance(processor, Mapping) else None
     if isinstance(config, Mapping) and config.get("Mode") == "DISTRIBUTED":
         raise DefinitionError(DISTRIBUTED_MAP_UNSUPPORTED.format(state=name))
-    handled = _handlers(body, here)
-    selector = handled.pop("parameters", None)
-    if "ItemSelector" in body:
-        if selector is not None:
-            raise DefinitionError(f"{here}: ItemSelector and Parameters are exclusive")
-        selector = compile_template(body["ItemSelector"])
-    state = MapState(**_common(name, body, here, "Map"), **handled)
+    state = MapState(**_common(name, body, here, "Map", language), **_handlers(body, here, language))
+    selector: Callable[[Any, Scope], Any] | None = None
+    if language == JSONATA:
+        if "ItemSelector" in body:
+            selector = _jsonata_path(compile_value(body["ItemSelector"], "ItemSelector"))
+        if "Items" in body:
+            items = body["Items"]
+            if not isinstance(items, list) and query_text(items) is None:
+                raise DefinitionError(f"{here}: Items must be a JSON array or a JSONata expression")
+            state.items = jsonata_field(items, "Items")
+            state.items_text = (query_text(items) or "").strip()
+    else:
+        flow = cast(JsonPathFlow, state.flow)
+        selector, flow.parameters = flow.parameters, None  # a Map's Parameters is its ItemSelector
+        if "ItemSelector" in body:
+            if selector is not None:
+                raise DefinitionError(f"{here}: ItemSelector and Parameters are exclusive")
+            selector = compile_template(body["ItemSelector"])
+        if "ItemsPath" in body:
+            state.items_path = compile_path(str(body["ItemsPath"]))
     state.item_selector = selector
-    state.processor = _graph(processor, f"{here} item processor: ")
-    if "ItemsPath" in body:
-        state.items_path = compile_path(str(body["ItemsPath"]))
+    state.processor = _graph(processor, f"{here} item processor: ", machine)
     concurrency = body.get("MaxConcurrency", 0)
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 0:
+    if language == JSONATA and query_text(concurrency) is not None:
+        state.max_concurrency = jsonata_field(concurrency, "MaxConcurrency")
+    elif isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 0:
         raise DefinitionError(f"{here}: MaxConcurrency must be a non-negative integer")
-    state.max_concurrency = concurrency
+    else:
+        state.max_concurrency = concurrency
     if "MaxConcurrencyPath" in body:
         state.max_concurrency_path = compile_path(str(body["MaxConcurrencyPath"]))
     return state
 
 
-_BUILDERS: dict[str, Callable[[str, Mapping[str, Any], str], State]] = {
+_BUILDERS: dict[str, Callable[[str, Mapping[str, Any], str, str, str], State]] = {
     "Pass": _pass,
     "Task": _task,
     "Choice": _choice,

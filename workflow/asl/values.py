@@ -17,10 +17,11 @@ class AslError(Exception):
     """A runtime failure of a state, as ASL names it: `error` (e.g. "States.Runtime",
     "States.ResultPathMatchFailure") and `cause`, the sentence AWS gives."""
 
-    def __init__(self, error: str, cause: str) -> None:
+    def __init__(self, error: str, cause: str, *, location: str = "") -> None:
         super().__init__(f"{error}: {cause}")
         self.error = error
         self.cause = cause
+        self.location = location  # the field whose evaluation failed ("Output/result"), when known
 
 
 class DefinitionError(ValueError):
