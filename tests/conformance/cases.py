@@ -8,12 +8,14 @@ case says so in `note` and asserts only what they do say.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
 
 from tests.conformance.case import ANY, DG, SPEC, Case, Outcome, failing, intrinsic, machine, one, params
 from tests.conformance.cases_jsonata import CASES as JSONATA_CASES
+from tests.guide_mocks import GUIDE_STATE_MACHINE, LAMBDA_SUCCESS, SQS_SUCCESS, guide_test_case
 
 CALLBACK_QUEUE = "${CallbackQueueUrl}"  # a queue nobody reads (replaced by the runner)
 MISSING_TABLE = "conformance-no-such-table"
@@ -1732,6 +1734,115 @@ add(
             }
         },
         check=_attempts(2),
+    ),
+)
+
+# The guide's own example (LambdaSQSIntegration and its test cases), and how its responses are
+# numbered: one number a call of the state within the execution, retries and Map iterations alike.
+
+GUIDE = f"{DG}/sfn-local-test-sm-exec.html"
+TIMED_OUT = {"Throw": {"Error": "Lambda.TimeoutException", "Cause": "Lambda timed out."}}
+
+
+def _guide_calls(lambda_errors: list[str]) -> Any:
+    """LambdaState failed with `lambda_errors`, in order, then answered the guide's Lambda success,
+    which SQSState received (its one call)."""
+
+    def check(outcome: Outcome) -> None:
+        failed = [e["taskFailedEventDetails"]["error"] for e in outcome.events("TaskFailed")]
+        assert failed == lambda_errors, failed
+        done = [e["taskSucceededEventDetails"] for e in outcome.events("TaskSucceeded")]
+        assert [(d["resource"], json.loads(d["output"])) for d in done] == [
+            ("invoke", LAMBDA_SUCCESS),
+            ("sendMessage", SQS_SUCCESS),
+        ], done
+        assert attempts(outcome) == len(lambda_errors) + 2
+
+    return check
+
+
+def _and(*checks: Any) -> Any:
+    def check(outcome: Outcome) -> None:
+        for one_check in checks:
+            one_check(outcome)
+
+    return check
+
+
+add(
+    Case(
+        "mocked-guide-happy-path",
+        "mock layer",
+        GUIDE,
+        GUIDE_STATE_MACHINE,
+        {},
+        SQS_SUCCESS,
+        mocks=guide_test_case("HappyPath"),
+        check=_guide_calls([]),
+    ),
+    Case(
+        "mocked-guide-retry-path",
+        "mock layer",
+        GUIDE,
+        GUIDE_STATE_MACHINE,
+        {},
+        SQS_SUCCESS,
+        mocks=guide_test_case("RetryPath"),
+        check=_and(
+            _guide_calls(["Lambda.ResourceNotReadyException", "Lambda.TimeoutException", "Lambda.TimeoutException"]),
+            _backoff([2, 4, 8]),
+        ),
+        note="The initial attempt takes response 0, the first and second retries 1-2, the third retry 3.",
+    ),
+    Case(
+        "mocked-guide-retry-without-a-response-fails",
+        "mock layer",
+        GUIDE,
+        GUIDE_STATE_MACHINE,
+        {},
+        error="States.Runtime",
+        cause="no mocked response for its call 3",
+        mocks={
+            "LambdaState": {key: guide_test_case("RetryPath")["LambdaState"][key] for key in ("0", "1-2")},
+            "SQSState": guide_test_case("RetryPath")["SQSState"],
+        },
+        note='The guide: with no mocked response for retry 3, "the state machine execution will fail"; it '
+        "names no error. The local engine fails it with States.Runtime, which no Retry or Catch takes.",
+    ),
+    Case(
+        "mocked-map-iterations-take-the-next-responses",
+        "mock layer",
+        MOCKS,
+        one(
+            {
+                "Type": "Map",
+                "MaxConcurrency": 1,
+                "ItemProcessor": machine(
+                    {
+                        "T": {
+                            "Type": "Task",
+                            "Resource": "arn:aws:states:::lambda:invoke",
+                            "Parameters": {"FunctionName": "nowhere"},
+                            "Retry": [{"ErrorEquals": ["Lambda.TimeoutException"], "IntervalSeconds": 1}],
+                            "End": True,
+                        }
+                    }
+                ),
+            }
+        ),
+        ["a", "b", "c"],
+        [{"call": 0}, {"call": 2}, {"call": 3}],
+        mocks={
+            "T": {
+                "0": {"Return": {"call": 0}},
+                "1": TIMED_OUT,
+                "2": {"Return": {"call": 2}},
+                "3": {"Return": {"call": 3}},
+            }
+        },
+        check=_attempts(4),
+        note="The guide: with MaxConcurrency 1 a Map's responses are predictable, its iterations calling in "
+        "turn; the second iteration's retry takes the call after its first attempt's.",
     ),
 )
 

@@ -480,6 +480,9 @@ class Run:
         return self.outcome is not None
 
     def mocked(self, state: str) -> MockedResponse | None:
+        """The mocked response of this call of `state` (None: not mocked). Step Functions Local
+        numbers a state's calls within the execution, retries, Map iterations and loops alike;
+        a call past the last response fails the execution."""
         ranges = self.mocks.get(state)
         if not ranges:
             return None
@@ -489,7 +492,11 @@ class Run:
         for response in ranges:
             if response.first <= number <= response.last:
                 return response
-        return ranges[-1]
+        raise Failure(
+            "States.Runtime",
+            f"The state '{state}' has no mocked response for its call {number} "
+            f"(the test case's responses number its calls 0-{ranges[-1].last})",
+        )
 
 
 _INSPECTED = ("afterInputPath", "afterArguments", "afterParameters", "result", "afterResultSelector", "afterResultPath")
