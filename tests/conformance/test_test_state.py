@@ -107,10 +107,10 @@ def test_a_state_of_a_whole_state_machine_by_name(sfn: Any) -> None:
     ("definition", "data", "code", "says"),
     [
         (
-            {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% 1 %}", "End": True},
+            {"Type": "Pass", "QueryLanguage": "JSONata", "Parameters": {"a": 1}, "End": True},
             "{}",
             "InvalidDefinition",
-            "JSONata is not supported",
+            "is a JSONPath field and the state's QueryLanguage is JSONata",
         ),
         ("not json", "{}", "InvalidDefinition", "not JSON"),
         ({"Type": "Pass", "End": True}, "{oops", "InvalidExecutionInput", "input is not JSON"),

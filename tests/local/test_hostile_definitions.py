@@ -72,8 +72,8 @@ def test_an_input_aws_cannot_read_is_refused(sfn: Any, given: str) -> None:
     [
         ({"Type": "Pass", "Resource": "arn:aws:states:::lambda:invoke", "End": True}, "no field 'Resource'"),
         ({"Type": "Pass", "Nxt": "Elsewhere", "End": True}, "no field 'Nxt'"),
-        ({"Type": "Pass", "Assign": {"x": 1}, "End": True}, "Variables (Assign) are not supported"),
-        ({"Type": "Pass", "Output": "{% 1 %}", "End": True}, "JSONata is not supported"),
+        ({"Type": "Pass", "Assign": {"x.y": 1}, "End": True}, "is not a valid variable name"),
+        ({"Type": "Pass", "Output": "{% 1 %}", "End": True}, "is a JSONata field and the state's QueryLanguage is"),
         (
             {
                 "Type": "Map",
