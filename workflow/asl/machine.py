@@ -520,39 +520,96 @@ def _graph(document: Any, where: str, *, top: bool = False) -> Graph:
     unknown = sorted(set(document) - (_TOP if top else _GRAPH))
     if unknown:
         where_text = f" ({where.rstrip(': ')})" if where else ""
-        raise DefinitionError(f"SCHEMA_VALIDATION_FAILED: no field {', '.join(map(repr, unknown))}{where_text}")
+        raise DefinitionError(
+            f"SCHEMA_VALIDATION_FAILED: no field {', '.join(map(repr, unknown))}{where_text}", location=""
+        )
     if not isinstance(states, Mapping) or not states:
-        raise DefinitionError(f"{where}States: required, a non-empty object".lstrip())
+        # a missing field is located at the object that lacks it, as AWS does ("/" at the top)
+        raise DefinitionError(
+            f"{where}States: required, a non-empty object".lstrip(), location="/States" if "States" in document else ""
+        )
     if not isinstance(start, str):
-        raise DefinitionError(f"{where}StartAt: required, the name of a state".lstrip())
+        raise DefinitionError(
+            f"{where}StartAt: required, the name of a state".lstrip(),
+            location="/StartAt" if "StartAt" in document else "",
+        )
     if start not in states:
-        raise DefinitionError(f"MISSING_TRANSITION_TARGET: StartAt {start!r} names no state{_at(where)}")
-    compiled = {name: _state(str(name), body, where) for name, body in states.items()}
+        raise DefinitionError(
+            f"MISSING_TRANSITION_TARGET: StartAt {start!r} names no state{_at(where)}",
+            code="MISSING_TRANSITION_TARGET",
+            location="/StartAt",
+        )
+    compiled: dict[str, State] = {}
+    for name, body in states.items():
+        try:
+            compiled[name] = _state(str(name), body, where)
+        except DefinitionError as error:
+            raise error.within(f"/States/{name}") from None
     for state in compiled.values():
-        for target in _targets(state):
+        for field_path, target in _targets(state):
             if target not in compiled:
                 raise DefinitionError(
                     f"MISSING_TRANSITION_TARGET: State {state.name!r} goes to {target!r}, which is not a state"
-                    f"{_at(where)}"
+                    f"{_at(where)}",
+                    code="MISSING_TRANSITION_TARGET",
+                    location=f"/States/{state.name}{field_path}",
                 )
+    # As AWS: a graph with no state that ends it is refused (no location), and only then one with a
+    # state nothing leads to.
+    if all(state.next is not None or isinstance(state, ChoiceState) for state in compiled.values()):
+        raise DefinitionError(
+            f"MISSING_END_STATE: Workflow has no terminal state{_at(where)}", code="MISSING_END_STATE"
+        )
+    reached, ahead = {start}, [start]
+    while ahead:
+        for _, target in _targets(compiled[ahead.pop()]):
+            if target not in reached:
+                reached.add(target)
+                ahead.append(target)
+    for name in compiled:
+        if name not in reached:
+            raise DefinitionError(
+                f'MISSING_TRANSITION_TARGET: State "{name}" is not reachable{_at(where)}',
+                code="MISSING_TRANSITION_TARGET",
+                location=f"/States/{name}",
+            )
     timeout = document.get("TimeoutSeconds") if top else None
     if timeout is not None and (not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0):
-        raise DefinitionError("TimeoutSeconds: must be a positive integer")
+        raise DefinitionError("TimeoutSeconds: must be a positive integer", location="/TimeoutSeconds")
     return Graph(start, compiled, float(timeout) if timeout is not None else None)
+
+
+def _nested(document: Any, where: str, place: str) -> Graph:
+    """A Parallel branch or a Map's item processor, its errors located under `place`."""
+    try:
+        return _graph(document, where)
+    except DefinitionError as error:
+        raise error.within(place) from None
+
+
+def _field(key: str, compile: Callable[[Any], Any], value: Any) -> Any:
+    """compile(value), its errors located at the state's field `key`."""
+    try:
+        return compile(value)
+    except AslError as error:
+        raise DefinitionError(error.cause, location=f"/{key}") from None
+    except DefinitionError as error:
+        raise error.within(f"/{key}") from None
 
 
 def _at(where: str) -> str:
     return f" (in {where.rstrip(': ')})" if where else ""
 
 
-def _targets(state: State) -> list[str]:
-    found = [state.next] if state.next is not None else []
+def _targets(state: State) -> list[tuple[str, str]]:
+    """The states `state` goes to, each with the field that names it (``/Choices[0]/Next``)."""
+    found = [("/Next", state.next)] if state.next is not None else []
     if isinstance(state, ChoiceState):
-        found.extend(target for _, target in state.choices)
+        found.extend((f"/Choices[{i}]/Next", target) for i, (_, target) in enumerate(state.choices))
         if state.default is not None:
-            found.append(state.default)
+            found.append(("/Default", state.default))
     if isinstance(state, _Handling):
-        found.extend(catcher.next for catcher in state.catch)
+        found.extend((f"/Catch[{i}]/Next", catcher.next) for i, catcher in enumerate(state.catch))
     return found
 
 
@@ -562,7 +619,7 @@ def _state(name: str, body: Any, where: str) -> State:
         raise DefinitionError(f"{here}: must be an object")
     kind = body.get("Type")
     if kind not in STATE_TYPES:
-        raise DefinitionError(f"{here}: Type must be one of {', '.join(STATE_TYPES)}, not {kind!r}")
+        raise DefinitionError(f"{here}: Type must be one of {', '.join(STATE_TYPES)}, not {kind!r}", location="/Type")
     if body.get("QueryLanguage") == "JSONata" or {"Arguments", "Output", "Items"} & set(body):
         raise DefinitionError(JSONATA_UNSUPPORTED)
     if "Assign" in body:
@@ -583,7 +640,9 @@ def _state(name: str, body: Any, where: str) -> State:
     except DefinitionError as error:
         message = str(error)
         raise DefinitionError(
-            message if message.startswith(("State ", "MISSING", "JSONata", "Distributed")) else f"{here}: {message}"
+            message if message.startswith(("State ", "MISSING", "JSONata", "Distributed")) else f"{here}: {message}",
+            code=error.code,
+            location=error.location,
         ) from None
 
 
@@ -640,11 +699,11 @@ def _handlers(body: Mapping[str, Any], here: str) -> dict[str, Any]:
                 )
     handled: dict[str, Any] = {"retry": tuple(retry), "catch": tuple(catch)}
     if "ResultSelector" in body:
-        handled["result_selector"] = compile_template(body["ResultSelector"])
+        handled["result_selector"] = _field("ResultSelector", compile_template, body["ResultSelector"])
     if "ResultPath" in body:
         handled["result_path"] = compile_result_path(body["ResultPath"], True)
     if "Parameters" in body:
-        handled["parameters"] = compile_template(body["Parameters"])
+        handled["parameters"] = _field("Parameters", compile_template, body["Parameters"])
     return handled
 
 
@@ -676,7 +735,7 @@ def _pass(name: str, body: Mapping[str, Any], here: str) -> State:
     if "Result" in body:
         state.result, state.has_result = body["Result"], True
     if "Parameters" in body:
-        state.parameters = compile_template(body["Parameters"])
+        state.parameters = _field("Parameters", compile_template, body["Parameters"])
     if "ResultPath" in body:
         state.result_path = compile_result_path(body["ResultPath"], True)
     return state
@@ -694,13 +753,15 @@ def _seconds(body: Mapping[str, Any], key: str, here: str) -> float | None:
 def _task(name: str, body: Mapping[str, Any], here: str) -> State:
     resource = body.get("Resource")
     if not isinstance(resource, str) or not resource.startswith("arn:"):
-        raise DefinitionError(f"{here}: Resource must be an ARN")
+        raise DefinitionError(f"{here}: Resource must be an ARN", location="/Resource")
+    try:
+        target = Target.of(resource)
+    except DefinitionError as error:
+        raise error.within("/Resource") from None
     for key in ("TimeoutSeconds", "HeartbeatSeconds"):
         if key in body and f"{key[:-7]}SecondsPath" in body:
             raise DefinitionError(f"{here}: {key} and {key}Path are exclusive")
-    state = TaskState(
-        **_common(name, body, here, "Task"), **_handlers(body, here), resource=resource, target=Target.of(resource)
-    )
+    state = TaskState(**_common(name, body, here, "Task"), **_handlers(body, here), resource=resource, target=target)
     state.timeout_seconds = _seconds(body, "TimeoutSeconds", here)
     state.heartbeat_seconds = _seconds(body, "HeartbeatSeconds", here)
     if "TimeoutSecondsPath" in body:
@@ -783,7 +844,9 @@ def _parallel(name: str, body: Mapping[str, Any], here: str) -> State:
     if not isinstance(branches, list) or not branches:
         raise DefinitionError(f"{here}: Branches must be a non-empty list")
     state = ParallelState(**_common(name, body, here, "Parallel"), **_handlers(body, here))
-    state.branches = tuple(_graph(branch, f"{here} branch {i}: ") for i, branch in enumerate(branches))
+    state.branches = tuple(
+        _nested(branch, f"{here} branch {i}: ", f"/Branches[{i}]") for i, branch in enumerate(branches)
+    )
     return state
 
 
@@ -799,10 +862,12 @@ def _map(name: str, body: Mapping[str, Any], here: str) -> State:
     if "ItemSelector" in body:
         if selector is not None:
             raise DefinitionError(f"{here}: ItemSelector and Parameters are exclusive")
-        selector = compile_template(body["ItemSelector"])
+        selector = _field("ItemSelector", compile_template, body["ItemSelector"])
     state = MapState(**_common(name, body, here, "Map"), **handled)
     state.item_selector = selector
-    state.processor = _graph(processor, f"{here} item processor: ")
+    state.processor = _nested(
+        processor, f"{here} item processor: ", "/ItemProcessor" if "ItemProcessor" in body else "/Iterator"
+    )
     if "ItemsPath" in body:
         state.items_path = compile_path(str(body["ItemsPath"]))
     concurrency = body.get("MaxConcurrency", 0)
