@@ -66,9 +66,14 @@ screenshot: $(STAMP) browser  ## docs/console.png: a failed execution in the con
 	mkdir -p docs
 	EVENTFLOW_SCREENSHOT_TO=docs/console.png $(BIN)/python -m pytest -q tests/console/test_browser.py -k screenshot
 
-lint: $(STAMP)
+# The state machine's definition, with the stack's substitutions, through Step Functions'
+# ValidateStateMachineDefinition (an embedded endpoint), for both workflow types.
+ASL ?= statemachine.asl.json
+
+lint: $(STAMP)  ## ruff; the state machine's definition through ValidateStateMachineDefinition
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/eventflow validate --definition $(ASL)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy workflow functions

@@ -361,7 +361,16 @@ def test_a_standard_execution_that_never_ends_fails_at_the_history_quota(embedde
     """AWS: "If the execution history reaches this quota, the execution fails" (25,000 events);
     a loop of states cannot run forever."""
     sfn = embedded_aws.client("stepfunctions")
-    loop = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}}
+    # AWS refuses a loop with no terminal state (MISSING_END_STATE): this one has an exit it never takes
+    never = [{"Variable": "$.stop", "IsPresent": True, "Next": "Done"}]
+    loop = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Next": "B"},
+            "B": {"Type": "Choice", "Choices": never, "Default": "A"},
+            "Done": {"Type": "Succeed"},
+        },
+    }
     arn = state_machine(sfn, loop, name="endless")
     sfn.start_execution(stateMachineArn=arn, name="loop", input="{}")
     described = _finished(sfn, arn, "loop")

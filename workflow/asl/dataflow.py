@@ -209,6 +209,16 @@ def refuse_mixed(body: Mapping[str, Any], language: str, here: str) -> None:
         )
 
 
+def located(key: str, compile: Callable[[Any], Any], value: Any) -> Any:
+    """compile(value), its errors located at the state's field `key`."""
+    try:
+        return compile(value)
+    except AslError as error:
+        raise DefinitionError(error.cause, location=f"/{key}") from None
+    except DefinitionError as error:
+        raise error.within(f"/{key}") from None
+
+
 def jsonpath_flow(body: Mapping[str, Any], here: str, *, result: bool) -> JsonPathFlow:
     """The JSONPath flow of a state; `result`: it has a result (Task, Parallel, Map, Pass)."""
     flow = JsonPathFlow(assign=compile_assign(body, JSONPATH, here))
@@ -219,18 +229,18 @@ def jsonpath_flow(body: Mapping[str, Any], here: str, *, result: bool) -> JsonPa
     if result:
         flow.result_path = compile_result_path(body.get("ResultPath"), "ResultPath" in body)
         if "ResultSelector" in body:
-            flow.result_selector = compile_template(body["ResultSelector"])
+            flow.result_selector = located("ResultSelector", compile_template, body["ResultSelector"])
         if "Parameters" in body:
-            flow.parameters = compile_template(body["Parameters"])
+            flow.parameters = located("Parameters", compile_template, body["Parameters"])
     return flow
 
 
 def jsonata_flow(body: Mapping[str, Any], here: str, *, arguments: bool = False) -> JsonataFlow:
     flow = JsonataFlow(assign=compile_assign(body, JSONATA, here))
     if "Output" in body:
-        flow.output = compile_value(body["Output"], "Output")
+        flow.output = located("Output", lambda value: compile_value(value, "Output"), body["Output"])
     if arguments and "Arguments" in body:
-        flow.arguments = compile_value(body["Arguments"], "Arguments")
+        flow.arguments = located("Arguments", lambda value: compile_value(value, "Arguments"), body["Arguments"])
     return flow
 
 

@@ -29,7 +29,7 @@ from workflow.asl.dataflow import (
     compile_assign,
     compile_catch_flow,
     compile_flow,
-    jsonata_field,
+    located,
     refuse_mixed,
     states_of,
 )
@@ -678,39 +678,86 @@ def _graph(document: Any, where: str, language: str, *, top: bool = False) -> Gr
     unknown = sorted(set(document) - (_TOP if top else _GRAPH))
     if unknown:
         where_text = f" ({where.rstrip(': ')})" if where else ""
-        raise DefinitionError(f"SCHEMA_VALIDATION_FAILED: no field {', '.join(map(repr, unknown))}{where_text}")
+        raise DefinitionError(
+            f"SCHEMA_VALIDATION_FAILED: no field {', '.join(map(repr, unknown))}{where_text}", location=""
+        )
     if not isinstance(states, Mapping) or not states:
-        raise DefinitionError(f"{where}States: required, a non-empty object".lstrip())
+        # a missing field is located at the object that lacks it, as AWS does ("/" at the top)
+        raise DefinitionError(
+            f"{where}States: required, a non-empty object".lstrip(), location="/States" if "States" in document else ""
+        )
     if not isinstance(start, str):
-        raise DefinitionError(f"{where}StartAt: required, the name of a state".lstrip())
+        raise DefinitionError(
+            f"{where}StartAt: required, the name of a state".lstrip(),
+            location="/StartAt" if "StartAt" in document else "",
+        )
     if start not in states:
-        raise DefinitionError(f"MISSING_TRANSITION_TARGET: StartAt {start!r} names no state{_at(where)}")
-    compiled = {name: _state(str(name), body, where, language) for name, body in states.items()}
+        raise DefinitionError(
+            f"MISSING_TRANSITION_TARGET: StartAt {start!r} names no state{_at(where)}",
+            code="MISSING_TRANSITION_TARGET",
+            location="/StartAt",
+        )
+    compiled: dict[str, State] = {}
+    for name, body in states.items():
+        try:
+            compiled[name] = _state(str(name), body, where, language)
+        except DefinitionError as error:
+            raise error.within(f"/States/{name}") from None
     for state in compiled.values():
-        for target in _targets(state):
+        for field_path, target in _targets(state):
             if target not in compiled:
                 raise DefinitionError(
                     f"MISSING_TRANSITION_TARGET: State {state.name!r} goes to {target!r}, which is not a state"
-                    f"{_at(where)}"
+                    f"{_at(where)}",
+                    code="MISSING_TRANSITION_TARGET",
+                    location=f"/States/{state.name}{field_path}",
                 )
+    # As AWS: a graph with no state that ends it is refused (no location), and only then one with a
+    # state nothing leads to.
+    if all(state.next is not None or isinstance(state, ChoiceState) for state in compiled.values()):
+        raise DefinitionError(
+            f"MISSING_END_STATE: Workflow has no terminal state{_at(where)}", code="MISSING_END_STATE"
+        )
+    reached, ahead = {start}, [start]
+    while ahead:
+        for _, target in _targets(compiled[ahead.pop()]):
+            if target not in reached:
+                reached.add(target)
+                ahead.append(target)
+    for name in compiled:
+        if name not in reached:
+            raise DefinitionError(
+                f'MISSING_TRANSITION_TARGET: State "{name}" is not reachable{_at(where)}',
+                code="MISSING_TRANSITION_TARGET",
+                location=f"/States/{name}",
+            )
     timeout = document.get("TimeoutSeconds") if top else None
     if timeout is not None and (not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0):
-        raise DefinitionError("TimeoutSeconds: must be a positive integer")
+        raise DefinitionError("TimeoutSeconds: must be a positive integer", location="/TimeoutSeconds")
     return Graph(start, compiled, float(timeout) if timeout is not None else None)
+
+
+def _nested(document: Any, where: str, place: str, language: str) -> Graph:
+    """A Parallel branch or a Map's item processor, its errors located under `place`."""
+    try:
+        return _graph(document, where, language)
+    except DefinitionError as error:
+        raise error.within(place) from None
 
 
 def _at(where: str) -> str:
     return f" (in {where.rstrip(': ')})" if where else ""
 
 
-def _targets(state: State) -> list[str]:
-    found = [state.next] if state.next is not None else []
+def _targets(state: State) -> list[tuple[str, str]]:
+    """The states `state` goes to, each with the field that names it (``/Choices[0]/Next``)."""
+    found = [("/Next", state.next)] if state.next is not None else []
     if isinstance(state, ChoiceState):
-        found.extend(rule.next for rule in state.choices)
+        found.extend((f"/Choices[{i}]/Next", rule.next) for i, rule in enumerate(state.choices))
         if state.default is not None:
-            found.append(state.default)
+            found.append(("/Default", state.default))
     if isinstance(state, _Handling):
-        found.extend(catcher.next for catcher in state.catch)
+        found.extend((f"/Catch[{i}]/Next", catcher.next) for i, catcher in enumerate(state.catch))
     return found
 
 
@@ -720,10 +767,13 @@ def _state(name: str, body: Any, where: str, inherited: str) -> State:
         raise DefinitionError(f"{here}: must be an object")
     kind = body.get("Type")
     if kind not in STATE_TYPES:
-        raise DefinitionError(f"{here}: Type must be one of {', '.join(STATE_TYPES)}, not {kind!r}")
+        raise DefinitionError(f"{here}: Type must be one of {', '.join(STATE_TYPES)}, not {kind!r}", location="/Type")
     language = body.get("QueryLanguage", inherited)
     if language not in LANGUAGES:
-        raise DefinitionError(f"SCHEMA_VALIDATION_FAILED: {here}: QueryLanguage must be {JSONPATH} or {JSONATA}")
+        raise DefinitionError(
+            f"SCHEMA_VALIDATION_FAILED: {here}: QueryLanguage must be {JSONPATH} or {JSONATA}",
+            location="/QueryLanguage",
+        )
     if inherited == JSONATA and language == JSONPATH:
         raise DefinitionError(
             f"SCHEMA_VALIDATION_FAILED: 'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state "
@@ -748,7 +798,7 @@ def _state(name: str, body: Any, where: str, inherited: str) -> State:
         message = str(error)
         if message.startswith(("State ", "MISSING", "Distributed", "SCHEMA")):
             raise
-        raise DefinitionError(f"{here}: {message}") from None
+        raise DefinitionError(f"{here}: {message}", code=error.code, location=error.location) from None
 
 
 def _common(name: str, body: Mapping[str, Any], here: str, kind: str, language: str) -> dict[str, Any]:
@@ -835,7 +885,7 @@ def _seconds(body: Mapping[str, Any], key: str, here: str, language: str) -> Any
     if value is None:
         return None
     if language == JSONATA and query_text(value) is not None:
-        return jsonata_field(value, key)
+        return jsonatalocated(value, key)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_SECONDS:
         raise DefinitionError(f"{here}: {key} must be a positive integer up to {MAX_SECONDS}")
     return float(value)
@@ -849,7 +899,11 @@ def _jsonata_path(value: Any) -> Callable[[Any, Scope], Any]:
 def _task(name: str, body: Mapping[str, Any], here: str, language: str, machine: str) -> State:
     resource = body.get("Resource")
     if not isinstance(resource, str) or not resource.startswith("arn:"):
-        raise DefinitionError(f"{here}: Resource must be an ARN")
+        raise DefinitionError(f"{here}: Resource must be an ARN", location="/Resource")
+    try:
+        target = Target.of(resource)
+    except DefinitionError as error:
+        raise error.within("/Resource") from None
     for key in ("TimeoutSeconds", "HeartbeatSeconds"):
         if key in body and f"{key[:-7]}SecondsPath" in body:
             raise DefinitionError(f"{here}: {key} and {key}Path are exclusive")
@@ -857,7 +911,7 @@ def _task(name: str, body: Mapping[str, Any], here: str, language: str, machine:
         **_common(name, body, here, "Task", language),
         **_handlers(body, here, language),
         resource=resource,
-        target=Target.of(resource),
+        target=target,
     )
     for key in ("TimeoutSeconds", "HeartbeatSeconds"):
         seconds = _seconds(body, key, here, language)
@@ -965,7 +1019,7 @@ def _wait(name: str, body: Mapping[str, Any], here: str, language: str, machine:
     key = given[0]
     value = body[key]
     if language == JSONATA and query_text(value) is not None:
-        setattr(state, key.lower(), jsonata_field(value, key))
+        setattr(state, key.lower(), jsonatalocated(value, key))
     elif key == "Seconds":
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SECONDS:
             raise DefinitionError(f"{here}: Seconds must be an integer from 0 to {MAX_SECONDS}")
@@ -994,8 +1048,8 @@ def _fail(name: str, body: Mapping[str, Any], here: str, language: str, machine:
             raise DefinitionError(f"{here}: {key} and {key}Path are exclusive")
     state.error, state.cause = body.get("Error"), body.get("Cause")
     if language == JSONATA:
-        state.error = jsonata_field(state.error, "Error")
-        state.cause = jsonata_field(state.cause, "Cause")
+        state.error = jsonatalocated(state.error, "Error")
+        state.cause = jsonatalocated(state.cause, "Cause")
     if "ErrorPath" in body:
         state.error_path = compile_expression(body["ErrorPath"], "ErrorPath")
     if "CausePath" in body:
@@ -1009,7 +1063,9 @@ def _parallel(name: str, body: Mapping[str, Any], here: str, language: str, mach
         raise DefinitionError(f"{here}: Branches must be a non-empty list")
     state = ParallelState(**_common(name, body, here, "Parallel", language), **_handlers(body, here, language))
     # The states inside take the state machine's QueryLanguage, whatever the Parallel's (the spec).
-    state.branches = tuple(_graph(branch, f"{here} branch {i}: ", machine) for i, branch in enumerate(branches))
+    state.branches = tuple(
+        _nested(branch, f"{here} branch {i}: ", f"/Branches[{i}]", machine) for i, branch in enumerate(branches)
+    )
     return state
 
 
@@ -1024,12 +1080,14 @@ def _map(name: str, body: Mapping[str, Any], here: str, language: str, machine: 
     selector: Callable[[Any, Scope], Any] | None = None
     if language == JSONATA:
         if "ItemSelector" in body:
-            selector = _jsonata_path(compile_value(body["ItemSelector"], "ItemSelector"))
+            selector = _jsonata_path(
+                located("ItemSelector", lambda value: compile_value(value, "ItemSelector"), body["ItemSelector"])
+            )
         if "Items" in body:
             items = body["Items"]
             if not isinstance(items, list) and query_text(items) is None:
-                raise DefinitionError(f"{here}: Items must be a JSON array or a JSONata expression")
-            state.items = jsonata_field(items, "Items")
+                raise DefinitionError(f"{here}: Items must be a JSON array or a JSONata expression", location="/Items")
+            state.items = jsonatalocated(items, "Items")
             state.items_text = (query_text(items) or "").strip()
     else:
         flow = cast(JsonPathFlow, state.flow)
@@ -1037,14 +1095,16 @@ def _map(name: str, body: Mapping[str, Any], here: str, language: str, machine: 
         if "ItemSelector" in body:
             if selector is not None:
                 raise DefinitionError(f"{here}: ItemSelector and Parameters are exclusive")
-            selector = compile_template(body["ItemSelector"])
+            selector = located("ItemSelector", compile_template, body["ItemSelector"])
         if "ItemsPath" in body:
             state.items_path = compile_path(str(body["ItemsPath"]))
     state.item_selector = selector
-    state.processor = _graph(processor, f"{here} item processor: ", machine)
+    state.processor = _nested(
+        processor, f"{here} item processor: ", "/ItemProcessor" if "ItemProcessor" in body else "/Iterator", machine
+    )
     concurrency = body.get("MaxConcurrency", 0)
     if language == JSONATA and query_text(concurrency) is not None:
-        state.max_concurrency = jsonata_field(concurrency, "MaxConcurrency")
+        state.max_concurrency = jsonatalocated(concurrency, "MaxConcurrency")
     elif isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 0:
         raise DefinitionError(f"{here}: MaxConcurrency must be a non-negative integer")
     else:

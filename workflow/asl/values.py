@@ -25,7 +25,22 @@ class AslError(Exception):
 
 
 class DefinitionError(ValueError):
-    """A definition that CreateStateMachine refuses: `InvalidDefinition: <message>`."""
+    """A definition that CreateStateMachine refuses: `InvalidDefinition: <message>`. `code` is the
+    diagnostic code ValidateStateMachineDefinition gives it (``SCHEMA_VALIDATION_FAILED``,
+    ``MISSING_TRANSITION_TARGET``, ...); `location` where it stands in the definition, AWS's way
+    (``/States/<state>/<field>``, nested states under ``/Branches[i]`` or ``/ItemProcessor``), None
+    when unknown. While a definition compiles, `location` is relative to the part being compiled,
+    and each enclosing part puts its own place in front of it."""
+
+    def __init__(self, message: str, *, code: str = "SCHEMA_VALIDATION_FAILED", location: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.location = location
+
+    def within(self, place: str) -> DefinitionError:
+        """This error, its location put under `place` (a state, a field, a branch)."""
+        self.location = place + (self.location or "")
+        return self
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The commands that run or read the whole workflow: `demo`, `chaos`, `bench` and `cost` (drills on
-the embedded stack, their code in workflow.drills), `diagram` and `test-state` (the state machine
-itself)."""
+the embedded stack, their code in workflow.drills), `diagram`, `test-state` and `validate` (the
+state machine itself)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def register(commands: Any) -> None:
     _register_cost(commands)
 
 
-# --- the state machine: diagram, test-state
+# --- the state machine: diagram, test-state, validate
 
 
 def _register_definition(commands: Any) -> None:
@@ -83,6 +83,27 @@ def _register_definition(commands: Any) -> None:
     test_state.add_argument("--inspection-level", choices=["INFO", "DEBUG", "TRACE"], default="DEBUG")
     add_stack_options(test_state)
     test_state.set_defaults(run=cmd_test_state)
+
+    validate = commands.add_parser(
+        "validate", help="check the state machine's definition (ValidateStateMachineDefinition); 1 when it fails"
+    )
+    validate.add_argument(
+        "--definition", type=readable_file, help="an ASL file (default: statemachine.asl.json of the repository)"
+    )
+    validate.add_argument(
+        "--type",
+        choices=["STANDARD", "EXPRESS"],
+        action="append",
+        help="the state machine type to validate for (default: both, as the stack deploys either)",
+    )
+    validate.add_argument(
+        "--severity",
+        choices=["ERROR", "WARNING"],
+        default="WARNING",
+        help="the least severe diagnostics shown (default: WARNING; warnings never fail)",
+    )
+    validate.add_argument("--endpoint-url", help="a Step Functions endpoint (default: an embedded one, started for it)")
+    validate.set_defaults(run=cmd_validate)
 
 
 def cmd_diagram(args: argparse.Namespace) -> int:
@@ -135,6 +156,29 @@ def cmd_test_state(args: argparse.Namespace) -> int:
     )
     print_json(result)
     return 0 if result.get("status") in ("SUCCEEDED", "CAUGHT_ERROR") else 1
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """The definition (with the stack's substitutions) through ValidateStateMachineDefinition, for
+    each type: its result and diagnostics, one line each; 1 when one type's result is FAIL."""
+    from workflow.local import teststate_cli as sfn_cli
+
+    path = _definition_file(args.definition)
+    try:
+        definition = sfn_cli.as_deployed(path.read_text())
+    except ValueError as error:
+        raise UsageError(f"{path}: {error}") from None
+    answers = sfn_cli.validate(
+        definition, args.type or ["STANDARD", "EXPRESS"], severity=args.severity, endpoint_url=args.endpoint_url
+    )
+    for kind, answer in answers.items():
+        sys.stdout.write(f"{path} ({kind}): {answer['result']}\n")
+        for found in answer["diagnostics"]:
+            where = f" {found['location']}" if "location" in found else ""
+            sys.stdout.write(f"  {found['severity']} {found['code']}{where}: {found['message']}\n")
+        if answer.get("truncated"):
+            sys.stdout.write("  (more diagnostics than shown)\n")
+    return 1 if any(answer["result"] == "FAIL" for answer in answers.values()) else 0
 
 
 # --- demo

@@ -6,7 +6,7 @@ is `--endpoint-url` or AWS_ENDPOINT_URL, otherwise the standard AWS configuratio
 
 Each command group registers its own subcommands: publish (schema, publish), query (query,
 forget), operate (executions, dlq, replay), local (local up, console), drills (diagram,
-test-state, demo, chaos, bench, cost), deploy (doctor, permissions).
+test-state, validate, demo, chaos, bench, cost), deploy (doctor, permissions).
 """
 
 from __future__ import annotations

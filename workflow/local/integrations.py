@@ -37,7 +37,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 from workflow.asl.errors import BOTOCORE_NAME, exception_name, java_v2_member_name, java_v2_service_name
 from workflow.asl.interpreter import TaskCall, TaskFailed
 from workflow.asl.machine import Target
-from workflow.asl.values import from_json
+from workflow.asl.values import DefinitionError, from_json
 from workflow.local.request import Request, Response
 
 # Optimized integrations: resource service -> (botocore service, error prefix, the SDK's base
@@ -202,20 +202,13 @@ def _unsupported_field(service: str, shape: Any, template: Any) -> str | None:
     return None
 
 
-def _inner(graph: Any, outer: str, index: int) -> str:
-    """Where a nested graph stands in its state: ``Branches[i]``, or the Map's ``ItemProcessor``."""
-    found = graph.find(outer)
-    if found is not None and "Branches" in found.body:
-        return f"Branches[{index}]"
-    return "Iterator" if found is not None and "Iterator" in found.body else "ItemProcessor"
-
-
-def definition_refusal(document: Mapping[str, Any]) -> str | None:
+def definition_refusal(document: Mapping[str, Any]) -> DefinitionError | None:
     """Why Step Functions refuses a definition at creation for its aws-sdk Tasks' Parameters
     (``SCHEMA_VALIDATION_FAILED: The field "x" is not supported by Step Functions at ...``), or
     None. Field names are checked against the service's model in PascalCase; values are left to
     run time. A service or API botocore does not know is left to run time too."""
     from workflow.asl.definition import read
+    from workflow.asl.diagnostics import state_location
 
     graph = read(document)
     for state in graph.walk():
@@ -232,10 +225,10 @@ def definition_refusal(document: Mapping[str, Any]) -> str | None:
         shape = model.operation_model(operation).input_shape
         field = _unsupported_field(service, shape, parameters)
         if field is not None:
-            where = "".join(f"/States/{outer}/{_inner(graph, outer, index)}" for outer, index in state.path)
-            return (
-                f'SCHEMA_VALIDATION_FAILED: The field "{field}" is not supported by Step Functions at'
-                f" {where}/States/{state.name}/Parameters"
+            where = f"{state_location(document, state)}/Parameters"
+            return DefinitionError(
+                f'SCHEMA_VALIDATION_FAILED: The field "{field}" is not supported by Step Functions at {where}',
+                location=where,
             )
     return None
 

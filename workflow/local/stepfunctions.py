@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from workflow.asl.diagnostics import SEVERITIES, express_refusal, of_error, syntax_error, warnings
 from workflow.asl.interpreter import (
     MAX_HISTORY_EVENTS,
     Engine,
@@ -322,19 +323,13 @@ class StepFunctions:
         return found
 
     @staticmethod
-    def _compile(text: Any) -> tuple[str, Machine]:
+    def _compile(text: Any, kind: str = "STANDARD") -> tuple[str, Machine]:
+        """The definition of CreateStateMachine and UpdateStateMachine, compiled, or
+        InvalidDefinition with the refusal ValidateStateMachineDefinition reports."""
         if not isinstance(text, str) or not text.strip():
             raise LocalApiError("ValidationException", "definition: required")
-        try:
-            document = from_json(text)
-        except ValueError as error:
-            raise LocalApiError("InvalidDefinition", f"Invalid State Machine Definition: '{error}'") from None
-        try:
-            machine = compile_machine(document)
-        except DefinitionError as error:
-            raise LocalApiError("InvalidDefinition", f"Invalid State Machine Definition: '{error}'") from None
-        refusal = definition_refusal(document)
-        if refusal is not None:
+        machine, refusal = _diagnosed(text, kind)
+        if refusal is not None or machine is None:
             raise LocalApiError("InvalidDefinition", f"Invalid State Machine Definition: '{refusal}'")
         return text, machine
 
@@ -348,7 +343,7 @@ class StepFunctions:
         role = request.get("roleArn")
         if not isinstance(role, str) or not role.startswith("arn:"):
             raise LocalApiError("InvalidArn", f"Invalid Arn: '{role}'")
-        definition, machine = self._compile(request.get("definition"))
+        definition, machine = self._compile(request.get("definition"), kind)
         arn = self._machine_arn(name)
         with self._lock:
             existing = self._machines.get(arn)
@@ -368,7 +363,7 @@ class StepFunctions:
     def update_state_machine(self, request: dict[str, Any]) -> dict[str, Any]:
         record = self._state_machine(request.get("stateMachineArn"))
         if request.get("definition") is not None:
-            record.definition, record.machine = self._compile(request["definition"])
+            record.definition, record.machine = self._compile(request["definition"], record.type)
         if request.get("roleArn"):
             record.role_arn = str(request["roleArn"])
         if isinstance(request.get("loggingConfiguration"), dict):
@@ -434,14 +429,21 @@ class StepFunctions:
         return {}
 
     def validate_state_machine_definition(self, request: dict[str, Any]) -> dict[str, Any]:
-        try:
-            self._compile(request.get("definition"))
-        except LocalApiError as error:
-            return {
-                "result": "FAIL",
-                "diagnostics": [{"severity": "ERROR", "code": error.code, "message": error.message}],
-            }
-        return {"result": "OK", "diagnostics": []}
+        """The definition's diagnostics, as AWS answers them: its ERROR is what CreateStateMachine
+        of that `type` refuses (the same compile), the WARNINGs (`severity` WARNING) those of
+        `workflow.asl.diagnostics`; `result` is FAIL when there is an ERROR, at most `maxResults`
+        diagnostics are returned (0: 100), `truncated` says whether there were more. A definition
+        that does not compile gets its first error alone."""
+        text, kind, severity, limit = _validation_request(request)
+        machine, refusal = _diagnosed(text, kind)
+        found = [] if refusal is None else [of_error(refusal)]
+        if machine is not None and severity == "WARNING":
+            found.extend(warnings(machine.definition))
+        return {
+            "result": "FAIL" if refusal is not None else "OK",
+            "diagnostics": [diagnostic.as_dict() for diagnostic in found[:limit]],
+            "truncated": len(found) > limit,
+        }
 
     # -- executions
 
@@ -810,6 +812,69 @@ def _rendered(event: Mapping[str, Any], include_data: bool) -> dict[str, Any]:
             if key.endswith("EventDetails") and isinstance(value, dict):
                 out[key] = {k: v for k, v in value.items() if k not in ("input", "output", "parameters")}
     return out
+
+
+def _diagnosed(text: str, kind: str) -> tuple[Machine | None, DefinitionError | None]:
+    """The definition compiled (None when it cannot be), and why a state machine of type `kind`
+    cannot have it (None: it can): the one check of CreateStateMachine, UpdateStateMachine and
+    ValidateStateMachineDefinition, so that they never disagree."""
+    if not text.strip():
+        return None, DefinitionError("Definition must be a valid JSON object")  # as AWS answers " "
+    try:
+        document = from_json(text)
+    except ValueError as error:
+        return None, syntax_error(text, error)
+    try:
+        machine = compile_machine(document)
+    except DefinitionError as error:
+        return None, error
+    refusal = definition_refusal(document)
+    if refusal is None and kind == "EXPRESS":
+        refusal = express_refusal(document)
+    return machine, refusal
+
+
+_DEFINITION_MAX = 1_048_576  # characters, the model's Definition shape
+_VALIDATION_MAX_RESULTS = 100
+
+
+def _validation_request(request: dict[str, Any]) -> tuple[str, str, str, int]:
+    """ValidateStateMachineDefinition's request: (definition, type, severity, maxResults), or
+    ValidationException naming every member that breaks the model's constraints, as AWS does."""
+    problems: list[str] = []
+
+    def refused(value: Any, member: str, rule: str) -> None:
+        problems.append(f"Value {value} at '{member}' failed to satisfy constraint: {rule}")
+
+    text = request.get("definition")
+    if text is None:
+        refused("null", "definition", "Member must not be null")
+    elif not isinstance(text, str) or not 1 <= len(text) <= _DEFINITION_MAX:
+        # the definition is a sensitive member: AWS does not repeat it
+        longer = isinstance(text, str) and len(text) > _DEFINITION_MAX
+        bound = f"less than or equal to {_DEFINITION_MAX}" if longer else "greater than or equal to 1"
+        refused("'sensitive'", "definition", f"Member must have length {bound}")
+    kind = request.get("type") or "STANDARD"
+    if kind not in ("STANDARD", "EXPRESS"):
+        refused(f"'{kind}'", "type", "Member must satisfy enum value set: [STANDARD, EXPRESS]")
+    severity = request.get("severity") or "ERROR"
+    if severity not in SEVERITIES:
+        refused(f"'{severity}'", "severity", f"Member must satisfy enum value set: [{', '.join(SEVERITIES)}]")
+    limit = request.get("maxResults") or 0
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        refused(f"'{limit}'", "maxResults", "Member must be an integer")
+    elif not 0 <= limit <= _VALIDATION_MAX_RESULTS:
+        above = limit > _VALIDATION_MAX_RESULTS
+        refused(
+            f"'{limit}'",
+            "maxResults",
+            f"Member must have value {'less' if above else 'greater'} than or equal to "
+            f"{_VALIDATION_MAX_RESULTS if above else 0}",
+        )
+    if problems:
+        count = f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected"
+        raise LocalApiError("ValidationException", f"{count}: {'; '.join(problems)}")
+    return str(text), str(kind), str(severity), int(limit) or _VALIDATION_MAX_RESULTS
 
 
 def _page(
