@@ -29,6 +29,7 @@ from workflow.asl.dataflow import (
     compile_assign,
     compile_catch_flow,
     compile_flow,
+    jsonata_field,
     located,
     refuse_mixed,
     states_of,
@@ -885,7 +886,7 @@ def _seconds(body: Mapping[str, Any], key: str, here: str, language: str) -> Any
     if value is None:
         return None
     if language == JSONATA and query_text(value) is not None:
-        return jsonatalocated(value, key)
+        return jsonata_field(value, key)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_SECONDS:
         raise DefinitionError(f"{here}: {key} must be a positive integer up to {MAX_SECONDS}")
     return float(value)
@@ -1019,7 +1020,7 @@ def _wait(name: str, body: Mapping[str, Any], here: str, language: str, machine:
     key = given[0]
     value = body[key]
     if language == JSONATA and query_text(value) is not None:
-        setattr(state, key.lower(), jsonatalocated(value, key))
+        setattr(state, key.lower(), jsonata_field(value, key))
     elif key == "Seconds":
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SECONDS:
             raise DefinitionError(f"{here}: Seconds must be an integer from 0 to {MAX_SECONDS}")
@@ -1048,8 +1049,8 @@ def _fail(name: str, body: Mapping[str, Any], here: str, language: str, machine:
             raise DefinitionError(f"{here}: {key} and {key}Path are exclusive")
     state.error, state.cause = body.get("Error"), body.get("Cause")
     if language == JSONATA:
-        state.error = jsonatalocated(state.error, "Error")
-        state.cause = jsonatalocated(state.cause, "Cause")
+        state.error = jsonata_field(state.error, "Error")
+        state.cause = jsonata_field(state.cause, "Cause")
     if "ErrorPath" in body:
         state.error_path = compile_expression(body["ErrorPath"], "ErrorPath")
     if "CausePath" in body:
@@ -1087,7 +1088,7 @@ def _map(name: str, body: Mapping[str, Any], here: str, language: str, machine: 
             items = body["Items"]
             if not isinstance(items, list) and query_text(items) is None:
                 raise DefinitionError(f"{here}: Items must be a JSON array or a JSONata expression", location="/Items")
-            state.items = jsonatalocated(items, "Items")
+            state.items = jsonata_field(items, "Items")
             state.items_text = (query_text(items) or "").strip()
     else:
         flow = cast(JsonPathFlow, state.flow)
@@ -1104,7 +1105,7 @@ def _map(name: str, body: Mapping[str, Any], here: str, language: str, machine: 
     )
     concurrency = body.get("MaxConcurrency", 0)
     if language == JSONATA and query_text(concurrency) is not None:
-        state.max_concurrency = jsonatalocated(concurrency, "MaxConcurrency")
+        state.max_concurrency = jsonata_field(concurrency, "MaxConcurrency")
     elif isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 0:
         raise DefinitionError(f"{here}: MaxConcurrency must be a non-negative integer")
     else:
