@@ -300,6 +300,7 @@ class Run:
         self.outcome: Outcome | None = None
         self._base_context = info.context()
         self.inspector: dict[str, Any] | None = None  # TestState's inspection data, when asked
+        self.variables: Mapping[str, Any] = {}  # the workflow variables ($name) TestState gives the state
 
     # -- lifecycle
 
@@ -368,10 +369,11 @@ class Run:
         assert self.outcome is not None
         return self.outcome
 
-    def test_state(self, name: str, data: Any) -> StateOutcome:
+    def test_state(self, name: str, data: Any, *, variables: Mapping[str, Any] | None = None) -> StateOutcome:
         """The state called `name` run once on `data`, its Retry honoured, with what it saw
-        after each of its input and output filters."""
+        after each of its input and output filters; `variables`: the workflow variables it reads."""
         state = self.machine.graph.states[name]
+        self.variables = dict(variables or {})
         self.inspector = {}
         frame = _Frame(self, previous=0)
         frame.entered_time = aws_timestamp(datetime.now(UTC))
@@ -577,7 +579,7 @@ class _Frame:
             if self.task_token is None:
                 self.task_token = str(uuid.uuid4())  # the attempt's, read by its Parameters
             context["Task"] = {"Token": self.task_token}
-        return Scope(context)
+        return Scope(context, self.run.variables)
 
     def sleep(self, seconds: float) -> Steps[None]:
         deadline = time.monotonic() + seconds
