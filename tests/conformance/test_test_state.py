@@ -804,3 +804,87 @@ def test_a_field_the_local_engine_does_not_take_is_refused_not_ignored(request_:
     with pytest.raises(LocalApiError) as refused:
         answer_test_state(Engine(integrations=_NoCalls()), request_)
     assert refused.value.code == "ValidationException" and says in refused.value.message, refused.value.message
+
+
+# --- eventflow test-state
+
+
+def test_the_cli_mocks_a_task_and_shows_how_its_retry_and_catch_take_an_error(
+    embedded_aws: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`eventflow test-state` with --mock-result (checked as --field-validation says), --mock-error and
+    --mock-cause, --retrier-retry-count: TestState's mock and stateConfiguration
+    (https://docs.aws.amazon.com/step-functions/latest/dg/test-state-isolation.html#mocking-service-integrations,
+    https://docs.aws.amazon.com/step-functions/latest/dg/test-state-isolation.html#testing-retry-error-handling);
+    exit status 0 when the state succeeds or its error is caught, 1 otherwise."""
+    charge = {
+        **RETRIED,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Refund"}],
+        "End": None,
+        "Next": "Done",
+    }
+    charge.pop("End")
+    path = tmp_path / "machine.asl.json"
+    states = {"Charge": charge, "Refund": {"Type": "Pass", "End": True}, "Done": {"Type": "Succeed"}}
+    path.write_text(json.dumps({"StartAt": "Charge", "States": states}))
+    args = ["test-state", "Charge", "--definition", str(path), "--endpoint-url", embedded_aws.endpoint_url]
+
+    assert main([*args, "--mock-result", '{"Payload": {"ok": true}, "StatusCode": 200}']) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["status"] == "SUCCEEDED" and json.loads(answer["output"])["Payload"] == {"ok": True}
+    assert main([*args, "--mock-result", '{"StatusCode": "200"}']) == 1
+    assert "Field 'StatusCode' must be a number" in capsys.readouterr().err
+    assert main([*args, "--mock-result", '{"StatusCode": "200"}', "--field-validation", "NONE"]) == 0
+    capsys.readouterr()
+
+    error = ["--mock-error", "Lambda.ServiceException", "--mock-cause", "down"]
+    assert main([*args, *error, "--retrier-retry-count", "1"]) == 1
+    answer = json.loads(capsys.readouterr().out)
+    assert (answer["status"], answer["cause"]) == ("RETRIABLE", "down")
+    assert answer["inspectionData"]["errorDetails"] == {"retryBackoffIntervalSeconds": 4, "retryIndex": 0}
+    assert main([*args, *error, "--retrier-retry-count", "3"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert (answer["status"], answer["nextState"]) == ("CAUGHT_ERROR", "Refund")
+
+    assert main([*args, "--mock-cause", "down"]) == 2
+    assert "--mock-cause" in capsys.readouterr().err
+
+
+def test_the_cli_gives_a_maps_error_source_the_context_and_variables(
+    embedded_aws: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`eventflow test-state` with --error-caused-by-state
+    (https://docs.aws.amazon.com/step-functions/latest/dg/test-state-isolation.html#error-propagation-assert),
+    --context (https://docs.aws.amazon.com/step-functions/latest/dg/test-state-isolation.html#using-context-field)
+    and --variables (https://docs.aws.amazon.com/step-functions/latest/apireference/API_TestState.html)."""
+    states = {
+        "Each": MAP_OF_TASKS,
+        "Recover": {"Type": "Pass", "End": True},
+        "Done": {"Type": "Pass", "Parameters": {"who.$": "$who"}, "End": True},
+        "Name": {
+            "Type": "Task",
+            "Resource": LAMBDA,
+            "Parameters": {"FunctionName": "f", "Payload": {"run.$": "$$.Execution.Name"}},
+            "End": True,
+        },
+    }
+    path = tmp_path / "machine.asl.json"
+    path.write_text(json.dumps({"StartAt": "Each", "States": states}))
+    args = ["--definition", str(path), "--endpoint-url", embedded_aws.endpoint_url]
+
+    mock_error = ["--mock-error", "States.TaskFailed", "--error-caused-by-state", "ProcessItem"]
+    assert main(["test-state", "Each", *args, "--input", "[1]", *mock_error]) == 0
+    assert json.loads(capsys.readouterr().out)["nextState"] == "Recover"
+
+    context = ["--context", '{"Execution": {"Name": "run-1"}}']
+    assert main(["test-state", "Name", *args, "--mock-result", "{}", *context]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert json.loads(answer["inspectionData"]["afterParameters"])["Payload"] == {"run": "run-1"}
+
+    assert main(["test-state", "Done", *args, "--variables", '{"who": "Ada"}']) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert json.loads(answer["output"])["who"] == "Ada" and json.loads(answer["inspectionData"]["variables"]) == {
+        "who": "Ada"
+    }
+    assert main(["test-state", "Done", *args, *context]) == 1
+    assert "Context when a mock is not specified" in capsys.readouterr().err

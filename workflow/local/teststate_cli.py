@@ -14,10 +14,20 @@ from workflow.local.teststate import ACCOUNT_ID, REGION, find_state
 
 
 def call(
-    machine: str, state: str, state_input: str, *, level: str = "INFO", endpoint_url: str | None = None
+    machine: str,
+    state: str,
+    state_input: str,
+    *,
+    level: str = "INFO",
+    endpoint_url: str | None = None,
+    mock: dict[str, Any] | None = None,
+    configuration: dict[str, Any] | None = None,
+    context: str | None = None,
+    variables: str | None = None,
 ) -> dict[str, Any]:
     """TestState on `state` of the state machine `machine` (ASL text), against `endpoint_url`, or
-    against an embedded server started for the call when there is none."""
+    against an embedded server started for the call when there is none; `mock`, `configuration`
+    (its stateConfiguration), `context` and `variables` as TestState takes them."""
     import boto3
     from botocore.config import Config
 
@@ -47,11 +57,13 @@ def call(
                 aws_secret_access_key="local",
                 config=Config(**options),
             )
+        given = {"mock": mock, "stateConfiguration": configuration, "context": context, "variables": variables}
         response: Any = sfn.test_state(
             definition=json.dumps(found),
             roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/TestState",
             input=state_input,
             inspectionLevel=level,
+            **{key: value for key, value in given.items() if value is not None},
         )
     finally:
         if server is not None:
