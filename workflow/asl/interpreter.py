@@ -373,10 +373,11 @@ class Run:
         assert self.outcome is not None
         return self.outcome
 
-    def test_state(self, name: str, data: Any) -> StateOutcome:
+    def test_state(self, name: str, data: Any, *, variables: Mapping[str, Any] | None = None) -> StateOutcome:
         """The state called `name` run once on `data`, its Retry honoured, with what it saw
-        after each of its input and output filters."""
+        after each of its input and output filters; `variables`: the workflow variables it reads."""
         state = self.machine.graph.states[name]
+        self.variables = dict(variables or {})
         self.inspector = {}
         frame = _Frame(self, 0, variables=ChainMap(dict(self.variables)))
         frame.entered_time = aws_timestamp(datetime.now(UTC))

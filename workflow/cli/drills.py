@@ -72,7 +72,13 @@ def _register_definition(commands: Any) -> None:
     )
     diagram.set_defaults(run=cmd_diagram)
 
-    test_state = commands.add_parser("test-state", help="run one state on an input (TestState) and show its output")
+    test_state = commands.add_parser(
+        "test-state",
+        help="run one state on an input (TestState) and show its output",
+        description="Run one state on an input with TestState, a mock in place of its service call if given, "
+        "and show TestState's answer. Exit status 0 when the state succeeds or a Catch takes its error, "
+        "1 when it fails or a Retry would take it (RETRIABLE).",
+    )
     test_state.add_argument("state", help="the state's name (top level, or inside a Parallel or Map)")
     test_state.add_argument("--input", default="{}", help="the state's input, JSON (default: {})")
     test_state.add_argument(
@@ -81,6 +87,38 @@ def _register_definition(commands: Any) -> None:
         help="an ASL file (default: the deployed workflow, else statemachine.asl.json)",
     )
     test_state.add_argument("--inspection-level", choices=["INFO", "DEBUG", "TRACE"], default="DEBUG")
+    options = test_state.add_argument_group(
+        "mocks and configuration (TestState's mock, stateConfiguration, context, variables)"
+    )
+    mock = options.add_mutually_exclusive_group()
+    mock.add_argument(
+        "--mock-result",
+        metavar="JSON",
+        help="the result a Task answers instead of calling its service, or a Map's or Parallel's whole result "
+        "(a Map or Parallel state runs only mocked)",
+    )
+    mock.add_argument("--mock-error", metavar="ERROR", help="the error the state fails with instead")
+    options.add_argument("--mock-cause", metavar="TEXT", help="with --mock-error: its cause")
+    options.add_argument(
+        "--field-validation",
+        choices=["STRICT", "PRESENT", "NONE"],
+        help="how --mock-result is checked against the output of the Task's API: every field the API knows and "
+        "the required ones (STRICT, the default), the fields present (PRESENT), not at all (NONE)",
+    )
+    options.add_argument(
+        "--retrier-retry-count",
+        type=int_in(0),
+        metavar="N",
+        help="the retries already made by the Retry that matches the error: the state is RETRIABLE while that "
+        "Retry has attempts left, then its Catch is looked at",
+    )
+    options.add_argument(
+        "--error-caused-by-state",
+        metavar="STATE",
+        help="with --mock-error on a Map or Parallel state: the state inside it that raised the error",
+    )
+    options.add_argument("--context", metavar="JSON", help="the context object ($$) the state sees (needs a mock)")
+    options.add_argument("--variables", metavar="JSON", help="the workflow variables ($name) the state reads")
     add_stack_options(test_state)
     test_state.set_defaults(run=cmd_test_state)
 
@@ -152,7 +190,15 @@ def cmd_test_state(args: argparse.Namespace) -> int:
         machine = Path("statemachine.asl.json").read_text()
         sys.stderr.write("eventflow: no stack found: statemachine.asl.json as written (${...} not substituted)\n")
     result = teststate.call(
-        machine, args.state, args.input, level=args.inspection_level, endpoint_url=settings.endpoint_url
+        machine,
+        args.state,
+        args.input,
+        level=args.inspection_level,
+        endpoint_url=settings.endpoint_url,
+        mock=_mock(args),
+        configuration=_state_configuration(args),
+        context=args.context,
+        variables=args.variables,
     )
     print_json(result)
     return 0 if result.get("status") in ("SUCCEEDED", "CAUGHT_ERROR") else 1
@@ -179,6 +225,35 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if answer.get("truncated"):
             sys.stdout.write("  (more diagnostics than shown)\n")
     return 1 if any(answer["result"] == "FAIL" for answer in answers.values()) else 0
+
+
+def _mock(args: argparse.Namespace) -> dict[str, Any] | None:
+    """TestState's mock from --mock-result, or --mock-error and --mock-cause."""
+    if args.mock_cause is not None and args.mock_error is None:
+        raise UsageError("--mock-cause is the cause of --mock-error: give --mock-error too")
+    if args.field_validation is not None and args.mock_result is None:
+        raise UsageError("--field-validation says how --mock-result is checked: give --mock-result too")
+    if args.mock_result is not None:
+        mock: dict[str, Any] = {"result": args.mock_result}
+        if args.field_validation is not None:
+            mock["fieldValidationMode"] = args.field_validation
+        return mock
+    if args.mock_error is not None:
+        failure = {"error": args.mock_error}
+        if args.mock_cause is not None:
+            failure["cause"] = args.mock_cause
+        return {"errorOutput": failure}
+    return None
+
+
+def _state_configuration(args: argparse.Namespace) -> dict[str, Any] | None:
+    """TestState's stateConfiguration from --retrier-retry-count and --error-caused-by-state."""
+    configuration: dict[str, Any] = {}
+    if args.retrier_retry_count is not None:
+        configuration["retrierRetryCount"] = args.retrier_retry_count
+    if args.error_caused_by_state is not None:
+        configuration["errorCausedByState"] = args.error_caused_by_state
+    return configuration or None
 
 
 # --- demo

@@ -29,10 +29,20 @@ _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_:.-]+)\}")
 
 
 def call(
-    machine: str, state: str, state_input: str, *, level: str = "INFO", endpoint_url: str | None = None
+    machine: str,
+    state: str,
+    state_input: str,
+    *,
+    level: str = "INFO",
+    endpoint_url: str | None = None,
+    mock: dict[str, Any] | None = None,
+    configuration: dict[str, Any] | None = None,
+    context: str | None = None,
+    variables: str | None = None,
 ) -> dict[str, Any]:
     """TestState on `state` of the state machine `machine` (ASL text), against `endpoint_url`, or
-    against an embedded server started for the call when there is none."""
+    against an embedded server started for the call when there is none; `mock`, `configuration`
+    (its stateConfiguration), `context` and `variables` as TestState takes them."""
     try:
         document = json.loads(machine)
     except ValueError as error:
@@ -43,11 +53,13 @@ def call(
         raise ValueError(f"no state {state!r} in the definition (top-level states: {names})")
     # TestState's host is sync-<endpoint> on AWS
     with stepfunctions(endpoint_url, inject_host_prefix=False) as sfn:
+        given = {"mock": mock, "stateConfiguration": configuration, "context": context, "variables": variables}
         response: Any = sfn.test_state(
             definition=json.dumps(found),
             roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/TestState",
             input=state_input,
             inspectionLevel=level,
+            **{key: value for key, value in given.items() if value is not None},
         )
     response.pop("ResponseMetadata", None)
     return dict(response)
