@@ -186,3 +186,31 @@ def test_an_inline_map_iteration_that_succeeded_is_not_run_by_any_later_redrive(
     assert counts() == [1, 1, 1]
     # each iteration's output in its place; the one run last with its own index and item
     assert json.loads(fourth["output"]) == [{"index": i, "key": key} for i, key in enumerate(items)]
+
+
+def test_a_redrive_goes_on_with_the_variables_the_execution_had_assigned(embedded_aws: Any) -> None:
+    """The redriven state reads the variables assigned before the failure (each StateExited
+    event's assignedVariables), in both query languages: a redrive continues the execution, it
+    does not start it again."""
+    sfn = embedded_aws.client("stepfunctions")
+    table = f"redrive-vars-{uuid.uuid4().hex[:8]}"
+    definition = {
+        "StartAt": "Remember",
+        "States": {
+            "Remember": {"Type": "Pass", "Assign": {"key": "k1", "attempt.$": "$.attempt"}, "Next": "Later"},
+            "Later": {"Type": "Pass", "QueryLanguage": "JSONata", "Assign": {"label": "{% $key & '!' %}"},
+                      "Next": "Count"},
+            "Count": {**counted(table, "k1"), "End": False, "Next": "Show"},
+            "Show": {"Type": "Pass", "QueryLanguage": "JSONata", "Output": {"key": "{% $key %}",
+                     "label": "{% $label %}", "attempt": "{% $attempt %}"}, "End": True},
+        },
+    }  # fmt: skip
+    del definition["States"]["Count"]["End"]
+    machine = state_machine(sfn, definition, name="redrive-vars")
+    started = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"attempt": 1}))
+    assert finished(sfn, started["executionArn"])["status"] == "FAILED"  # no table yet
+    create_table(embedded_aws, table)
+    described, added = Redrives(sfn, started["executionArn"]).redrive()
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {"key": "k1", "label": "k1!", "attempt": 1}
+    assert entered(added) == ["Count", "Show"]

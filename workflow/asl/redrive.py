@@ -31,6 +31,20 @@ def unsuccessful_state(history: Sequence[Mapping[str, Any]], definition: Mapping
     return str(definition["StartAt"]), json.loads(text or "{}")
 
 
+def variables_kept(history: Sequence[Mapping[str, Any]], definition: Mapping[str, Any]) -> dict[str, Any]:
+    """The top-level variables when the execution stopped: what each top-level state left with
+    assigned (its StateExited event's ``assignedVariables``), in order. A redrive goes on with them."""
+    top = {state.name for state in read(definition).states()}
+    variables: dict[str, Any] = {}
+    for event in history:
+        if not str(event.get("type", "")).endswith("StateExited"):
+            continue
+        exited = details(event)
+        if exited.get("name") in top:
+            variables.update((name, json.loads(text)) for name, text in (exited.get("assignedVariables") or {}).items())
+    return variables
+
+
 def _redriven_by(history: History, visit: Visit) -> bool:
     """The visit is a redrive's first state: the one its ExecutionRedriven event continued with."""
     before = history.by_id.get(visit.entered_id - 1)

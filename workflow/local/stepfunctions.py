@@ -64,7 +64,7 @@ from workflow.asl.interpreter import (
     compact,
 )
 from workflow.asl.machine import Machine, compile_machine
-from workflow.asl.redrive import KEEPS_PARTS, succeeded_parts, unsuccessful_state
+from workflow.asl.redrive import KEEPS_PARTS, succeeded_parts, unsuccessful_state, variables_kept
 from workflow.asl.strands import run_job
 from workflow.asl.values import DefinitionError, from_json
 from workflow.local import teststate
@@ -753,7 +753,8 @@ class StepFunctions:
                 )
                 info = previous.info
                 info.redrive_count, info.redrive_time = execution.redrive_count, now
-                run = Run(execution.compiled, info, self.engine, history=log)  # a redrive runs for real
+                variables = variables_kept(history, definition)
+                run = Run(execution.compiled, info, self.engine, history=log, variables=variables)  # runs for real
                 execution.run = run
             self._schedule(
                 run,
