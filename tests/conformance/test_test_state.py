@@ -888,3 +888,69 @@ def test_the_cli_gives_a_maps_error_source_the_context_and_variables(
     }
     assert main(["test-state", "Done", *args, *context]) == 1
     assert "Context when a mock is not specified" in capsys.readouterr().err
+
+
+# --- JSONata states and variables
+
+
+JSONATA_TASK = {
+    "Type": "Task",
+    "QueryLanguage": "JSONata",
+    "Resource": LAMBDA,
+    "Arguments": {"FunctionName": "no-such-function", "Payload": "{% $states.input %}"},
+    "Retry": [{"ErrorEquals": ["MockException"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0}],
+    "Catch": [{"ErrorEquals": ["States.ALL"], "Output": "{% $states %}", "Next": "Handled"}],
+    "Assign": {"seen": "{% $states.result.Payload.n %}", "before": "{% $count %}"},
+    "Output": {"n": "{% $states.result.Payload.n + $count %}"},
+    "Next": "After",
+}
+
+
+def test_a_jsonata_task_shows_its_arguments_and_the_variables_after_its_assign(sfn: Any) -> None:
+    """InspectionData's afterArguments ("only present when QueryLanguage ... is set to JSONata"),
+    no JSONPath filter ("Not populated when QueryLanguage is JSONata"), and variables "after
+    execution of the state", the ones given and the ones the state assigned
+    (https://docs.aws.amazon.com/step-functions/latest/apireference/API_InspectionData.html)."""
+    mock = {"result": json.dumps({"StatusCode": 200, "Payload": {"n": 5}})}
+    answer = test_state(sfn, JSONATA_TASK, {"a": 1}, "DEBUG", mock=mock, variables=json.dumps({"count": 2}))
+    assert answer["status"] == "SUCCEEDED" and answer["nextState"] == "After", answer
+    assert json.loads(answer["output"]) == {"n": 7}
+    data = answer["inspectionData"]
+    assert json.loads(data["afterArguments"]) == {"FunctionName": "no-such-function", "Payload": {"a": 1}}
+    assert json.loads(data["result"]) == {"StatusCode": 200, "Payload": {"n": 5}}
+    assert json.loads(data["variables"]) == {"count": 2, "seen": 5, "before": 2}
+    assert not {"afterInputPath", "afterParameters", "afterResultSelector", "afterResultPath"} & set(data), data
+
+
+def test_a_jsonata_task_is_retriable_until_its_retry_is_spent_as_aws_answered(sfn: Any) -> None:
+    """AWS's answers recorded by LocalStack's TestState tests (test_state_retry, JSONata): with
+    MaxAttempts 5, retrierRetryCount 4 is RETRIABLE with a backoff of 1 × 2.0⁴ = 16 s and no next
+    state or output; 5 is FAILED, the Retry's index kept, no Catch taking a retried error's place
+    (https://docs.aws.amazon.com/step-functions/latest/dg/test-state-isolation.html)."""
+    state = {**JSONATA_TASK, "Catch": []}
+    mock = {"errorOutput": {"error": "MockException", "cause": "Mock the cause of the error."}}
+    retriable = test_state(
+        sfn, state, {}, "DEBUG", mock=mock, stateConfiguration={"retrierRetryCount": 4}, variables='{"count": 1}'
+    )
+    assert retriable["status"] == "RETRIABLE" and retriable["error"] == "MockException", retriable
+    assert retriable["inspectionData"]["errorDetails"] == {"retryBackoffIntervalSeconds": 16, "retryIndex": 0}
+    assert "afterArguments" in retriable["inspectionData"]
+    assert "nextState" not in retriable and "output" not in retriable
+    spent = test_state(
+        sfn, state, {}, "DEBUG", mock=mock, stateConfiguration={"retrierRetryCount": 5}, variables='{"count": 1}'
+    )
+    assert spent["status"] == "FAILED" and spent["inspectionData"]["errorDetails"] == {"retryIndex": 0}, spent
+
+
+def test_a_jsonata_catch_output_sees_the_error_output_and_no_result(sfn: Any) -> None:
+    """AWS's answer recorded by LocalStack (a Catch whose Output is `$states`): CAUGHT_ERROR, the
+    Catch's Next, and an output of the state's input, context and errorOutput, with no result
+    (https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html#transforming-states-var)."""
+    mock = {"errorOutput": {"error": "MockException", "cause": "Mock the cause of the error."}}
+    answer = test_state(sfn, JSONATA_TASK, {"a": 1}, "DEBUG", mock=mock, stateConfiguration={"retrierRetryCount": 5})
+    assert answer["status"] == "CAUGHT_ERROR" and answer["nextState"] == "Handled", answer
+    output = json.loads(answer["output"])
+    assert set(output) == {"input", "context", "errorOutput"}, output
+    assert output["input"] == {"a": 1}
+    assert output["errorOutput"] == {"Error": "MockException", "Cause": "Mock the cause of the error."}
+    assert answer["inspectionData"]["errorDetails"]["catchIndex"] == 0

@@ -88,6 +88,7 @@ _CONTEXT: dict[str, dict[str, type | None]] = {
 }
 _SHOWN = (
     "afterInputPath",
+    "afterArguments",
     "afterItemsPath",
     "afterItemSelector",
     "afterParameters",
@@ -530,6 +531,9 @@ def _inspection(
             if key in seen:
                 seen["afterResultSelector"] = seen[key]
                 break
+    if state.language == "JSONata":  # AWS: the JSONPath filters are "not populated when QueryLanguage is JSONata"
+        for key in ("afterInputPath", "afterParameters", "afterResultSelector", "afterResultPath", "afterItemsPath"):
+            seen.pop(key, None)
     if state.type in _FLOWS:  # the result stands for branches or iterations, which AWS does not show
         seen.pop("result", None)
     if state.type == "Parallel":
