@@ -24,6 +24,7 @@ class Outcome:
     message: str = ""  # the API's error message when a call failed
     history: list[dict[str, Any]] = field(default_factory=list)
     name: str = ""
+    answer: dict[str, Any] = field(default_factory=dict)  # a TestState case's whole answer
 
     def events(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.history if e["type"] == kind]
@@ -51,6 +52,10 @@ class Case:
     may_refuse_definition: bool = False  # AWS may refuse it at creation instead of failing at run time
     check: Callable[[Outcome], None] | None = None
     mocks: dict[str, dict[str, Any]] | None = None  # state -> MockedResponse (Step Functions Local's format)
+    # A TestState case: `definition` is the state (or a state machine with stateName), run by the
+    # TestState API with these request fields besides definition and input; `status` its answer's.
+    test_state: dict[str, Any] | None = None
+    status: str | None = None
     note: str = ""  # where the docs are silent, or disagree with themselves
 
     def verify(self, outcome: Outcome) -> None:
@@ -58,7 +63,8 @@ class Case:
         where = f"[{self.id}] ({self.source})"
         if self.invalid is not None:
             assert outcome.status == "CREATE_FAILED", f"{where}: definition accepted, expected refusal: {outcome}"
-            assert outcome.message.startswith("InvalidDefinition: "), f"{where}: refused as {outcome.message}"
+            if self.test_state is None:
+                assert outcome.message.startswith("InvalidDefinition: "), f"{where}: refused as {outcome.message}"
             assert self.invalid in outcome.message, f"{where}: refusal should say {self.invalid!r}: {outcome.message}"
             return
         if self.may_refuse_definition and outcome.status == "CREATE_FAILED":
@@ -66,22 +72,25 @@ class Case:
         assert outcome.status not in ("CREATE_FAILED", "START_FAILED", "DESCRIBE_FAILED", "STILL_RUNNING", "NOT_RUN"), (
             f"{where}: {outcome.status}: {outcome.message}"
         )
+        if self.status is not None:
+            assert outcome.status == self.status, f"{where}: status {outcome.status}, expected {self.status}: {outcome}"
         if self.error is not None:
             errors = (self.error,) if isinstance(self.error, str) else self.error
-            assert outcome.status == "FAILED", f"{where}: expected failure {errors}, got {outcome.status} {outcome}"
+            if self.status is None:
+                assert outcome.status == "FAILED", f"{where}: expected failure {errors}, got {outcome.status} {outcome}"
             assert outcome.error in errors, (
                 f"{where}: error {outcome.error!r} (cause {outcome.cause!r}), expected {errors}"
             )
             if self.cause is not None:
                 assert self.cause in (outcome.cause or ""), f"{where}: cause {outcome.cause!r} lacks {self.cause!r}"
         else:
-            assert outcome.status == "SUCCEEDED", (
+            assert outcome.status == (self.status or "SUCCEEDED"), (
                 f"{where}: {outcome.status} error={outcome.error!r} cause={outcome.cause!r}"
             )
-            if self.output is not ANY:
-                assert outcome.output == self.output, (
-                    f"{where}: output {json.dumps(outcome.output)} != {json.dumps(self.output)}"
-                )
+        if self.output is not ANY:
+            assert outcome.output == self.output, (
+                f"{where}: output {json.dumps(outcome.output)} != {json.dumps(self.output)}"
+            )
         if self.check is not None:
             self.check(outcome)
 

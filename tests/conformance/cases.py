@@ -15,6 +15,7 @@ from typing import Any
 
 from tests.conformance.case import ANY, DG, SPEC, Case, Outcome, failing, intrinsic, machine, one, params
 from tests.conformance.cases_jsonata import CASES as JSONATA_CASES
+from tests.conformance.cases_test_state import CASES as TEST_STATE_CASES
 from tests.guide_mocks import GUIDE_STATE_MACHINE, LAMBDA_SUCCESS, SQS_SUCCESS, guide_test_case
 
 CALLBACK_QUEUE = "${CallbackQueueUrl}"  # a queue nobody reads (replaced by the runner)
@@ -2174,6 +2175,7 @@ def execution_name(case: Case) -> str:
 
 
 add(*JSONATA_CASES)
+add(*TEST_STATE_CASES)
 
 CATEGORIES = list(dict.fromkeys(case.category for case in CASES))
 assert len({case.id for case in CASES}) == len(CASES), "case ids must be unique"

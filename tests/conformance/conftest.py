@@ -13,5 +13,5 @@ from tests.conformance.run import run_cases
 
 @pytest.fixture(scope="session")
 def outcomes(embedded_aws: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
-    sfn = embedded_aws.client("stepfunctions")
+    sfn = embedded_aws.client("stepfunctions", inject_host_prefix=False)  # TestState: no sync- host
     return run_cases(sfn, embedded_aws, CASES, tmp_path_factory.mktemp("conformance"))

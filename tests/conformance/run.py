@@ -43,6 +43,22 @@ def mock_config(cases: list[Case], names: dict[str, str]) -> dict[str, Any]:
     return raw
 
 
+def _test_state(sfn: Any, case: Case, outcome: Outcome) -> None:
+    """A TestState case, its answer as an outcome (a refusal: CREATE_FAILED, its code and message)."""
+    try:
+        answer = sfn.test_state(
+            definition=json.dumps(case.definition), input=json.dumps(case.input), roleArn=ROLE_ARN, **case.test_state
+        )
+    except ClientError as error:
+        outcome.status, outcome.message = "CREATE_FAILED", _message(error)
+        return
+    answer.pop("ResponseMetadata", None)
+    outcome.answer = dict(answer)
+    outcome.status = answer["status"]
+    outcome.output = json.loads(answer["output"]) if "output" in answer else None
+    outcome.error, outcome.cause = answer.get("error"), answer.get("cause")
+
+
 def run_cases(sfn: Any, aws: Any, cases: list[Case], workdir: Path, timeout: float = 90) -> dict[str, Outcome]:
     """`aws`: the embedded AWS `sfn` calls, which takes the run's MockConfigFile."""
     from workflow.local import mocking
@@ -64,6 +80,9 @@ def run_cases(sfn: Any, aws: Any, cases: list[Case], workdir: Path, timeout: flo
         # run while the others are being created.
         for case in sorted(cases, key=lambda c: c.category not in SLOW):
             outcome = outcomes[case.id]
+            if case.test_state is not None:
+                _test_state(sfn, case, outcome)
+                continue
             definition = json.dumps(case.definition).replace(CALLBACK_QUEUE, queue_url)
             try:
                 machines[case.id] = sfn.create_state_machine(

@@ -33,6 +33,7 @@ TITLES = {
     "jsonata": "JSONata states: every field, $states, errors, mixed with JSONPath",
     "jsonata functions": "JSONata functions Step Functions adds ($partition, $range, $hash, $random, $uuid, $parse)",
     "variables": "variables (Assign): evaluation order, scopes, both languages, limits",
+    "teststate": "TestState (2025): the guide's examples, AWS's recorded answers and refusals",
     "not supported": "refused clearly: Distributed Map",
 }
 
@@ -56,7 +57,7 @@ def main(argv: list[str]) -> int:
 
     aws = EmbeddedAws(port=free_port()).start()
     try:
-        sfn = aws.client("stepfunctions")
+        sfn = aws.client("stepfunctions", inject_host_prefix=False)  # TestState: no sync- host
         with tempfile.TemporaryDirectory() as workdir:
             text = table(CASES, run_cases(sfn, aws, CASES, Path(workdir)))
     finally:
