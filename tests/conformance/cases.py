@@ -1891,6 +1891,15 @@ add(
         {"v": "Hanako"},
     ),
     Case(
+        "filter-matching-nothing-is-empty",
+        "paths",
+        f"{DG}/amazon-states-language-paths.html",
+        params({"big.$": "$.items[?(@.n > 5)]"}),
+        {"items": [{"n": 1}, {"n": 2}]},
+        {"big": []},
+        note="A path that is not a reference path selects a list of values: none, when a filter matches nothing.",
+    ),
+    Case(
         "negative-index",
         "paths",
         f"{DG}/amazon-states-language-paths.html",

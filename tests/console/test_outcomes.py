@@ -221,3 +221,23 @@ def test_a_failed_map_reports_the_error_of_the_item_that_failed() -> None:
         "Each": ("failed", "Item.Bad", "Item.Bad happened"),
         "Item": ("failed", "Item.Bad", "Item.Bad happened"),
     }
+
+
+def test_a_jsonata_state_whose_expression_fails_is_failed_with_the_evaluation_s_error() -> None:
+    """A JSONata state's failed evaluation is recorded as AWS records it, an EvaluationFailed
+    event (state, error, cause, location) before ExecutionFailed: the state is failed with
+    States.QueryEvaluationError and the event belongs to it."""
+    history = History()
+    history.add("ExecutionStarted", 0)
+    entered = history.add("PassStateEntered", name="Work")
+    failed = history.add(
+        "EvaluationFailed",
+        state="Work",
+        error="States.QueryEvaluationError",
+        cause="The JSONata expression '$x' specified for the field 'Output' returned nothing (undefined).",
+        location="Output",
+    )
+    history.add("ExecutionFailed", error="States.QueryEvaluationError", cause="...")
+    result = trace(history.events, DEFINITION)
+    assert (result.states["Work"].outcome, result.states["Work"].error) == ("failed", "States.QueryEvaluationError")
+    assert result.state_of(failed) == "Work" and result.state_of(entered) == "Work"

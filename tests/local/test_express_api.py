@@ -49,6 +49,27 @@ def test_a_failed_sync_execution_carries_the_fail_states_error_and_cause(embedde
     assert "output" not in answer
 
 
+def test_an_express_workflow_runs_jsonata_and_variables_as_a_standard_one(embedded_aws: Any) -> None:
+    """JSONata and variables are the same in both workflow types (the guide's variables quotas
+    name "both Standard and Express workflows"); an expression's failure ends the synchronous
+    execution with States.QueryEvaluationError."""
+    sfn = embedded_aws.clients.get("stepfunctions", "us-east-1", embedded_aws.endpoint_url)
+    states = {
+        "Count": {"Type": "Pass", "QueryLanguage": "JSONata", "Assign": {"n": "{% $count($states.input.xs) %}"},
+                  "Next": "Each"},
+        "Each": {"Type": "Map", "ItemsPath": "$.xs", "ItemProcessor": {"StartAt": "Scale", "States": {
+            "Scale": {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $states.input * $n %}", "End": True}}},
+                 "Next": "Total"},
+        "Total": {"Type": "Pass", "QueryLanguage": "JSONata", "Output": {"total": "{% $sum($states.input) %}",
+                  "n": "{% $n %}"}, "End": True},
+    }  # fmt: skip
+    machine = express_machine(sfn, states)
+    answer = sfn.start_sync_execution(stateMachineArn=machine, input='{"xs": [1, 2, 3]}')
+    assert answer["status"] == "SUCCEEDED" and json.loads(answer["output"]) == {"total": 18, "n": 3}, answer
+    answer = sfn.start_sync_execution(stateMachineArn=machine, input='{"xs": [1, "a"]}')
+    assert (answer["status"], answer["error"]) == ("FAILED", "States.QueryEvaluationError"), answer
+
+
 def test_what_aws_refuses_for_express_is_refused(embedded_aws: Any) -> None:
     sfn = embedded_aws.clients.get("stepfunctions", "us-east-1", embedded_aws.endpoint_url)
     machine = express_machine(sfn, {"P": {"Type": "Pass", "End": True}})
