@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install demo test verify unit lint typecheck synth deploy local-up browser screenshot clean moto-next profile
+.PHONY: install demo test verify unit lint typecheck synth deploy local-up browser screenshot clean moto-next profile jsonata-suite
 
 # Every process the targets start (test workers, the CLI's subprocesses, the synthesis) reuses the
 # bytecode the first one compiled, whatever the shell says: the suite starts ~100 Python processes.
@@ -58,6 +58,9 @@ profile: $(STAMP)  ## where the local engine's time goes, by layer (py-spy over 
 	$(BIN)/py-spy record --gil --nonblocking --rate 200 --format raw --output .eventflow/profile.txt -- \
 	  $(BIN)/python -m workflow.drills.profile --run 1500
 	$(BIN)/python -m workflow.drills.profile --summarize .eventflow/profile.txt
+
+jsonata-suite: $(STAMP)  ## JSONata 2.0.6's own test suite on the engine: passed, failed, error codes, µs (docs/local-runtime.md)
+	$(BIN)/python -m workflow.drills.jsonata_suite
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

@@ -131,6 +131,17 @@ _FUNCTIONS: Final[tuple[tuple[str, Callable[..., Any], str], ...]] = (
 )
 
 
+def compile_expression(text: str, *, step_functions: bool = True) -> jlens.Expression:
+    """`text` compiled as a state's expression is, with Step Functions' functions registered;
+    without them (`step_functions=False`), jsonata's own functions as its test suite expects them
+    ($eval among them)."""
+    expression = jlens.Expression(text)
+    if step_functions:
+        for name, implementation, signature in _FUNCTIONS:
+            expression.register_function(name, implementation, signature)
+    return expression
+
+
 class Query:
     """One ``{% %}`` expression of a field, compiled."""
 
@@ -140,14 +151,12 @@ class Query:
         self.text = text
         self.field = field
         try:
-            self._expression = jlens.Expression(text)
+            self._expression = compile_expression(text)
         except jlens.JlensError as error:
             raise DefinitionError(
                 f"SCHEMA_VALIDATION_FAILED: The value for the field '{field}' must be a valid JSONata expression: "
                 f"{error.code}: {error}"
             ) from None
-        for name, implementation, signature in _FUNCTIONS:
-            self._expression.register_function(name, implementation, signature)
 
     def __call__(self, bindings: Bindings) -> Any:
         """The expression's value (MISSING when it is undefined)."""
