@@ -212,6 +212,31 @@ CASES: list[Case] = [
         invalid="SCHEMA_VALIDATION_FAILED",
     ),
     Case(
+        "jsonata-result-in-arguments-refused",
+        "jsonata",
+        f"{JSONATA}#transforming-states-var",
+        jsonata(
+            {
+                "S": {
+                    "Type": "Task",
+                    "Resource": LAMBDA,
+                    "Arguments": {"FunctionName": "f", "Payload": "{% $states.result %}"},
+                    "End": True,
+                }
+            }
+        ),
+        invalid="references $states.result, which is not available there",
+        note="The guide: accessing $states.result or $states.errorOutput where they are not accessible is caught "
+        "at creation.",
+    ),
+    Case(
+        "jsonata-error-output-outside-catch-refused",
+        "jsonata",
+        f"{JSONATA}#transforming-states-var",
+        output("{% $states.errorOutput %}"),
+        invalid="references $states.errorOutput, which is not available there",
+    ),
+    Case(
         "jsonata-invalid-expression-refused",
         "jsonata",
         JSONATA,

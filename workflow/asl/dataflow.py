@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from workflow.asl.jsonata import Bindings, compile_value, query_text
+from workflow.asl.jsonata import BASIC, WITH_ERROR_OUTPUT, WITH_RESULT, Bindings, compile_value, query_text
 from workflow.asl.paths import MISSING, Evaluator, compile_input_path, compile_result_path, identity
 from workflow.asl.templates import compile_template
 from workflow.asl.values import AslError, DefinitionError, Scope, to_json
@@ -51,7 +51,9 @@ def states_of(data: Any, scope: Scope, **more: Any) -> Bindings:
     return Bindings(states, scope.variables)
 
 
-def compile_assign(body: Mapping[str, Any], language: str, here: str) -> Callable[[Any, Scope], Assigned] | None:
+def compile_assign(
+    body: Mapping[str, Any], language: str, here: str, available: frozenset[str] = BASIC
+) -> Callable[[Any, Scope], Assigned] | None:
     """A state's (or a Catch's, or a Choice rule's) Assign, as a function of the data it reads:
     the input or result (JSONPath) or the ``$states`` bindings (JSONata)."""
     if "Assign" not in body:
@@ -68,7 +70,7 @@ def compile_assign(body: Mapping[str, Any], language: str, here: str) -> Callabl
                 "variable cannot be assigned)"
             )
     if language == JSONATA:
-        values = compile_value(dict(assign), "Assign")
+        values = compile_value(dict(assign), "Assign", available)
 
         def jsonata_assign(bindings: Any, scope: Scope) -> Assigned:
             return _checked(values(bindings))
@@ -235,19 +237,32 @@ def jsonpath_flow(body: Mapping[str, Any], here: str, *, result: bool) -> JsonPa
     return flow
 
 
-def jsonata_flow(body: Mapping[str, Any], here: str, *, arguments: bool = False) -> JsonataFlow:
-    flow = JsonataFlow(assign=compile_assign(body, JSONATA, here))
+def jsonata_flow(body: Mapping[str, Any], here: str, *, arguments: bool = False, result: bool = False) -> JsonataFlow:
+    """A JSONata state's flow; `result`: its Output and Assign may read $states.result (a Task,
+    Parallel or Map)."""
+    available = WITH_RESULT if result else BASIC
+    flow = JsonataFlow(assign=located("Assign", lambda _: compile_assign(body, JSONATA, here, available), None))
     if "Output" in body:
-        flow.output = located("Output", lambda value: compile_value(value, "Output"), body["Output"])
+        flow.output = located("Output", lambda value: compile_value(value, "Output", available), body["Output"])
     if arguments and "Arguments" in body:
         flow.arguments = located("Arguments", lambda value: compile_value(value, "Arguments"), body["Arguments"])
     return flow
 
 
-def compile_flow(body: Mapping[str, Any], language: str, here: str, *, result: bool, arguments: bool = False) -> Flow:
+def compile_flow(
+    body: Mapping[str, Any],
+    language: str,
+    here: str,
+    *,
+    result: bool,
+    arguments: bool = False,
+    with_result: bool = False,
+) -> Flow:
+    """The state's flow; `result`: it has a result (a JSONPath ResultPath); `arguments`: it takes
+    Arguments (Task, Parallel); `with_result`: its JSONata Output and Assign read $states.result."""
     refuse_mixed(body, language, here)
     if language == JSONATA:
-        return jsonata_flow(body, here, arguments=arguments)
+        return jsonata_flow(body, here, arguments=arguments, result=arguments or with_result)
     return jsonpath_flow(body, here, result=result)
 
 
@@ -276,9 +291,9 @@ def compile_catch_flow(handler: Mapping[str, Any], language: str, here: str) -> 
     unknown = sorted(set(handler) - allowed)
     if unknown:
         raise DefinitionError(f"SCHEMA_VALIDATION_FAILED: {here}: a {language} Catch has no field {unknown[0]!r}")
-    assign = compile_assign(handler, language, f"{here} Catch")
+    assign = compile_assign(handler, language, f"{here} Catch", WITH_ERROR_OUTPUT)
     if language == JSONATA:
-        output = compile_value(handler["Output"], "Output") if "Output" in handler else None
+        output = compile_value(handler["Output"], "Output", WITH_ERROR_OUTPUT) if "Output" in handler else None
         return CatchFlow(language, output=output, assign=assign)
     return CatchFlow(
         language, result_path=compile_result_path(handler.get("ResultPath"), "ResultPath" in handler), assign=assign

@@ -142,12 +142,21 @@ def compile_expression(text: str, *, step_functions: bool = True) -> jlens.Expre
     return expression
 
 
+# What of $states a field may read besides input and context (the guide: $states.result in a Task's,
+# Parallel's or Map's Output and Assign, $states.errorOutput in a Catch's); AWS refuses the rest at
+# creation.
+BASIC: Final = frozenset({"input", "context"})
+WITH_RESULT: Final = BASIC | {"result"}
+WITH_ERROR_OUTPUT: Final = BASIC | {"errorOutput"}
+_RESERVED_MEMBERS: Final = frozenset({"result", "errorOutput"})
+
+
 class Query:
     """One ``{% %}`` expression of a field, compiled."""
 
     __slots__ = ("_expression", "field", "text")
 
-    def __init__(self, text: str, field: str) -> None:
+    def __init__(self, text: str, field: str, available: frozenset[str] = BASIC) -> None:
         self.text = text
         self.field = field
         try:
@@ -157,6 +166,14 @@ class Query:
                 f"SCHEMA_VALIDATION_FAILED: The value for the field '{field}' must be a valid JSONata expression: "
                 f"{error.code}: {error}"
             ) from None
+        reads = self._expression.reads().get("bindings", {}).get("states")
+        unavailable = sorted((set(reads) & _RESERVED_MEMBERS) - available) if isinstance(reads, dict) else []
+        if unavailable:
+            raise DefinitionError(
+                f"SCHEMA_VALIDATION_FAILED: The JSONata expression '{text.strip()}' specified for the field "
+                f"'{field}' references $states.{unavailable[0]}, which is not available there ($states.result: "
+                "in the Output and Assign of a Task, Parallel or Map state; $states.errorOutput: in a Catch's)"
+            )
 
     def __call__(self, bindings: Bindings) -> Any:
         """The expression's value (MISSING when it is undefined)."""
@@ -186,21 +203,21 @@ class Query:
 Evaluated = Callable[[Bindings], Any]
 
 
-def compile_value(value: Any, field: str) -> Evaluated:
+def compile_value(value: Any, field: str, available: frozenset[str] = BASIC) -> Evaluated:
     """A field's value whose strings ``"{% %}"`` (at any depth) are JSONata: a function of the
     bindings giving the value with each expression replaced by its result. An expression whose
     result is undefined fails the state (JSON has no undefined), its location the path to it
     ("Output/result")."""
-    dynamic, build = _node(value, field)
+    dynamic, build = _node(value, field, available)
     if not dynamic:
         return lambda bindings: value
     return build  # type: ignore[no-any-return]
 
 
-def _node(value: Any, field: str) -> tuple[bool, Any]:
+def _node(value: Any, field: str, available: frozenset[str]) -> tuple[bool, Any]:
     text = query_text(value)
     if text is not None:
-        query = Query(text, field)
+        query = Query(text, field, available)
 
         def defined(bindings: Bindings) -> Any:
             result = query(bindings)
@@ -210,7 +227,7 @@ def _node(value: Any, field: str) -> tuple[bool, Any]:
 
         return True, defined
     if isinstance(value, dict):
-        members = [(key, *_node(item, f"{field}/{key}")) for key, item in value.items()]
+        members = [(key, *_node(item, f"{field}/{key}", available)) for key, item in value.items()]
         if not any(dynamic for _, dynamic, _ in members):
             return False, value
 
@@ -219,7 +236,7 @@ def _node(value: Any, field: str) -> tuple[bool, Any]:
 
         return True, build_object
     if isinstance(value, list):
-        items = [_node(item, f"{field}/{index}") for index, item in enumerate(value)]
+        items = [_node(item, f"{field}/{index}", available) for index, item in enumerate(value)]
         if not any(dynamic for dynamic, _ in items):
             return False, value
 

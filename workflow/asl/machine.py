@@ -813,7 +813,9 @@ def _common(name: str, body: Mapping[str, Any], here: str, kind: str, language: 
         if nxt is not None and not isinstance(nxt, str):
             raise DefinitionError(f"{here}: Next must be a state's name")
     result = kind in ("Task", "Parallel", "Map", "Pass")
-    flow = compile_flow(body, language, here, result=result, arguments=kind in ("Task", "Parallel"))
+    flow = compile_flow(
+        body, language, here, result=result, arguments=kind in ("Task", "Parallel"), with_result=kind == "Map"
+    )
     return {"name": name, "type": kind, "body": body, "next": nxt, "flow": flow}
 
 
