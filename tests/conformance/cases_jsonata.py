@@ -617,6 +617,17 @@ CASES: list[Case] = [
     Case("jsonata-range", "jsonata functions", FUNCTIONS, value("$range(0, 10, 3)"), {}, {"r": [0, 3, 6, 9]}),
     Case("jsonata-range-down", "jsonata functions", FUNCTIONS, value("$range(5, 1, -2)"), {}, {"r": [5, 3, 1]}),
     Case(
+        "jsonata-range-bounded",
+        "jsonata functions",
+        FUNCTIONS,
+        value("$count($range(0, $states.input.n, 1))"),
+        {"n": 1_000_000_000},
+        error="States.QueryEvaluationError",
+        cause="more than 1e+07",
+        note="The guide names a memory limit for expressions without its size; the local engine bounds $range as "
+        "jsonata bounds its own range operator, so no input makes it allocate without end.",
+    ),
+    Case(
         "jsonata-hash",
         "jsonata functions",
         FUNCTIONS,

@@ -31,6 +31,7 @@ from workflow.asl.values import AslError, DefinitionError, from_json, to_json
 QUERY_ERROR: Final = "States.QueryEvaluationError"
 _QUERY = re.compile(r"\A\{%(.*)%\}\Z", re.DOTALL)
 TIMEOUT_SECONDS: Final = 1.0  # the guide: an expression that runs longer fails ("Expression evaluation timeout")
+MAX_RANGE: Final = 10_000_000  # the largest sequence jsonata's [a..b] allocates
 HASH_ALGORITHMS: Final = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
 
 
@@ -83,7 +84,10 @@ def _range(start: Any, end: Any, step: Any) -> list[Any]:
             raise _function_error("range", "start, end and step must be integers")
     if step == 0:
         raise _function_error("range", "the step must not be 0")
-    return list(range(int(start), int(end) + (1 if step > 0 else -1), int(step)))
+    values = range(int(start), int(end) + (1 if step > 0 else -1), int(step))
+    if len(values) > MAX_RANGE:  # as jsonata's own range operator (D2014): memory is not unbounded
+        raise _function_error("range", f"the array would have {len(values)} items, more than {MAX_RANGE:.0e}")
+    return list(values)
 
 
 def _hash(data: Any, algorithm: Any) -> str:
