@@ -100,18 +100,24 @@ def test_an_interrupted_synthesis_stops_its_process_group(tmp_path: Path) -> Non
     cache = tmp_path / "cdk.out"
     marker = f"CDK_OUTDIR={cache}"
 
+    sent = threading.Event()
+
     def interrupt_once_running() -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not _processes_with(marker):
             time.sleep(0.05)
         time.sleep(0.5)  # node started too
         os.kill(os.getpid(), signal.SIGINT)
+        sent.set()
 
     interrupter = threading.Thread(target=interrupt_once_running, daemon=True)
     interrupter.start()
     with pytest.raises(KeyboardInterrupt):
         synthesize(cache_dir=cache)
-        time.sleep(60)  # finished before the signal: wait for it here, and fail below
+        # Finished before the signal: wait for it here (a scan of /proc on a busy machine can be
+        # slow), and fail below, the template being there.
+        sent.wait(timeout=240)
+        time.sleep(5)
     interrupter.join()
     # SIGKILLed processes take a moment to be gone: a bound, not an instant.
     deadline = time.monotonic() + 10
