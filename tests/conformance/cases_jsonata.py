@@ -73,6 +73,17 @@ def evaluation_failed(state: str, location: str) -> Any:
     return check
 
 
+def _nested(depth: int, leaf: Any) -> Any:
+    value = leaf
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def _no_evaluation_failed(outcome: Outcome) -> None:
+    assert not outcome.events("EvaluationFailed"), outcome.history
+
+
 def _uuid4(outcome: Outcome) -> None:
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", outcome.output["r"])
 
@@ -597,6 +608,104 @@ CASES: list[Case] = [
         {"a": 1},
         {"out": {"error": "Oops", "in": 1}, "cause": "it broke"},
     ),
+    Case(
+        "jsonata-timeout-out-of-range",
+        "jsonata",
+        JSONATA,
+        jsonata(
+            {
+                "S": {
+                    "Type": "Task",
+                    "Resource": LAMBDA,
+                    "Arguments": {"FunctionName": "f"},
+                    "TimeoutSeconds": "{% 10000000000 %}",
+                    "End": True,
+                }
+            }
+        ),
+        {},
+        error="States.QueryEvaluationError",
+        cause="must be a positive integer up to 99999999",
+        mocks={"S": {"0": {"Return": {"StatusCode": 200}}}},
+        note="The guide's example of a value out of range for TimeoutSeconds.",
+    ),
+    Case(
+        "jsonata-function-result-unsupported",
+        "jsonata",
+        RECORDED,
+        jsonata(
+            {
+                "M": {
+                    "Type": "Map",
+                    "Items": "{% function($x){$x} %}",
+                    "ItemProcessor": machine({"P": {"Type": "Pass", "End": True}}),
+                    "End": True,
+                }
+            }
+        ),
+        {},
+        error="States.QueryEvaluationError",
+        cause="specified for the field 'Items' returned an unsupported result type.",
+    ),
+    Case(
+        "jsonata-deep-result-is-an-evaluation-error",
+        "jsonata",
+        JSONATA,
+        value("($f := function($n){$n = 0 ? 0 : {'a': $f($n-1)}}; $f(990))"),
+        {},
+        error="States.QueryEvaluationError",
+        note="However deep the expression's result, its failure is the state's States.QueryEvaluationError, "
+        "which a Catch takes, never the engine's own.",
+    ),
+    Case(
+        "jsonata-condition-failure-located",
+        "jsonata",
+        f"{SPEC}#choice-state",
+        jsonata(
+            {
+                "C": {
+                    "Type": "Choice",
+                    "Choices": [{"Condition": "{% $states.input.n %}", "Next": "E"}],
+                    "Default": "E",
+                },
+                "E": {"Type": "Succeed"},
+            }
+        ),
+        {"n": "yes"},
+        error="States.QueryEvaluationError",
+        check=evaluation_failed("C", "Choices/0/Condition"),
+    ),
+    Case(
+        "jsonata-deeply-nested-field-refused",
+        "jsonata",
+        JSONATA,
+        output(_nested(600, "{% 1 %}")),
+        invalid="nested too deeply",
+        note="A definition too deep to read is refused at creation, never an internal error.",
+    ),
+    Case(
+        "fail-state-error-named-like-an-evaluation-error",
+        "jsonata",
+        "https://docs.aws.amazon.com/step-functions/latest/apireference/API_EvaluationFailedEventDetails.html",
+        one({"Type": "Fail", "Error": "States.QueryEvaluationError", "Cause": "mine"}),
+        {},
+        error="States.QueryEvaluationError",
+        check=lambda outcome: _no_evaluation_failed(outcome),
+        note="The API reference: EvaluationFailed is present only for JSONata states' evaluations.",
+    ),
+    Case(
+        "state-names-unique-in-the-whole-machine",
+        "jsonata",
+        f"{SPEC}#states-fields",
+        machine(
+            {
+                "S": {"Type": "Pass", "Next": "M"},
+                "M": {"Type": "Map", "ItemProcessor": machine({"S": {"Type": "Pass", "End": True}}), "End": True},
+            }
+        ),
+        invalid="DUPLICATE_STATE_NAME",
+        note="The spec: state names MUST be unique within the scope of the whole state machine.",
+    ),
     # --- JSONata: the functions Step Functions adds -----------------------------------------------
     Case(
         "jsonata-partition",
@@ -623,9 +732,9 @@ CASES: list[Case] = [
         value("$count($range(0, $states.input.n, 1))"),
         {"n": 1_000_000_000},
         error="States.QueryEvaluationError",
-        cause="more than 1e+07",
-        note="The guide names a memory limit for expressions without its size; the local engine bounds $range as "
-        "jsonata bounds its own range operator, so no input makes it allocate without end.",
+        cause="Expression evaluation memory limit exceeded",
+        note="The guide names a memory limit for expressions without its size; the local engine bounds what "
+        "$range and $partition make or take at a million items, so no input makes them allocate without end.",
     ),
     Case(
         "jsonata-hash",
@@ -967,6 +1076,14 @@ CASES: list[Case] = [
         one({"Type": "Pass", "Assign": {"x.y": 42}}),
         invalid="is not a valid variable name",
         note="The guide: you cannot assign a value to a part of a variable.",
+    ),
+    Case(
+        "variables-name-starts-with-id-start",
+        "variables",
+        VARIABLES,
+        jsonata({"S": {"Type": "Pass", "Assign": {"_hidden": 1}, "End": True}}),
+        invalid="is not a valid variable name",
+        note="The guide: a name's first character is a Unicode ID_Start character, which '_' is not.",
     ),
     Case(
         "variables-states-is-reserved",

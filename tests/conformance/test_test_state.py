@@ -300,7 +300,8 @@ def test_a_mocked_result_is_checked_against_the_apis_output(
         assert message.startswith("Mock result schema validation error: ")
 
 
-PARALLEL = {"Type": "Parallel", "Branches": [PASS_BRANCH, PASS_BRANCH], "End": True}
+OTHER_BRANCH = {"StartAt": "C", "States": {"C": {"Type": "Pass", "End": True}}}  # state names are unique
+PARALLEL = {"Type": "Parallel", "Branches": [PASS_BRANCH, OTHER_BRANCH], "End": True}
 MAP = {"Type": "Map", "ItemProcessor": PASS_BRANCH, "End": True}
 TASK = {"Type": "Task", "Resource": LAMBDA, "Parameters": NO_FUNCTION, "End": True}
 

@@ -186,3 +186,19 @@ def test_a_task_fails_at_its_deadline_while_its_call_runs_and_the_late_answer_is
     assert f"{run}-0" in handlers.ANSWERED  # the first attempt's call has answered, after its deadline
     assert "TaskSucceeded" not in [e["type"] for e in _events(sfn, described["executionArn"])]
     assert [e["type"] for e in events][-3:] == ["PassStateEntered", "PassStateExited", "ExecutionSucceeded"]
+
+
+def test_a_wait_centuries_away_leaves_every_other_wait_on_time(embedded_aws: Any) -> None:
+    """A Wait state's Timestamp may lie centuries ahead (the execution then times out, or is
+    stopped): the engine's one timer waits for it in the longest wait there is, and a one-second
+    Wait of another execution still ends."""
+    sfn = embedded_aws.client("stepfunctions")
+    far = state_machine(
+        sfn, {"StartAt": "W", "States": {"W": {"Type": "Wait", "TimestampPath": "$.t", "End": True}}}, name="far-wait"
+    )
+    near = state_machine(sfn, {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}})
+    waiting = sfn.start_execution(stateMachineArn=far, input=json.dumps({"t": "2400-01-01T00:00:00Z"}))
+    eventually(lambda: "WaitStateEntered" in _kinds(sfn, waiting["executionArn"]), timeout=30, what="the far wait")
+    started = sfn.start_execution(stateMachineArn=near, input="{}")
+    assert finished(sfn, started["executionArn"], timeout=30)["status"] == "SUCCEEDED"
+    sfn.stop_execution(executionArn=waiting["executionArn"])

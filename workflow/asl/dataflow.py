@@ -85,7 +85,14 @@ def compile_assign(
 
 
 def is_variable_name(name: str) -> bool:
-    return name.isidentifier() and len(name) <= MAX_VARIABLE_NAME and name not in RESERVED_VARIABLES
+    """A Unicode identifier (its first character ID_Start: not "_", which Python's identifiers
+    allow), at most 80 characters, not "states"."""
+    return (
+        name.isidentifier()
+        and not name.startswith("_")
+        and len(name) <= MAX_VARIABLE_NAME
+        and name not in RESERVED_VARIABLES
+    )
 
 
 def variable_sizes(values: Mapping[str, Any]) -> dict[str, int]:
@@ -303,7 +310,13 @@ def compile_catch_flow(handler: Mapping[str, Any], language: str, here: str) -> 
 def jsonata_field(value: Any, field: str) -> Callable[[Bindings], Any] | Any:
     """A field of a JSONata state that may be a JSONata string (Seconds, TimeoutSeconds, Items,
     MaxConcurrency, Error, ...): the compiled expression, or the value as it is."""
-    return compile_value(value, field) if _has_query(value) else value
+    try:
+        has_query = _has_query(value)
+    except RecursionError:
+        raise DefinitionError(
+            f"SCHEMA_VALIDATION_FAILED: The value for the field '{field}' is nested too deeply"
+        ) from None
+    return compile_value(value, field) if has_query else value
 
 
 def _has_query(value: Any) -> bool:

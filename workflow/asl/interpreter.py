@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from workflow.asl.dataflow import MAX_VARIABLES_BYTES, Assigned, variable_sizes
 from workflow.asl.jsonata import QUERY_ERROR
 from workflow.asl.machine import (
+    MAX_SECONDS,
     Failure,
     Graph,
     Machine,
@@ -671,7 +672,8 @@ class _Frame:
                 name, data = yield from state.execute(self, data)
             except Failure as failure:
                 failure = self.placed(failure)
-                if failure.error == QUERY_ERROR and not failure.recorded:  # AWS records it (JSONata)
+                # AWS records an evaluation's failure (JSONata states only): not a Fail state's error
+                if failure.error == QUERY_ERROR and failure.location and not failure.recorded:
                     failure.recorded = True
                     self.event(
                         "EvaluationFailed",
@@ -1020,12 +1022,17 @@ def _seconds_of(fixed: float | None, path: Any, effective: Any, scope: Scope, ke
         value = path(effective, scope)
     except AslError as error:
         raise Failure.of(error) from None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0 or not float(value).is_integer():
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 < value <= MAX_SECONDS
+        or not float(value).is_integer()
+    ):
         if state.language == "JSONata":  # the guide's "type incompatibility" and "value out of range"
             field_name = key.removesuffix("Path")
             raise Failure(
                 QUERY_ERROR,
-                f"The {field_name} field must be a positive integer, but was: "
+                f"The {field_name} field must be a positive integer up to {MAX_SECONDS}, but was: "
                 f"{'undefined' if value is MISSING else compact(value)}",
                 field_name,
             )

@@ -31,7 +31,9 @@ from workflow.asl.values import AslError, DefinitionError, from_json, to_json
 QUERY_ERROR: Final = "States.QueryEvaluationError"
 _QUERY = re.compile(r"\A\{%(.*)%\}\Z", re.DOTALL)
 TIMEOUT_SECONDS: Final = 1.0  # the guide: an expression that runs longer fails ("Expression evaluation timeout")
-MAX_RANGE: Final = 10_000_000  # the largest sequence jsonata's [a..b] allocates
+# The most items Step Functions' functions make or take here: the guide names a memory limit for an
+# expression without its size; these keep one evaluation to a fraction of a second and of a GB.
+MAX_ITEMS: Final = 1_000_000
 HASH_ALGORITHMS: Final = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
 
 
@@ -72,6 +74,8 @@ def _message(error: jlens.JlensError) -> str:
 def _partition(array: Any, size: Any) -> list[Any]:
     if not isinstance(array, list):
         raise _function_error("partition", "its first argument must be an array")
+    if len(array) > MAX_ITEMS:
+        raise _function_error("partition", f"Expression evaluation memory limit exceeded: more than {MAX_ITEMS} items")
     if isinstance(size, bool) or not isinstance(size, int | float) or size < 1 or not float(size).is_integer():
         raise _function_error("partition", "the chunk size must be a positive integer")
     step = int(size)
@@ -84,9 +88,12 @@ def _range(start: Any, end: Any, step: Any) -> list[Any]:
             raise _function_error("range", "start, end and step must be integers")
     if step == 0:
         raise _function_error("range", "the step must not be 0")
+    for value in (start, end):
+        if abs(value) > 2**53:  # past a double's integers: no range of them is small enough anyway
+            raise _function_error("range", "start and end must be integers from -2^53 to 2^53")
     values = range(int(start), int(end) + (1 if step > 0 else -1), int(step))
-    if len(values) > MAX_RANGE:  # as jsonata's own range operator (D2014): memory is not unbounded
-        raise _function_error("range", f"the array would have {len(values)} items, more than {MAX_RANGE:.0e}")
+    if len(values) > MAX_ITEMS:
+        raise _function_error("range", f"Expression evaluation memory limit exceeded: more than {MAX_ITEMS} items")
     return list(values)
 
 
@@ -189,7 +196,26 @@ class Query:
             raise self.failed(f"threw an error during evaluation. {error.cause}") from None
         except RecursionError:
             raise self.failed("threw an error during evaluation. Stack overflow error") from None
-        return MISSING if text is None else json.loads(text)
+        except Exception as error:
+            raise self.failed(f"threw an error during evaluation. {type(error).__name__}") from None
+        if text is None:
+            if self._is_function(bindings):
+                raise self.failed("returned an unsupported result type.")
+            return MISSING
+        try:
+            return json.loads(text)
+        except RecursionError:
+            raise self.failed("threw an error during evaluation. Stack overflow error") from None
+
+    def _is_function(self, bindings: Bindings) -> bool:
+        """Whether an undefined-looking result is a function (JSON has neither)."""
+        try:
+            kind = compile_expression(f"$type(({self.text}))").evaluate(
+                None, bindings.values(), timeout=TIMEOUT_SECONDS
+            )
+        except Exception:
+            return False
+        return bool(kind == "function")
 
     def failed(self, what: str) -> AslError:
         """States.QueryEvaluationError, its cause in AWS's words: "The JSONata expression '<text>'
@@ -212,7 +238,12 @@ def compile_value(value: Any, field: str, available: frozenset[str] = BASIC) -> 
     bindings giving the value with each expression replaced by its result. An expression whose
     result is undefined fails the state (JSON has no undefined), its location the path to it
     ("Output/result")."""
-    dynamic, build = _node(value, field, available)
+    try:
+        dynamic, build = _node(value, field, available)
+    except RecursionError:
+        raise DefinitionError(
+            f"SCHEMA_VALIDATION_FAILED: The value for the field '{field}' is nested too deeply"
+        ) from None
     if not dynamic:
         return lambda bindings: value
     return build  # type: ignore[no-any-return]

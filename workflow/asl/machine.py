@@ -517,6 +517,7 @@ class FailState(State):
                     raise Failure(
                         QUERY_ERROR,
                         f"The {field_name} of the Fail state '{self.name}' must be a string: {to_json(value)}",
+                        field_name,
                     )
                 raise Failure(
                     "States.Runtime", f"The {field_name}Path of the Fail state '{self.name}' must select a string"
@@ -591,6 +592,7 @@ class MapState(_Handling):
                 error,
                 f"The {field_name} of the Map state '{self.name}' is not a non-negative integer: "
                 f"{to_json(value) if value is not MISSING else 'undefined'}",
+                location=field_name if error == QUERY_ERROR else "",
             )
         return int(value)
 
@@ -637,8 +639,36 @@ def compile_machine(definition: Mapping[str, Any]) -> Machine:
             f"SCHEMA_VALIDATION_FAILED: QueryLanguage must be {JSONPATH} or {JSONATA}, not {to_json(language)}"
         )
     graph = _graph(definition, "", str(language), top=True)
+    _refuse_duplicate_names(graph)
     _refuse_shadowing(graph, frozenset())
     return Machine(definition, graph)
+
+
+def _inner_graphs(state: State) -> list[Graph]:
+    """A Parallel's branches or a Map's item processor."""
+    if isinstance(state, ParallelState):
+        return list(state.branches)
+    if isinstance(state, MapState) and state.processor is not None:
+        return [state.processor]
+    return []
+
+
+def _refuse_duplicate_names(graph: Graph) -> None:
+    """The spec: "State names MUST be unique within the scope of the whole state machine" (a
+    branch's or an item processor's states included)."""
+    seen: set[str] = set()
+    graphs = [graph]
+    while graphs:
+        current = graphs.pop()
+        for name, state in current.states.items():
+            if name in seen:
+                raise DefinitionError(
+                    f"DUPLICATE_STATE_NAME: the state name {name!r} is used more than once: a state's name is "
+                    "unique in the whole state machine, inside Parallel branches and Map item processors too",
+                    code="DUPLICATE_STATE_NAME",
+                )
+            seen.add(name)
+            graphs.extend(_inner_graphs(state))
 
 
 def _assigned_names(body: Mapping[str, Any]) -> set[str]:
@@ -657,10 +687,7 @@ def _refuse_shadowing(graph: Graph, outer: frozenset[str]) -> None:
     in an outer scope" (a Parallel's branches and a Map's iterations are inner scopes)."""
     names = set().union(*(_assigned_names(state.body) for state in graph.states.values()))
     for state in graph.states.values():
-        inner = list(state.branches) if isinstance(state, ParallelState) else []
-        if isinstance(state, MapState) and state.processor is not None:
-            inner.append(state.processor)
-        for branch in inner:
+        for branch in _inner_graphs(state):
             for name in sorted(set().union(*(_assigned_names(s.body) for s in branch.states.values()))):
                 if name in names or name in outer:
                     raise DefinitionError(
@@ -944,7 +971,7 @@ def _task(name: str, body: Mapping[str, Any], here: str, language: str, machine:
 _JSONATA_RULE = frozenset({"Condition", "Next", "Comment", "Assign", "Output"})
 
 
-def _condition(rule: Mapping[str, Any], here: str) -> Callable[[Any, Scope], bool]:
+def _condition(rule: Mapping[str, Any], here: str, name: str, index: int) -> Callable[[Any, Scope], bool]:
     """A JSONata Choice rule's Condition: an expression whose value must be true or false."""
     condition = rule.get("Condition")
     if isinstance(condition, bool):
@@ -961,8 +988,10 @@ def _condition(rule: Mapping[str, Any], here: str) -> Callable[[Any, Scope], boo
         if not isinstance(value, bool):
             raise AslError(
                 QUERY_ERROR,
-                f"The Condition '{condition}' of a Choice rule of the state '{here.split(chr(39))[1]}' must evaluate "
-                f"to a boolean, but it returned {to_json(value)}",
+                f"The JSONata expression '{str(query_text(condition)).strip()}' specified for the field "
+                f"'Choices/{index}/Condition' of the state '{name}' must evaluate to a boolean, but it returned "
+                f"{to_json(value)}",
+                location=f"Choices/{index}/Condition",
             )
         return value
 
@@ -976,7 +1005,7 @@ def _choice(name: str, body: Mapping[str, Any], here: str, language: str, machin
     if not isinstance(choices, list) or not choices:
         raise DefinitionError(f"{here}: Choices must be a non-empty list")
     state = ChoiceState(**_common(name, body, here, "Choice", language))
-    compiled = []
+    compiled: list[ChoiceRule] = []
     for rule in choices:
         if not isinstance(rule, Mapping) or not isinstance(rule.get("Next"), str):
             raise DefinitionError(f"{here}: each Choice rule needs a Next")
@@ -988,7 +1017,7 @@ def _choice(name: str, body: Mapping[str, Any], here: str, language: str, machin
                     f"SCHEMA_VALIDATION_FAILED: {where}: a JSONata Choice rule has no field {unknown[0]!r} "
                     "(a rule has Condition, Next, Assign, Output and Comment)"
                 )
-            test = _condition(rule, here)
+            test = _condition(rule, here, name, len(compiled))
         else:
             refuse_mixed(rule, language, where)
             test = compile_choice_rule({k: v for k, v in rule.items() if k != "Assign"})

@@ -100,9 +100,14 @@ class Timers:
         while True:
             with self._changed:
                 while not self._heap or self._heap[0][0] > time.monotonic():
-                    self._changed.wait(None if not self._heap else self._heap[0][0] - time.monotonic())
+                    # a deadline years away (a far Timestamp) is waited for in the longest wait there is
+                    due = None if not self._heap else min(self._heap[0][0] - time.monotonic(), _LONGEST_WAIT)
+                    self._changed.wait(due)
                 _, _, action = heapq.heappop(self._heap)
             run_job("asl-timers", action)
+
+
+_LONGEST_WAIT = threading.TIMEOUT_MAX / 2
 
 
 class Wait:
