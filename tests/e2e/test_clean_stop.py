@@ -110,15 +110,20 @@ def test_an_interrupted_synthesis_stops_its_process_group(tmp_path: Path) -> Non
         os.kill(os.getpid(), signal.SIGINT)
         sent.set()
 
+    # SIGINT as a terminal's Ctrl-C is, whatever another test of this worker left installed
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     interrupter = threading.Thread(target=interrupt_once_running, daemon=True)
     interrupter.start()
-    with pytest.raises(KeyboardInterrupt):
-        synthesize(cache_dir=cache)
-        # Finished before the signal: wait for it here (a scan of /proc on a busy machine can be
-        # slow), and fail below, the template being there.
-        sent.wait(timeout=240)
-        time.sleep(5)
-    interrupter.join()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            synthesize(cache_dir=cache)
+            # Finished before the signal: wait for it here (a scan of /proc on a busy machine can
+            # be slow), and fail below, the template being there.
+            sent.wait(timeout=240)
+            time.sleep(5)
+        interrupter.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     # SIGKILLed processes take a moment to be gone: a bound, not an instant.
     deadline = time.monotonic() + 10
     while _processes_with(marker) and time.monotonic() < deadline:

@@ -139,10 +139,14 @@ def test_the_engines_clients_leave_service_errors_to_the_states_retry(
     assert len(sends) == 1
 
 
+def _pass_branch(name: str, **state: Any) -> dict[str, Any]:
+    """A branch of one Pass state called `name` (a state's name is unique in the whole machine)."""
+    return {"StartAt": name, "States": {name: {"Type": "Pass", **state, "End": True}}}
+
+
 def test_the_engines_threads_do_not_grow_with_executions(embedded_aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     sfn = embedded_aws.client("stepfunctions")
-    branch = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
-    both = {"Type": "Parallel", "Branches": [branch, branch], "End": True}
+    both = {"Type": "Parallel", "Branches": [_pass_branch("P1"), _pass_branch("P2")], "End": True}
     arn = state_machine(sfn, {"StartAt": "Both", "States": {"Both": both}}, name="engine-threads")
 
     def succeeded() -> int:
@@ -187,8 +191,7 @@ def test_executions_branches_and_states_that_cannot_time_out_reuse_the_engines_t
     embedded_aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sfn = embedded_aws.client("stepfunctions")
-    branch = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
-    both = {"Type": "Parallel", "Branches": [branch, branch], "End": True}
+    both = {"Type": "Parallel", "Branches": [_pass_branch("P1"), _pass_branch("P2")], "End": True}
     arn = state_machine(sfn, {"StartAt": "Both", "States": {"Both": both}}, name="no-timeout")
     monkeypatch.setattr(threading.Thread, "start", threading.Thread.start)  # restored after the test
     started = _thread_names_started()
@@ -251,12 +254,18 @@ def test_nested_parallel_and_map_states_finish_when_every_engine_thread_is_busy(
     # branches, each a strand of its own, take it in turn and nothing waits on a held thread.
     monkeypatch.setattr(embedded_aws.router.stepfunctions.executions, "limit", 1)
     sfn = embedded_aws.client("stepfunctions")
-    leaf = {"StartAt": "Twice", "States": {"Twice": {"Type": "Pass", "Parameters": {"v.$": "$"}, "End": True}}}
-    each = {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": leaf, "End": True}
-    inner = {"StartAt": "Each", "States": {"Each": each}}
-    nested = {"Type": "Parallel", "Branches": [inner, inner, inner], "End": True}
-    outer = {"StartAt": "Nested", "States": {"Nested": nested}}
-    both = {"Type": "Parallel", "Branches": [outer, outer], "End": True}
+
+    # State names are unique in the whole machine: each copy of a branch has names of its own.
+    def inner(tag: str) -> dict[str, Any]:
+        leaf = _pass_branch(f"Twice{tag}", Parameters={"v.$": "$"})
+        each = {"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": leaf, "End": True}
+        return {"StartAt": f"Each{tag}", "States": {f"Each{tag}": each}}
+
+    def outer(tag: str) -> dict[str, Any]:
+        nested = {"Type": "Parallel", "Branches": [inner(f"{tag}{i}") for i in range(3)], "End": True}
+        return {"StartAt": f"Nested{tag}", "States": {f"Nested{tag}": nested}}
+
+    both = {"Type": "Parallel", "Branches": [outer("A"), outer("B")], "End": True}
     arn = state_machine(sfn, {"StartAt": "Outer", "States": {"Outer": both}}, name="nested")
     sfn.start_execution(stateMachineArn=arn, name="nested", input='{"items": [1, 2, 3, 4]}')
     described = _finished(sfn, arn, "nested")
@@ -282,10 +291,10 @@ def test_executions_beyond_the_engines_threads_wait_started_and_all_finish(
 
 def test_a_succeeded_executions_history_is_kept_compressed_and_reads_back_the_same(embedded_aws: Any) -> None:
     sfn = embedded_aws.client("stepfunctions")
-    branch = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"x": "y" * 2000}, "End": True}}}
+    branches = [_pass_branch(name, Result={"x": "y" * 2000}) for name in ("P1", "P2")]
     steps = {
         "A": {"Type": "Pass", "Parameters": {"in.$": "$", "big": "z" * 3000}, "Next": "B"},
-        "B": {"Type": "Parallel", "Branches": [branch, branch], "ResultPath": "$.branches", "Next": "C"},
+        "B": {"Type": "Parallel", "Branches": branches, "ResultPath": "$.branches", "Next": "C"},
         "C": {"Type": "Choice", "Choices": [{"Variable": "$.in.n", "NumericEquals": 1, "Next": "D"}], "Default": "F"},
         "D": {"Type": "Succeed"},
         "F": {"Type": "Fail", "Error": "Two"},
