@@ -369,6 +369,7 @@ CASES: list[Case] = [
         {"n": 2},
         error="States.QueryEvaluationError",
         cause="must evaluate to a boolean",
+        check=evaluation_failed("C", "Choices/0/Condition"),
     ),
     Case(
         "jsonata-choice-rule-assign-and-output",
@@ -656,24 +657,6 @@ CASES: list[Case] = [
         error="States.QueryEvaluationError",
         note="However deep the expression's result, its failure is the state's States.QueryEvaluationError, "
         "which a Catch takes, never the engine's own.",
-    ),
-    Case(
-        "jsonata-condition-failure-located",
-        "jsonata",
-        f"{SPEC}#choice-state",
-        jsonata(
-            {
-                "C": {
-                    "Type": "Choice",
-                    "Choices": [{"Condition": "{% $states.input.n %}", "Next": "E"}],
-                    "Default": "E",
-                },
-                "E": {"Type": "Succeed"},
-            }
-        ),
-        {"n": "yes"},
-        error="States.QueryEvaluationError",
-        check=evaluation_failed("C", "Choices/0/Condition"),
     ),
     Case(
         "jsonata-deeply-nested-field-refused",
