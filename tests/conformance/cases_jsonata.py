@@ -52,6 +52,20 @@ def assigned(state: str, expected: dict[str, Any]) -> Any:
     return check
 
 
+def items_map(items: Any) -> dict[str, Any]:
+    """A JSONata state machine of one Map state over `items`, each item passed on as it is."""
+    return jsonata(
+        {
+            "M": {
+                "Type": "Map",
+                "Items": items,
+                "ItemProcessor": machine({"P": {"Type": "Pass", "End": True}}),
+                "End": True,
+            }
+        }
+    )
+
+
 def evaluation_failed(state: str, location: str) -> Any:
     """A check: the history records the evaluation's failure (EvaluationFailed), its state and field."""
 
@@ -481,16 +495,7 @@ CASES: list[Case] = [
         "jsonata-map-items-not-an-array",
         "jsonata",
         RECORDED,
-        jsonata(
-            {
-                "M": {
-                    "Type": "Map",
-                    "Items": "{% 1 %}",
-                    "ItemProcessor": machine({"P": {"Type": "Pass", "End": True}}),
-                    "End": True,
-                }
-            }
-        ),
+        items_map("{% 1 %}"),
         {},
         error="States.QueryEvaluationError",
         cause="The JSONata expression '1' specified for the field 'Items' returned an unexpected result type. "
@@ -634,16 +639,7 @@ CASES: list[Case] = [
         "jsonata-function-result-unsupported",
         "jsonata",
         RECORDED,
-        jsonata(
-            {
-                "M": {
-                    "Type": "Map",
-                    "Items": "{% function($x){$x} %}",
-                    "ItemProcessor": machine({"P": {"Type": "Pass", "End": True}}),
-                    "End": True,
-                }
-            }
-        ),
+        items_map("{% function($x){$x} %}"),
         {},
         error="States.QueryEvaluationError",
         cause="specified for the field 'Items' returned an unsupported result type.",

@@ -269,7 +269,7 @@ def compile_flow(
     Arguments (Task, Parallel); `with_result`: its JSONata Output and Assign read $states.result."""
     refuse_mixed(body, language, here)
     if language == JSONATA:
-        return jsonata_flow(body, here, arguments=arguments, result=arguments or with_result)
+        return jsonata_flow(body, here, arguments=arguments, result=with_result)
     return jsonpath_flow(body, here, result=result)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from workflow.asl.dataflow import MAX_VARIABLES_BYTES, Assigned, variable_sizes
+from workflow.asl.dataflow import JSONATA, MAX_VARIABLES_BYTES, Assigned, variable_sizes
 from workflow.asl.jsonata import QUERY_ERROR
 from workflow.asl.machine import (
     MAX_SECONDS,
@@ -1028,7 +1028,7 @@ def _seconds_of(fixed: float | None, path: Any, effective: Any, scope: Scope, ke
         or not 0 < value <= MAX_SECONDS
         or not float(value).is_integer()
     ):
-        if state.language == "JSONata":  # the guide's "type incompatibility" and "value out of range"
+        if state.language == JSONATA:  # the guide's "type incompatibility" and "value out of range"
             field_name = key.removesuffix("Path")
             raise Failure(
                 QUERY_ERROR,

@@ -841,7 +841,12 @@ def _common(name: str, body: Mapping[str, Any], here: str, kind: str, language: 
             raise DefinitionError(f"{here}: Next must be a state's name")
     result = kind in ("Task", "Parallel", "Map", "Pass")
     flow = compile_flow(
-        body, language, here, result=result, arguments=kind in ("Task", "Parallel"), with_result=kind == "Map"
+        body,
+        language,
+        here,
+        result=result,
+        arguments=kind in ("Task", "Parallel"),
+        with_result=kind in ("Task", "Parallel", "Map"),
     )
     return {"name": name, "type": kind, "body": body, "next": nxt, "flow": flow}
 
